@@ -1,0 +1,96 @@
+-- CloudVault schema. This file is the truth: it is applied to a fresh database and
+-- `PRAGMA user_version` records which version it is. Later changes are numbered
+-- migrations (migrations/NNNN_*.sql) with a test that fresh == migrated.
+-- Times are Unix milliseconds. Ids are UUIDv4 text: opaque, never sequential.
+
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY,
+    username        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash   TEXT NOT NULL,
+    is_admin        INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+    disabled        INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    quota_bytes     INTEGER NOT NULL CHECK (quota_bytes >= 0),
+    -- Sum of the sizes of the user's file rows; changes only in the transaction that changes those rows.
+    used_bytes      INTEGER NOT NULL DEFAULT 0 CHECK (used_bytes >= 0),
+    -- Space held by uploads in flight (reserved with a conditional UPDATE before or while streaming).
+    -- Reset to 0 when the server starts: no upload survives a restart.
+    reserved_bytes  INTEGER NOT NULL DEFAULT 0 CHECK (reserved_bytes >= 0),
+    -- Bumped on password change or disable: access tokens carrying an older value are refused.
+    token_version   INTEGER NOT NULL DEFAULT 0,
+    pinned_volume   TEXT,
+    root_id         TEXT NOT NULL,
+    created_at      INTEGER NOT NULL
+);
+
+-- The namespace: every user's tree. A user's root is the node with parent_id NULL.
+CREATE TABLE nodes (
+    id            TEXT PRIMARY KEY,
+    owner_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    parent_id     TEXT REFERENCES nodes(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,            -- NFC, validated
+    name_key      TEXT NOT NULL,            -- NFC + lower case: siblings unique the way Windows/macOS compare
+    kind          TEXT NOT NULL CHECK (kind IN ('dir', 'file')),
+    size          INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+    content_type  TEXT,
+    blob_id       TEXT UNIQUE,              -- body file name (uuid) on its volume; NULL for folders
+    volume        TEXT,
+    ext           TEXT,                     -- body file extension, '' for none
+    content_hash  TEXT,                     -- blake3 hex of the body
+    created_at    INTEGER NOT NULL,
+    modified_at   INTEGER NOT NULL,
+    etag          TEXT NOT NULL,
+    CHECK ((kind = 'dir' AND blob_id IS NULL) OR (kind = 'file' AND blob_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX nodes_sibling_name ON nodes(parent_id, name_key) WHERE parent_id IS NOT NULL;
+CREATE UNIQUE INDEX nodes_one_root ON nodes(owner_id) WHERE parent_id IS NULL;
+CREATE INDEX nodes_owner_modified ON nodes(owner_id, modified_at);
+
+-- Bodies whose rows are gone; unlinked after the commit and again at start-up, so a crash
+-- between the row delete and the unlink never leaves an orphan.
+CREATE TABLE blob_trash (
+    volume     TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    blob_id    TEXT NOT NULL,
+    ext        TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (volume, blob_id)
+);
+
+-- Volumes seen so far: a volume known here whose marker file is missing is offline (disk unplugged).
+CREATE TABLE volumes (
+    name        TEXT PRIMARY KEY,
+    marker_id   TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    first_seen  INTEGER NOT NULL
+);
+
+CREATE TABLE invite_codes (
+    code        TEXT PRIMARY KEY,
+    created_by  TEXT REFERENCES users(id) ON DELETE SET NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    used_by     TEXT REFERENCES users(id) ON DELETE SET NULL
+);
+
+CREATE TABLE refresh_tokens (
+    id          TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    family_id   TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,       -- blake3 of the opaque token; the token itself is never stored
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    rotated_at  INTEGER,                    -- set when exchanged: presenting it again is reuse
+    revoked_at  INTEGER
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
+
+CREATE TABLE access_requests (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    contact     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    remote_addr TEXT,
+    created_at  INTEGER NOT NULL
+);

@@ -1,0 +1,132 @@
+//! Start-up: lock the data folder, open the database, check volumes, recover from a crash,
+//! bind (port 0 in tests) and serve.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::{Accounts, Auth};
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::store::Store;
+use crate::store::volumes::Volumes;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub store: Store,
+    pub auth: Arc<Auth>,
+    pub accounts: Arc<Accounts>,
+}
+
+pub const LOCK_FILE: &str = "cloudvault.lock";
+
+/// Holds the exclusive lock on the data folder for as long as it lives: one server per store.
+pub struct DataLock(#[allow(dead_code)] std::fs::File);
+
+impl DataLock {
+    pub fn acquire(data_dir: &Path) -> anyhow::Result<DataLock> {
+        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(data_dir.join(LOCK_FILE))?;
+        match f.try_lock() {
+            Ok(()) => Ok(DataLock(f)),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                anyhow::bail!("another cloudvault server is already running on {}", data_dir.display())
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    /// Whether a server holds the data folder right now (the CLI asks before touching temp files).
+    pub fn is_held(data_dir: &Path) -> bool {
+        match std::fs::OpenOptions::new().write(true).open(data_dir.join(LOCK_FILE)) {
+            Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+}
+
+impl App {
+    /// Opens the store (database + volumes) without starting anything: the CLI uses this too.
+    pub fn open(config: Config) -> anyhow::Result<App> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
+        let db = Db::open(&config.db_path())?;
+        let volumes = Arc::new(Volumes::open(&config, &db)?);
+        let store = Store::new(db.clone(), volumes);
+        let auth = Arc::new(Auth::new(&config)?);
+        let accounts = Arc::new(Accounts { db: db.clone(), auth: auth.clone(), default_quota: config.default_quota.0 as i64 });
+        Ok(App { config: Arc::new(config), db, store, auth, accounts })
+    }
+}
+
+pub struct Server {
+    app: App,
+    listener: TcpListener,
+    _lock: DataLock,
+}
+
+impl Server {
+    pub async fn build(config: Config) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
+        let lock = DataLock::acquire(&config.data_dir)?;
+        let listen = config.listen;
+        let app = tokio::task::spawn_blocking(move || -> anyhow::Result<App> {
+            let app = App::open(config)?;
+            recover(&app)?;
+            Ok(app)
+        })
+        .await??;
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        Ok(Server { app, listener, _lock: lock })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = crate::http::router(self.app.clone());
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// After a crash: no upload is in flight, so temp files and reservations are stale, and
+/// interrupted deletes or commits are finished from `blob_trash`.
+fn recover(app: &App) -> anyhow::Result<()> {
+    for v in app.store.volumes.status() {
+        match &v.problem {
+            None => tracing::info!(volume = %v.name, path = %v.path, free = ?v.free_bytes, "volume online"),
+            Some(p) => tracing::warn!(volume = %v.name, path = %v.path, "volume OFFLINE: {p}"),
+        }
+    }
+    let swept = app.store.volumes.sweep_temp_files();
+    if swept > 0 {
+        tracing::info!(count = swept, "removed temp files of interrupted uploads");
+    }
+    let conn = app.db.conn()?;
+    let cleared = db::users::clear_reservations(&conn)?;
+    if cleared > 0 {
+        tracing::info!(users = cleared, "cleared quota reservations of interrupted uploads");
+    }
+    db::tokens::delete_expired_tokens(&conn, db::now_ms())?;
+    drop(conn);
+    let purged = app.store.purge_all_trash()?;
+    if purged > 0 {
+        tracing::info!(count = purged, "finished interrupted deletes");
+    }
+    Ok(())
+}

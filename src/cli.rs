@@ -1,0 +1,273 @@
+//! The command line: `serve`, `admin ...` and `fsck`, all on the same data folder (the admin
+//! commands and fsck work while the server runs).
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::{App, DataLock, Server};
+use crate::auth::{self, password};
+use crate::config::{ByteSize, Config, Dur, Overrides};
+use crate::db;
+use crate::store::fsck;
+
+#[derive(Parser, Debug)]
+#[command(name = "cloudvault", version, about = "Self-hosted cloud storage: WebDAV, JSON API, quotas, smart photo search")]
+pub struct Cli {
+    /// TOML configuration file (default: none, or $CLOUDVAULT_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data folder holding the database, the JWT secret and the default volume.
+    #[arg(long = "data", global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage users, invites and quotas.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check the store: rows against bodies, used_bytes against sizes, stale temp files.
+    Fsck {
+        /// Fix what can be fixed (orphan bodies, counters, stale temp files).
+        #[arg(long)]
+        repair: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an account (the password is read from stdin unless --password is given).
+    CreateUser {
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+        /// Give the account the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// Quota, e.g. 50GB (default: default_quota from the config).
+        #[arg(long)]
+        quota: Option<ByteSize>,
+    },
+    /// Invite codes.
+    Invite {
+        #[command(subcommand)]
+        command: InviteCommand,
+    },
+    /// List users with usage and quota.
+    Users,
+    /// Quotas.
+    Quota {
+        #[command(subcommand)]
+        command: QuotaCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InviteCommand {
+    /// Make invite codes.
+    Create {
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Lifetime, e.g. 7d or 12h (default: auth.invite_ttl).
+        #[arg(long)]
+        expires: Option<Dur>,
+    },
+    /// List unused, unexpired codes.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuotaCommand {
+    /// Set a user's quota, e.g. `quota set alice 50GB`.
+    Set { user: String, size: ByteSize },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => *listen,
+        _ => None,
+    };
+    let overrides = Overrides { config_file: cli.config.clone(), data_dir: cli.data.clone(), listen };
+    let config = Config::load(&overrides)?;
+    init_tracing(matches!(cli.command, Command::Serve { .. }));
+    match cli.command {
+        Command::Serve { .. } => serve(config),
+        Command::Admin { command } => admin(config, command),
+        Command::Fsck { repair } => run_fsck(config, repair),
+    }
+}
+
+fn init_tracing(server: bool) {
+    let default = if server { "info,tower_http=warn" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDVAULT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let data = config.data_dir.clone();
+        let server = Server::build(config).await?;
+        let addr = server.local_addr();
+        let app = server.app().clone();
+        let users = app.db.run(|c| db::users::count_users(c)).await?;
+        println!("CloudVault listening on http://{addr}/ (data folder {})", data.display());
+        if users == 0 {
+            println!(
+                "No accounts yet. Create the first admin with:\n  cloudvault --data {} admin create-user NAME --admin",
+                data.display()
+            );
+        }
+        server.run_until(shutdown_signal()).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn find_user(app: &App, name: &str) -> anyhow::Result<db::users::User> {
+    let conn = app.db.conn()?;
+    db::users::find_user_by_name(&conn, &name.trim().to_lowercase())?.with_context(|| format!("no user named {name:?}"))
+}
+
+fn human(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[i]) }
+}
+
+fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(config)?;
+    match command {
+        AdminCommand::CreateUser { name, password, admin, quota } => {
+            let username = auth::parse_username(&name)?;
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    eprintln!("Password for {username} (one line on stdin):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            password::check_password_rules(&password, &username)?;
+            let hash = password::hash_password(&password)?;
+            let quota = quota.map(|q| q.0).unwrap_or(app.config.default_quota.0) as i64;
+            let mut conn = app.db.conn()?;
+            let user = auth::create_user(&mut conn, &username, &hash, admin, quota)?;
+            println!("created {}{} (id {}, quota {})", user.username, if admin { " [admin]" } else { "" }, user.id, human(quota));
+        }
+        AdminCommand::Invite { command: InviteCommand::Create { count, expires } } => {
+            if !(1..=100).contains(&count) {
+                bail!("--count must be between 1 and 100");
+            }
+            let ttl = expires.map(|d| d.0.as_secs() as i64).unwrap_or(app.config.auth.invite_ttl.0.as_secs() as i64);
+            let mut conn = app.db.conn()?;
+            for i in auth::create_invites_blocking(&mut conn, count, ttl, None)? {
+                println!("{}  (expires {})", i.code, crate::http::dto::rfc3339(i.expires_at));
+            }
+        }
+        AdminCommand::Invite { command: InviteCommand::List } => {
+            let conn = app.db.conn()?;
+            let codes = db::invites::list_active_invites(&conn, db::now_ms())?;
+            if codes.is_empty() {
+                println!("no active invite codes");
+            }
+            for i in codes {
+                println!("{}  (expires {})", i.code, crate::http::dto::rfc3339(i.expires_at));
+            }
+        }
+        AdminCommand::Users => {
+            let conn = app.db.conn()?;
+            println!("{:<24} {:>12} {:>12} {:>6}  flags", "username", "used", "quota", "use%");
+            for u in db::users::list_users(&conn)? {
+                let pct = if u.quota_bytes > 0 { u.used_bytes as f64 * 100.0 / u.quota_bytes as f64 } else { 0.0 };
+                let mut flags = Vec::new();
+                if u.is_admin {
+                    flags.push("admin");
+                }
+                if u.disabled {
+                    flags.push("disabled");
+                }
+                println!("{:<24} {:>12} {:>12} {:>5.1}%  {}", u.username, human(u.used_bytes), human(u.quota_bytes), pct, flags.join(","));
+            }
+        }
+        AdminCommand::Quota { command: QuotaCommand::Set { user, size } } => {
+            let u = find_user(&app, &user)?;
+            if size.0 > i64::MAX as u64 {
+                bail!("quota out of range");
+            }
+            let conn = app.db.conn()?;
+            db::users::set_quota(&conn, &u.id, size.0 as i64)?;
+            println!("{}: quota {} (used {})", u.username, human(size.0 as i64), human(u.used_bytes));
+            if u.used_bytes > size.0 as i64 {
+                println!("note: usage is above the new quota; uploads are refused until files are deleted (nothing is deleted)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_fsck(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
+    let running = DataLock::is_held(&config.data_dir);
+    if !config.db_path().exists() {
+        bail!("no database at {}", config.db_path().display());
+    }
+    let app = App::open(config)?;
+    let report = fsck::run_fsck(&app.store, repair, running)?;
+    for v in app.store.volumes.status() {
+        match v.problem {
+            None => println!("volume {}: online ({})", v.name, v.path),
+            Some(p) => println!("volume {}: OFFLINE: {p}", v.name),
+        }
+    }
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    for p in &report.problems {
+        println!("problem: {p}");
+    }
+    for r in &report.repaired {
+        println!("repaired: {r}");
+    }
+    if report.is_consistent() {
+        println!("fsck: store consistent ({} files, {} users checked)", report.files_checked, report.users_checked);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "fsck: {} problem(s) found{}",
+            report.problems.len() - report.repaired.len(),
+            if repair { " that could not be repaired" } else { "; run with --repair to fix what can be fixed" }
+        );
+        Ok(ExitCode::from(1))
+    }
+}

@@ -1,0 +1,333 @@
+//! Configuration: defaults → TOML file → `CLOUDVAULT_*` environment → command-line flags, then `validate()`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Deserializer};
+
+/// The whole configuration. Every key is documented in `config/cloudvault.example.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Holds `cloudvault.db`, `jwt-secret` and (with no `[[volumes]]`) the default volume.
+    pub data_dir: PathBuf,
+    /// Quota given to new accounts.
+    pub default_quota: ByteSize,
+    /// How a new file body picks its volume.
+    pub placement: Placement,
+    /// Background worker threads (thumbnails, AI).
+    pub workers: usize,
+    /// Folder holding the built web UI (`webui/dist`); a built-in placeholder page is served when absent.
+    pub webui_dir: Option<PathBuf>,
+    /// Peers whose `X-Forwarded-For` / `CF-Connecting-IP` are believed (Caddy, cloudflared on this box).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub auth: AuthConfig,
+    pub volumes: Vec<VolumeConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub access_token_ttl: Dur,
+    pub refresh_token_ttl: Dur,
+    /// Lifetime of invite codes when none is given.
+    pub invite_ttl: Dur,
+    /// Failed logins allowed per account, and per client address, within `login_window`.
+    pub login_failures_per_account: u32,
+    pub login_failures_per_address: u32,
+    pub login_window: Dur,
+    /// Access requests accepted per client address within `login_window`.
+    pub access_requests_per_address: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeConfig {
+    pub name: String,
+    pub path: PathBuf,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// The enabled, online volume with the most free space.
+    MostFree,
+    /// The first enabled, online volume in the order of the config file.
+    FirstFit,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().unwrap(),
+            data_dir: PathBuf::from("./data"),
+            default_quota: ByteSize(10 * 1000 * 1000 * 1000),
+            placement: Placement::MostFree,
+            workers: 2,
+            webui_dir: None,
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
+            auth: AuthConfig::default(),
+            volumes: Vec::new(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            access_token_ttl: Dur(Duration::from_secs(15 * 60)),
+            refresh_token_ttl: Dur(Duration::from_secs(7 * 24 * 3600)),
+            invite_ttl: Dur(Duration::from_secs(7 * 24 * 3600)),
+            login_failures_per_account: 10,
+            login_failures_per_address: 50,
+            login_window: Dur(Duration::from_secs(15 * 60)),
+            access_requests_per_address: 5,
+        }
+    }
+}
+
+/// Overrides given on the command line; they win over file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Defaults → `--config FILE` (or `CLOUDVAULT_CONFIG`) → `CLOUDVAULT_*` → flags.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Config> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(overrides, &env)
+    }
+
+    pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> anyhow::Result<Config> {
+        let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let file = overrides.config_file.clone().or_else(|| var("CLOUDVAULT_CONFIG").map(PathBuf::from));
+        let mut config = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<Config>(&text).with_context(|| format!("in config file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = var("CLOUDVAULT_LISTEN") {
+            config.listen = v.parse().with_context(|| format!("CLOUDVAULT_LISTEN={v}"))?;
+        }
+        if let Some(v) = var("CLOUDVAULT_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("CLOUDVAULT_DEFAULT_QUOTA") {
+            config.default_quota = v.parse().map_err(|e: String| anyhow::anyhow!("CLOUDVAULT_DEFAULT_QUOTA: {e}"))?;
+        }
+        if let Some(v) = var("CLOUDVAULT_WORKERS") {
+            config.workers = v.parse().with_context(|| format!("CLOUDVAULT_WORKERS={v}"))?;
+        }
+        if let Some(v) = var("CLOUDVAULT_WEBUI_DIR") {
+            config.webui_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("CLOUDVAULT_VOLUMES") {
+            // name=path[,name=path...]
+            config.volumes = v
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|entry| {
+                    let (name, path) =
+                        entry.split_once('=').with_context(|| format!("CLOUDVAULT_VOLUMES entry {entry:?}: want name=path"))?;
+                    Ok(VolumeConfig { name: name.trim().to_string(), path: PathBuf::from(path.trim()), enabled: true })
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.workers == 0 || self.workers > 64 {
+            bail!("workers must be between 1 and 64");
+        }
+        let mut names = std::collections::HashSet::new();
+        for v in &self.volumes {
+            if v.name.is_empty()
+                || v.name.len() > 64
+                || !v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!("volume name {:?}: use 1-64 letters, digits, '-' or '_'", v.name);
+            }
+            if !names.insert(v.name.to_ascii_lowercase()) {
+                bail!("volume name {:?} is used twice", v.name);
+            }
+        }
+        if !self.volumes.is_empty() && !self.volumes.iter().any(|v| v.enabled) {
+            bail!("no volume is enabled: at least one must take new files");
+        }
+        if self.auth.access_token_ttl.0 < Duration::from_secs(10) {
+            bail!("auth.access_token_ttl is too short");
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("cloudvault.db")
+    }
+
+    /// The configured volumes, or the embedded default: one volume inside the data folder.
+    pub fn effective_volumes(&self) -> Vec<VolumeConfig> {
+        if self.volumes.is_empty() {
+            vec![VolumeConfig { name: "default".into(), path: self.data_dir.join("volume"), enabled: true }]
+        } else {
+            self.volumes.clone()
+        }
+    }
+
+    pub fn is_inside_data_dir(&self, path: &Path) -> bool {
+        path.starts_with(&self.data_dir)
+    }
+}
+
+/// A byte count written as `50GB`, `1.5TiB`, `500MiB` or a plain number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let num: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (try 50GB, 500MiB or 1000000)"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" => 1000,
+            "m" | "mb" => 1000u64.pow(2),
+            "g" | "gb" => 1000u64.pow(3),
+            "t" | "tb" => 1000u64.pow(4),
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "tib" => 1 << 40,
+            other => return Err(format!("{s:?}: unknown unit {other:?} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+        };
+        let bytes = num * mult as f64;
+        if !(0.0..=(u64::MAX as f64)).contains(&bytes) || bytes > i64::MAX as f64 {
+            return Err(format!("{s:?} is out of range"));
+        }
+        Ok(ByteSize(bytes.round() as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A duration written as `15m`, `7d`, `3600s`, `1h 30m` (humantime) or a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl FromStr for Dur {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(secs) = s.trim().parse::<u64>() {
+            return Ok(Dur(Duration::from_secs(secs)));
+        }
+        humantime::parse_duration(s.trim())
+            .map(Dur)
+            .map_err(|e| format!("{s:?} is not a duration (try 15m, 7d, 3600s): {e}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(Dur(Duration::from_secs(n))),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_in_decimal_and_binary_units() {
+        assert_eq!("50GB".parse::<ByteSize>().unwrap().0, 50_000_000_000);
+        assert_eq!("1.5 KiB".parse::<ByteSize>().unwrap().0, 1536);
+        assert_eq!("1000".parse::<ByteSize>().unwrap().0, 1000);
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+        assert!("-5GB".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!("15m".parse::<Dur>().unwrap().0, Duration::from_secs(900));
+        assert_eq!("7d".parse::<Dur>().unwrap().0, Duration::from_secs(7 * 86400));
+        assert_eq!("30".parse::<Dur>().unwrap().0, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndefault_quota = \"2GB\"\n[[volumes]]\nname = \"1tb\"\npath = \"/mnt/1tb\"\n",
+        )
+        .unwrap();
+        let env = vec![("CLOUDVAULT_DEFAULT_QUOTA".to_string(), "3GB".to_string())];
+        let o = Overrides { config_file: Some(file), data_dir: None, listen: Some("127.0.0.1:9001".parse().unwrap()) };
+        let c = Config::load_from(&o, &env).unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.default_quota.0, 3_000_000_000);
+        assert_eq!(c.volumes[0].name, "1tb");
+        assert!(c.volumes[0].enabled);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = toml::from_str::<Config>("listn = \"x\"").unwrap_err().to_string();
+        assert!(err.contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../config/cloudvault.example.toml");
+        let c: Config = toml::from_str(text).unwrap();
+        c.validate().unwrap();
+    }
+}

@@ -1,0 +1,144 @@
+//! `/api/admin/*` (admin role only): users and quotas, invite codes, access requests, volumes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::config::{ByteSize, Dur};
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::http::dto::{UserResponse, rfc3339};
+use crate::http::extract::{AdminUser, ApiJson};
+
+pub async fn list_users(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+    let users = app.db.run(|c| db::users::list_users(c)).await?;
+    let users: Vec<UserResponse> = users.iter().map(UserResponse::from).collect();
+    Ok(Json(json!({ "users": users })))
+}
+
+/// `{"quota_bytes": 1000}` or `{"quota": "50GB"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaRequest {
+    pub quota_bytes: Option<u64>,
+    pub quota: Option<String>,
+}
+
+pub async fn set_quota(
+    State(app): State<App>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<QuotaRequest>,
+) -> AppResult<Json<UserResponse>> {
+    let bytes = match (req.quota_bytes, req.quota) {
+        (Some(b), None) => b,
+        (None, Some(s)) => s.parse::<ByteSize>().map_err(|m| AppError::bad_request("invalid-quota", m))?.0,
+        _ => return Err(AppError::bad_request("invalid-quota", "give either quota_bytes or quota (e.g. \"50GB\")")),
+    };
+    if bytes > i64::MAX as u64 {
+        return Err(AppError::bad_request("invalid-quota", "quota out of range"));
+    }
+    // Lowering a quota below usage refuses new writes; it never deletes anything.
+    let user = app
+        .db
+        .run(move |c| {
+            if !db::users::set_quota(c, &id, bytes as i64)? {
+                return Err(AppError::new(crate::error::Kind::NotFound, "user-not-found", "no such user"));
+            }
+            db::users::find_user_by_id(c, &id)?.ok_or_else(AppError::not_found)
+        })
+        .await?;
+    tracing::info!(admin = %admin.id, user = %user.id, quota = bytes, "quota set");
+    Ok(Json(UserResponse::from(&user)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableRequest {
+    pub disabled: bool,
+}
+
+pub async fn set_disabled(
+    State(app): State<App>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<DisableRequest>,
+) -> AppResult<Json<UserResponse>> {
+    if id == admin.id && req.disabled {
+        return Err(AppError::bad_request("invalid-request", "you cannot disable your own account"));
+    }
+    let user = app
+        .db
+        .run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if !db::users::set_disabled(&tx, &id, req.disabled)? {
+                return Err(AppError::new(crate::error::Kind::NotFound, "user-not-found", "no such user"));
+            }
+            db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
+            let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
+            tx.commit()?;
+            Ok(u)
+        })
+        .await?;
+    Ok(Json(UserResponse::from(&user)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    pub count: Option<u32>,
+    /// A duration such as "7d" or "12h".
+    pub expires_in: Option<String>,
+}
+
+fn invite_json(i: &db::invites::Invite) -> Value {
+    json!({ "code": i.code, "created_at": rfc3339(i.created_at), "expires_at": rfc3339(i.expires_at) })
+}
+
+pub async fn create_invites(
+    State(app): State<App>,
+    AdminUser(admin): AdminUser,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    // An empty body means one code with the default lifetime.
+    let req: InviteRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        InviteRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))?
+    };
+    let ttl = match req.expires_in {
+        Some(s) => Some(s.parse::<Dur>().map_err(|m| AppError::bad_request("invalid-expiry", m))?.0.as_secs() as i64),
+        None => None,
+    };
+    let codes = app.accounts.create_invites(req.count.unwrap_or(1), ttl, Some(admin.id.clone())).await?;
+    tracing::info!(admin = %admin.id, count = codes.len(), "invite codes created");
+    Ok((StatusCode::CREATED, Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() }))))
+}
+
+pub async fn list_invites(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+    let codes = app.db.run(|c| db::invites::list_active_invites(c, db::now_ms())).await?;
+    Ok(Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() })))
+}
+
+pub async fn list_access_requests(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+    let reqs = app.db.run(|c| db::requests::list_requests(c)).await?;
+    let reqs: Vec<Value> = reqs
+        .iter()
+        .map(|r| json!({"id": r.id, "name": r.name, "contact": r.contact, "message": r.message, "created_at": rfc3339(r.created_at)}))
+        .collect();
+    Ok(Json(json!({ "requests": reqs })))
+}
+
+pub async fn delete_access_request(State(app): State<App>, _admin: AdminUser, Path(id): Path<String>) -> AppResult<StatusCode> {
+    let found = app.db.run(move |c| db::requests::delete_request(c, &id)).await?;
+    if found { Ok(StatusCode::NO_CONTENT) } else { Err(AppError::not_found()) }
+}
+
+pub async fn list_volumes(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+    let store = app.store.clone();
+    let status = tokio::task::spawn_blocking(move || store.volumes.status()).await?;
+    Ok(Json(json!({ "volumes": status })))
+}

@@ -1,0 +1,85 @@
+//! The HTTP router: `/api/*` JSON routes (thin handlers over the namespace and accounts), the
+//! web UI at `/`. Every API error, including unknown routes and wrong methods, is JSON.
+
+pub mod admin;
+pub mod auth;
+pub mod download;
+pub mod dto;
+pub mod extract;
+pub mod files;
+pub mod webui;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use crate::error::error_body;
+
+/// JSON bodies of API calls are small; uploads stream past this limit (they read the raw body).
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(app: App) -> Router {
+    let api = Router::new()
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/password", post(auth::change_password))
+        .route("/auth/request-access", post(auth::request_access))
+        .route("/files", get(files::list))
+        .route("/files/", get(files::list))
+        .route("/files/upload", post(files::upload))
+        .route("/files/folders", post(files::create_folder))
+        .route("/files/{id}", get(files::get).patch(files::update).delete(files::delete))
+        .route("/files/{id}/download", get(files::download))
+        .route("/files/{id}/thumbnail", get(files::thumbnail))
+        .route("/admin/users", get(admin::list_users))
+        .route("/admin/users/{id}/quota", put(admin::set_quota))
+        .route("/admin/users/{id}/disabled", put(admin::set_disabled))
+        .route("/admin/invite-codes", post(admin::create_invites).get(admin::list_invites))
+        .route("/admin/access-requests", get(admin::list_access_requests))
+        .route("/admin/access-requests/{id}", axum::routing::delete(admin::delete_access_request))
+        .route("/admin/volumes", get(admin::list_volumes))
+        .fallback(files::api_not_found)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(middleware::from_fn(json_errors));
+
+    Router::new()
+        .nest("/api", api)
+        .merge(webui::routes(&app.config))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Errors made by the framework (405, 415, 413 from extractors) get the API's JSON shape too.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let code = match status.as_u16() {
+        405 => "method-not-allowed",
+        413 => "body-too-large",
+        415 => "unsupported-media-type",
+        404 => "not-found",
+        s if s >= 500 => "internal",
+        _ => "bad-request",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let (mut parts, _) = res.into_parts();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(error_body(code, &message)))
+}

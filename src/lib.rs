@@ -1,0 +1,11 @@
+//! CloudVault: a self-hosted cloud storage server. One namespace in SQLite, file bodies on
+//! disk volumes, a JSON API (and, later, a WebDAV door) over the same code.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod store;

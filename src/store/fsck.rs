@@ -1,0 +1,142 @@
+//! `cloudvault fsck`: rows against bodies, `used_bytes` against the sum of sizes, stale temp
+//! files and reservations; `--repair` fixes what can be fixed without guessing.
+
+use std::collections::HashSet;
+
+use crate::db;
+use crate::store::Store;
+use crate::store::volumes::TMP_DIR;
+
+#[derive(Debug, Default)]
+pub struct FsckReport {
+    pub problems: Vec<String>,
+    pub repaired: Vec<String>,
+    pub notes: Vec<String>,
+    pub files_checked: usize,
+    pub users_checked: usize,
+}
+
+impl FsckReport {
+    pub fn is_consistent(&self) -> bool {
+        self.problems.len() == self.repaired.len()
+    }
+}
+
+/// `server_running`: another process (the server) holds the data folder, so uploads may be in
+/// flight: temp files, reservations and pending trash entries are then theirs, not stale.
+pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Result<FsckReport> {
+    let mut r = FsckReport::default();
+    let conn = store.db.conn()?;
+
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+    if integrity != "ok" {
+        r.problems.push(format!("database integrity check: {integrity}"));
+    }
+    let fk_errors: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))?;
+    if fk_errors > 0 {
+        r.problems.push(format!("{fk_errors} rows break foreign keys"));
+    }
+    r.problems.extend(db::nodes::find_structure_problems(&conn)?);
+
+    // Rows whose body is missing or has the wrong size.
+    let files = db::nodes::list_all_files(&conn)?;
+    r.files_checked = files.len();
+    let mut referenced: HashSet<String> = HashSet::with_capacity(files.len());
+    let mut offline = std::collections::BTreeMap::<String, usize>::new();
+    for f in &files {
+        let (vol, blob, ext) = (f.volume.clone().unwrap_or_default(), f.blob_id.clone().unwrap_or_default(), f.ext.clone().unwrap_or_default());
+        referenced.insert(blob.clone());
+        let Ok(v) = store.volumes.online(&vol) else {
+            *offline.entry(vol).or_default() += 1;
+            continue;
+        };
+        let path = v.body_path(&f.owner_id, &blob, &ext);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() as i64 == f.size => {}
+            Ok(m) => r.problems.push(format!(
+                "file {} ({}) is {} bytes on disk but {} in the database",
+                f.id, f.name, m.len(), f.size
+            )),
+            Err(_) => {
+                r.problems.push(format!("file {} ({}) has no body at {}", f.id, f.name, path.display()));
+                if repair {
+                    // The bytes are gone; the row only lies. Drop it (its quota comes back below).
+                    db::nodes::delete_node(&conn, &f.id)?;
+                    r.repaired.push(format!("removed the row of file {} whose body is missing", f.id));
+                }
+            }
+        }
+    }
+    for (vol, n) in offline {
+        r.problems.push(format!("volume {vol} is offline: {n} files cannot be checked or read"));
+    }
+
+    // Bodies that no row names (and no pending commit or delete claims).
+    for v in store.volumes.all().iter().filter(|v| store.volumes.is_online(v)) {
+        let Ok(users) = std::fs::read_dir(v.users_dir()) else { continue };
+        for user in users.flatten() {
+            let Ok(bodies) = std::fs::read_dir(user.path().join("files")) else { continue };
+            for body in bodies.flatten() {
+                let file_name = body.file_name().to_string_lossy().to_string();
+                let blob = file_name.split('.').next().unwrap_or_default().to_string();
+                // Re-asked now, not from the list above: an upload may have committed meanwhile.
+                if referenced.contains(&blob) || db::trash::is_blob_known(&conn, &blob)? {
+                    continue;
+                }
+                r.problems.push(format!("orphan body {} (no file row)", body.path().display()));
+                if repair {
+                    std::fs::remove_file(body.path())?;
+                    r.repaired.push(format!("deleted orphan body {}", body.path().display()));
+                }
+            }
+        }
+    }
+
+    // Counters.
+    let users = db::users::list_users(&conn)?;
+    r.users_checked = users.len();
+    for (id, name, used, actual) in db::users::find_usage_mismatches(&conn)? {
+        r.problems.push(format!("user {name}: used_bytes is {used} but their files add up to {actual}"));
+        if repair {
+            conn.execute(
+                "UPDATE users SET used_bytes = (SELECT coalesce(sum(size), 0) FROM nodes WHERE owner_id = ?1 AND kind = 'file')
+                 WHERE id = ?1",
+                [&id],
+            )?;
+            r.repaired.push(format!("user {name}: used_bytes recomputed"));
+        }
+    }
+
+    let temp = store.volumes.count_temp_files();
+    let reserved: i64 = users.iter().map(|u| u.reserved_bytes).sum();
+    if server_running {
+        if temp > 0 {
+            r.notes.push(format!("{temp} upload(s) in progress ({TMP_DIR})"));
+        }
+    } else {
+        if temp > 0 {
+            r.problems.push(format!("{temp} stale temp file(s) in {TMP_DIR} from interrupted uploads"));
+            if repair {
+                let n = store.volumes.sweep_temp_files();
+                r.repaired.push(format!("deleted {n} stale temp file(s)"));
+            }
+        }
+        if reserved > 0 {
+            r.problems.push(format!("{reserved} bytes still reserved by uploads that no longer run"));
+            if repair {
+                db::users::clear_reservations(&conn)?;
+                r.repaired.push("cleared stale reservations".into());
+            }
+        }
+        let pending = db::trash::list_unreferenced_trash(&conn)?;
+        if !pending.is_empty() {
+            r.problems.push(format!("{} deleted bodies not yet unlinked", pending.len()));
+            if repair {
+                drop(conn);
+                let n = store.purge_all_trash()?;
+                r.repaired.push(format!("unlinked {n} deleted bodies"));
+            }
+        }
+    }
+    Ok(r)
+}

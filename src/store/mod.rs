@@ -1,0 +1,425 @@
+//! The namespace both doors (JSON API and WebDAV) use: folders and files as rows, bodies on
+//! volumes, atomic writes and exact quota accounting. Nothing outside this module joins a path.
+
+pub mod fsck;
+pub mod names;
+pub mod upload;
+pub mod volumes;
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::db::nodes::{Node, NodeKind, SortBy};
+use crate::db::trash::TrashEntry;
+use crate::db::{self, Db};
+use crate::error::{AppError, AppResult};
+pub use names::NodeName;
+pub use upload::{StagedBody, UploadSink};
+use volumes::{Volumes, sync_dir};
+
+#[derive(Clone)]
+pub struct Store {
+    pub db: Db,
+    pub volumes: Arc<Volumes>,
+}
+
+/// What to do when the target name is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    #[default]
+    Fail,
+    KeepBoth,
+    Overwrite,
+}
+
+pub struct Listing {
+    pub folder: Node,
+    pub path: Vec<Node>,
+    pub items: Vec<Node>,
+    pub total: i64,
+}
+
+pub struct Deleted {
+    pub files: usize,
+    pub bytes: i64,
+}
+
+fn etag() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+fn name_exists() -> AppError {
+    AppError::conflict("name-exists", "a file or folder with that name already exists here")
+}
+
+/// The folder `id` of `owner` (their root when None); not-found for files and others' nodes.
+fn owned_dir(conn: &Connection, owner: &str, id: Option<&str>) -> AppResult<Node> {
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => root_id(conn, owner)?,
+    };
+    match db::nodes::find_owned_node(conn, owner, &id)? {
+        Some(n) if n.is_dir() => Ok(n),
+        _ => Err(AppError::new(crate::error::Kind::NotFound, "folder-not-found", "no such folder")),
+    }
+}
+
+fn root_id(conn: &Connection, owner: &str) -> AppResult<String> {
+    db::users::find_user_by_id(conn, owner)?.map(|u| u.root_id).ok_or_else(AppError::not_found)
+}
+
+impl Store {
+    pub fn new(db: Db, volumes: Arc<Volumes>) -> Store {
+        Store { db, volumes }
+    }
+
+    pub async fn get_node(&self, owner: &str, id: &str) -> AppResult<Node> {
+        let (owner, id) = (owner.to_string(), id.to_string());
+        self.db.run(move |c| db::nodes::find_owned_node(c, &owner, &id)?.ok_or_else(AppError::not_found)).await
+    }
+
+    pub async fn list_folder(
+        &self,
+        owner: &str,
+        folder: Option<String>,
+        sort: SortBy,
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> AppResult<Listing> {
+        let owner = owner.to_string();
+        self.db
+            .run(move |c| {
+                let folder = owned_dir(c, &owner, folder.as_deref())?;
+                let items = db::nodes::list_children(c, &folder.id, sort, descending, limit, offset)?;
+                let total = db::nodes::count_children(c, &folder.id)?;
+                let path = db::nodes::list_ancestry(c, &folder.id)?;
+                Ok(Listing { folder, path, items, total })
+            })
+            .await
+    }
+
+    pub async fn create_folder(&self, owner: &str, parent: Option<String>, name: NodeName) -> AppResult<Node> {
+        let owner = owner.to_string();
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let parent = owned_dir(&tx, &owner, parent.as_deref())?;
+                if db::nodes::name_taken(&tx, &parent.id, name.key())? {
+                    return Err(name_exists());
+                }
+                let now = db::now_ms();
+                let node = Node {
+                    id: db::new_id(),
+                    owner_id: owner.clone(),
+                    parent_id: Some(parent.id.clone()),
+                    name: name.as_str().to_string(),
+                    kind: NodeKind::Dir,
+                    size: 0,
+                    content_type: None,
+                    blob_id: None,
+                    volume: None,
+                    ext: None,
+                    content_hash: None,
+                    created_at: now,
+                    modified_at: now,
+                    etag: etag(),
+                };
+                db::nodes::insert_node(&tx, &node, name.key())?;
+                db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
+                tx.commit()?;
+                Ok(node)
+            })
+            .await
+    }
+
+    /// Rename and/or move: one row update, whatever the size of the subtree.
+    pub async fn move_node(
+        &self,
+        owner: &str,
+        id: &str,
+        new_parent: Option<String>,
+        new_name: Option<NodeName>,
+    ) -> AppResult<Node> {
+        let (owner, id) = (owner.to_string(), id.to_string());
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut node = db::nodes::find_owned_node(&tx, &owner, &id)?.ok_or_else(AppError::not_found)?;
+                let Some(old_parent) = node.parent_id.clone() else {
+                    return Err(AppError::bad_request("invalid-move", "the root folder cannot be moved or renamed"));
+                };
+                let parent = match &new_parent {
+                    Some(p) => owned_dir(&tx, &owner, Some(p))?,
+                    None => owned_dir(&tx, &owner, Some(&old_parent))?,
+                };
+                if node.is_dir() && db::nodes::list_ancestry(&tx, &parent.id)?.iter().any(|a| a.id == node.id) {
+                    return Err(AppError::bad_request("invalid-move", "a folder cannot be moved into itself"));
+                }
+                let name = match new_name {
+                    Some(n) => n,
+                    None => NodeName::parse(&node.name)?,
+                };
+                if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.key())? {
+                    if other.id != node.id {
+                        return Err(name_exists());
+                    }
+                }
+                db::nodes::update_placement(&tx, &node.id, &parent.id, name.as_str(), name.key())?;
+                let now = db::now_ms();
+                db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
+                if parent.id != old_parent {
+                    db::nodes::touch_dir(&tx, &old_parent, now, &etag())?;
+                }
+                tx.commit()?;
+                node.parent_id = Some(parent.id);
+                node.name = name.as_str().to_string();
+                Ok(node)
+            })
+            .await
+    }
+
+    /// Deletes a file, or a folder and everything in it. The rows and `used_bytes` change in
+    /// one transaction; the bodies are unlinked after it commits.
+    pub async fn delete_node(&self, owner: &str, id: &str) -> AppResult<Deleted> {
+        let (owner, id) = (owner.to_string(), id.to_string());
+        let (deleted, trash) = self
+            .db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let node = db::nodes::find_owned_node(&tx, &owner, &id)?.ok_or_else(AppError::not_found)?;
+                let Some(parent) = node.parent_id.clone() else {
+                    return Err(AppError::bad_request("invalid-delete", "the root folder cannot be deleted"));
+                };
+                let files = db::nodes::list_subtree_files(&tx, &node.id)?;
+                let now = db::now_ms();
+                let mut trash = Vec::with_capacity(files.len());
+                let mut bytes = 0;
+                for f in &files {
+                    bytes += f.size;
+                    let e = trash_entry_of(f);
+                    db::trash::insert_trash(&tx, &e, now)?;
+                    trash.push(e);
+                }
+                db::nodes::delete_node(&tx, &node.id)?;
+                db::users::apply_usage(&tx, &owner, -bytes, 0)?;
+                db::nodes::touch_dir(&tx, &parent, now, &etag())?;
+                tx.commit()?;
+                Ok((Deleted { files: files.len(), bytes }, trash))
+            })
+            .await?;
+        self.purge(trash).await;
+        Ok(deleted)
+    }
+
+    /// Streams a new body for `owner` onto a volume; `commit_file` gives it a row.
+    pub async fn begin_upload(&self, owner: &str, name: &NodeName, expected: Option<u64>) -> AppResult<UploadSink> {
+        let o = owner.to_string();
+        let user = self.db.run(move |c| db::users::find_user_by_id(c, &o)?.ok_or_else(AppError::not_found)).await?;
+        UploadSink::begin(&self.db, self.volumes.clone(), owner, user.pinned_volume, name.disk_ext(), expected).await
+    }
+
+    /// Checks that `folder` is one of `owner`'s folders (to refuse an upload before streaming it).
+    pub async fn check_folder(&self, owner: &str, folder: Option<String>) -> AppResult<Node> {
+        let owner = owner.to_string();
+        self.db.run(move |c| owned_dir(c, &owner, folder.as_deref())).await
+    }
+
+    /// Puts a staged body in place and gives it its row, in this order so that a crash at any
+    /// point leaves either the old state or the new one:
+    /// 1. list the body in `blob_trash` (a crash after this leaves an entry for start-up to unlink);
+    /// 2. rename temp → final, fsync the folder;
+    /// 3. one transaction: row inserted (or updated for overwrite), `used_bytes` += size,
+    ///    reservation released, trash entry removed (and the old body listed, for overwrite);
+    /// 4. unlink the replaced body.
+    pub async fn commit_file(
+        &self,
+        owner: &str,
+        folder: Option<String>,
+        name: NodeName,
+        mut staged: StagedBody,
+        on_conflict: OnConflict,
+    ) -> AppResult<Node> {
+        let owner = owner.to_string();
+        let volumes = self.volumes.clone();
+        let (node, replaced) = self
+            .db
+            .run(move |c| {
+                let g = &mut staged.guard;
+                let volume = volumes.online(&g.volume)?;
+                let pending = TrashEntry {
+                    volume: g.volume.clone(),
+                    user_id: owner.clone(),
+                    blob_id: g.blob_id.clone(),
+                    ext: g.ext.clone(),
+                };
+                db::trash::insert_trash(c, &pending, db::now_ms())?;
+                let final_dir = volume.user_files_dir(&owner);
+                let final_path = volume.body_path(&owner, &g.blob_id, &g.ext);
+                let placed = (|| -> std::io::Result<()> {
+                    std::fs::create_dir_all(&final_dir)?;
+                    std::fs::rename(&g.tmp_path, &final_path)?;
+                    sync_dir(&final_dir)
+                })();
+                if let Err(e) = placed {
+                    let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
+                    return Err(e.into());
+                }
+                // From here the body is at its final path: on any error below, unlink it.
+                let result = insert_file_row(c, &owner, folder.as_deref(), &name, &staged, on_conflict);
+                let g = &mut staged.guard;
+                match result {
+                    Ok(ok) => {
+                        g.disarmed = true; // the reservation became used_bytes in the same transaction
+                        Ok(ok)
+                    }
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&final_path);
+                        let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
+                        Err(e)
+                    }
+                }
+            })
+            .await?;
+        if let Some(old) = replaced {
+            self.purge(vec![old]).await;
+        }
+        Ok(node)
+    }
+
+    /// Opens a file's body for reading; `volume-offline` if its disk is not there.
+    pub async fn open_body(&self, node: &Node) -> AppResult<std::fs::File> {
+        let (Some(volume), Some(blob), ext) = (node.volume.clone(), node.blob_id.clone(), node.ext.clone()) else {
+            return Err(AppError::not_found());
+        };
+        let volumes = self.volumes.clone();
+        let owner = node.owner_id.clone();
+        tokio::task::spawn_blocking(move || -> AppResult<std::fs::File> {
+            let v = volumes.online(&volume)?;
+            let path = v.body_path(&owner, &blob, ext.as_deref().unwrap_or(""));
+            std::fs::File::open(&path).map_err(|e| {
+                AppError::internal(format_args!("body {} of a live row is unreadable: {e}", path.display()))
+            })
+        })
+        .await?
+    }
+
+    /// Unlinks trashed bodies and forgets their entries; entries on offline volumes wait.
+    pub async fn purge(&self, entries: Vec<TrashEntry>) {
+        let store = self.clone();
+        let r = tokio::task::spawn_blocking(move || store.purge_blocking(entries)).await;
+        if let Ok(Err(e)) = r {
+            tracing::warn!(error = %e, "purging deleted bodies");
+        }
+    }
+
+    pub fn purge_blocking(&self, entries: Vec<TrashEntry>) -> AppResult<usize> {
+        let conn = self.db.conn()?;
+        let mut done = 0;
+        for e in entries {
+            let Ok(v) = self.volumes.online(&e.volume) else { continue };
+            match std::fs::remove_file(v.body_path(&e.user_id, &e.blob_id, &e.ext)) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, blob = %e.blob_id, "could not unlink a deleted body");
+                    continue;
+                }
+            }
+            db::trash::remove_trash(&conn, &e.volume, &e.blob_id)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Start-up: finishes deletes and aborted commits that a crash interrupted.
+    pub fn purge_all_trash(&self) -> AppResult<usize> {
+        let conn = self.db.conn()?;
+        db::trash::drop_referenced_trash(&conn)?;
+        let entries = db::trash::list_unreferenced_trash(&conn)?;
+        drop(conn);
+        self.purge_blocking(entries)
+    }
+}
+
+fn trash_entry_of(f: &Node) -> TrashEntry {
+    TrashEntry {
+        volume: f.volume.clone().unwrap_or_default(),
+        user_id: f.owner_id.clone(),
+        blob_id: f.blob_id.clone().unwrap_or_default(),
+        ext: f.ext.clone().unwrap_or_default(),
+    }
+}
+
+/// Step 3 of `commit_file`: returns the new node and, for an overwrite, the replaced body.
+fn insert_file_row(
+    c: &mut Connection,
+    owner: &str,
+    folder: Option<&str>,
+    name: &NodeName,
+    staged: &StagedBody,
+    on_conflict: OnConflict,
+) -> AppResult<(Node, Option<TrashEntry>)> {
+    let g = &staged.guard;
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let parent = owned_dir(&tx, owner, folder)?;
+    let now = db::now_ms();
+    let mut node = Node {
+        id: db::new_id(),
+        owner_id: owner.to_string(),
+        parent_id: Some(parent.id.clone()),
+        name: name.as_str().to_string(),
+        kind: NodeKind::File,
+        size: staged.size,
+        content_type: Some(name.content_type()),
+        blob_id: Some(g.blob_id.clone()),
+        volume: Some(g.volume.clone()),
+        ext: Some(g.ext.clone()),
+        content_hash: Some(staged.hash.clone()),
+        created_at: now,
+        modified_at: now,
+        etag: etag(),
+    };
+    let mut replaced = None;
+    let mut used_delta = staged.size;
+    match db::nodes::find_child(&tx, &parent.id, name.key())? {
+        None => db::nodes::insert_node(&tx, &node, name.key())?,
+        Some(existing) => match on_conflict {
+            OnConflict::Fail => return Err(name_exists()),
+            OnConflict::Overwrite if existing.is_dir() => return Err(name_exists()),
+            OnConflict::Overwrite => {
+                // Same id: whatever hangs off the file (tags, shares) stays with it.
+                node.id = existing.id.clone();
+                node.created_at = existing.created_at;
+                node.name = existing.name.clone();
+                used_delta -= existing.size;
+                let old = trash_entry_of(&existing);
+                db::trash::insert_trash(&tx, &old, now)?;
+                db::nodes::update_body(&tx, &node)?;
+                replaced = Some(old);
+            }
+            OnConflict::KeepBoth => {
+                let mut n = 1;
+                let free = loop {
+                    let candidate = name.numbered(n)?;
+                    if !db::nodes::name_taken(&tx, &parent.id, candidate.key())? {
+                        break candidate;
+                    }
+                    n += 1;
+                    if n > 10_000 {
+                        return Err(name_exists());
+                    }
+                };
+                node.name = free.as_str().to_string();
+                db::nodes::insert_node(&tx, &node, free.key())?;
+            }
+        },
+    }
+    db::users::apply_usage(&tx, owner, used_delta, g.reserved)?;
+    db::trash::remove_trash(&tx, &g.volume, &g.blob_id)?;
+    db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
+    tx.commit()?;
+    Ok((node, replaced))
+}

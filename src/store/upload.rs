@@ -1,0 +1,257 @@
+//! Streaming a body to a temp file on its volume: quota reserved as bytes arrive, hashed on the
+//! way, fsynced at the end. Dropping an unfinished upload deletes the temp file and gives the
+//! reservation back.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::db::{self, Db};
+use crate::error::{AppError, AppResult};
+use crate::store::volumes::Volumes;
+
+/// Reservations grow in steps this big (or the expected size), not per network chunk.
+const RESERVE_STEP: i64 = 16 << 20;
+/// Writes are batched into buffers this big before they go to the writer thread.
+const WRITE_BUF: usize = 1 << 20;
+
+pub struct UploadSink {
+    guard: Guard,
+    written: i64,
+    /// Total bytes expected, if the client said (Content-Length); bounds the first reservation.
+    expected: Option<i64>,
+    buf: Vec<u8>,
+    tx: Option<mpsc::Sender<Option<Bytes>>>,
+    writer: Option<tokio::task::JoinHandle<std::io::Result<blake3::Hash>>>,
+}
+
+/// A body fully written and fsynced to its temp file, waiting for its row.
+pub struct StagedBody {
+    pub(crate) guard: Guard,
+    pub size: i64,
+    pub hash: String,
+}
+
+/// Owns the temp file and the reservation until the commit takes them over.
+pub(crate) struct Guard {
+    pub db: Db,
+    pub user_id: String,
+    pub volume: String,
+    pub blob_id: String,
+    pub ext: String,
+    pub tmp_path: PathBuf,
+    pub reserved: i64,
+    pub disarmed: bool,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.disarmed {
+            return;
+        }
+        let tmp = std::mem::take(&mut self.tmp_path);
+        let db = self.db.clone();
+        let user = std::mem::take(&mut self.user_id);
+        let reserved = self.reserved;
+        let cleanup = move || {
+            let _ = std::fs::remove_file(&tmp);
+            if reserved > 0 {
+                if let Ok(conn) = db.conn() {
+                    if let Err(e) = db::users::release_reservation(&conn, &user, reserved) {
+                        tracing::warn!(error = %e, "could not release a quota reservation");
+                    }
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(cleanup);
+            }
+            Err(_) => cleanup(),
+        }
+    }
+}
+
+impl UploadSink {
+    /// Opens a temp file on a volume chosen for `user_id` (pinned or by policy).
+    pub async fn begin(
+        db: &Db,
+        volumes: Arc<Volumes>,
+        user_id: &str,
+        pinned: Option<String>,
+        ext: String,
+        expected: Option<u64>,
+    ) -> AppResult<UploadSink> {
+        let user_id = user_id.to_string();
+        let db2 = db.clone();
+        let (guard, file) = tokio::task::spawn_blocking(move || -> AppResult<_> {
+            let volume = volumes.pick_for_write(pinned.as_deref())?;
+            let tmp_dir = volume.tmp_dir();
+            std::fs::create_dir_all(&tmp_dir)?;
+            let blob_id = db::new_id();
+            let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
+            let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp_path)?;
+            let guard = Guard {
+                db: db2,
+                user_id,
+                volume: volume.name.clone(),
+                blob_id,
+                ext,
+                tmp_path,
+                reserved: 0,
+                disarmed: false,
+            };
+            Ok((guard, file))
+        })
+        .await??;
+        let (tx, rx) = mpsc::channel::<Option<Bytes>>(4);
+        let writer = tokio::task::spawn_blocking(move || write_loop(file, rx));
+        Ok(UploadSink {
+            guard,
+            written: 0,
+            expected: expected.map(|e| e.min(i64::MAX as u64) as i64),
+            buf: Vec::with_capacity(WRITE_BUF),
+            tx: Some(tx),
+            writer: Some(writer),
+        })
+    }
+
+    pub fn written(&self) -> i64 {
+        self.written
+    }
+
+    pub async fn write(&mut self, chunk: &[u8]) -> AppResult<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let need = self.written + chunk.len() as i64;
+        if need > self.guard.reserved {
+            self.reserve(need - self.guard.reserved).await?;
+        }
+        self.written = need;
+        self.buf.extend_from_slice(chunk);
+        if self.buf.len() >= WRITE_BUF {
+            self.flush_buf().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_buf(&mut self) -> AppResult<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(WRITE_BUF)));
+        let sent = match &self.tx {
+            Some(tx) => tx.send(Some(data)).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The writer stopped: its error says why (disk full, read-only, ...).
+            return Err(self.writer_error().await);
+        }
+        Ok(())
+    }
+
+    async fn writer_error(&mut self) -> AppError {
+        self.tx = None;
+        match self.writer.take() {
+            Some(h) => match h.await {
+                Ok(Err(e)) => AppError::from(e),
+                Ok(Ok(_)) => AppError::internal("writer ended early"),
+                Err(e) => AppError::from(e),
+            },
+            None => AppError::internal("writer gone"),
+        }
+    }
+
+    /// Reserves at least `need` more bytes: a step (bounded by the expected size) when the quota
+    /// allows, else exactly what is left, else `quota-exceeded`.
+    async fn reserve(&mut self, need: i64) -> AppResult<()> {
+        let want = match self.expected {
+            Some(total) if total >= self.written => need.max(total - self.guard.reserved),
+            _ => need.max(RESERVE_STEP),
+        };
+        let user = self.guard.user_id.clone();
+        let granted = self
+            .guard
+            .db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let avail: i64 = tx.query_row(
+                    "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
+                    [&user],
+                    |r| r.get(0),
+                )?;
+                let grant = want.min(avail);
+                if grant < need {
+                    return Ok(None);
+                }
+                if !db::users::try_reserve(&tx, &user, grant)? {
+                    return Ok(None);
+                }
+                tx.commit()?;
+                Ok(Some(grant))
+            })
+            .await?;
+        match granted {
+            Some(g) => {
+                self.guard.reserved += g;
+                Ok(())
+            }
+            None => Err(AppError::quota_exceeded()),
+        }
+    }
+
+    /// Flushes, fsyncs and closes the temp file.
+    pub async fn finish(mut self) -> AppResult<StagedBody> {
+        self.flush_buf().await?;
+        // None tells the writer the body is complete; a channel closed without it is an abort.
+        if let Some(tx) = self.tx.take() {
+            if tx.send(None).await.is_err() {
+                return Err(self.writer_error().await);
+            }
+        }
+        let hash = match self.writer.take() {
+            Some(h) => h.await??,
+            None => return Err(AppError::internal("writer gone")),
+        };
+        let empty = Guard::empty(self.guard.db.clone());
+        let guard = std::mem::replace(&mut self.guard, empty);
+        Ok(StagedBody { guard, size: self.written, hash: hash.to_hex().to_string() })
+    }
+}
+
+impl Guard {
+    fn empty(db: Db) -> Guard {
+        Guard {
+            db,
+            user_id: String::new(),
+            volume: String::new(),
+            blob_id: String::new(),
+            ext: String::new(),
+            tmp_path: PathBuf::new(),
+            reserved: 0,
+            disarmed: true,
+        }
+    }
+}
+
+fn write_loop(file: std::fs::File, mut rx: mpsc::Receiver<Option<Bytes>>) -> std::io::Result<blake3::Hash> {
+    let mut file = file;
+    let mut hasher = blake3::Hasher::new();
+    loop {
+        match rx.blocking_recv() {
+            Some(Some(chunk)) => {
+                hasher.update(&chunk);
+                file.write_all(&chunk)?;
+            }
+            Some(None) => break,
+            None => return Err(std::io::Error::other("upload aborted")),
+        }
+    }
+    file.sync_all()?;
+    Ok(hasher.finalize())
+}

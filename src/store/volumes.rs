@@ -1,0 +1,235 @@
+//! Volumes (the USB disks): marker files, placement of new bodies, body and temp paths.
+//! A volume this store has used carries a marker file; when the marker is missing (the disk is
+//! unplugged and the mount point is an empty folder) the volume is offline and nothing is written.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, Placement, VolumeConfig};
+use crate::db::{self, Db};
+use crate::error::{AppError, AppResult};
+
+pub const MARKER_FILE: &str = ".cloudvault-volume";
+pub const TMP_DIR: &str = ".cloudvault-tmp";
+
+#[derive(Debug)]
+pub struct Volume {
+    pub name: String,
+    pub path: PathBuf,
+    pub enabled: bool,
+    /// The marker id recorded in the database; None if the volume could not be initialised.
+    marker: Option<String>,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Volumes {
+    list: Vec<Volume>,
+    placement: Placement,
+}
+
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct VolumeStatus {
+    pub name: String,
+    pub path: String,
+    pub enabled: bool,
+    pub online: bool,
+    pub free_bytes: Option<u64>,
+    pub problem: Option<String>,
+}
+
+impl Volumes {
+    /// Checks every configured volume: a new one gets its marker (first use); a known one must
+    /// still carry the same marker, else it is offline.
+    pub fn open(config: &Config, db: &Db) -> anyhow::Result<Volumes> {
+        let conn = db.conn()?;
+        let mut list = Vec::new();
+        for vc in config.effective_volumes() {
+            list.push(init_volume(config, &conn, &vc)?);
+        }
+        Ok(Volumes { list, placement: config.placement })
+    }
+
+    pub fn all(&self) -> &[Volume] {
+        &self.list
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Volume> {
+        self.list.iter().find(|v| v.name == name)
+    }
+
+    /// A volume is online when its marker file is there and names the id we recorded.
+    pub fn is_online(&self, v: &Volume) -> bool {
+        let Some(expected) = &v.marker else { return false };
+        match std::fs::read_to_string(v.path.join(MARKER_FILE)) {
+            Ok(text) => text.trim() == expected,
+            Err(_) => false,
+        }
+    }
+
+    /// The volume holding `name`'s bodies, if it is online (checked now, not at start).
+    pub fn online(&self, name: &str) -> AppResult<&Volume> {
+        match self.get(name) {
+            Some(v) if self.is_online(v) => Ok(v),
+            _ => Err(AppError::volume_offline(name)),
+        }
+    }
+
+    /// Where a new body goes: the user's pinned volume, else by the placement policy among
+    /// enabled, online volumes.
+    pub fn pick_for_write(&self, pinned: Option<&str>) -> AppResult<&Volume> {
+        if let Some(name) = pinned {
+            return self.online(name);
+        }
+        let candidates: Vec<&Volume> = self.list.iter().filter(|v| v.enabled && self.is_online(v)).collect();
+        let chosen = match self.placement {
+            Placement::FirstFit => candidates.first().copied(),
+            Placement::MostFree => candidates.iter().copied().max_by_key(|v| free_bytes(&v.path).unwrap_or(0)),
+        };
+        match chosen {
+            Some(v) => Ok(v),
+            None => {
+                let names: Vec<&str> = self.list.iter().filter(|v| v.enabled).map(|v| v.name.as_str()).collect();
+                Err(AppError::volume_offline(&names.join(", ")))
+            }
+        }
+    }
+
+    pub fn status(&self) -> Vec<VolumeStatus> {
+        self.list
+            .iter()
+            .map(|v| {
+                let online = self.is_online(v);
+                VolumeStatus {
+                    name: v.name.clone(),
+                    path: v.path.display().to_string(),
+                    enabled: v.enabled,
+                    online,
+                    free_bytes: if online { free_bytes(&v.path) } else { None },
+                    problem: if online {
+                        None
+                    } else {
+                        Some(v.problem.clone().unwrap_or_else(|| format!("marker file {MARKER_FILE} is missing")))
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Deletes leftovers of uploads that never committed. Only the server calls this, at start,
+    /// when it holds the data-folder lock and no upload is in flight.
+    pub fn sweep_temp_files(&self) -> usize {
+        let mut removed = 0;
+        for v in self.list.iter().filter(|v| self.is_online(v)) {
+            if let Ok(entries) = std::fs::read_dir(v.path.join(TMP_DIR)) {
+                for e in entries.flatten() {
+                    if std::fs::remove_file(e.path()).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        removed
+    }
+
+    pub fn count_temp_files(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|v| self.is_online(v))
+            .map(|v| std::fs::read_dir(v.path.join(TMP_DIR)).map(|d| d.count()).unwrap_or(0))
+            .sum()
+    }
+}
+
+impl Volume {
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.path.join(TMP_DIR)
+    }
+
+    pub fn user_files_dir(&self, user_id: &str) -> PathBuf {
+        self.path.join("users").join(user_id).join("files")
+    }
+
+    pub fn users_dir(&self) -> PathBuf {
+        self.path.join("users")
+    }
+
+    /// `{volume}/users/{user_id}/files/{uuid}.{ext}`: names come from ids we made, never from requests.
+    pub fn body_path(&self, user_id: &str, blob_id: &str, ext: &str) -> PathBuf {
+        self.user_files_dir(user_id).join(body_file_name(blob_id, ext))
+    }
+}
+
+pub fn body_file_name(blob_id: &str, ext: &str) -> String {
+    if ext.is_empty() { blob_id.to_string() } else { format!("{blob_id}.{ext}") }
+}
+
+fn init_volume(config: &Config, conn: &rusqlite::Connection, vc: &VolumeConfig) -> anyhow::Result<Volume> {
+    let mut v = Volume { name: vc.name.clone(), path: vc.path.clone(), enabled: vc.enabled, marker: None, problem: None };
+    let marker_path = vc.path.join(MARKER_FILE);
+    let known = db::volumes::find_volume_marker(conn, &vc.name)?;
+    let on_disk = std::fs::read_to_string(&marker_path).ok().map(|s| s.trim().to_string());
+    match (known, on_disk) {
+        (Some(expected), Some(found)) if expected == found => {
+            v.marker = Some(expected);
+        }
+        (Some(expected), Some(_)) => {
+            v.marker = Some(expected);
+            v.problem = Some(format!("{} carries another store's marker: a different disk is mounted", vc.path.display()));
+        }
+        (Some(expected), None) => {
+            v.marker = Some(expected);
+            v.problem = Some(format!("marker {} is missing: disk unplugged or not mounted", marker_path.display()));
+        }
+        (None, found) => {
+            // First use. A volume outside the data folder must already exist: creating its
+            // folder could mean writing into an empty mount point.
+            if !vc.path.exists() {
+                if config.is_inside_data_dir(&vc.path) {
+                    std::fs::create_dir_all(&vc.path)?;
+                } else {
+                    v.problem = Some(format!("{} does not exist (not mounted?)", vc.path.display()));
+                    return Ok(v);
+                }
+            }
+            let id = match found {
+                Some(id) if !id.is_empty() => id, // e.g. a database restored onto existing disks
+                _ => {
+                    let id = db::new_id();
+                    write_marker(&marker_path, &id)?;
+                    id
+                }
+            };
+            db::volumes::insert_volume(conn, &vc.name, &id, &vc.path.display().to_string(), db::now_ms())?;
+            v.marker = Some(id);
+        }
+    }
+    Ok(v)
+}
+
+fn write_marker(path: &Path, id: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(format!("{id}\n").as_bytes())?;
+    f.sync_all()?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Bytes available to unprivileged writers on the filesystem holding `path`.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c is a valid NUL-terminated path and st a writable statvfs.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return None;
+    }
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
