@@ -1,0 +1,188 @@
+//! Crash safety with the real binary: SIGKILL in the middle of a large upload, and at a random
+//! moment among many small ones; after restart nothing partial is visible and fsck agrees.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+pub struct Proc {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn cli(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cloudvault"));
+    c.env_clear().arg("--data").arg(data);
+    c
+}
+
+/// Starts `cloudvault serve` on a random port and reads the address it prints.
+pub fn start_server(data: &Path) -> Proc {
+    let mut child = cli(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Proc { child, base }
+}
+
+fn fsck(data: &Path) -> (i32, String) {
+    let out = cli(data).arg("fsck").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+async fn login(client: &reqwest::Client, base: &str) -> String {
+    let r = client.post(format!("{base}/api/auth/login")).json(&json!({"username": "crash", "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+fn setup(data: &Path) {
+    let out = cli(data).args(["admin", "create-user", "crash", "--password", PASSWORD]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn temp_files(data: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    walk(&data.join("volume/.cloudvault-tmp"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_upload_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    setup(&data);
+    let mut server = start_server(&data);
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base).await;
+
+    // A 512 MB multipart upload that we feed slowly, so the kill lands in the middle.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let head = b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n".to_vec();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|c| (c, rx)) }));
+    let url = format!("{}/api/files/upload", server.base);
+    let upload = tokio::spawn({
+        let client = client.clone();
+        let token = token.clone();
+        async move {
+            client.post(url).bearer_auth(token).header("content-type", "multipart/form-data; boundary=BOUNDARY")
+                .header("content-length", (512u64 << 20).to_string()).body(body).send().await
+        }
+    });
+    tx.send(Ok(head)).await.unwrap();
+    let feeder = tokio::spawn(async move {
+        for i in 0..512u32 {
+            if tx.send(Ok(bytes(1 << 20, i as u8))).await.is_err() {
+                break;
+            }
+        }
+    });
+    wait_until("part of the upload on disk", Duration::from_secs(30), || {
+        temp_files(&data).iter().any(|(_, s)| *s >= 8 << 20)
+    })
+    .await;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let _ = upload.await.unwrap();
+    feeder.abort();
+    assert!(!temp_files(&data).is_empty(), "the kill left a temp file for start-up to sweep");
+    drop(server);
+
+    let server = start_server(&data);
+    let token = login(&client, &server.base).await;
+    let list: Value = client.get(format!("{}/api/files/", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 0, "no partial file is visible");
+    let me: Value = client.get(format!("{}/api/auth/me", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["used_bytes"], 0);
+    assert!(temp_files(&data).is_empty(), "temp files swept at start-up");
+    assert!(walk(&data.join("volume/users")).is_empty());
+    let (code, out) = fsck(&data);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("store consistent"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_among_many_uploads_and_deletes_keeps_the_store_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    setup(&data);
+    let mut server = start_server(&data);
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base).await;
+
+    // Four writers upload (and sometimes delete) small files until the server dies under them.
+    let mut writers = Vec::new();
+    for w in 0..4u8 {
+        let (client, base, token) = (client.clone(), server.base.clone(), token.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0..10_000u32 {
+                let seed = (i as u8).wrapping_add(w * 50);
+                let size = 20_000 + (i as usize % 7) * 30_000;
+                let part = reqwest::multipart::Part::bytes(bytes(size, seed)).file_name(format!("w{w}-{i}-{seed}-{size}.bin"));
+                let Ok(r) = client.post(format!("{base}/api/files/upload")).bearer_auth(&token)
+                    .multipart(reqwest::multipart::Form::new().part("file", part)).send().await else { return };
+                let Ok(v) = r.json::<Value>().await else { return };
+                if i % 3 == 0 {
+                    let id = v["files"][0]["id"].as_str().unwrap_or_default().to_string();
+                    if client.delete(format!("{base}/api/files/{id}")).bearer_auth(&token).send().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    for w in writers {
+        let _ = w.await;
+    }
+    drop(server);
+
+    let server = start_server(&data);
+    let token = login(&client, &server.base).await;
+    let list: Value = client.get(format!("{}/api/files/?limit=1000", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "some uploads committed before the kill");
+    let mut sum = 0;
+    for item in items {
+        // Every visible file is whole: its name says what it must contain.
+        let name = item["name"].as_str().unwrap().trim_end_matches(".bin").to_string();
+        let parts: Vec<&str> = name.split('-').collect();
+        let (seed, size): (u8, usize) = (parts[2].parse().unwrap(), parts[3].parse().unwrap());
+        let body = client.get(format!("{}/api/files/{}/download", server.base, item["id"].as_str().unwrap()))
+            .bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(body.as_ref(), bytes(size, seed).as_slice(), "{name}");
+        sum += size as i64;
+    }
+    let me: Value = client.get(format!("{}/api/auth/me", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["used_bytes"].as_i64().unwrap(), sum);
+    let on_disk: u64 = walk(&data.join("volume/users")).iter().map(|(_, s)| s).sum();
+    assert_eq!(on_disk as i64, sum, "no orphan or partial body on disk");
+    assert!(temp_files(&data).is_empty());
+    let (code, out) = fsck(&data);
+    assert_eq!(code, 0, "{out}");
+}

@@ -1,0 +1,233 @@
+//! Test helpers: `spawn_app()` runs the real server on 127.0.0.1:0 with a temp data folder and a
+//! real SQLite file; helpers register users, upload and download through real HTTP.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cloudvault::app::{App, Server};
+use cloudvault::config::{ByteSize, Config};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "tulip-orbit-92";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub app: App,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.data_dir = dir.join("data");
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.default_quota = ByteSize(1 << 30);
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_, _| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config, &Path)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    tweak(&mut config, dir.path());
+    start(dir, config).await
+}
+
+/// Starts a server on `config` (a restart reuses the same folder).
+pub async fn start(dir: tempfile::TempDir, config: Config) -> TestApp {
+    let server = Server::build(config.clone()).await.expect("server starts");
+    let base = format!("http://{}", server.local_addr());
+    let app = server.app().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(server.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp { base, client: Client::new(), app, config, dir, shutdown: Some(tx), handle: Some(handle) }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server (releasing the data-folder lock) and hands back its folder.
+    pub async fn stop(mut self) -> (tempfile::TempDir, Config) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+        }
+        // The App (and its pool) must go before the folder is reused.
+        let TestApp { dir, config, app, .. } = self;
+        drop(app);
+        (dir, config)
+    }
+
+    pub fn volume_path(&self) -> PathBuf {
+        self.config.effective_volumes()[0].path.clone()
+    }
+
+    pub fn sql_i64(&self, sql: &str, param: &str) -> i64 {
+        let conn = self.app.db.conn().unwrap();
+        conn.query_row(sql, [param], |r| r.get(0)).unwrap()
+    }
+
+    pub async fn make_invite(&self) -> String {
+        let mut conn = self.app.db.conn().unwrap();
+        cloudvault::auth::create_invites_blocking(&mut conn, 1, 3600, None).unwrap().remove(0).code
+    }
+
+    pub async fn register(&self, username: &str) -> TestUser {
+        let code = self.make_invite().await;
+        let res = self
+            .client
+            .post(self.url("/api/auth/register"))
+            .json(&json!({"invite_code": code, "username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "register {username}");
+        let body: Value = res.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().into(),
+            username: username.into(),
+            token: body["access_token"].as_str().unwrap().into(),
+            refresh: body["refresh_token"].as_str().unwrap().into(),
+        }
+    }
+
+    /// An admin made the way the CLI makes one, then signed in through the API.
+    pub async fn admin(&self, username: &str) -> TestUser {
+        {
+            let mut conn = self.app.db.conn().unwrap();
+            let hash = cloudvault::auth::password::hash_password(PASSWORD).unwrap();
+            cloudvault::auth::create_user(&mut conn, username, &hash, true, 1 << 30).unwrap();
+        }
+        self.login(username, PASSWORD).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> TestUser {
+        let res = self.post_json("/api/auth/login", None, json!({"username": username, "password": password})).await;
+        assert_eq!(res.status(), StatusCode::OK, "login {username}");
+        let body: Value = res.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().into(),
+            username: username.into(),
+            token: body["access_token"].as_str().unwrap().into(),
+            refresh: body["refresh_token"].as_str().unwrap().into(),
+        }
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let res = self.get(path, token).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    /// Multipart upload of `(name, bytes)` parts; `query` like "?folder=..&on_conflict=..".
+    pub async fn upload(&self, token: &str, query: &str, files: &[(&str, Vec<u8>)]) -> Response {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()));
+        }
+        self.client.post(self.url(&format!("/api/files/upload{query}"))).bearer_auth(token).multipart(form).send().await.unwrap()
+    }
+
+    /// Uploads one file and returns its JSON.
+    pub async fn upload_one(&self, token: &str, query: &str, name: &str, bytes: Vec<u8>) -> Value {
+        let res = self.upload(token, query, &[(name, bytes)]).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "upload {name}");
+        let body: Value = res.json().await.unwrap();
+        body["files"][0].clone()
+    }
+
+    pub async fn mkdir(&self, token: &str, parent: Option<&str>, name: &str) -> Value {
+        let res = self.post_json("/api/files/folders", Some(token), json!({"parent_id": parent, "name": name})).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "mkdir {name}");
+        res.json().await.unwrap()
+    }
+
+    pub async fn download(&self, token: &str, id: &str) -> Vec<u8> {
+        let res = self.get(&format!("/api/files/{id}/download"), token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.bytes().await.unwrap().to_vec()
+    }
+
+    pub async fn me(&self, token: &str) -> Value {
+        self.get_json("/api/auth/me", token).await
+    }
+
+    /// Every file body on the first volume, as (path, size).
+    pub fn bodies_on_disk(&self) -> Vec<(PathBuf, u64)> {
+        walk(&self.volume_path().join("users"))
+    }
+
+    pub fn temp_files(&self) -> usize {
+        std::fs::read_dir(self.volume_path().join(".cloudvault-tmp")).map(|d| d.count()).unwrap_or(0)
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push((p.clone(), e.metadata().unwrap().len()));
+        }
+    }
+    out
+}
+
+/// Asserts an error answer: status and `code`, JSON shaped.
+pub async fn assert_error(res: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(res.status(), status, "expected {status} {code}");
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(ct.starts_with("application/json"), "content-type {ct}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    body
+}
+
+pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+/// Polls `f` until it holds or the deadline passes.
+pub async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server on a random port, a real SQLite file and real files on disk.
+
+mod admin;
+mod auth;
+mod cli;
+mod crash;
+mod files;
+mod helpers;
+mod quota;
+mod security;
+mod volumes;
