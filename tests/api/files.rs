@@ -248,3 +248,34 @@ async fn malformed_uploads_leave_nothing() {
     let r = app.client.put(app.url("/api/files/upload")).bearer_auth(&u.token).send().await.unwrap();
     assert_error(r, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
+    let app = spawn_app().await;
+    let u = app.register("quitter").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|c| (c, rx)) }));
+    let upload = tokio::spawn({
+        let req = app.client.post(app.url("/api/files/upload")).bearer_auth(&u.token)
+            .header("content-type", "multipart/form-data; boundary=B").body(body);
+        async move { req.send().await }
+    });
+    tx.send(Ok(b"--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"half.bin\"\r\n\r\n".to_vec())).await.unwrap();
+    for i in 0..8u8 {
+        tx.send(Ok(bytes(1 << 20, i))).await.unwrap();
+    }
+    wait_until("bytes on disk", std::time::Duration::from_secs(10), || {
+        walk(&app.volume_path().join(".cloudvault-tmp")).iter().any(|(_, s)| *s > 0)
+    })
+    .await;
+    assert!(app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id) > 0, "space is reserved while streaming");
+    upload.abort(); // the connection drops mid-body
+    drop(tx);
+    wait_until("temp file and reservation released", std::time::Duration::from_secs(10), || {
+        app.temp_files() == 0 && app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id) == 0
+    })
+    .await;
+    assert!(app.bodies_on_disk().is_empty());
+    assert_eq!(app.get_json("/api/files/", &u.token).await["total"], 0);
+    assert_eq!(app.me(&u.token).await["used_bytes"], 0);
+}
