@@ -105,14 +105,13 @@ pub async fn update(
 ) -> AppResult<Json<FileResponse>> {
     let id = parse_id(&id)?;
     let name = req.name.as_deref().map(NodeName::parse).transpose()?;
+    // "root" (or "") as parent_id means the user's root folder.
     let parent = match req.parent_id {
-        Some(p) => Some(parse_folder(Some(p))?.unwrap_or_else(|| String::from(""))),
         None => None,
-    };
-    // "root" or "" as parent_id means the user's root folder.
-    let parent = match parent.as_deref() {
-        Some("") => Some(app.store.check_folder(&user.id, None).await?.id),
-        _ => parent,
+        Some(p) => match parse_folder(Some(p))? {
+            Some(id) => Some(id),
+            None => Some(app.store.check_folder(&user.id, None).await?.id),
+        },
     };
     let node = app.store.move_node(&user.id, &id, parent, name).await?;
     Ok(Json(FileResponse::from(&node)))
