@@ -45,6 +45,27 @@ CREATE UNIQUE INDEX nodes_sibling_name ON nodes(parent_id, name_key) WHERE paren
 CREATE UNIQUE INDEX nodes_one_root ON nodes(owner_id) WHERE parent_id IS NULL;
 CREATE INDEX nodes_owner_modified ON nodes(owner_id, modified_at);
 
+-- WebDAV dead properties (PROPPATCH), hanging off the node id so MOVE keeps them.
+CREATE TABLE dav_props (
+    node_id    TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    prefix     TEXT,
+    xml        BLOB,
+    PRIMARY KEY (node_id, namespace, name)
+);
+
+-- App passwords for WebDAV clients: random secrets, stored as a blake3 hash, revocable.
+CREATE TABLE app_passwords (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    secret_hash   TEXT NOT NULL UNIQUE,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+);
+CREATE INDEX app_passwords_user ON app_passwords(user_id);
+
 -- Bodies whose rows are gone; unlinked after the commit and again at start-up, so a crash
 -- between the row delete and the unlink never leaves an orphan.
 CREATE TABLE blob_trash (

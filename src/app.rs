@@ -22,6 +22,7 @@ pub struct App {
     pub store: Store,
     pub auth: Arc<Auth>,
     pub accounts: Arc<Accounts>,
+    pub dav: Arc<crate::dav::DavState>,
 }
 
 pub const LOCK_FILE: &str = "cloudvault.lock";
@@ -60,7 +61,7 @@ impl App {
         let store = Store::new(db.clone(), volumes);
         let auth = Arc::new(Auth::new(&config)?);
         let accounts = Arc::new(Accounts { db: db.clone(), auth: auth.clone(), default_quota: config.default_quota.0 as i64 });
-        Ok(App { config: Arc::new(config), db, store, auth, accounts })
+        Ok(App { config: Arc::new(config), db, store, auth, accounts, dav: Default::default() })
     }
 }
 

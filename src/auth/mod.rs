@@ -123,6 +123,21 @@ impl Auth {
         })
     }
 
+    pub fn dummy_hash(&self) -> &str {
+        &self.dummy_hash
+    }
+
+    pub fn check_login_limits(&self, account_key: &str, address_key: &str) -> AppResult<()> {
+        self.login_by_account.check(account_key).map_err(AppError::rate_limited)?;
+        self.login_by_address.check(address_key).map_err(AppError::rate_limited)?;
+        Ok(())
+    }
+
+    pub fn record_login_failure(&self, account_key: &str, address_key: &str) {
+        self.login_by_account.hit(account_key);
+        self.login_by_address.hit(address_key);
+    }
+
     /// The user behind an access token, if the token is valid and still current.
     pub fn authenticate(&self, conn: &Connection, token: &str) -> AppResult<User> {
         let claims = self.keys.verify(token)?;
@@ -199,8 +214,7 @@ impl Accounts {
         let username = username.trim().to_lowercase();
         let account_key = format!("login:{username}");
         let address_key = format!("login-addr:{address}");
-        self.auth.login_by_account.check(&account_key).map_err(AppError::rate_limited)?;
-        self.auth.login_by_address.check(&address_key).map_err(AppError::rate_limited)?;
+        self.auth.check_login_limits(&account_key, &address_key)?;
         if password.len() > password::MAX_PASSWORD_BYTES {
             return Err(AppError::unauthorized("wrong username or password"));
         }
@@ -225,8 +239,7 @@ impl Accounts {
             .await;
         if let Err(e) = &result {
             if e.code == "unauthorized" {
-                self.auth.login_by_account.hit(&account_key);
-                self.auth.login_by_address.hit(&address_key);
+                self.auth.record_login_failure(&account_key, &address_key);
             }
         }
         result

@@ -1,7 +1,9 @@
 //! SQLite: the pool, the PRAGMAs every connection gets, the schema, and one module per table.
 
+pub mod app_passwords;
 pub mod invites;
 pub mod nodes;
+pub mod props;
 pub mod requests;
 pub mod tokens;
 pub mod trash;

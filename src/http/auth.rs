@@ -120,3 +120,56 @@ pub async fn request_access(
     app.db.run(move |c| db::requests::insert_request(c, &r, Some(&remote))).await?;
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"status": "received"}))))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppPasswordRequest {
+    pub name: String,
+}
+
+/// A new app password for a WebDAV client: the secret is in this answer only.
+pub async fn create_app_password(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    ApiJson(req): ApiJson<AppPasswordRequest>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let name = req.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::bad_request("invalid-name", "name the app password (1 to 100 characters), e.g. \"laptop rclone\""));
+    }
+    let secret = crate::dav::auth::new_app_secret();
+    let p = db::app_passwords::AppPassword { id: db::new_id(), user_id: user.id.clone(), name, created_at: db::now_ms(), last_used_at: None };
+    let hash = crate::dav::auth::hash_app_secret(&secret);
+    let row = p.clone();
+    app.db.run(move |c| db::app_passwords::insert_app_password(c, &row, &hash)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "id": p.id, "name": p.name, "password": secret, "created_at": crate::http::dto::rfc3339(p.created_at),
+            "username": user.username,
+        })),
+    ))
+}
+
+pub async fn list_app_passwords(State(app): State<App>, AuthUser(user): AuthUser) -> AppResult<Json<serde_json::Value>> {
+    let list = app.db.run(move |c| db::app_passwords::list_app_passwords(c, &user.id)).await?;
+    let items: Vec<serde_json::Value> = list
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.id, "name": p.name, "created_at": crate::http::dto::rfc3339(p.created_at),
+                "last_used_at": p.last_used_at.map(crate::http::dto::rfc3339),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "app_passwords": items })))
+}
+
+pub async fn delete_app_password(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> AppResult<StatusCode> {
+    let found = app.db.run(move |c| db::app_passwords::delete_app_password(c, &user.id, &id)).await?;
+    if found { Ok(StatusCode::NO_CONTENT) } else { Err(AppError::not_found()) }
+}

@@ -32,6 +32,8 @@ pub fn router(app: App) -> Router {
         .route("/auth/me", get(auth::me))
         .route("/auth/password", post(auth::change_password))
         .route("/auth/request-access", post(auth::request_access))
+        .route("/auth/app-passwords", post(auth::create_app_password).get(auth::list_app_passwords))
+        .route("/auth/app-passwords/{id}", axum::routing::delete(auth::delete_app_password))
         .route("/files", get(files::list))
         .route("/files/", get(files::list))
         .route("/files/upload", post(files::upload))
@@ -52,9 +54,19 @@ pub fn router(app: App) -> Router {
 
     Router::new()
         .nest("/api", api)
+        .merge(crate::dav::routes())
         .merge(webui::routes(&app.config))
+        .layer(middleware::from_fn(dav_options_anywhere))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// WebDAV clients (Windows above all) send OPTIONS to the server root and parent paths.
+async fn dav_options_anywhere(req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::OPTIONS && !req.uri().path().starts_with("/api") {
+        return crate::dav::options_response();
+    }
+    next.run(req).await
 }
 
 /// Errors made by the framework (405, 415, 413 from extractors) get the API's JSON shape too.

@@ -289,6 +289,60 @@ impl Store {
         Ok(node)
     }
 
+    /// The node at `segments` below the owner's root (the root for none). Segments that are not
+    /// valid names cannot exist, so they resolve to nothing.
+    pub async fn resolve_path(&self, owner: &str, segments: Vec<String>) -> AppResult<Option<Node>> {
+        let owner = owner.to_string();
+        self.db.run(move |c| resolve_path_blocking(c, &owner, &segments)).await
+    }
+
+    /// Every child of a folder (WebDAV listings are not paginated), with the ids of those that
+    /// carry dead properties.
+    pub async fn list_all_children(&self, owner: &str, folder: &str) -> AppResult<(Vec<Node>, Vec<String>)> {
+        let (owner, folder) = (owner.to_string(), folder.to_string());
+        self.db
+            .run(move |c| {
+                let dir = owned_dir(c, &owner, Some(&folder))?;
+                let items = db::nodes::list_children(c, &dir.id, SortBy::Name, false, i64::MAX, 0)?;
+                let with_props = db::props::list_children_with_props(c, &dir.id)?;
+                Ok((items, with_props))
+            })
+            .await
+    }
+
+    /// Copies a file: a new body (quota-counted, copied by the kernel where it can) and a new
+    /// row with the same dead properties.
+    pub async fn copy_file(
+        &self,
+        owner: &str,
+        source: &Node,
+        folder: Option<String>,
+        name: NodeName,
+        on_conflict: OnConflict,
+    ) -> AppResult<Node> {
+        if source.is_dir() {
+            return Err(AppError::bad_request("is-a-folder", "copy folders item by item"));
+        }
+        let src = self.open_body(source).await?;
+        let o = owner.to_string();
+        let user = self.db.run(move |c| db::users::find_user_by_id(c, &o)?.ok_or_else(AppError::not_found)).await?;
+        let staged = UploadSink::stage_copy(
+            &self.db,
+            self.volumes.clone(),
+            owner,
+            user.pinned_volume,
+            name.disk_ext(),
+            src,
+            source.size,
+            source.content_hash.clone().unwrap_or_default(),
+        )
+        .await?;
+        let node = self.commit_file(owner, folder, name, staged, on_conflict).await?;
+        let (from, to) = (source.id.clone(), node.id.clone());
+        self.db.run(move |c| db::props::copy_props(c, &from, &to)).await?;
+        Ok(node)
+    }
+
     /// Opens a file's body for reading; `volume-offline` if its disk is not there.
     pub async fn open_body(&self, node: &Node) -> AppResult<std::fs::File> {
         let (Some(volume), Some(blob), ext) = (node.volume.clone(), node.blob_id.clone(), node.ext.clone()) else {
@@ -342,6 +396,21 @@ impl Store {
         drop(conn);
         self.purge_blocking(entries)
     }
+}
+
+pub fn resolve_path_blocking(c: &Connection, owner: &str, segments: &[String]) -> AppResult<Option<Node>> {
+    let mut node = owned_dir(c, owner, None)?;
+    for seg in segments {
+        let Ok(name) = NodeName::parse(seg) else { return Ok(None) };
+        if !node.is_dir() {
+            return Ok(None);
+        }
+        match db::nodes::find_child(c, &node.id, name.key())? {
+            Some(child) => node = child,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(node))
 }
 
 fn trash_entry_of(f: &Node) -> TrashEntry {

@@ -119,6 +119,45 @@ impl UploadSink {
         })
     }
 
+    /// A body copied from an open file (COPY): the whole size reserved up front, copied on a
+    /// blocking thread with `std::io::copy` (copy_file_range, or a reflink where the filesystem
+    /// can), fsynced.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn stage_copy(
+        db: &Db,
+        volumes: Arc<Volumes>,
+        user_id: &str,
+        pinned: Option<String>,
+        ext: String,
+        mut src: std::fs::File,
+        size: i64,
+        hash: String,
+    ) -> AppResult<StagedBody> {
+        let mut sink = UploadSink::begin(db, volumes, user_id, pinned, ext, Some(size as u64)).await?;
+        if size > 0 {
+            sink.reserve(size).await?;
+        }
+        // The streaming writer is not needed: close it and copy file to file.
+        sink.tx = None;
+        if let Some(w) = sink.writer.take() {
+            let _ = w.await;
+        }
+        let tmp = sink.guard.tmp_path.clone();
+        let copied = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            let mut out = std::fs::OpenOptions::new().write(true).truncate(true).open(&tmp)?;
+            let n = std::io::copy(&mut src, &mut out)?;
+            out.sync_all()?;
+            Ok(n)
+        })
+        .await??;
+        if copied as i64 != size {
+            return Err(AppError::internal(format_args!("copied {copied} bytes of a {size}-byte body")));
+        }
+        let empty = Guard::empty(sink.guard.db.clone());
+        let guard = std::mem::replace(&mut sink.guard, empty);
+        Ok(StagedBody { guard, size, hash })
+    }
+
     pub fn written(&self) -> i64 {
         self.written
     }

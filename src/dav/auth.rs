@@ -1,0 +1,133 @@
+//! HTTP Basic for WebDAV clients: the account password (argon2, its success cached briefly in
+//! memory so a PROPFIND storm is not 100 ms a request) or an app password (a random secret
+//! looked up by its hash). Failures count against the same limits as API logins.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+use crate::app::App;
+use crate::auth::password;
+use crate::db::users::User;
+use crate::db::{self};
+use crate::error::{AppError, AppResult};
+
+const CACHE_TTL: Duration = Duration::from_secs(300);
+const CACHE_MAX: usize = 10_000;
+pub const APP_PASSWORD_PREFIX: &str = "cvap_";
+
+pub struct DavAuthCache {
+    /// Keyed by a keyed hash of the credentials (never the password itself).
+    entries: Mutex<HashMap<[u8; 32], (String, i64, Instant)>>,
+    key: [u8; 32],
+}
+
+impl Default for DavAuthCache {
+    fn default() -> Self {
+        DavAuthCache { entries: Mutex::new(HashMap::new()), key: rand::random() }
+    }
+}
+
+impl DavAuthCache {
+    fn key_of(&self, username: &str, password: &str) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_keyed(&self.key);
+        h.update(username.as_bytes());
+        h.update(&[0]);
+        h.update(password.as_bytes());
+        *h.finalize().as_bytes()
+    }
+
+    fn get(&self, k: &[u8; 32]) -> Option<(String, i64)> {
+        let entries = self.entries.lock().unwrap();
+        entries.get(k).filter(|(_, _, at)| at.elapsed() < CACHE_TTL).map(|(id, tv, _)| (id.clone(), *tv))
+    }
+
+    fn put(&self, k: [u8; 32], user: &User) {
+        let mut entries = self.entries.lock().unwrap();
+        if entries.len() >= CACHE_MAX {
+            entries.retain(|_, (_, _, at)| at.elapsed() < CACHE_TTL);
+            if entries.len() >= CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(k, (user.id.clone(), user.token_version, Instant::now()));
+    }
+}
+
+pub fn hash_app_secret(secret: &str) -> String {
+    blake3::hash(secret.as_bytes()).to_hex().to_string()
+}
+
+pub fn new_app_secret() -> String {
+    let raw: [u8; 24] = rand::random();
+    format!("{APP_PASSWORD_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// (username, password) from `Authorization: Basic ...`.
+pub fn parse_basic(header: Option<&str>) -> Option<(String, String)> {
+    let value = header?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.trim().to_lowercase(), p.to_string()))
+}
+
+/// The user behind Basic credentials, or `unauthorized` (all failures alike), or `rate-limited`.
+pub async fn authenticate_basic(app: &App, username: String, password: String, addr: IpAddr) -> AppResult<User> {
+    let cache = app.dav.auth.clone();
+    let k = cache.key_of(&username, &password);
+    if let Some((id, tv)) = cache.get(&k) {
+        let user = app.db.run(move |c| db::users::find_user_by_id(c, &id)).await?;
+        if let Some(u) = user.filter(|u| !u.disabled && u.token_version == tv) {
+            return Ok(u);
+        }
+    }
+    let limiter_key_account = format!("login:{username}");
+    let limiter_key_addr = format!("login-addr:{addr}");
+    app.auth.check_login_limits(&limiter_key_account, &limiter_key_addr)?;
+    let auth = app.auth.clone();
+    let result = app
+        .db
+        .run(move |c| {
+            let user = db::users::find_user_by_name(c, &username)?;
+            if password.starts_with(APP_PASSWORD_PREFIX) {
+                if let Some(ap) = db::app_passwords::find_by_secret_hash(c, &hash_app_secret(&password))? {
+                    if let Some(u) = user.filter(|u| u.id == ap.user_id && !u.disabled) {
+                        db::app_passwords::touch_app_password(c, &ap.id, db::now_ms())?;
+                        return Ok((u, false));
+                    }
+                }
+                return Err(AppError::unauthorized("wrong username or password"));
+            }
+            if password.len() > password::MAX_PASSWORD_BYTES {
+                return Err(AppError::unauthorized("wrong username or password"));
+            }
+            let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| auth.dummy_hash().to_string());
+            match user {
+                Some(u) if password::verify_password(&password, &hash) && !u.disabled => Ok((u, true)),
+                _ => Err(AppError::unauthorized("wrong username or password")),
+            }
+        })
+        .await;
+    match result {
+        Ok((user, cacheable)) => {
+            if cacheable {
+                cache.put(k, &user);
+            }
+            Ok(user)
+        }
+        Err(e) => {
+            if e.code == "unauthorized" {
+                app.auth.record_login_failure(&limiter_key_account, &limiter_key_addr);
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The WebDAV door: `/dav/files/{username}/` is each user's drive (dav-server over the shared
+//! namespace, HTTP Basic with the account password or an app password), `/dav/uploads/{username}/`
+//! takes Nextcloud-style chunked uploads. Paths are checked before anything else: `.`/`..`
+//! segments, encoded slashes and NUL are refused outright; another user's tree answers 403
+//! whatever is (or is not) there.
+
+pub mod auth;
+pub mod chunked;
+pub mod fs;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use dav_server::DavHandler;
+use dav_server::ls::DavLockSystem;
+use dav_server::memls::MemLs;
+
+use crate::app::App;
+use crate::db::users::User;
+use crate::http::extract::ClientAddr;
+use auth::DavAuthCache;
+use fs::{DavUser, UserFs};
+
+/// Shared WebDAV state: the Basic-auth cache and each user's lock table.
+#[derive(Default)]
+pub struct DavState {
+    pub auth: Arc<DavAuthCache>,
+    locks: Mutex<HashMap<String, Box<MemLs>>>,
+}
+
+impl DavState {
+    /// Lock paths are relative to a user's root, so every user has a lock table of their own.
+    fn locks_for(&self, user_id: &str) -> Box<dyn DavLockSystem> {
+        let mut locks = self.locks.lock().unwrap();
+        let ls = locks.entry(user_id.to_string()).or_insert_with(MemLs::new);
+        ls.clone() as Box<dyn DavLockSystem>
+    }
+}
+
+pub fn routes() -> Router<App> {
+    Router::new().route("/dav", any(entry)).route("/dav/", any(entry)).route("/dav/{*rest}", any(entry))
+}
+
+const DAV_METHODS: &str = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+
+/// `OPTIONS` anywhere: Windows' mini-redirector probes the server root before the drive URL.
+pub fn options_response() -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("DAV", "1, 2")
+        .header("MS-Author-Via", "DAV")
+        .header(header::ALLOW, DAV_METHODS)
+        .header(header::CONTENT_LENGTH, "0")
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn status(code: StatusCode, text: &str) -> Response {
+    (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{text}\n")).into_response()
+}
+
+fn unauthorized() -> Response {
+    let mut r = status(StatusCode::UNAUTHORIZED, "authentication required");
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"CloudVault\", charset=\"UTF-8\""));
+    r
+}
+
+/// Decoded path segments, or None when one of them could escape: `.`, `..`, an encoded `/` or
+/// `\`, NUL, or bytes that are not UTF-8.
+pub fn decode_segments(raw_path: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for seg in raw_path.split('/').filter(|s| !s.is_empty()) {
+        let bytes: Vec<u8> = percent_encoding::percent_decode_str(seg).collect();
+        let s = String::from_utf8(bytes).ok()?;
+        if s == "." || s == ".." || s.contains(['/', '\\', '\0']) {
+            return None;
+        }
+        out.push(s);
+    }
+    Some(out)
+}
+
+async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Request) -> Response {
+    if req.method() == Method::OPTIONS {
+        return options_response();
+    }
+    let raw_path = req.uri().path().to_string();
+    let Some(segs) = decode_segments(&raw_path) else {
+        return status(StatusCode::BAD_REQUEST, "invalid path");
+    };
+    let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let user = match auth::parse_basic(auth_header.as_deref()) {
+        None => return unauthorized(),
+        Some((u, p)) => match auth::authenticate_basic(&app, u, p, addr).await {
+            Ok(user) => user,
+            Err(e) if e.code == "rate-limited" => return e.into_response(),
+            Err(e) if e.code == "unauthorized" => return unauthorized(),
+            Err(e) => return e.into_response(),
+        },
+    };
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match segs.as_slice() {
+        ["dav"] | ["dav", "files"] | ["dav", "uploads"] => root_collection(&req, &raw_path, &user),
+        ["dav", door @ ("files" | "uploads"), owner, ..] => {
+            // Someone else's tree: the same answer whether or not the user or path exists.
+            if !owner.eq_ignore_ascii_case(&user.username) {
+                return status(StatusCode::FORBIDDEN, "not your drive");
+            }
+            // The prefix as it appears in the URL (the username segment is ASCII, never encoded).
+            let prefix_end = raw_path.find(owner).map(|i| i + owner.len()).unwrap_or(0);
+            let prefix = raw_path[..prefix_end].to_string();
+            if *door == "uploads" {
+                return chunked::handle(app, user, prefix, req).await;
+            }
+            serve_user_drive(app, user, prefix, req).await
+        }
+        _ => status(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) -> Response {
+    let is_propfind = req.method().as_str() == "PROPFIND";
+    if is_propfind
+        && req.headers().get("depth").and_then(|v| v.to_str().ok()).is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
+    {
+        // RFC 4918 9.1: a server may refuse Depth: infinity with this precondition.
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n",
+        )
+            .into_response();
+    }
+    let fs = UserFs::new(
+        app.store.clone(),
+        DavUser { id: user.id.clone(), username: user.username.clone(), quota_bytes: user.quota_bytes, used_bytes: user.used_bytes },
+    );
+    let handler = DavHandler::builder()
+        .filesystem(Box::new(fs))
+        .locksystem(app.dav.locks_for(&user.id))
+        .strip_prefix(prefix)
+        .principal(user.username.clone())
+        .read_buf_size(256 * 1024)
+        .build_handler();
+    let res = handler.handle(req).await;
+    let (mut parts, body) = res.into_parts();
+    parts.headers.insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// `/dav/`, `/dav/files/`: a collection holding just the caller's own drive, so clients that
+/// walk up from the drive URL (Windows, some file managers) find their way.
+fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
+    match req.method().as_str() {
+        "PROPFIND" => {}
+        "GET" | "HEAD" => return status(StatusCode::OK, "CloudVault WebDAV: mount /dav/files/{username}/"),
+        _ => return status(StatusCode::METHOD_NOT_ALLOWED, "read-only collection"),
+    }
+    let depth1 = req.headers().get("depth").and_then(|v| v.to_str().ok()).is_some_and(|d| d.trim() == "1");
+    let base = if raw_path.ends_with('/') { raw_path.to_string() } else { format!("{raw_path}/") };
+    let entry = |href: &str| {
+        format!(
+            "<D:response><D:href>{href}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype>\
+             </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+        )
+    };
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">");
+    xml.push_str(&entry(&base));
+    if depth1 {
+        let child = if base == "/dav/" { "files/".to_string() } else { format!("{}/", user.username) };
+        xml.push_str(&entry(&format!("{base}{child}")));
+    }
+    xml.push_str("</D:multistatus>\n");
+    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+}
