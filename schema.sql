@@ -12,8 +12,9 @@ CREATE TABLE users (
     quota_bytes     INTEGER NOT NULL CHECK (quota_bytes >= 0),
     -- Sum of the sizes of the user's file rows; changes only in the transaction that changes those rows.
     used_bytes      INTEGER NOT NULL DEFAULT 0 CHECK (used_bytes >= 0),
-    -- Space held by uploads in flight (reserved with a conditional UPDATE before or while streaming).
-    -- Reset to 0 when the server starts: no upload survives a restart.
+    -- Space held by uploads in flight (reserved with a conditional UPDATE before or while streaming)
+    -- and by chunked uploads waiting for assembly. Recomputed when the server starts: streaming
+    -- uploads do not survive a restart, chunked ones do (their sum stays reserved).
     reserved_bytes  INTEGER NOT NULL DEFAULT 0 CHECK (reserved_bytes >= 0),
     -- Bumped on password change or disable: access tokens carrying an older value are refused.
     token_version   INTEGER NOT NULL DEFAULT 0,
@@ -65,6 +66,25 @@ CREATE TABLE app_passwords (
     last_used_at  INTEGER
 );
 CREATE INDEX app_passwords_user ON app_passwords(user_id);
+
+-- Nextcloud-style chunked uploads in progress (WebDAV /dav/uploads/{user}/{name}/). Their
+-- bytes count in users.reserved_bytes until assembled, deleted or expired.
+CREATE TABLE chunk_uploads (
+    id          TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    volume      TEXT NOT NULL,
+    bytes       INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (user_id, name)
+);
+CREATE TABLE chunk_parts (
+    upload_id  TEXT NOT NULL REFERENCES chunk_uploads(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    size       INTEGER NOT NULL CHECK (size >= 0),
+    PRIMARY KEY (upload_id, name)
+);
 
 -- Bodies whose rows are gone; unlinked after the commit and again at start-up, so a crash
 -- between the row delete and the unlink never leaves an orphan.

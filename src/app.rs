@@ -23,6 +23,15 @@ pub struct App {
     pub auth: Arc<Auth>,
     pub accounts: Arc<Accounts>,
     pub dav: Arc<crate::dav::DavState>,
+    pub stats: Arc<Stats>,
+}
+
+/// Counters the server keeps about itself.
+#[derive(Default)]
+pub struct Stats {
+    /// The largest request body seen so far, in bytes (Cloudflare refuses bodies over 100 MB:
+    /// the chunked-upload tests assert against this from the server's side).
+    pub largest_request_body: std::sync::atomic::AtomicU64,
 }
 
 pub const LOCK_FILE: &str = "cloudvault.lock";
@@ -61,7 +70,7 @@ impl App {
         let store = Store::new(db.clone(), volumes);
         let auth = Arc::new(Auth::new(&config)?);
         let accounts = Arc::new(Accounts { db: db.clone(), auth: auth.clone(), default_quota: config.default_quota.0 as i64 });
-        Ok(App { config: Arc::new(config), db, store, auth, accounts, dav: Default::default() })
+        Ok(App { config: Arc::new(config), db, store, auth, accounts, dav: Default::default(), stats: Default::default() })
     }
 }
 
@@ -98,9 +107,22 @@ impl Server {
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let router = crate::http::router(self.app.clone());
+        let app = self.app.clone();
+        let housekeeping = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+            loop {
+                tick.tick().await;
+                match crate::dav::chunked::expire_stale_uploads(&app).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "expired abandoned chunked uploads"),
+                    Err(e) => tracing::warn!(error = %e, "expiring chunked uploads"),
+                }
+            }
+        });
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
+        housekeeping.abort();
         Ok(())
     }
 }
@@ -119,7 +141,7 @@ fn recover(app: &App) -> anyhow::Result<()> {
         tracing::info!(count = swept, "removed temp files of interrupted uploads");
     }
     let conn = app.db.conn()?;
-    let cleared = db::users::clear_reservations(&conn)?;
+    let cleared = db::users::reset_reservations(&conn)?;
     if cleared > 0 {
         tracing::info!(users = cleared, "cleared quota reservations of interrupted uploads");
     }

@@ -1,12 +1,460 @@
-//! Nextcloud chunking v2 under `/dav/uploads/{username}/` (filled in next).
+//! Nextcloud chunked uploads under `/dav/uploads/{username}/`, for clients (rclone with
+//! `--webdav-vendor nextcloud`) that must keep every request body under Cloudflare's 100 MB:
+//! `MKCOL {dir}` starts an upload, `PUT {dir}/{chunk}` stores a part (its bytes reserved against
+//! the quota as they stream), `MOVE {dir}/.file` with a `Destination` under `/dav/files/{username}/`
+//! assembles the parts in name order into the target (copy_file_range: a reflink where the
+//! filesystem can) and commits it like any other upload. Uploads untouched for 24 h expire and
+//! give their space back.
 
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::body::Body;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 
 use crate::app::App;
+use crate::db::chunks::{ChunkPart, ChunkUpload};
 use crate::db::users::User;
+use crate::db::{self};
+use crate::error::{AppError, Kind};
+use crate::store::volumes::sync_dir;
+use crate::store::{CommitOptions, NodeName, OnConflict, StagedBody};
 
-pub async fn handle(_app: App, _user: User, _prefix: String, _req: Request) -> Response {
-    (StatusCode::NOT_IMPLEMENTED, "chunked uploads are not available yet").into_response()
+pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Uploads being assembled right now (a second MOVE waits with 423, as Nextcloud answers).
+#[derive(Default)]
+pub struct Assembling(Mutex<HashSet<String>>);
+
+fn text(code: StatusCode, msg: &str) -> Response {
+    (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{msg}\n")).into_response()
+}
+
+fn from_app_error(e: AppError) -> Response {
+    let code = match e.kind {
+        Kind::QuotaExceeded | Kind::VolumeFull => StatusCode::INSUFFICIENT_STORAGE,
+        _ => e.status(),
+    };
+    text(code, &e.message)
+}
+
+/// Upload folder names are the client's (rclone: `rclone-chunked-upload-{md5}`); chunk names
+/// are numbers (`1`..`10000`) or byte ranges (`000000000000000-000000094371839`).
+fn valid_upload_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) && s != "." && s != ".."
+}
+
+fn valid_chunk_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_digit() || c == '-') && s.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// Assembly order: by the leading number (chunk index or start offset).
+fn chunk_order(name: &str) -> u64 {
+    name.split('-').next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX)
+}
+
+fn header_i64(h: &HeaderMap, name: &str) -> Option<i64> {
+    h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
+pub async fn handle(app: App, user: User, prefix: String, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let rest: Vec<String> = match super::decode_segments(&path[prefix.len().min(path.len())..]) {
+        Some(r) => r,
+        None => return text(StatusCode::BAD_REQUEST, "invalid path"),
+    };
+    let method = req.method().as_str().to_string();
+    match (method.as_str(), rest.len()) {
+        ("PROPFIND", 0) => list_uploads(&app, &user, &path).await,
+        ("MKCOL", 1) => create_upload(&app, &user, &rest[0], req.headers()).await,
+        ("DELETE", 1) => delete_upload(&app, &user, &rest[0]).await,
+        ("PROPFIND", 1) => list_parts(&app, &user, &rest[0], &path).await,
+        ("PUT", 2) if rest[1] != ".file" => put_chunk(&app, &user, &rest[0], &rest[1], req).await,
+        ("MOVE", 2) if rest[1] == ".file" => assemble(&app, &user, &rest[0], req.headers()).await,
+        (_, 0..=2) => text(StatusCode::METHOD_NOT_ALLOWED, "not allowed on an upload folder"),
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+async fn find_upload(app: &App, user: &User, name: &str) -> Result<ChunkUpload, Response> {
+    let (u, n) = (user.id.clone(), name.to_string());
+    match app.db.run(move |c| db::chunks::find_chunk_upload(c, &u, &n)).await {
+        Ok(Some(up)) => Ok(up),
+        Ok(None) => Err(text(StatusCode::NOT_FOUND, "no such upload (MKCOL it first)")),
+        Err(e) => Err(from_app_error(e)),
+    }
+}
+
+/// With `OC-Total-Length`, refuse up front an upload the quota cannot take.
+async fn check_total_length(app: &App, user: &User, headers: &HeaderMap, already: i64) -> Result<(), Response> {
+    let Some(total) = header_i64(headers, "oc-total-length") else { return Ok(()) };
+    let id = user.id.clone();
+    let avail = app
+        .db
+        .run(move |c| {
+            Ok(c.query_row("SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1", [&id], |r| r.get::<_, i64>(0))?)
+        })
+        .await
+        .map_err(from_app_error)?;
+    if total < 0 || total - already > avail {
+        return Err(text(StatusCode::INSUFFICIENT_STORAGE, "this upload would exceed your storage quota"));
+    }
+    Ok(())
+}
+
+async fn create_upload(app: &App, user: &User, name: &str, headers: &HeaderMap) -> Response {
+    if !valid_upload_name(name) {
+        return text(StatusCode::BAD_REQUEST, "invalid upload folder name");
+    }
+    if let Err(r) = check_total_length(app, user, headers, 0).await {
+        return r;
+    }
+    let volumes = app.store.volumes.clone();
+    let (uid, pinned, n) = (user.id.clone(), user.pinned_volume.clone(), name.to_string());
+    let result = app
+        .db
+        .run(move |c| {
+            if db::chunks::find_chunk_upload(c, &uid, &n)?.is_some() {
+                return Ok(false);
+            }
+            let v = volumes.pick_for_write(pinned.as_deref())?;
+            let up = ChunkUpload {
+                id: db::new_id(),
+                user_id: uid.clone(),
+                name: n.clone(),
+                volume: v.name.clone(),
+                bytes: 0,
+                created_at: db::now_ms(),
+                updated_at: db::now_ms(),
+            };
+            std::fs::create_dir_all(v.chunk_dir(&up.id))?;
+            db::chunks::insert_chunk_upload(c, &up)?;
+            Ok(true)
+        })
+        .await;
+    match result {
+        Ok(true) => text(StatusCode::CREATED, "upload started"),
+        Ok(false) => text(StatusCode::METHOD_NOT_ALLOWED, "that upload folder exists"),
+        Err(e) => from_app_error(e),
+    }
+}
+
+async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Request) -> Response {
+    if !valid_chunk_name(chunk) {
+        return text(StatusCode::BAD_REQUEST, "chunk names are numbers or byte ranges");
+    }
+    let up = match find_upload(app, user, upload).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_total_length(app, user, req.headers(), up.bytes).await {
+        return r;
+    }
+    let expected: Option<u64> = header_i64(req.headers(), "content-length").map(|n| n.max(0) as u64);
+    let name = NodeName::parse("chunk").expect("valid");
+    let mut sink = match crate::store::UploadSink::begin(
+        &app.db,
+        app.store.volumes.clone(),
+        &user.id,
+        Some(up.volume.clone()),
+        name.disk_ext(),
+        expected,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return from_app_error(e),
+    };
+    let mut body = req.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        let Ok(bytes) = chunk else { return text(StatusCode::BAD_REQUEST, "the body was cut off") };
+        if let Err(e) = sink.write(&bytes).await {
+            return from_app_error(e);
+        }
+    }
+    if expected.is_some_and(|n| n != sink.written() as u64) {
+        return text(StatusCode::BAD_REQUEST, "the body is shorter than Content-Length");
+    }
+    let staged = match sink.finish().await {
+        Ok(s) => s,
+        Err(e) => return from_app_error(e),
+    };
+    let volumes = app.store.volumes.clone();
+    let chunk = chunk.to_string();
+    let uid = user.id.clone();
+    let result = app
+        .db
+        .run(move |c| {
+            let mut staged = staged;
+            let v = volumes.online(&up.volume)?;
+            let dir = v.chunk_dir(&up.id);
+            let target = dir.join(&chunk);
+            std::fs::rename(&staged.guard.tmp_path, &target)?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // The session must still exist (a DELETE may have raced us).
+            if db::chunks::find_chunk_upload(&tx, &uid, &up.name)?.is_none() {
+                let _ = std::fs::remove_file(&target);
+                return Err(AppError::not_found());
+            }
+            let old = db::chunks::put_part(&tx, &up.id, &chunk, staged.size, db::now_ms())?;
+            // Keep exactly this part's size reserved: give back any excess and a replaced part.
+            db::users::release_reservation(&tx, &uid, staged.guard.reserved - staged.size + old)?;
+            tx.commit()?;
+            staged.guard.disarmed = true;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => text(StatusCode::CREATED, "chunk stored"),
+        Err(e) => from_app_error(e),
+    }
+}
+
+async fn delete_upload(app: &App, user: &User, name: &str) -> Response {
+    let up = match find_upload(app, user, name).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match discard_upload(app, up).await {
+        Ok(()) => (StatusCode::NO_CONTENT, Body::empty()).into_response(),
+        Err(e) => from_app_error(e),
+    }
+}
+
+/// Deletes an upload's rows (giving its space back) and then its parts on disk.
+async fn discard_upload(app: &App, up: ChunkUpload) -> Result<(), AppError> {
+    let volumes = app.store.volumes.clone();
+    app.db
+        .run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let held: Option<i64> =
+                rusqlite::OptionalExtension::optional(tx.query_row("SELECT bytes FROM chunk_uploads WHERE id = ?1", [&up.id], |r| r.get(0)))?;
+            if let Some(held) = held {
+                db::users::release_reservation(&tx, &up.user_id, held)?;
+                db::chunks::delete_chunk_upload(&tx, &up.id)?;
+            }
+            tx.commit()?;
+            if let Ok(v) = volumes.online(&up.volume) {
+                let _ = std::fs::remove_dir_all(v.chunk_dir(&up.id));
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Removes uploads untouched for 24 h, and part folders that no upload owns. Runs at start-up
+/// and then periodically.
+pub async fn expire_stale_uploads(app: &App) -> Result<usize, AppError> {
+    let before = db::now_ms() - EXPIRE_AFTER.as_millis() as i64;
+    let stale = app.db.run(move |c| db::chunks::list_stale_chunk_uploads(c, before)).await?;
+    let n = stale.len();
+    for up in stale {
+        discard_upload(app, up).await?;
+    }
+    let volumes = app.store.volumes.clone();
+    let known: HashSet<String> =
+        app.db.run(|c| db::chunks::list_all_chunk_uploads(c)).await?.into_iter().map(|u| u.id).collect();
+    tokio::task::spawn_blocking(move || {
+        for v in volumes.all().iter().filter(|v| volumes.is_online(v)) {
+            let Ok(entries) = std::fs::read_dir(v.path.join(crate::store::volumes::CHUNKS_DIR)) else { continue };
+            for e in entries.flatten() {
+                if !known.contains(&e.file_name().to_string_lossy().to_string()) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    })
+    .await?;
+    Ok(n)
+}
+
+/// The target of a MOVE: (folder id, name) under the caller's own drive, from a Destination
+/// that may be an absolute URL.
+async fn destination(app: &App, user: &User, headers: &HeaderMap) -> Result<(String, NodeName), Response> {
+    let raw = headers.get("destination").and_then(|v| v.to_str().ok()).ok_or_else(|| text(StatusCode::BAD_REQUEST, "Destination is required"))?;
+    let path = match raw.parse::<axum::http::Uri>() {
+        Ok(u) => u.path().to_string(),
+        Err(_) => return Err(text(StatusCode::BAD_REQUEST, "invalid Destination")),
+    };
+    let segs = super::decode_segments(&path).ok_or_else(|| text(StatusCode::BAD_REQUEST, "invalid Destination"))?;
+    let (owner, rest) = match segs.as_slice() {
+        [d, f, owner, rest @ ..] if d == "dav" && f == "files" && !rest.is_empty() => (owner, rest),
+        _ => return Err(text(StatusCode::BAD_GATEWAY, "Destination must be a file under /dav/files/{username}/")),
+    };
+    if !owner.eq_ignore_ascii_case(&user.username) {
+        return Err(text(StatusCode::FORBIDDEN, "not your drive"));
+    }
+    let name = NodeName::parse(rest.last().unwrap()).map_err(|e| text(StatusCode::BAD_REQUEST, &e.message))?;
+    let parent_segs = rest[..rest.len() - 1].to_vec();
+    match app.store.resolve_path(&user.id, parent_segs).await {
+        Ok(Some(p)) if p.is_dir() => Ok((p.id, name)),
+        Ok(_) => Err(text(StatusCode::CONFLICT, "the destination folder does not exist")),
+        Err(e) => Err(from_app_error(e)),
+    }
+}
+
+async fn assemble(app: &App, user: &User, upload: &str, headers: &HeaderMap) -> Response {
+    let up = match find_upload(app, user, upload).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let (folder, name) = match destination(app, user, headers).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let overwrite = headers.get("overwrite").and_then(|v| v.to_str().ok()).is_none_or(|v| !v.trim().eq_ignore_ascii_case("F"));
+    {
+        let mut busy = app.dav.assembling.0.lock().unwrap();
+        if !busy.insert(up.id.clone()) {
+            return text(StatusCode::LOCKED, "this upload is being assembled");
+        }
+    }
+    let result = assemble_inner(app, user, &up, folder, name, overwrite, headers).await;
+    app.dav.assembling.0.lock().unwrap().remove(&up.id);
+    match result {
+        Ok((node, existed, mtime_set)) => {
+            if let Ok(v) = app.store.volumes.online(&up.volume) {
+                let dir = v.chunk_dir(&up.id);
+                let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+            }
+            if let Some(sum) = headers.get("oc-checksum").and_then(|v| v.to_str().ok()).filter(|v| super::valid_checksum(v)) {
+                let _ = app.store.set_checksums(&user.id, &node.id, sum).await;
+            }
+            let mut r = text(if existed { StatusCode::NO_CONTENT } else { StatusCode::CREATED }, "assembled");
+            let etag = format!("\"{}\"", node.etag);
+            let h = r.headers_mut();
+            h.insert(header::ETAG, HeaderValue::from_str(&etag).unwrap());
+            h.insert("OC-ETag", HeaderValue::from_str(&etag).unwrap());
+            h.insert("OC-FileId", HeaderValue::from_str(&node.id).unwrap());
+            if mtime_set {
+                h.insert("X-OC-MTime", HeaderValue::from_static("accepted"));
+            }
+            r
+        }
+        Err(r) => r,
+    }
+}
+
+async fn assemble_inner(
+    app: &App,
+    user: &User,
+    up: &ChunkUpload,
+    folder: String,
+    name: NodeName,
+    overwrite: bool,
+    headers: &HeaderMap,
+) -> Result<(crate::db::nodes::Node, bool, bool), Response> {
+    let (id, key, f) = (up.id.clone(), name.key().to_string(), folder.clone());
+    let (mut parts, existing) = app
+        .db
+        .run(move |c| Ok((db::chunks::list_parts(c, &id)?, db::nodes::find_child(c, &f, &key)?)))
+        .await
+        .map_err(from_app_error)?;
+    if existing.as_ref().is_some_and(|n| n.is_dir()) {
+        return Err(text(StatusCode::CONFLICT, "a folder of that name exists"));
+    }
+    if existing.is_some() && !overwrite {
+        return Err(text(StatusCode::PRECONDITION_FAILED, "the destination exists"));
+    }
+    parts.sort_by_key(|p| (chunk_order(&p.name), p.name.clone()));
+    let total: i64 = parts.iter().map(|p| p.size).sum();
+    if let Some(want) = header_i64(headers, "oc-total-length") {
+        if want != total {
+            return Err(text(StatusCode::BAD_REQUEST, &format!("OC-Total-Length is {want} but the chunks hold {total} bytes")));
+        }
+    }
+    let volume = app.store.volumes.online(&up.volume).map_err(from_app_error)?;
+    let chunk_dir = volume.chunk_dir(&up.id);
+    let tmp_dir = volume.tmp_dir();
+    let blob_id = db::new_id();
+    let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
+    let tp = tmp_path.clone();
+    let hash = tokio::task::spawn_blocking(move || assemble_parts(&chunk_dir, &parts, &tmp_dir, &tp))
+        .await
+        .map_err(|e| from_app_error(e.into()))?
+        .map_err(|e| from_app_error(e.into()))?;
+    let staged = StagedBody::from_temp_file(app.db.clone(), &user.id, &up.volume, blob_id, name.disk_ext(), tmp_path, total, hash);
+    let mtime = header_i64(headers, "x-oc-mtime").filter(|t| *t > 0).map(|t| t * 1000);
+    let opts = CommitOptions { on_conflict: OnConflict::Overwrite, modified_at: mtime, finish_chunk_upload: Some(up.id.clone()) };
+    let node = app.store.commit_file_with(&user.id, Some(folder), name, staged, opts).await.map_err(from_app_error)?;
+    Ok((node, existing.is_some(), mtime.is_some()))
+}
+
+/// Concatenates the parts into `tmp` (kernel copy; a reflink on filesystems that share
+/// extents), hashing them on the way, and fsyncs the result.
+fn assemble_parts(chunk_dir: &std::path::Path, parts: &[ChunkPart], tmp_dir: &std::path::Path, tmp: &std::path::Path) -> std::io::Result<String> {
+    std::fs::create_dir_all(tmp_dir)?;
+    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for p in parts {
+        let path = chunk_dir.join(&p.name);
+        let mut f = std::fs::File::open(&path)?;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let mut f = std::fs::File::open(&path)?;
+        let copied = std::io::copy(&mut f, &mut out)?;
+        if copied as i64 != p.size {
+            let _ = std::fs::remove_file(tmp);
+            return Err(std::io::Error::other(format!("chunk {} has {copied} bytes, {} expected", p.name, p.size)));
+        }
+    }
+    out.sync_all()?;
+    drop(out);
+    if let Some(d) = tmp.parent() {
+        let _ = sync_dir(d);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+fn multistatus(entries: &[(String, bool, i64)]) -> Response {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">");
+    for (href, is_dir, size) in entries {
+        let kind = if *is_dir { "<D:resourcetype><D:collection/></D:resourcetype>".to_string() } else {
+            format!("<D:resourcetype/><D:getcontentlength>{size}</D:getcontentlength>")
+        };
+        xml.push_str(&format!(
+            "<D:response><D:href>{href}</D:href><D:propstat><D:prop>{kind}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+        ));
+    }
+    xml.push_str("</D:multistatus>\n");
+    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+}
+
+async fn list_uploads(app: &App, user: &User, path: &str) -> Response {
+    let uid = user.id.clone();
+    let ups = match app.db.run(move |c| db::chunks::list_user_chunk_uploads(c, &uid)).await {
+        Ok(u) => u,
+        Err(e) => return from_app_error(e),
+    };
+    let base = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    let mut entries = vec![(base.clone(), true, 0)];
+    entries.extend(ups.iter().map(|u| (format!("{base}{}/", u.name), true, u.bytes)));
+    multistatus(&entries)
+}
+
+async fn list_parts(app: &App, user: &User, upload: &str, path: &str) -> Response {
+    let up = match find_upload(app, user, upload).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let id = up.id.clone();
+    let parts = match app.db.run(move |c| db::chunks::list_parts(c, &id)).await {
+        Ok(p) => p,
+        Err(e) => return from_app_error(e),
+    };
+    let base = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    let mut entries = vec![(base.clone(), true, up.bytes)];
+    entries.extend(parts.iter().map(|p| (format!("{base}{}", p.name), false, p.size)));
+    multistatus(&entries)
 }

@@ -31,6 +31,7 @@ use fs::{DavUser, UserFs};
 #[derive(Default)]
 pub struct DavState {
     pub auth: Arc<DavAuthCache>,
+    pub assembling: chunked::Assembling,
     locks: Mutex<HashMap<String, Box<MemLs>>>,
 }
 
@@ -138,6 +139,18 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         )
             .into_response();
     }
+    // rclone (nextcloud vendor) and Nextcloud clients send the file's own mtime with a PUT.
+    let oc_mtime = (req.method() == Method::PUT)
+        .then(|| req.headers().get("x-oc-mtime").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok()))
+        .flatten()
+        .filter(|t| *t > 0);
+    let rel = req.uri().path().get(prefix.len()..).and_then(decode_segments);
+    let oc_checksum = req.headers().get("oc-checksum").and_then(|v| v.to_str().ok()).map(str::to_string).filter(|v| valid_checksum(v));
+    if req.method() == Method::PATCH {
+        if let Some(alg) = req.headers().get("x-recalculate-hash").and_then(|v| v.to_str().ok()) {
+            return recalculate_hash(&app, &user, rel.unwrap_or_default(), alg).await;
+        }
+    }
     let fs = UserFs::new(
         app.store.clone(),
         DavUser { id: user.id.clone(), username: user.username.clone(), quota_bytes: user.quota_bytes, used_bytes: user.used_bytes },
@@ -149,10 +162,47 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         .principal(user.username.clone())
         .read_buf_size(256 * 1024)
         .build_handler();
+    let is_put = req.method() == Method::PUT;
     let res = handler.handle(req).await;
     let (mut parts, body) = res.into_parts();
     parts.headers.insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+    if parts.status.is_success() && is_put {
+        if let Some(segs) = rel {
+            if let Some(t) = oc_mtime {
+                if app.store.set_modified_at_path(&user.id, segs.clone(), t * 1000).await.unwrap_or(false) {
+                    parts.headers.insert("X-OC-MTime", HeaderValue::from_static("accepted"));
+                }
+            }
+            if let Some(sum) = oc_checksum {
+                if let Ok(Some(node)) = app.store.resolve_path(&user.id, segs).await {
+                    let _ = app.store.set_checksums(&user.id, &node.id, &sum).await;
+                }
+            }
+        }
+    }
     Response::from_parts(parts, Body::new(body))
+}
+
+/// `OC-Checksum: SHA1:...` (and MD5/ADLER32): short, plain tokens only.
+pub fn valid_checksum(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 200 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == ' ')
+}
+
+/// Nextcloud's `PATCH` with `X-Recalculate-Hash: sha1|md5`: answers `OC-Checksum`.
+async fn recalculate_hash(app: &App, user: &User, segs: Vec<String>, alg: &str) -> Response {
+    let node = match app.store.resolve_path(&user.id, segs).await {
+        Ok(Some(n)) if !n.is_dir() => n,
+        Ok(_) => return status(StatusCode::NOT_FOUND, "not found"),
+        Err(e) => return e.into_response(),
+    };
+    match app.store.recalculate_checksum(&node, alg).await {
+        Ok(sum) => {
+            let mut r = status(StatusCode::OK, "checksum recalculated");
+            r.headers_mut().insert("OC-Checksum", HeaderValue::from_str(&sum).unwrap());
+            r
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `/dav/`, `/dav/files/`: a collection holding just the caller's own drive, so clients that

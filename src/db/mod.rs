@@ -1,6 +1,7 @@
 //! SQLite: the pool, the PRAGMAs every connection gets, the schema, and one module per table.
 
 pub mod app_passwords;
+pub mod chunks;
 pub mod invites;
 pub mod nodes;
 pub mod props;

@@ -225,3 +225,9 @@ pub fn find_structure_problems(conn: &Connection) -> AppResult<Vec<String>> {
     }
     Ok(out)
 }
+
+/// The client's own modification time for a file (WebDAV `X-OC-Mtime`).
+pub fn set_modified(conn: &Connection, id: &str, ms: i64) -> AppResult<()> {
+    conn.prepare_cached("UPDATE nodes SET modified_at = :m WHERE id = :id")?.execute(named_params! {":m": ms, ":id": id})?;
+    Ok(())
+}

@@ -58,3 +58,16 @@ pub fn copy_props(conn: &Connection, from: &str, to: &str) -> AppResult<()> {
     .execute(named_params! {":to": to, ":from": from})?;
     Ok(())
 }
+
+pub const OC_NS: &str = "http://owncloud.org/ns";
+
+/// The file's checksum as Nextcloud clients read it (`oc:checksums`, e.g. "SHA1:ab12...").
+pub fn set_checksums(conn: &Connection, node: &str, value: &str) -> AppResult<()> {
+    let xml = format!("<oc:checksums xmlns:oc=\"{OC_NS}\"><oc:checksum>{value}</oc:checksum></oc:checksums>");
+    set_prop(conn, node, &Prop { namespace: OC_NS.into(), name: "checksums".into(), prefix: Some("oc".into()), xml: Some(xml.into_bytes()) })
+}
+
+/// A new body makes a stored checksum wrong.
+pub fn clear_checksums(conn: &Connection, node: &str) -> AppResult<()> {
+    remove_prop(conn, node, OC_NS, "checksums")
+}

@@ -135,9 +135,16 @@ pub fn apply_usage(conn: &Connection, id: &str, used_delta: i64, released: i64) 
     Ok(())
 }
 
-/// At server start no upload is in flight: every reservation is stale.
-pub fn clear_reservations(conn: &Connection) -> AppResult<usize> {
-    Ok(conn.execute("UPDATE users SET reserved_bytes = 0 WHERE reserved_bytes <> 0", [])?)
+/// At server start no streaming upload is in flight: what stays reserved is exactly the bytes
+/// of chunked uploads waiting for assembly.
+pub fn reset_reservations(conn: &Connection) -> AppResult<usize> {
+    Ok(conn.execute(
+        "UPDATE users SET reserved_bytes = r.expected FROM (
+             SELECT u.id AS uid, (SELECT coalesce(sum(bytes), 0) FROM chunk_uploads c WHERE c.user_id = u.id) AS expected
+             FROM users u) AS r
+         WHERE users.id = r.uid AND users.reserved_bytes <> r.expected",
+        [],
+    )?)
 }
 
 /// (user id, username, used_bytes, sum of file sizes) for every user whose counter is off.

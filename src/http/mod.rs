@@ -57,8 +57,26 @@ pub fn router(app: App) -> Router {
         .merge(crate::dav::routes())
         .merge(webui::routes(&app.config))
         .layer(middleware::from_fn(dav_options_anywhere))
+        .layer(middleware::from_fn_with_state(app.clone(), count_body_bytes))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// Tracks the largest request body (counted as it streams, whatever Content-Length said).
+async fn count_body_bytes(axum::extract::State(app): axum::extract::State<App>, req: Request, next: Next) -> Response {
+    use http_body_util::BodyExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (parts, body) = req.into_parts();
+    let seen = std::sync::Arc::new(AtomicU64::new(0));
+    let (seen2, stats) = (seen.clone(), app.stats.clone());
+    let body = body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            let total = seen2.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+            stats.largest_request_body.fetch_max(total, Ordering::Relaxed);
+        }
+        frame
+    });
+    next.run(Request::from_parts(parts, axum::body::Body::new(body))).await
 }
 
 /// WebDAV clients (Windows above all) send OPTIONS to the server root and parent paths.

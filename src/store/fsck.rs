@@ -108,7 +108,8 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
     }
 
     let temp = store.volumes.count_temp_files();
-    let reserved: i64 = users.iter().map(|u| u.reserved_bytes).sum();
+    let pending_chunks: i64 = db::chunks::list_all_chunk_uploads(&conn)?.iter().map(|u| u.bytes).sum();
+    let reserved: i64 = users.iter().map(|u| u.reserved_bytes).sum::<i64>() - pending_chunks;
     if server_running {
         if temp > 0 {
             r.notes.push(format!("{temp} upload(s) in progress ({TMP_DIR})"));
@@ -121,11 +122,11 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
                 r.repaired.push(format!("deleted {n} stale temp file(s)"));
             }
         }
-        if reserved > 0 {
+        if reserved != 0 {
             r.problems.push(format!("{reserved} bytes still reserved by uploads that no longer run"));
             if repair {
-                db::users::clear_reservations(&conn)?;
-                r.repaired.push("cleared stale reservations".into());
+                db::users::reset_reservations(&conn)?;
+                r.repaired.push("reset reservations to the chunked uploads in progress".into());
             }
         }
         let pending = db::trash::list_unreferenced_trash(&conn)?;

@@ -34,6 +34,16 @@ pub enum OnConflict {
     Overwrite,
 }
 
+/// How a staged body becomes a row.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    pub on_conflict: OnConflict,
+    /// The client's modification time (WebDAV `X-OC-Mtime`), else now.
+    pub modified_at: Option<i64>,
+    /// A chunked upload whose parts this body was assembled from.
+    pub finish_chunk_upload: Option<String>,
+}
+
 pub struct Listing {
     pub folder: Node,
     pub path: Vec<Node>,
@@ -239,8 +249,19 @@ impl Store {
         owner: &str,
         folder: Option<String>,
         name: NodeName,
-        mut staged: StagedBody,
+        staged: StagedBody,
         on_conflict: OnConflict,
+    ) -> AppResult<Node> {
+        self.commit_file_with(owner, folder, name, staged, CommitOptions { on_conflict, ..Default::default() }).await
+    }
+
+    pub async fn commit_file_with(
+        &self,
+        owner: &str,
+        folder: Option<String>,
+        name: NodeName,
+        mut staged: StagedBody,
+        opts: CommitOptions,
     ) -> AppResult<Node> {
         let owner = owner.to_string();
         let volumes = self.volumes.clone();
@@ -268,7 +289,7 @@ impl Store {
                     return Err(e.into());
                 }
                 // From here the body is at its final path: on any error below, unlink it.
-                let result = insert_file_row(c, &owner, folder.as_deref(), &name, &staged, on_conflict);
+                let result = insert_file_row(c, &owner, folder.as_deref(), &name, &staged, &opts);
                 let g = &mut staged.guard;
                 match result {
                     Ok(ok) => {
@@ -294,6 +315,58 @@ impl Store {
     pub async fn resolve_path(&self, owner: &str, segments: Vec<String>) -> AppResult<Option<Node>> {
         let owner = owner.to_string();
         self.db.run(move |c| resolve_path_blocking(c, &owner, &segments)).await
+    }
+
+    /// Sets the modification time of the file at `segments` (after a WebDAV PUT with X-OC-Mtime).
+    pub async fn set_modified_at_path(&self, owner: &str, segments: Vec<String>, ms: i64) -> AppResult<bool> {
+        let owner = owner.to_string();
+        self.db
+            .run(move |c| match resolve_path_blocking(c, &owner, &segments)? {
+                Some(n) if !n.is_dir() => {
+                    db::nodes::set_modified(c, &n.id, ms)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })
+            .await
+    }
+
+    /// Records a client-supplied checksum (WebDAV `OC-Checksum`) on a file, as Nextcloud does.
+    pub async fn set_checksums(&self, owner: &str, id: &str, value: &str) -> AppResult<()> {
+        let (owner, id, value) = (owner.to_string(), id.to_string(), value.to_string());
+        self.db
+            .run(move |c| {
+                if db::nodes::find_owned_node(c, &owner, &id)?.is_some() {
+                    db::props::set_checksums(c, &id, &value)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Computes SHA1 or MD5 of a file's body (Nextcloud's `X-Recalculate-Hash`), stores it as the
+    /// file's checksum and returns it as "SHA1:hex".
+    pub async fn recalculate_checksum(&self, node: &Node, algorithm: &str) -> AppResult<String> {
+        use sha1::Digest;
+        let mut file = self.open_body(node).await?;
+        let algorithm = algorithm.trim().to_ascii_lowercase();
+        let value = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            use std::io::Read;
+            let mut buf = vec![0u8; 1 << 20];
+            let (mut sha, mut md5) = (sha1::Sha1::new(), md5::Md5::new());
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                if algorithm == "md5" { md5.update(&buf[..n]) } else { sha.update(&buf[..n]) }
+            }
+            let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+            Ok(if algorithm == "md5" { format!("MD5:{}", hex(&md5.finalize())) } else { format!("SHA1:{}", hex(&sha.finalize())) })
+        })
+        .await??;
+        self.set_checksums(&node.owner_id, &node.id, &value).await?;
+        Ok(value)
     }
 
     /// Every child of a folder (WebDAV listings are not paginated), with the ids of those that
@@ -429,12 +502,14 @@ fn insert_file_row(
     folder: Option<&str>,
     name: &NodeName,
     staged: &StagedBody,
-    on_conflict: OnConflict,
+    opts: &CommitOptions,
 ) -> AppResult<(Node, Option<TrashEntry>)> {
+    let on_conflict = opts.on_conflict;
     let g = &staged.guard;
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let parent = owned_dir(&tx, owner, folder)?;
     let now = db::now_ms();
+    let modified = opts.modified_at.unwrap_or(now);
     let mut node = Node {
         id: db::new_id(),
         owner_id: owner.to_string(),
@@ -448,7 +523,7 @@ fn insert_file_row(
         ext: Some(g.ext.clone()),
         content_hash: Some(staged.hash.clone()),
         created_at: now,
-        modified_at: now,
+        modified_at: modified,
         etag: etag(),
     };
     let mut replaced = None;
@@ -467,6 +542,7 @@ fn insert_file_row(
                 let old = trash_entry_of(&existing);
                 db::trash::insert_trash(&tx, &old, now)?;
                 db::nodes::update_body(&tx, &node)?;
+                db::props::clear_checksums(&tx, &node.id)?;
                 replaced = Some(old);
             }
             OnConflict::KeepBoth => {
@@ -487,6 +563,12 @@ fn insert_file_row(
         },
     }
     db::users::apply_usage(&tx, owner, used_delta, g.reserved)?;
+    if let Some(upload) = &opts.finish_chunk_upload {
+        // The chunks' reservation becomes this file's usage: the session goes in the same commit.
+        let held: i64 = tx.query_row("SELECT bytes FROM chunk_uploads WHERE id = ?1", [upload], |r| r.get(0))?;
+        db::users::release_reservation(&tx, owner, held)?;
+        db::chunks::delete_chunk_upload(&tx, upload)?;
+    }
     db::trash::remove_trash(&tx, &g.volume, &g.blob_id)?;
     db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
     tx.commit()?;

@@ -263,6 +263,25 @@ impl UploadSink {
     }
 }
 
+impl StagedBody {
+    /// A body already written and fsynced to `tmp_path` on `volume` (an assembled chunked upload)
+    /// whose space is held elsewhere (the chunked upload's reservation).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_temp_file(db: Db, user_id: &str, volume: &str, blob_id: String, ext: String, tmp_path: PathBuf, size: i64, hash: String) -> StagedBody {
+        let guard = Guard {
+            db,
+            user_id: user_id.to_string(),
+            volume: volume.to_string(),
+            blob_id,
+            ext,
+            tmp_path,
+            reserved: 0,
+            disarmed: false,
+        };
+        StagedBody { guard, size, hash }
+    }
+}
+
 impl Guard {
     fn empty(db: Db) -> Guard {
         Guard {

@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 
 pub const MARKER_FILE: &str = ".cloudvault-volume";
 pub const TMP_DIR: &str = ".cloudvault-tmp";
+pub const CHUNKS_DIR: &str = ".cloudvault-chunks";
 
 #[derive(Debug)]
 pub struct Volume {
@@ -143,6 +144,11 @@ impl Volumes {
 impl Volume {
     pub fn tmp_dir(&self) -> PathBuf {
         self.path.join(TMP_DIR)
+    }
+
+    /// Where the parts of one chunked upload wait for assembly.
+    pub fn chunk_dir(&self, upload_id: &str) -> PathBuf {
+        self.path.join(CHUNKS_DIR).join(upload_id)
     }
 
     pub fn user_files_dir(&self, user_id: &str) -> PathBuf {
