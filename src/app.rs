@@ -109,13 +109,18 @@ impl Server {
         let router = crate::http::router(self.app.clone());
         let app = self.app.clone();
         let housekeeping = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
-            loop {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            for round in 0u64.. {
                 tick.tick().await;
-                match crate::dav::chunked::expire_stale_uploads(&app).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(count = n, "expired abandoned chunked uploads"),
-                    Err(e) => tracing::warn!(error = %e, "expiring chunked uploads"),
+                // A disk plugged in after start-up becomes usable without a restart.
+                let (volumes, config, db) = (app.store.volumes.clone(), app.config.clone(), app.db.clone());
+                let _ = tokio::task::spawn_blocking(move || volumes.retry_uninitialised(&config, &db)).await;
+                if round % 15 == 0 {
+                    match crate::dav::chunked::expire_stale_uploads(&app).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(count = n, "expired abandoned chunked uploads"),
+                        Err(e) => tracing::warn!(error = %e, "expiring chunked uploads"),
+                    }
                 }
             }
         });

@@ -75,6 +75,14 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: QuotaCommand,
     },
+    /// Keep a user's new files on one volume (`--none` to go back to the placement policy).
+    Pin {
+        user: String,
+        /// Volume name from the configuration.
+        volume: Option<String>,
+        #[arg(long, conflicts_with = "volume")]
+        none: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,7 +124,9 @@ fn init_tracing(server: bool) {
     let default = if server { "info,tower_http=warn" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDVAULT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // No colour codes when stderr is a file or journald.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
 
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
@@ -219,6 +229,23 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
                     flags.push("disabled");
                 }
                 println!("{:<24} {:>12} {:>12} {:>5.1}%  {}", u.username, human(u.used_bytes), human(u.quota_bytes), pct, flags.join(","));
+            }
+        }
+        AdminCommand::Pin { user, volume, none } => {
+            let u = find_user(&app, &user)?;
+            if volume.is_none() && !none {
+                bail!("name a volume, or --none");
+            }
+            if let Some(v) = &volume {
+                if app.store.volumes.get(v).is_none() {
+                    bail!("no volume named {v:?} in the configuration");
+                }
+            }
+            let conn = app.db.conn()?;
+            db::users::set_pinned_volume(&conn, &u.id, volume.as_deref())?;
+            match volume {
+                Some(v) => println!("{}: new files go to volume {v}", u.username),
+                None => println!("{}: new files follow the placement policy", u.username),
             }
         }
         AdminCommand::Quota { command: QuotaCommand::Set { user, size } } => {

@@ -33,17 +33,24 @@ pub struct Db {
 
 impl Db {
     pub fn open(path: &Path) -> anyhow::Result<Db> {
+        // WAL is a property of the file: set it once, before a pool opens connections in
+        // parallel (concurrent switches to WAL on a new file fail with "database is locked").
+        {
+            let c = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+            c.busy_timeout(std::time::Duration::from_secs(15))?;
+            c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             // synchronous=FULL: an upload answered 201 survives a power cut, not only a crash.
             c.execute_batch(
-                "PRAGMA journal_mode = WAL;
+                "PRAGMA busy_timeout = 15000;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 15000;
                  PRAGMA synchronous = FULL;",
             )
         });
         let pool = r2d2::Pool::builder()
             .max_size(16)
+            .min_idle(Some(2))
             .build(manager)
             .with_context(|| format!("opening database {}", path.display()))?;
         let mut conn = pool.get()?;

@@ -162,3 +162,8 @@ pub fn set_used_bytes(conn: &Connection, id: &str, used: i64) -> AppResult<()> {
     conn.execute("UPDATE users SET used_bytes = ?1 WHERE id = ?2", rusqlite::params![used, id])?;
     Ok(())
 }
+
+pub fn set_pinned_volume(conn: &Connection, id: &str, volume: Option<&str>) -> AppResult<()> {
+    conn.prepare_cached("UPDATE users SET pinned_volume = :v WHERE id = :id")?.execute(named_params! {":v": volume, ":id": id})?;
+    Ok(())
+}

@@ -3,8 +3,9 @@
 //! unplugged and the mount point is an empty folder) the volume is offline and nothing is written.
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
-use crate::config::{Config, Placement, VolumeConfig};
+use crate::config::{Config, Placement};
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
 
@@ -17,9 +18,10 @@ pub struct Volume {
     pub name: String,
     pub path: PathBuf,
     pub enabled: bool,
-    /// The marker id recorded in the database; None if the volume could not be initialised.
-    marker: Option<String>,
-    pub problem: Option<String>,
+    /// The marker id recorded in the database; None until the volume could be initialised.
+    marker: RwLock<Option<String>>,
+    /// Why initialisation failed (path named), for status and logs.
+    init_error: RwLock<Option<String>>,
 }
 
 #[derive(Debug)]
@@ -45,9 +47,30 @@ impl Volumes {
         let conn = db.conn()?;
         let mut list = Vec::new();
         for vc in config.effective_volumes() {
-            list.push(init_volume(config, &conn, &vc)?);
+            let v = Volume {
+                name: vc.name.clone(),
+                path: vc.path.clone(),
+                enabled: vc.enabled,
+                marker: RwLock::new(None),
+                init_error: RwLock::new(None),
+            };
+            v.try_init(config, &conn);
+            list.push(v);
         }
         Ok(Volumes { list, placement: config.placement })
+    }
+
+    /// Tries again the volumes that could not be initialised (a disk plugged in after start).
+    pub fn retry_uninitialised(&self, config: &Config, db: &Db) {
+        let Ok(conn) = db.conn() else { return };
+        for v in &self.list {
+            if v.marker.read().unwrap().is_none() {
+                v.try_init(config, &conn);
+                if v.marker.read().unwrap().is_some() {
+                    tracing::info!(volume = %v.name, "volume initialised");
+                }
+            }
+        }
     }
 
     pub fn all(&self) -> &[Volume] {
@@ -60,7 +83,7 @@ impl Volumes {
 
     /// A volume is online when its marker file is there and names the id we recorded.
     pub fn is_online(&self, v: &Volume) -> bool {
-        let Some(expected) = &v.marker else { return false };
+        let Some(expected) = v.marker.read().unwrap().clone() else { return false };
         match std::fs::read_to_string(v.path.join(MARKER_FILE)) {
             Ok(text) => text.trim() == expected,
             Err(_) => false,
@@ -106,11 +129,7 @@ impl Volumes {
                     enabled: v.enabled,
                     online,
                     free_bytes: if online { free_bytes(&v.path) } else { None },
-                    problem: if online {
-                        None
-                    } else {
-                        Some(v.problem.clone().unwrap_or_else(|| format!("marker file {MARKER_FILE} is missing")))
-                    },
+                    problem: if online { None } else { Some(v.problem()) },
                 }
             })
             .collect()
@@ -169,47 +188,64 @@ pub fn body_file_name(blob_id: &str, ext: &str) -> String {
     if ext.is_empty() { blob_id.to_string() } else { format!("{blob_id}.{ext}") }
 }
 
-fn init_volume(config: &Config, conn: &rusqlite::Connection, vc: &VolumeConfig) -> anyhow::Result<Volume> {
-    let mut v = Volume { name: vc.name.clone(), path: vc.path.clone(), enabled: vc.enabled, marker: None, problem: None };
-    let marker_path = vc.path.join(MARKER_FILE);
-    let known = db::volumes::find_volume_marker(conn, &vc.name)?;
-    let on_disk = std::fs::read_to_string(&marker_path).ok().map(|s| s.trim().to_string());
-    match (known, on_disk) {
-        (Some(expected), Some(found)) if expected == found => {
-            v.marker = Some(expected);
+impl Volume {
+    /// Why the volume is offline, in words that name the path.
+    pub fn problem(&self) -> String {
+        if let Some(e) = self.init_error.read().unwrap().clone() {
+            return e;
         }
-        (Some(expected), Some(_)) => {
-            v.marker = Some(expected);
-            v.problem = Some(format!("{} carries another store's marker: a different disk is mounted", vc.path.display()));
-        }
-        (Some(expected), None) => {
-            v.marker = Some(expected);
-            v.problem = Some(format!("marker {} is missing: disk unplugged or not mounted", marker_path.display()));
-        }
-        (None, found) => {
-            // First use. A volume outside the data folder must already exist: creating its
-            // folder could mean writing into an empty mount point.
-            if !vc.path.exists() {
-                if config.is_inside_data_dir(&vc.path) {
-                    std::fs::create_dir_all(&vc.path)?;
-                } else {
-                    v.problem = Some(format!("{} does not exist (not mounted?)", vc.path.display()));
-                    return Ok(v);
-                }
-            }
-            let id = match found {
-                Some(id) if !id.is_empty() => id, // e.g. a database restored onto existing disks
-                _ => {
-                    let id = db::new_id();
-                    write_marker(&marker_path, &id)?;
-                    id
-                }
-            };
-            db::volumes::insert_volume(conn, &vc.name, &id, &vc.path.display().to_string(), db::now_ms())?;
-            v.marker = Some(id);
+        let marker_path = self.path.join(MARKER_FILE);
+        match (self.marker.read().unwrap().clone(), std::fs::read_to_string(&marker_path)) {
+            (None, _) => format!("{} is not initialised", self.path.display()),
+            (Some(_), Err(_)) => format!("marker {} is missing: disk unplugged or not mounted", marker_path.display()),
+            (Some(_), Ok(_)) => format!("{} carries another store's marker: a different disk is mounted", self.path.display()),
         }
     }
-    Ok(v)
+
+    /// Learns the volume's marker: a volume this store knows keeps its recorded id (and is
+    /// offline while the file does not match); a new one gets its marker written (first use).
+    /// Never fails: a problem is recorded with the path it concerns.
+    fn try_init(&self, config: &Config, conn: &rusqlite::Connection) {
+        match self.init(config, conn) {
+            Ok(id) => {
+                *self.marker.write().unwrap() = Some(id);
+                *self.init_error.write().unwrap() = None;
+            }
+            Err(e) => *self.init_error.write().unwrap() = Some(e),
+        }
+    }
+
+    fn init(&self, config: &Config, conn: &rusqlite::Connection) -> Result<String, String> {
+        let path = self.path.display();
+        let marker_path = self.path.join(MARKER_FILE);
+        let known = db::volumes::find_volume_marker(conn, &self.name).map_err(|e| format!("database: {e}"))?;
+        if let Some(id) = known {
+            return Ok(id);
+        }
+        if !self.enabled {
+            return Err(format!("{path} is disabled and has never been used"));
+        }
+        // First use. A volume outside the data folder must already exist: creating its folder
+        // could mean writing into the empty mount point of a disk that is not plugged in.
+        if !self.path.exists() {
+            if config.is_inside_data_dir(&self.path) {
+                std::fs::create_dir_all(&self.path).map_err(|e| format!("cannot create {path}: {e}"))?;
+            } else {
+                return Err(format!("{path} does not exist (not mounted?)"));
+            }
+        }
+        let id = match std::fs::read_to_string(&marker_path).ok().map(|s| s.trim().to_string()) {
+            Some(id) if !id.is_empty() => id, // e.g. a database restored onto existing disks
+            _ => {
+                let id = db::new_id();
+                write_marker(&marker_path, &id).map_err(|e| format!("cannot write {}: {e}", marker_path.display()))?;
+                id
+            }
+        };
+        db::volumes::insert_volume(conn, &self.name, &id, &self.path.display().to_string(), db::now_ms())
+            .map_err(|e| format!("database: {e}"))?;
+        Ok(id)
+    }
 }
 
 fn write_marker(path: &Path, id: &str) -> anyhow::Result<()> {
