@@ -114,9 +114,8 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
             if !owner.eq_ignore_ascii_case(&user.username) {
                 return status(StatusCode::FORBIDDEN, "not your drive");
             }
-            // The prefix as it appears in the URL (the username segment is ASCII, never encoded).
-            let prefix_end = raw_path.find(owner).map(|i| i + owner.len()).unwrap_or(0);
-            let prefix = raw_path[..prefix_end].to_string();
+            // The prefix as it appears in the URL: everything up to the end of the third segment.
+            let prefix = raw_prefix(&raw_path, 3);
             if *door == "uploads" {
                 return chunked::handle(app, user, prefix, req).await;
             }
@@ -124,6 +123,26 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         }
         _ => status(StatusCode::NOT_FOUND, "not found"),
     }
+}
+
+/// The raw (still encoded) path up to the end of its `n`th non-empty segment.
+fn raw_prefix(raw_path: &str, n: usize) -> String {
+    let mut seen = 0;
+    let mut in_segment = false;
+    for (i, c) in raw_path.char_indices() {
+        if c == '/' {
+            if in_segment {
+                seen += 1;
+                if seen == n {
+                    return raw_path[..i].to_string();
+                }
+            }
+            in_segment = false;
+        } else {
+            in_segment = true;
+        }
+    }
+    raw_path.trim_end_matches('/').to_string()
 }
 
 async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) -> Response {
@@ -181,6 +200,23 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         }
     }
     Response::from_parts(parts, Body::new(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_and_segments() {
+        assert_eq!(raw_prefix("/dav/files/dav/x/y", 3), "/dav/files/dav");
+        assert_eq!(raw_prefix("/dav/files/alice", 3), "/dav/files/alice");
+        assert_eq!(raw_prefix("/dav/files/alice/", 3), "/dav/files/alice");
+        assert_eq!(decode_segments("/dav/files/a/caf%C3%A9").unwrap().last().unwrap(), "café");
+        assert!(decode_segments("/dav/files/a/%2e%2e/b").is_none());
+        assert!(decode_segments("/dav/files/a/x%2fy").is_none());
+        assert!(decode_segments("/dav/files/a/x%00").is_none());
+        assert!(decode_segments("/dav/files/a/../b").is_none());
+    }
 }
 
 /// `OC-Checksum: SHA1:...` (and MD5/ADLER32): short, plain tokens only.
