@@ -302,6 +302,26 @@ impl DavFileSystem for UserFs {
         .boxed()
     }
 
+    fn set_modified<'a>(&'a self, path: &'a DavPath, tm: SystemTime) -> FsFuture<'a, ()> {
+        async move {
+            let ms = tm.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).map_err(|_| FsError::GeneralFailure)?;
+            let segs = segments(path)?;
+            match self.store.set_modified_at_path(&self.user.id, segs, ms).await.map_err(fs_error)? {
+                true => {
+                    self.forget();
+                    Ok(())
+                }
+                false => Err(FsError::NotFound),
+            }
+        }
+        .boxed()
+    }
+
+    /// Access times are not kept (they would turn every read into a write).
+    fn set_accessed<'a>(&'a self, path: &'a DavPath, _tm: SystemTime) -> FsFuture<'a, ()> {
+        async move { self.resolve(path).await.map(|_| ()) }.boxed()
+    }
+
     fn have_props<'a>(&'a self, path: &'a DavPath) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
         async move {
             let Ok(node) = self.resolve(path).await else { return false };

@@ -54,6 +54,13 @@ impl NodeName {
         }
     }
 
+    /// macOS bookkeeping files (`._name` AppleDouble, `.DS_Store`): stored like any file, but
+    /// never worth a thumbnail or AI tags.
+    pub fn is_os_metadata(&self) -> bool {
+        self.name.starts_with("._") || self.name == ".DS_Store" || self.name.eq_ignore_ascii_case("thumbs.db")
+            || self.name.eq_ignore_ascii_case("desktop.ini")
+    }
+
     pub fn content_type(&self) -> String {
         mime_guess::from_path(&self.name).first_or_octet_stream().essence_str().to_string()
     }
@@ -100,5 +107,8 @@ mod tests {
         assert_eq!(NodeName::parse("x.tar.gz").unwrap().disk_ext(), "gz");
         assert_eq!(NodeName::parse("x.a b").unwrap().disk_ext(), "");
         assert_eq!(NodeName::parse("p.jpg").unwrap().numbered(2).unwrap().as_str(), "p (2).jpg");
+        assert!(NodeName::parse("._IMG_1.jpg").unwrap().is_os_metadata());
+        assert!(NodeName::parse(".DS_Store").unwrap().is_os_metadata());
+        assert!(!NodeName::parse("IMG_1.jpg").unwrap().is_os_metadata());
     }
 }
