@@ -24,12 +24,28 @@ fn uploads(user: &TestUser, rest: &str) -> String {
     format!("/dav/uploads/{}/{rest}", user.username)
 }
 
-/// The text of the first `<prefix:name>value</prefix:name>` element in an XML answer.
+/// The text of the first `<prefix:name ...>value</prefix:name>` element in an XML answer.
 fn xml_value(body: &str, local_name: &str) -> Option<String> {
-    let open = format!("{local_name}>");
-    let start = body.find(&open)? + open.len();
-    let end = body[start..].find('<')? + start;
-    Some(body[start..end].trim().to_string())
+    xml_values(body, local_name).into_iter().next()
+}
+
+/// The texts of every `<prefix:name ...>value</prefix:name>` (or `<name>`) element, in order.
+fn xml_values(body: &str, local_name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(lt) = rest.find('<') {
+        rest = &rest[lt + 1..];
+        let Some(gt) = rest.find('>') else { break };
+        let tag = &rest[..gt];
+        let name = tag.split_whitespace().next().unwrap_or_default().trim_end_matches('/');
+        let local = name.rsplit(':').next().unwrap_or_default();
+        if !tag.starts_with('/') && local == local_name {
+            let after = &rest[gt + 1..];
+            out.push(if tag.ends_with('/') { String::new() } else { after[..after.find('<').unwrap_or(after.len())].trim().to_string() });
+        }
+        rest = &rest[gt + 1..];
+    }
+    out
 }
 
 /// The item named `name` in a folder listing (root when `folder` is None).
@@ -899,4 +915,338 @@ async fn conditional_puts_answer_412() {
     let names: Vec<String> = app.all_nodes(&u.token).await.into_iter().map(|(p, _)| p).collect();
     assert_eq!(names, ["/f.txt", "/g.txt"]);
     assert_eq!(app.assert_usage_consistent(&u).await, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More: parallel quota, expiry and restart of chunked uploads, the drive root, account state
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_parallel_webdav_puts_never_exceed_the_quota() {
+    let app = spawn_app().await;
+    let u = app.register("parallel").await;
+    app.set_quota(&u, 10_000_000);
+    let size = 700_000; // 20 × 0.7 MB against 10 MB: exactly 14 fit
+    let mut tasks = Vec::new();
+    for i in 0..20u8 {
+        let req = app.dav("PUT", &drive(&u, &format!("f{i}.bin")), "parallel", PASSWORD).body(bytes(size, i));
+        tasks.push(tokio::spawn(async move { req.send().await.unwrap().status() }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::CREATED => ok += 1,
+            StatusCode::INSUFFICIENT_STORAGE => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((ok, refused), (14, 6));
+    assert_eq!(app.assert_usage_consistent(&u).await, 14 * size as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_chunked_uploads_expire_and_give_their_space_back() {
+    let app = spawn_app().await;
+    let u = app.register("forgetful").await;
+    for dir in ["old", "fresh"] {
+        let r = app.dav("MKCOL", &uploads(&u, dir), "forgetful", PASSWORD).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let r = app.dav("PUT", &uploads(&u, &format!("{dir}/1")), "forgetful", PASSWORD).body(bytes(10_000, 1)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    assert_eq!(app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id), 20_000);
+    // "old" was last touched 25 hours ago; a part folder no upload owns lies on disk too.
+    let day_ago = cloudvault::db::now_ms() - 25 * 3600 * 1000;
+    app.app.db.conn().unwrap().execute("UPDATE chunk_uploads SET updated_at = ?1 WHERE name = 'old'", [day_ago]).unwrap();
+    let orphan = app.volume_path().join(".cloudvault-chunks").join(uuid::Uuid::new_v4().to_string());
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("1"), b"orphan").unwrap();
+
+    let expired = cloudvault::dav::chunked::expire_stale_uploads(&app.app).await.unwrap();
+    assert_eq!(expired, 1);
+    assert!(!orphan.exists(), "part folders no upload owns are removed");
+    assert_eq!(app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id), 10_000);
+    let r = app.dav("PROPFIND", &uploads(&u, "old"), "forgetful", PASSWORD).header("depth", "1").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The fresh one still finishes.
+    let r = app
+        .dav("MOVE", &uploads(&u, "fresh/.file"), "forgetful", PASSWORD)
+        .header("destination", drive(&u, "fresh.bin"))
+        .header("oc-total-length", "10000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(walk(&app.volume_path().join(".cloudvault-chunks")).len(), 0);
+    assert_eq!(app.assert_usage_consistent(&u).await, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_uploads_survive_a_restart() {
+    let app = spawn_app().await;
+    let u = app.register("restarter").await;
+    let data = bytes(200_000, 6);
+    let r = app.dav("MKCOL", &uploads(&u, "up1"), "restarter", PASSWORD).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app.dav("PUT", &uploads(&u, "up1/1"), "restarter", PASSWORD).body(data[..120_000].to_vec()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (dir, config) = app.stop().await;
+    let app = start(dir, config).await;
+    assert_eq!(app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id), 120_000, "still reserved after the restart");
+    let r = app.dav("PUT", &uploads(&u, "up1/2"), "restarter", PASSWORD).body(data[120_000..].to_vec()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app
+        .dav("MOVE", &uploads(&u, "up1/.file"), "restarter", PASSWORD)
+        .header("destination", drive(&u, "after-restart.bin"))
+        .header("oc-total-length", "200000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let u = app.login("restarter", PASSWORD).await;
+    let item = listed(&app, &u.token, None, "after-restart.bin").await.unwrap();
+    assert_same(&app.download(&u.token, item["id"].as_str().unwrap()).await, &data);
+    assert_eq!(app.assert_usage_consistent(&u).await, 200_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_move_refusals_create_nothing() {
+    let app = spawn_app().await;
+    let u = app.register("picky").await;
+    assert_eq!(put(&app, &u, "exists.bin", b"old".to_vec()).await.status(), StatusCode::CREATED);
+    assert_eq!(app.dav("MKCOL", &drive(&u, "folder"), "picky", PASSWORD).send().await.unwrap().status(), StatusCode::CREATED);
+    // Upload folder and chunk names are plain tokens.
+    for bad in ["a%20b", "%C3%A9", "x%3Ay"] {
+        let r = app.dav("MKCOL", &uploads(&u, bad), "picky", PASSWORD).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "upload folder {bad}");
+    }
+    let r = app.dav("MKCOL", &uploads(&u, "up1"), "picky", PASSWORD).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app.dav("MKCOL", &uploads(&u, "up1"), "picky", PASSWORD).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "MKCOL on an existing upload folder");
+    for bad in ["abc", "-1", "1.txt", ".file2"] {
+        let r = app.dav("PUT", &uploads(&u, &format!("up1/{bad}")), "picky", PASSWORD).body("x").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "chunk {bad}");
+    }
+    let r = app.dav("PUT", &uploads(&u, "up1/1"), "picky", PASSWORD).body(bytes(1_000, 1)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let mv = |dest: String, extra: Option<(&'static str, &'static str)>| {
+        let mut r = app.dav("MOVE", &uploads(&u, "up1/.file"), "picky", PASSWORD).header("destination", dest);
+        if let Some((k, v)) = extra {
+            r = r.header(k, v);
+        }
+        r.send()
+    };
+    // Missing parent folder: 409. Onto a folder: 409. Overwrite: F onto a file: 412.
+    assert_eq!(mv(drive(&u, "nowhere/x.bin"), None).await.unwrap().status(), StatusCode::CONFLICT);
+    assert_eq!(mv(drive(&u, "folder"), None).await.unwrap().status(), StatusCode::CONFLICT);
+    assert_eq!(mv(drive(&u, "exists.bin"), Some(("overwrite", "F"))).await.unwrap().status(), StatusCode::PRECONDITION_FAILED);
+    // An over-long or invalid destination name: 400. No Destination at all: 400.
+    assert_eq!(mv(drive(&u, &"n".repeat(300)), None).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let r = app.dav("MOVE", &uploads(&u, "up1/.file"), "picky", PASSWORD).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // The drive root itself is no file name.
+    assert!(!mv(drive(&u, ""), None).await.unwrap().status().is_success());
+
+    let paths: Vec<String> = app.all_nodes(&u.token).await.into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["/exists.bin", "/folder"]);
+    let item = listed(&app, &u.token, None, "exists.bin").await.unwrap();
+    assert_same(&app.download(&u.token, item["id"].as_str().unwrap()).await, b"old");
+    assert_eq!(app.temp_files(), 0);
+    assert_eq!(app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id), 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drive_root_and_folder_moves_are_guarded() {
+    let app = spawn_app().await;
+    let u = app.register("rooty").await;
+    assert_eq!(app.dav("MKCOL", &drive(&u, "a"), "rooty", PASSWORD).send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(app.dav("MKCOL", &drive(&u, "a/b"), "rooty", PASSWORD).send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put(&app, &u, "a/b/f.txt", b"keep me".to_vec()).await.status(), StatusCode::CREATED);
+    assert_eq!(put(&app, &u, "g.txt", b"g".to_vec()).await.status(), StatusCode::CREATED);
+
+    let r = app.dav("MOVE", &drive(&u, ""), "rooty", PASSWORD).header("destination", drive(&u, "a/root")).send().await.unwrap();
+    assert!(!r.status().is_success(), "MOVE of the drive root: {}", r.status());
+    // A folder into its own subfolder.
+    let r = app.dav("MOVE", &drive(&u, "a"), "rooty", PASSWORD).header("destination", drive(&u, "a/b/a")).send().await.unwrap();
+    assert!(!r.status().is_success(), "MOVE into itself: {}", r.status());
+    // Overwrite: F onto an existing file.
+    let r = app.dav("MOVE", &drive(&u, "g.txt"), "rooty", PASSWORD).header("destination", drive(&u, "a/b/f.txt")).header("overwrite", "F").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    let paths: Vec<String> = app.all_nodes(&u.token).await.into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["/a", "/a/b", "/a/b/f.txt", "/g.txt"]);
+    let r = app.dav("GET", &drive(&u, "a/b/f.txt"), "rooty", PASSWORD).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "keep me");
+
+    // Dead properties hang off the id: they follow a MOVE.
+    let patch = r#"<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x-test"><D:set><D:prop><Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>"#;
+    let r = app.dav("PROPPATCH", &drive(&u, "g.txt"), "rooty", PASSWORD).body(patch).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    let r = app.dav("MOVE", &drive(&u, "g.txt"), "rooty", PASSWORD).header("destination", drive(&u, "a/h.txt")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let find = r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:x-test"><D:prop><Z:colour/></D:prop></D:propfind>"#;
+    let r = app.dav("PROPFIND", &drive(&u, "a/h.txt"), "rooty", PASSWORD).header("depth", "0").body(find).send().await.unwrap();
+    let body = r.text().await.unwrap();
+    assert_eq!(xml_value(&body, "colour").as_deref(), Some("blue"), "{body}");
+}
+
+/// A small drive: /a, /a/b, /a/b/f.txt, /g.txt.
+async fn small_tree(app: &TestApp, u: &TestUser) -> Vec<String> {
+    for dir in ["a", "a/b"] {
+        assert_eq!(app.dav("MKCOL", &drive(u, dir), &u.username, PASSWORD).send().await.unwrap().status(), StatusCode::CREATED);
+    }
+    assert_eq!(put(app, u, "a/b/f.txt", b"keep me".to_vec()).await.status(), StatusCode::CREATED);
+    assert_eq!(put(app, u, "g.txt", b"g".to_vec()).await.status(), StatusCode::CREATED);
+    app.all_nodes(&u.token).await.into_iter().map(|(p, _)| p).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_drive_root_deletes_nothing() {
+    let app = spawn_app().await;
+    let u = app.register("rootdel").await;
+    let before = small_tree(&app, &u).await;
+    assert_eq!(before.len(), 4);
+    for path in [drive(&u, ""), format!("/dav/files/{}", u.username)] {
+        let r = app.dav("DELETE", &path, "rootdel", PASSWORD).send().await.unwrap();
+        let status = r.status();
+        let after: Vec<String> = app.all_nodes(&u.token).await.into_iter().map(|(p, _)| p).collect();
+        assert!(!status.is_success(), "DELETE {path}: {status}");
+        assert_eq!(after, before, "DELETE {path} answered {status} and must leave the drive as it was");
+    }
+    assert_eq!(app.assert_usage_consistent(&u).await, 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_at_the_drive_root_is_refused_with_an_answer() {
+    let app = spawn_app().await;
+    let u = app.register("rootdest").await;
+    let before = small_tree(&app, &u).await;
+    for (m, src) in [("MOVE", "g.txt"), ("COPY", "g.txt"), ("COPY", "a"), ("MOVE", "a"), ("COPY", ""), ("MOVE", "")] {
+        for dest in [drive(&u, ""), format!("/dav/files/{}", u.username), format!("{}{}", app.base, drive(&u, ""))] {
+            let r = app.dav(m, &drive(&u, src), "rootdest", PASSWORD).header("destination", &dest).send().await;
+            let r = r.unwrap_or_else(|e| panic!("{m} /{src} -> {dest}: no answer, the connection was dropped ({e})"));
+            assert!(!r.status().is_success(), "{m} /{src} -> {dest}: {}", r.status());
+        }
+    }
+    let after: Vec<String> = app.all_nodes(&u.token).await.into_iter().map(|(p, _)| p).collect();
+    assert_eq!(after, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn propfind_answers_what_was_asked_for_dead_properties() {
+    let app = spawn_app().await;
+    let u = app.register("props").await;
+    assert_eq!(put(&app, &u, "f.txt", b"f".to_vec()).await.status(), StatusCode::CREATED);
+    let patch = r#"<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x-test"><D:set><D:prop><Z:colour>blue</Z:colour><Z:shape>round</Z:shape></D:prop></D:set></D:propertyupdate>"#;
+    let r = app.dav("PROPPATCH", &drive(&u, "f.txt"), "props", PASSWORD).body(patch).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    let propfind = |body: &'static str| app.dav("PROPFIND", &drive(&u, "f.txt"), "props", PASSWORD).header("depth", "0").body(body).send();
+
+    // <prop> with one dead property: that one, once (RFC 4918 9.1).
+    let r = propfind(r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:x-test"><D:prop><Z:colour/></D:prop></D:propfind>"#).await.unwrap();
+    let body = r.text().await.unwrap();
+    assert_eq!(xml_values(&body, "colour"), ["blue"], "asked once, answered once: {body}");
+    assert!(xml_values(&body, "shape").is_empty(), "not asked for: {body}");
+    // <prop> with a live property only: no dead ones.
+    let r = propfind(r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#).await.unwrap();
+    let body = r.text().await.unwrap();
+    assert_eq!(xml_values(&body, "getetag").len(), 1, "{body}");
+    assert!(xml_values(&body, "colour").is_empty() && xml_values(&body, "shape").is_empty(), "not asked for: {body}");
+    // <propname>: names, never values.
+    let r = propfind(r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:propname/></D:propfind>"#).await.unwrap();
+    let body = r.text().await.unwrap();
+    assert_eq!(xml_values(&body, "colour"), [""], "{body}");
+    assert!(!body.contains("blue") && !body.contains("round"), "propname shows no values: {body}");
+    // <allprop>: each dead property once, with its value.
+    let r = propfind(r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>"#).await.unwrap();
+    let body = r.text().await.unwrap();
+    assert_eq!(xml_values(&body, "colour"), ["blue"], "{body}");
+    assert_eq!(xml_values(&body, "shape"), ["round"], "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_an_account_ends_its_webdav_access_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let u = app.register("leaver").await;
+    let r = app.post_json("/api/auth/app-passwords", Some(&u.token), json!({"name": "phone"})).await;
+    let secret = r.json::<Value>().await.unwrap()["password"].as_str().unwrap().to_string();
+    for pass in [PASSWORD, secret.as_str()] {
+        let r = app.dav("PROPFIND", &drive(&u, ""), "leaver", pass).header("depth", "0").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    }
+    let r = app.client.put(app.url(&format!("/api/admin/users/{}/disabled", u.id))).bearer_auth(&admin.token).json(&json!({"disabled": true})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    for pass in [PASSWORD, secret.as_str()] {
+        let r = app.dav("PROPFIND", &drive(&u, ""), "leaver", pass).header("depth", "0").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = app.client.put(app.url(&format!("/api/admin/users/{}/disabled", u.id))).bearer_auth(&admin.token).json(&json!({"disabled": false})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.dav("PROPFIND", &drive(&u, ""), "leaver", PASSWORD).header("depth", "0").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_basic_logins_are_rate_limited_like_api_logins() {
+    let app = spawn_app_with(|c, _| {
+        c.auth.login_failures_per_account = 3;
+        c.auth.login_failures_per_address = 50;
+    })
+    .await;
+    let u = app.register("target").await;
+    // A client that already signed in keeps working through an attack on its account.
+    let r = app.dav("PROPFIND", &drive(&u, ""), "target", PASSWORD).header("depth", "0").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    for _ in 0..3 {
+        let r = app.dav("PROPFIND", &drive(&u, ""), "target", "guess-guess-guess").header("depth", "0").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = app.dav("PROPFIND", &drive(&u, ""), "target", "guess-guess-guess").header("depth", "0").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The same limit as the API's login: that is refused now too.
+    let r = app.post_json("/api/auth/login", None, json!({"username": "target", "password": PASSWORD})).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Garbage credentials are a plain 401, never a server error.
+    for h in ["Basic !!!notbase64", "Basic ", "Basic dXNlcm5hbWVvbmx5", "Bearer x", "Basic //79/A=="] {
+        let r = app.client.request(method("PROPFIND"), app.url(&drive(&u, ""))).header("authorization", h).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{h}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nextcloud_mtime_and_checksum_headers() {
+    let app = spawn_app().await;
+    let u = app.register("ncclient").await;
+    let data = b"nextcloud style".to_vec();
+    let sha1 = "SHA1:3c1b7a8f7b1cbb0a0e4c0b3dc6bcd4f37d0b1d2e"; // any well-formed token is kept as sent
+    let r = app
+        .dav("PUT", &drive(&u, "n.txt"), "ncclient", PASSWORD)
+        .header("x-oc-mtime", "1600000000")
+        .header("oc-checksum", sha1)
+        .body(data.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers().get("x-oc-mtime").map(|v| v.to_str().unwrap()), Some("accepted"));
+    let item = listed(&app, &u.token, None, "n.txt").await.unwrap();
+    assert_eq!(item["modified_at"], "2020-09-13T12:26:40.000Z", "{item}");
+    let find = r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:oc="http://owncloud.org/ns"><D:prop><D:getlastmodified/><oc:checksums/></D:prop></D:propfind>"#;
+    let r = app.dav("PROPFIND", &drive(&u, "n.txt"), "ncclient", PASSWORD).header("depth", "0").body(find).send().await.unwrap();
+    let body = r.text().await.unwrap();
+    assert_eq!(xml_value(&body, "getlastmodified").as_deref(), Some("Sun, 13 Sep 2020 12:26:40 GMT"), "{body}");
+    assert_eq!(xml_value(&body, "checksum").as_deref(), Some(sha1), "{body}");
+    // A new body without a checksum must not keep the old one.
+    let r = app.dav("PUT", &drive(&u, "n.txt"), "ncclient", PASSWORD).body("changed").send().await.unwrap();
+    assert!(r.status().is_success());
+    let r = app.dav("PROPFIND", &drive(&u, "n.txt"), "ncclient", PASSWORD).header("depth", "0").body(find).send().await.unwrap();
+    let body = r.text().await.unwrap();
+    assert!(!body.contains(sha1), "a stale checksum would make rclone check report a difference: {body}");
+    // Hostile header values are ignored, not stored.
+    let r = app.dav("PUT", &drive(&u, "m.txt"), "ncclient", PASSWORD).header("oc-checksum", "SHA1:<x/>").header("x-oc-mtime", "-5").body("m").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(r.headers().get("x-oc-mtime").is_none());
+    let r = app.dav("PROPFIND", &drive(&u, "m.txt"), "ncclient", PASSWORD).header("depth", "0").body(find).send().await.unwrap();
+    assert!(!r.text().await.unwrap().contains("<x/>"));
 }
