@@ -38,6 +38,17 @@ pub struct UserFs {
     nodes: Arc<Mutex<HashMap<Vec<String>, Node>>>,
     with_props: Arc<Mutex<HashSet<String>>>,
     listed: Arc<Mutex<HashSet<String>>>,
+    /// What the PROPFIND being answered asked for (dav-server 0.11 appends `get_props` to every
+    /// answer, so what that returns depends on it).
+    propfind: PropfindKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropfindKind {
+    AllProp,
+    PropName,
+    /// (namespace, local name) of the properties asked for.
+    Named(HashSet<(String, String)>),
 }
 
 pub fn fs_error(e: AppError) -> FsError {
@@ -127,7 +138,13 @@ impl UserFs {
             nodes: Default::default(),
             with_props: Default::default(),
             listed: Default::default(),
+            propfind: PropfindKind::AllProp,
         }
+    }
+
+    pub fn answering(mut self, propfind: PropfindKind) -> UserFs {
+        self.propfind = propfind;
+        self
     }
 
     async fn resolve(&self, path: &DavPath) -> FsResult<Node> {
@@ -181,7 +198,9 @@ impl DavFileSystem for UserFs {
             if options.append || !(options.truncate || existing.is_none()) {
                 return Err(FsError::NotImplemented); // partial PUT: bodies are written whole
             }
-            let sink = self.store.begin_upload(&self.user.id, &name, options.size).await.map_err(fs_error)?;
+            let mut sink = self.store.begin_upload(&self.user.id, &name, options.size).await.map_err(fs_error)?;
+            // With a known length, refuse over quota before the body is read (no 100-continue).
+            sink.reserve_expected().await.map_err(fs_error)?;
             self.forget();
             Ok(Box::new(WriteFile {
                 store: self.store.clone(),
@@ -374,13 +393,20 @@ impl DavFileSystem for UserFs {
         async move {
             let node = self.resolve(path).await?;
             let props = self.store.db.run(move |c| db::props::list_props(c, &node.id)).await.map_err(fs_error)?;
+            // dav-server also calls this (with do_content) for <propname> and named requests;
+            // it already answered the named ones through get_prop, so those are left out here.
+            let with_values = do_content && self.propfind != PropfindKind::PropName;
             Ok(props
                 .into_iter()
+                .filter(|p| match &self.propfind {
+                    PropfindKind::Named(asked) => !asked.contains(&(p.namespace.clone(), p.name.clone())),
+                    _ => true,
+                })
                 .map(|p| DavProp {
                     name: p.name,
                     prefix: p.prefix,
                     namespace: Some(p.namespace).filter(|n| !n.is_empty()),
-                    xml: if do_content { p.xml } else { None },
+                    xml: if with_values { p.xml } else { None },
                 })
                 .collect())
         }

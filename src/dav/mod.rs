@@ -25,7 +25,7 @@ use crate::app::App;
 use crate::db::users::User;
 use crate::http::extract::ClientAddr;
 use auth::DavAuthCache;
-use fs::{DavUser, UserFs};
+use fs::{DavUser, PropfindKind, UserFs};
 
 /// Shared WebDAV state: the Basic-auth cache and each user's lock table.
 #[derive(Default)]
@@ -145,8 +145,70 @@ fn raw_prefix(raw_path: &str, n: usize) -> String {
     raw_path.trim_end_matches('/').to_string()
 }
 
+/// What a PROPFIND body asks for: named properties, `allprop` (also an empty body) or
+/// `propname`. An unparsable body is left to dav-server to refuse.
+fn propfind_kind(body: &[u8]) -> PropfindKind {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return PropfindKind::AllProp;
+    }
+    let Ok(root) = xmltree::Element::parse(body) else { return PropfindKind::AllProp };
+    for child in root.children.iter().filter_map(|c| c.as_element()) {
+        match child.name.as_str() {
+            "propname" => return PropfindKind::PropName,
+            "prop" => {
+                let names = child
+                    .children
+                    .iter()
+                    .filter_map(|c| c.as_element())
+                    .map(|e| (e.namespace.clone().unwrap_or_default(), e.name.clone()))
+                    .collect();
+                return PropfindKind::Named(names);
+            }
+            _ => {}
+        }
+    }
+    PropfindKind::AllProp
+}
+
+const PROPFIND_BODY_LIMIT: usize = 256 * 1024;
+
 async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) -> Response {
     let is_propfind = req.method().as_str() == "PROPFIND";
+    let rel_segments = req.uri().path().get(prefix.len()..).and_then(decode_segments).unwrap_or_default();
+    let method = req.method().as_str().to_string();
+    // The drive root cannot be deleted, moved, copied or replaced (dav-server would delete its
+    // contents one by one, or fail on a Destination equal to its prefix).
+    if rel_segments.is_empty() && matches!(method.as_str(), "DELETE" | "MOVE" | "COPY" | "PUT") {
+        return status(StatusCode::FORBIDDEN, "the drive root cannot be deleted, moved or copied");
+    }
+    if matches!(method.as_str(), "MOVE" | "COPY") {
+        if let Some(dest) = req.headers().get("destination").and_then(|v| v.to_str().ok()) {
+            let path = dest.parse::<axum::http::Uri>().map(|u| u.path().to_string()).unwrap_or_default();
+            match decode_segments(&path) {
+                None => return status(StatusCode::BAD_REQUEST, "invalid Destination"),
+                Some(d) if d.len() <= 3 => {
+                    return status(StatusCode::FORBIDDEN, "the drive root cannot be a destination");
+                }
+                // A folder copied or moved into itself would nest without end.
+                Some(d) if d.len() > 3 + rel_segments.len() && d[3..3 + rel_segments.len()] == rel_segments[..] => {
+                    return status(StatusCode::FORBIDDEN, "a folder cannot be copied or moved into itself");
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    // Read a PROPFIND body (small) to know whether it names its properties.
+    let (req, propfind) = if is_propfind {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, PROPFIND_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return status(StatusCode::PAYLOAD_TOO_LARGE, "PROPFIND body too large"),
+        };
+        let kind = propfind_kind(&bytes);
+        (Request::from_parts(parts, Body::from(bytes)), kind)
+    } else {
+        (req, PropfindKind::AllProp)
+    };
     if is_propfind
         && req.headers().get("depth").and_then(|v| v.to_str().ok()).is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
     {
@@ -174,6 +236,7 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         app.store.clone(),
         DavUser { id: user.id.clone(), username: user.username.clone(), quota_bytes: user.quota_bytes, used_bytes: user.used_bytes },
     );
+    let fs = fs.answering(propfind);
     let handler = DavHandler::builder()
         .filesystem(Box::new(fs))
         .locksystem(app.dav.locks_for(&user.id))
@@ -216,6 +279,17 @@ mod tests {
         assert!(decode_segments("/dav/files/a/x%2fy").is_none());
         assert!(decode_segments("/dav/files/a/x%00").is_none());
         assert!(decode_segments("/dav/files/a/../b").is_none());
+    }
+
+    #[test]
+    fn propfind_kinds() {
+        assert_eq!(propfind_kind(b""), PropfindKind::AllProp);
+        assert_eq!(propfind_kind(b"<D:propfind xmlns:D=\"DAV:\"><D:allprop/></D:propfind>"), PropfindKind::AllProp);
+        assert_eq!(propfind_kind(b"<propfind xmlns=\"DAV:\"><propname/></propfind>"), PropfindKind::PropName);
+        let PropfindKind::Named(n) = propfind_kind(b"<D:propfind xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\"><D:prop><D:getetag/><Z:c/></D:prop></D:propfind>") else {
+            panic!()
+        };
+        assert!(n.contains(&("urn:z".to_string(), "c".to_string())) && n.len() == 2);
     }
 }
 

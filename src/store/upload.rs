@@ -158,6 +158,15 @@ impl UploadSink {
         Ok(StagedBody { guard, size, hash })
     }
 
+    /// Reserves the whole expected size now (a WebDAV PUT with Content-Length), so an upload the
+    /// quota cannot take is refused before its body is read.
+    pub async fn reserve_expected(&mut self) -> AppResult<()> {
+        match self.expected {
+            Some(n) if n > self.guard.reserved => self.reserve(n - self.guard.reserved).await,
+            _ => Ok(()),
+        }
+    }
+
     pub fn written(&self) -> i64 {
         self.written
     }
