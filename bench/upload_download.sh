@@ -62,7 +62,7 @@ fi
 SERVER_PID=
 SAMPLER_PID=
 cleanup() {
-    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null || true
+    if [[ -n $SAMPLER_PID ]]; then kill "$SAMPLER_PID" 2>/dev/null || true; fi
     if [[ -n $SERVER_PID ]]; then
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
@@ -126,7 +126,7 @@ done
 # $TOKEN: an access token, renewed when 10 minutes old (they live 15). Logging in runs a
 # password hash, so it never happens inside a timed section, and only as often as needed: each
 # Argon2 hash can leave ~19 MiB in the server's heap, which would pollute the RSS figure.
-TOKEN= TOKEN_AT=0
+TOKEN='' TOKEN_AT=0
 fresh_token() {
     if ((EPOCHSECONDS - TOKEN_AT < 600)); then return; fi
     TOKEN=$(curl -sS --fail-with-body -H 'Content-Type: application/json' \
