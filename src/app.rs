@@ -124,7 +124,13 @@ impl Server {
                 }
             }
         });
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        use axum::serve::ListenerExt;
+        // Small responses must not wait for Nagle: without TCP_NODELAY, small WebDAV GETs
+        // stalled at ~130/s in the davbench run (1,846/s with it).
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         housekeeping.abort();
