@@ -161,6 +161,17 @@ impl UserFs {
         self.nodes.lock().unwrap().clear();
     }
 
+    /// DELETE of one node of the expected kind (never the root).
+    async fn remove(&self, path: &DavPath, dir: bool) -> FsResult<()> {
+        let node = self.resolve(path).await?;
+        if node.is_dir() != dir || node.parent_id.is_none() {
+            return Err(FsError::Forbidden);
+        }
+        self.store.delete_node(&self.user.id, &node.id).await.map_err(fs_error)?;
+        self.forget();
+        Ok(())
+    }
+
     /// The parent folder and the validated new name for a path that is to be created.
     async fn parent_and_name(&self, path: &DavPath) -> FsResult<(Node, NodeName)> {
         let mut segs = segments(path)?;
@@ -262,29 +273,11 @@ impl DavFileSystem for UserFs {
     }
 
     fn remove_dir<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
-        async move {
-            let node = self.resolve(path).await?;
-            if !node.is_dir() || node.parent_id.is_none() {
-                return Err(FsError::Forbidden);
-            }
-            self.store.delete_node(&self.user.id, &node.id).await.map_err(fs_error)?;
-            self.forget();
-            Ok(())
-        }
-        .boxed()
+        self.remove(path, true).boxed()
     }
 
     fn remove_file<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
-        async move {
-            let node = self.resolve(path).await?;
-            if node.is_dir() {
-                return Err(FsError::Forbidden);
-            }
-            self.store.delete_node(&self.user.id, &node.id).await.map_err(fs_error)?;
-            self.forget();
-            Ok(())
-        }
-        .boxed()
+        self.remove(path, false).boxed()
     }
 
     fn rename<'a>(&'a self, from: &'a DavPath, to: &'a DavPath) -> FsFuture<'a, ()> {
