@@ -74,7 +74,14 @@ pub async fn handle(app: App, user: User, prefix: String, req: Request) -> Respo
         ("MKCOL", 1) => create_upload(&app, &user, &rest[0], req.headers()).await,
         ("DELETE", 1) => delete_upload(&app, &user, &rest[0]).await,
         ("PROPFIND", 1) => list_parts(&app, &user, &rest[0], &path).await,
-        ("PUT", 2) if rest[1] != ".file" => put_chunk(&app, &user, &rest[0], &rest[1], req).await,
+        ("PUT", 2) if rest[1] != ".file" => {
+            let mut r = put_chunk(&app, &user, &rest[0], &rest[1], req).await;
+            if !r.status().is_success() {
+                // The rest of the body was not read: tell the client not to reuse this connection.
+                r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            r
+        }
         ("MOVE", 2) if rest[1] == ".file" => assemble(&app, &user, &rest[0], req.headers()).await,
         (_, 0..=2) => text(StatusCode::METHOD_NOT_ALLOWED, "not allowed on an upload folder"),
         _ => text(StatusCode::NOT_FOUND, "not found"),
@@ -156,13 +163,12 @@ async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Reque
         return r;
     }
     let expected: Option<u64> = header_i64(req.headers(), "content-length").map(|n| n.max(0) as u64);
-    let name = NodeName::parse("chunk").expect("valid");
     let mut sink = match crate::store::UploadSink::begin(
         &app.db,
         app.store.volumes.clone(),
         &user.id,
         Some(up.volume.clone()),
-        name.disk_ext(),
+        String::new(), // parts have no extension
         expected,
     )
     .await
