@@ -21,7 +21,11 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Bumped with every numbered migration.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// `(version it produces, SQL)`: applied in order to a database older than `SCHEMA_VERSION`.
+/// schema.sql always equals version 1 plus every migration (tested).
+pub const MIGRATIONS: &[(i64, &str)] = &[(2, include_str!("../../migrations/0002_jobs_media_tags.sql"))];
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
@@ -79,24 +83,28 @@ impl Db {
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    match version {
-        0 => {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
-            // Another process (the CLI) may have created it between our read and the lock.
-            let again: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            if again == 0 {
-                tx.execute_batch(SCHEMA).context("applying schema.sql")?;
-                tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-            }
-            tx.commit()?;
-            Ok(())
-        }
-        SCHEMA_VERSION => Ok(()),
-        v if v > SCHEMA_VERSION => anyhow::bail!(
-            "database schema version {v} is newer than this cloudvault ({SCHEMA_VERSION}): upgrade the binary"
-        ),
-        v => anyhow::bail!("no migration from schema version {v}"),
+    if version == SCHEMA_VERSION {
+        return Ok(());
     }
+    if version > SCHEMA_VERSION {
+        anyhow::bail!(
+            "database schema version {version} is newer than this cloudvault ({SCHEMA_VERSION}): upgrade the binary"
+        );
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+    // Another process (the CLI) may have migrated it between our read and the lock.
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 0 {
+        tx.execute_batch(SCHEMA).context("applying schema.sql")?;
+    } else if version < SCHEMA_VERSION {
+        for (to, sql) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
+            tx.execute_batch(sql).with_context(|| format!("migrating the database to version {to}"))?;
+            tracing::info!(version = to, "database migrated");
+        }
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    tx.commit()?;
+    Ok(())
 }
 
 pub fn now_ms() -> i64 {
@@ -129,5 +137,46 @@ mod tests {
         drop(conn);
         drop(db);
         Db::open(&path).unwrap();
+    }
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
+        let mut st = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+            .unwrap();
+        st.query_map([], |r| {
+            let sql: String = r.get(2)?;
+            // Compare statements, not their layout or comments.
+            let sql = sql.lines().map(|l| l.split("--").next().unwrap().trim()).collect::<Vec<_>>().join(" ");
+            Ok((r.get(0)?, r.get(1)?, sql.split_whitespace().collect::<Vec<_>>().join(" ")))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn fresh_database_equals_migrated_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = Db::open(&dir.path().join("fresh.db")).unwrap();
+
+        let old_path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&old_path).unwrap();
+            c.execute_batch(include_str!("../../migrations/0001_initial.sql")).unwrap();
+            c.execute_batch("PRAGMA user_version = 1").unwrap();
+            c.execute(
+                "INSERT INTO users (id, username, password_hash, quota_bytes, root_id, created_at)
+                 VALUES ('u', 'old', 'x', 10, 'r', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let migrated = Db::open(&old_path).unwrap();
+        let m = migrated.conn().unwrap();
+        let v: i64 = m.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert_eq!(schema_of(&fresh.conn().unwrap()), schema_of(&m));
+        let kept: String = m.query_row("SELECT username FROM users", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, "old", "migration keeps the data");
     }
 }

@@ -1,0 +1,135 @@
+-- CloudVault schema version 1, exactly as released. Fresh databases get schema.sql; this copy is
+-- kept so the migration test can build a version-1 database and migrate it (fresh == migrated).
+
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY,
+    username        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash   TEXT NOT NULL,
+    is_admin        INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+    disabled        INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    quota_bytes     INTEGER NOT NULL CHECK (quota_bytes >= 0),
+    -- Sum of the sizes of the user's file rows; changes only in the transaction that changes those rows.
+    used_bytes      INTEGER NOT NULL DEFAULT 0 CHECK (used_bytes >= 0),
+    -- Space held by uploads in flight (reserved with a conditional UPDATE before or while streaming)
+    -- and by chunked uploads waiting for assembly. Recomputed when the server starts: streaming
+    -- uploads do not survive a restart, chunked ones do (their sum stays reserved).
+    reserved_bytes  INTEGER NOT NULL DEFAULT 0 CHECK (reserved_bytes >= 0),
+    -- Bumped on password change or disable: access tokens carrying an older value are refused.
+    token_version   INTEGER NOT NULL DEFAULT 0,
+    pinned_volume   TEXT,
+    root_id         TEXT NOT NULL,
+    created_at      INTEGER NOT NULL
+);
+
+-- The namespace: every user's tree. A user's root is the node with parent_id NULL.
+CREATE TABLE nodes (
+    id            TEXT PRIMARY KEY,
+    owner_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    parent_id     TEXT REFERENCES nodes(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,            -- NFC, validated
+    name_key      TEXT NOT NULL,            -- NFC + lower case: siblings unique the way Windows/macOS compare
+    kind          TEXT NOT NULL CHECK (kind IN ('dir', 'file')),
+    size          INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+    content_type  TEXT,
+    blob_id       TEXT UNIQUE,              -- body file name (uuid) on its volume; NULL for folders
+    volume        TEXT,
+    ext           TEXT,                     -- body file extension, '' for none
+    content_hash  TEXT,                     -- blake3 hex of the body
+    created_at    INTEGER NOT NULL,
+    modified_at   INTEGER NOT NULL,
+    etag          TEXT NOT NULL,
+    CHECK ((kind = 'dir' AND blob_id IS NULL) OR (kind = 'file' AND blob_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX nodes_sibling_name ON nodes(parent_id, name_key) WHERE parent_id IS NOT NULL;
+CREATE UNIQUE INDEX nodes_one_root ON nodes(owner_id) WHERE parent_id IS NULL;
+CREATE INDEX nodes_owner_modified ON nodes(owner_id, modified_at);
+
+-- WebDAV dead properties (PROPPATCH), hanging off the node id so MOVE keeps them.
+CREATE TABLE dav_props (
+    node_id    TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    prefix     TEXT,
+    xml        BLOB,
+    PRIMARY KEY (node_id, namespace, name)
+);
+
+-- App passwords for WebDAV clients: random secrets, stored as a blake3 hash, revocable.
+CREATE TABLE app_passwords (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    secret_hash   TEXT NOT NULL UNIQUE,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+);
+CREATE INDEX app_passwords_user ON app_passwords(user_id);
+
+-- Nextcloud-style chunked uploads in progress (WebDAV /dav/uploads/{user}/{name}/). Their
+-- bytes count in users.reserved_bytes until assembled, deleted or expired.
+CREATE TABLE chunk_uploads (
+    id          TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    volume      TEXT NOT NULL,
+    bytes       INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (user_id, name)
+);
+CREATE TABLE chunk_parts (
+    upload_id  TEXT NOT NULL REFERENCES chunk_uploads(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    size       INTEGER NOT NULL CHECK (size >= 0),
+    PRIMARY KEY (upload_id, name)
+);
+
+-- Bodies whose rows are gone; unlinked after the commit and again at start-up, so a crash
+-- between the row delete and the unlink never leaves an orphan.
+CREATE TABLE blob_trash (
+    volume     TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    blob_id    TEXT NOT NULL,
+    ext        TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (volume, blob_id)
+);
+
+-- Volumes seen so far: a volume known here whose marker file is missing is offline (disk unplugged).
+CREATE TABLE volumes (
+    name        TEXT PRIMARY KEY,
+    marker_id   TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    first_seen  INTEGER NOT NULL
+);
+
+CREATE TABLE invite_codes (
+    code        TEXT PRIMARY KEY,
+    created_by  TEXT REFERENCES users(id) ON DELETE SET NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    used_by     TEXT REFERENCES users(id) ON DELETE SET NULL
+);
+
+CREATE TABLE refresh_tokens (
+    id          TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    family_id   TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,       -- blake3 of the opaque token; the token itself is never stored
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    rotated_at  INTEGER,                    -- set when exchanged: presenting it again is reuse
+    revoked_at  INTEGER
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
+
+CREATE TABLE access_requests (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    contact     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    remote_addr TEXT,
+    created_at  INTEGER NOT NULL
+);
