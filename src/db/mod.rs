@@ -2,10 +2,14 @@
 
 pub mod app_passwords;
 pub mod chunks;
+pub mod embeddings;
 pub mod invites;
+pub mod jobs;
+pub mod media;
 pub mod nodes;
 pub mod props;
 pub mod requests;
+pub mod tags;
 pub mod tokens;
 pub mod trash;
 pub mod users;
@@ -25,7 +29,8 @@ pub const SCHEMA_VERSION: i64 = 2;
 
 /// `(version it produces, SQL)`: applied in order to a database older than `SCHEMA_VERSION`.
 /// schema.sql always equals version 1 plus every migration (tested).
-pub const MIGRATIONS: &[(i64, &str)] = &[(2, include_str!("../../migrations/0002_jobs_media_tags.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] =
+    &[(2, include_str!("../../migrations/0002_jobs_media_tags.sql"))];
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
@@ -40,7 +45,8 @@ impl Db {
         // WAL is a property of the file: set it once, before a pool opens connections in
         // parallel (concurrent switches to WAL on a new file fail with "database is locked").
         {
-            let c = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+            let c = Connection::open(path)
+                .with_context(|| format!("opening database {}", path.display()))?;
             c.busy_timeout(std::time::Duration::from_secs(15))?;
             c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         }
@@ -98,7 +104,8 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         tx.execute_batch(SCHEMA).context("applying schema.sql")?;
     } else if version < SCHEMA_VERSION {
         for (to, sql) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
-            tx.execute_batch(sql).with_context(|| format!("migrating the database to version {to}"))?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("migrating the database to version {to}"))?;
             tracing::info!(version = to, "database migrated");
         }
     }
@@ -128,11 +135,17 @@ mod tests {
         let path = dir.path().join("t.db");
         let db = Db::open(&path).unwrap();
         let conn = db.conn().unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         drop(conn);
         drop(db);
@@ -146,8 +159,16 @@ mod tests {
         st.query_map([], |r| {
             let sql: String = r.get(2)?;
             // Compare statements, not their layout or comments.
-            let sql = sql.lines().map(|l| l.split("--").next().unwrap().trim()).collect::<Vec<_>>().join(" ");
-            Ok((r.get(0)?, r.get(1)?, sql.split_whitespace().collect::<Vec<_>>().join(" ")))
+            let sql = sql
+                .lines()
+                .map(|l| l.split("--").next().unwrap().trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                sql.split_whitespace().collect::<Vec<_>>().join(" "),
+            ))
         })
         .unwrap()
         .collect::<Result<_, _>>()
@@ -162,7 +183,8 @@ mod tests {
         let old_path = dir.path().join("old.db");
         {
             let c = Connection::open(&old_path).unwrap();
-            c.execute_batch(include_str!("../../migrations/0001_initial.sql")).unwrap();
+            c.execute_batch(include_str!("../../migrations/0001_initial.sql"))
+                .unwrap();
             c.execute_batch("PRAGMA user_version = 1").unwrap();
             c.execute(
                 "INSERT INTO users (id, username, password_hash, quota_bytes, root_id, created_at)
@@ -173,10 +195,14 @@ mod tests {
         }
         let migrated = Db::open(&old_path).unwrap();
         let m = migrated.conn().unwrap();
-        let v: i64 = m.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = m
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         assert_eq!(schema_of(&fresh.conn().unwrap()), schema_of(&m));
-        let kept: String = m.query_row("SELECT username FROM users", [], |r| r.get(0)).unwrap();
+        let kept: String = m
+            .query_row("SELECT username FROM users", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(kept, "old", "migration keeps the data");
     }
 }

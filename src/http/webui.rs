@@ -14,7 +14,10 @@ use crate::config::Config;
 const PLACEHOLDER: &str = include_str!("../../webui/placeholder.html");
 
 pub fn routes(config: &Config) -> Router<App> {
-    let dir = config.webui_dir.clone().unwrap_or_else(|| "webui/dist".into());
+    let dir = config
+        .webui_dir
+        .clone()
+        .unwrap_or_else(|| "webui/dist".into());
     if dir.join("index.html").is_file() {
         let index = ServeFile::new(dir.join("index.html"));
         let assets = ServeDir::new(dir.join("assets"));
@@ -30,11 +33,16 @@ pub fn routes(config: &Config) -> Router<App> {
             )
             .fallback_service(
                 tower::ServiceBuilder::new()
-                    .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+                    .layer(SetResponseHeaderLayer::overriding(
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("no-cache"),
+                    ))
                     .service(ServeDir::new(&dir).fallback(index)),
             )
     } else {
-        Router::new().route("/", get(placeholder)).fallback(get(placeholder))
+        Router::new()
+            .route("/", get(placeholder))
+            .fallback(get(placeholder))
     }
 }
 
