@@ -405,17 +405,17 @@ async fn listing_sorts_and_pages_stably() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thumbnail_is_a_clear_404_until_it_exists() {
+async fn a_file_that_is_not_a_picture_has_no_thumbnail() {
     let app = spawn_app().await;
     let u = app.register("fay").await;
-    let f = app.upload_one(&u.token, "", "x.jpg", bytes(10, 1)).await;
+    let f = app.upload_one(&u.token, "", "x.txt", bytes(10, 1)).await;
     let r = app
         .get(
             &format!("/api/files/{}/thumbnail", f["id"].as_str().unwrap()),
             &u.token,
         )
         .await;
-    assert_error(r, StatusCode::NOT_FOUND, "thumbnail-not-available").await;
+    assert_error(r, StatusCode::NOT_FOUND, "no-thumbnail").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -439,3 +439,69 @@ impl TestApp {
         assert!(cloudvault::db::users::set_quota(&conn, &user.id, quota).unwrap());
     }
 }
+
+impl TestApp {
+    /// Waits until no job is queued or running (waiting ones — no model — count as settled).
+    pub async fn run_pending_jobs(&self) {
+        let db = self.app.db.clone();
+        self.app.jobs.poke();
+        wait_until("the job queue to settle", Duration::from_secs(120), || {
+            let c = db.conn().unwrap();
+            c.query_row(
+                "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+                == 0
+        })
+        .await;
+    }
+
+    pub fn job_state(&self, kind: &str, node_id: &str) -> Option<(String, Option<String>)> {
+        use rusqlite::OptionalExtension;
+        let c = self.app.db.conn().unwrap();
+        c.query_row(
+            "SELECT state, last_error FROM jobs WHERE kind = ?1 AND node_id = ?2",
+            [kind, node_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .unwrap()
+    }
+
+    /// Every thumbnail file on the volume.
+    pub fn thumbnails_on_disk(&self) -> Vec<PathBuf> {
+        walk(&self.volume_path().join("users"))
+            .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| {
+                p.parent()
+                    .and_then(|d| d.file_name())
+                    .is_some_and(|n| n == "thumbnails")
+            })
+            .collect()
+    }
+}
+
+/// A photo-like picture of one colour (with some texture so JPEG has work to do).
+pub fn picture(w: u32, h: u32, rgb: [u8; 3]) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let n = ((x * 7 + y * 13) % 23) as i16 - 11;
+        image::Rgb(rgb.map(|c| (c as i16 + n).clamp(0, 255) as u8))
+    })
+}
+
+pub fn jpeg_bytes(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(img)
+        .unwrap();
+    out
+}
+
+pub fn png_bytes(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}

@@ -8,6 +8,8 @@ mod dav;
 mod dav_clients;
 mod files;
 mod helpers;
+mod media;
 mod quota;
 mod security;
+mod tags;
 mod volumes;
