@@ -370,7 +370,7 @@ impl Store {
                     blob_id: g.blob_id.clone(),
                     ext: g.ext.clone(),
                 };
-                db::trash::insert_trash(c, &pending, db::now_ms())?;
+                db::relaxed(c, |c| db::trash::insert_trash(c, &pending, db::now_ms()))?;
                 let final_dir = volume.user_files_dir(&owner);
                 let final_path = volume.body_path(&owner, &g.blob_id, &g.ext);
                 let placed = (|| -> std::io::Result<()> {

@@ -60,7 +60,9 @@ impl Drop for Guard {
             let _ = std::fs::remove_file(&tmp);
             if reserved > 0 {
                 if let Ok(conn) = db.conn() {
-                    if let Err(e) = db::users::release_reservation(&conn, &user, reserved) {
+                    if let Err(e) = db::relaxed(&conn, |c| {
+                        db::users::release_reservation(c, &user, reserved)
+                    }) {
                         tracing::warn!(error = %e, "could not release a quota reservation");
                     }
                 }
@@ -239,22 +241,26 @@ impl UploadSink {
             .guard
             .db
             .run(move |conn| {
-                let tx =
-                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let avail: i64 = tx.query_row(
-                    "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
-                    [&user],
-                    |r| r.get(0),
-                )?;
-                let grant = want.min(avail);
-                if grant < need {
-                    return Ok(None);
-                }
-                if !db::users::try_reserve(&tx, &user, grant)? {
-                    return Ok(None);
-                }
-                tx.commit()?;
-                Ok(Some(grant))
+                db::relaxed(conn, |conn| {
+                    let tx = rusqlite::Transaction::new_unchecked(
+                        conn,
+                        rusqlite::TransactionBehavior::Immediate,
+                    )?;
+                    let avail: i64 = tx.query_row(
+                        "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
+                        [&user],
+                        |r| r.get(0),
+                    )?;
+                    let grant = want.min(avail);
+                    if grant < need {
+                        return Ok(None);
+                    }
+                    if !db::users::try_reserve(&tx, &user, grant)? {
+                        return Ok(None);
+                    }
+                    tx.commit()?;
+                    Ok(Some(grant))
+                })
             })
             .await?;
         match granted {
