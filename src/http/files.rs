@@ -178,6 +178,89 @@ pub async fn upload(
     q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let body = SharedBody::new(body);
+    match upload_files(app, user, q, headers, body.clone()).await {
+        Ok(ok) => ok.into_response(),
+        Err(e) => {
+            // A client still sending when we refuse (quota, bad name) would see its connection
+            // reset instead of our answer: read what is left, within reason, before answering.
+            let drained = body
+                .drain(UPLOAD_DRAIN_LIMIT, std::time::Duration::from_secs(10))
+                .await;
+            let mut r = e.into_response();
+            if !drained {
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            r
+        }
+    }
+}
+
+/// How much of a refused upload's body is read (and discarded) so the client gets the answer.
+const UPLOAD_DRAIN_LIMIT: u64 = 64 << 20;
+
+/// A request body that the multipart parser reads and that can be drained after it gives up.
+#[derive(Clone)]
+struct SharedBody(std::sync::Arc<std::sync::Mutex<axum::body::BodyDataStream>>);
+
+impl SharedBody {
+    fn new(body: Body) -> SharedBody {
+        SharedBody(std::sync::Arc::new(std::sync::Mutex::new(
+            body.into_data_stream(),
+        )))
+    }
+
+    /// Reads the rest of the body; false when it was over `limit` bytes or too slow.
+    async fn drain(&self, limit: u64, timeout: std::time::Duration) -> bool {
+        use futures_util::StreamExt;
+        let mut left = limit;
+        let read_all = async {
+            loop {
+                let next = std::future::poll_fn(|cx| {
+                    self.0
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .poll_next_unpin(cx)
+                })
+                .await;
+                match next {
+                    None => return true,
+                    Some(Err(_)) => return false,
+                    Some(Ok(chunk)) => match left.checked_sub(chunk.len() as u64) {
+                        Some(l) => left = l,
+                        None => return false,
+                    },
+                }
+            }
+        };
+        tokio::time::timeout(timeout, read_all)
+            .await
+            .unwrap_or(false)
+    }
+}
+
+impl futures_util::Stream for SharedBody {
+    type Item = Result<bytes::Bytes, axum::Error>;
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use futures_util::StreamExt;
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .poll_next_unpin(cx)
+    }
+}
+
+async fn upload_files(
+    app: App,
+    user: crate::db::users::User,
+    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: SharedBody,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
     let content_type = headers
@@ -201,8 +284,7 @@ pub async fn upload(
 
     let constraints =
         multer::Constraints::new().size_limit(multer::SizeLimit::new().per_field(u64::MAX));
-    let mut multipart =
-        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
     let bad = |e: multer::Error| {
         AppError::bad_request(
             "invalid-multipart",

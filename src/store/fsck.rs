@@ -126,6 +126,35 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
                 }
             }
         }
+        // Thumbnails whose body is gone (a crash between a delete and its purge).
+        let Ok(users) = std::fs::read_dir(v.users_dir()) else {
+            continue;
+        };
+        for user in users.flatten() {
+            let Ok(thumbs) = std::fs::read_dir(user.path().join("thumbnails")) else {
+                continue;
+            };
+            for thumb in thumbs.flatten() {
+                let file_name = thumb.file_name().to_string_lossy().to_string();
+                let blob = file_name
+                    .rsplit_once('-')
+                    .map(|(b, _)| b)
+                    .unwrap_or_default()
+                    .to_string();
+                if referenced.contains(&blob) || db::trash::is_blob_known(&conn, &blob)? {
+                    continue;
+                }
+                r.problems
+                    .push(format!("orphan thumbnail {}", thumb.path().display()));
+                if repair {
+                    std::fs::remove_file(thumb.path())?;
+                    r.repaired.push(format!(
+                        "deleted orphan thumbnail {}",
+                        thumb.path().display()
+                    ));
+                }
+            }
+        }
     }
 
     // Counters.

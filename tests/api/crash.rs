@@ -285,3 +285,86 @@ async fn sigkill_among_many_uploads_and_deletes_keeps_the_store_consistent() {
     let (code, out) = fsck(&data);
     assert_eq!(code, 0, "{out}");
 }
+
+fn sql_i64(data: &Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(data.join("cloudvault.db")).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_jobs_pending_then_every_job_completes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    setup(&data);
+    let mut server = start_server(&data);
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base).await;
+    let n = 24;
+    for i in 0..n {
+        let img = jpeg_bytes(&picture(1800, 1200, [(i * 10) as u8, 80, 160]));
+        let part = reqwest::multipart::Part::bytes(img).file_name(format!("p{i}.jpg"));
+        let r = client
+            .post(format!("{}/api/files/upload", server.base))
+            .bearer_auth(&token)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    // Kill while the queue is part way through.
+    wait_until("some thumbnails made", Duration::from_secs(60), || {
+        sql_i64(&data, "SELECT count(*) FROM media") >= 1
+    })
+    .await;
+    let done_before = sql_i64(
+        &data,
+        "SELECT count(*) FROM jobs WHERE kind = 'media' AND state = 'done'",
+    );
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+    assert!(
+        done_before < n,
+        "the kill came with jobs pending ({done_before} of {n} done)"
+    );
+    assert_eq!(
+        sql_i64(&data, "SELECT count(*) FROM jobs WHERE kind = 'media'"),
+        n,
+        "one job row per picture survives"
+    );
+
+    let server = start_server(&data);
+    wait_until("every media job done", Duration::from_secs(120), || {
+        sql_i64(
+            &data,
+            "SELECT count(*) FROM jobs WHERE kind = 'media' AND state = 'done'",
+        ) == n
+    })
+    .await;
+    assert_eq!(
+        sql_i64(
+            &data,
+            "SELECT count(*) FROM media WHERE thumb_format = 'jpeg'"
+        ),
+        n
+    );
+    assert_eq!(
+        sql_i64(&data, "SELECT count(*) FROM jobs WHERE state = 'failed'"),
+        0
+    );
+    let thumbs = walk(&data.join("volume/users"))
+        .into_iter()
+        .filter(|(p, _)| p.to_string_lossy().contains("/thumbnails/"))
+        .count();
+    assert_eq!(
+        thumbs as i64,
+        2 * n,
+        "exactly two thumbnails per picture, none doubled or orphaned"
+    );
+    drop(server);
+    let (code, out) = fsck(&data);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("store consistent"), "{out}");
+}
