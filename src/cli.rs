@@ -51,6 +51,23 @@ pub enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Copy the database (consistent, while the server runs), the JWT secret and the config
+    /// into DEST/cloudvault-<time>/; with --files also every body and thumbnail, hard-linked
+    /// from the previous backup in DEST when unchanged.
+    Backup {
+        dest: PathBuf,
+        /// Include file bodies and thumbnails (incremental).
+        #[arg(long)]
+        files: bool,
+    },
+    /// Bring a backup (a DEST/cloudvault-<time> folder, or DEST for its latest) back into the
+    /// data folder and volumes. The server must be stopped.
+    Restore {
+        src: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,6 +142,35 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { .. } => serve(config),
         Command::Admin { command } => admin(config, command),
         Command::Fsck { repair } => run_fsck(config, repair),
+        Command::Backup { dest, files } => {
+            let config_file = cli
+                .config
+                .clone()
+                .or_else(|| std::env::var_os("CLOUDVAULT_CONFIG").map(PathBuf::from));
+            let r = crate::backup::backup(&config, config_file.as_deref(), &dest, files)?;
+            println!(
+                "backup written to {}: {} files copied ({} bytes), {} unchanged files linked from the previous backup",
+                r.path.display(),
+                r.files_copied,
+                r.bytes_copied,
+                r.files_linked
+            );
+            for m in &r.missing {
+                println!("warning: {m} was deleted during the backup");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { src, force } => {
+            let r = crate::backup::restore(&config, &src, force)?;
+            println!(
+                "restored {} into {} ({} files on volumes {}); run `cloudvault fsck` to check it",
+                src.display(),
+                config.data_dir.display(),
+                r.files,
+                r.volumes.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod backup;
 mod cli;
 mod crash;
 mod dav;
