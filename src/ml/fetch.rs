@@ -56,6 +56,8 @@ pub enum FileOutcome {
 pub struct FetchReport {
     pub dest: PathBuf,
     pub files: Vec<(String, FileOutcome)>,
+    /// Files accepted without a checksum (only with `allow_unverified`).
+    pub unverified: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,12 +100,16 @@ pub async fn fetch_model(opts: &FetchOptions) -> anyhow::Result<FetchReport> {
         .read_timeout(Duration::from_secs(120))
         .build()?;
     let mut files = Vec::new();
+    let mut unverified = Vec::new();
     for rel in ModelFiles::RELATIVE {
         let url = file_url(&opts.base_url, &opts.name, rel);
-        let outcome = fetch_one(&client, &url, rel, &opts.dest, &staging, opts)
+        let (outcome, verified) = fetch_one(&client, &url, rel, &opts.dest, &staging, opts)
             .await
             .with_context(|| format!("{rel} (from {url})"))?;
         files.push((rel.to_string(), outcome));
+        if !verified {
+            unverified.push(rel.to_string());
+        }
     }
     // Everything verified: move into place. Each rename is atomic; the model id (a hash of both
     // encoders) tells a reader that caught a half-moved folder that something changed.
@@ -113,11 +119,12 @@ pub async fn fetch_model(opts: &FetchOptions) -> anyhow::Result<FetchReport> {
         }
         let to = opts.dest.join(rel);
         std::fs::create_dir_all(to.parent().unwrap())?;
-        std::fs::rename(staging.join(rel), &to).with_context(|| format!("moving {rel} into {}", opts.dest.display()))?;
+        std::fs::rename(staging.join(rel), &to)
+            .with_context(|| format!("moving {rel} into {}", opts.dest.display()))?;
     }
     sync_dir(&opts.dest);
     let _ = std::fs::remove_dir_all(&staging);
-    Ok(FetchReport { dest: opts.dest.clone(), files })
+    Ok(FetchReport { dest: opts.dest.clone(), files, unverified })
 }
 
 /// `<parent>/<name>.download`, beside the destination so the final renames stay on one filesystem.
@@ -133,7 +140,7 @@ async fn fetch_one(
     dest: &Path,
     staging: &Path,
     opts: &FetchOptions,
-) -> anyhow::Result<FileOutcome> {
+) -> anyhow::Result<(FileOutcome, bool)> {
     let part = staging.join(format!("{rel}.part"));
     let done = staging.join(rel);
     std::fs::create_dir_all(part.parent().unwrap())?;
@@ -153,17 +160,17 @@ async fn fetch_one(
                 if opts.progress {
                     eprintln!("{rel}: already present and verified");
                 }
-                return Ok(FileOutcome::AlreadyPresent);
+                return Ok((FileOutcome::AlreadyPresent, true));
             }
             if done.is_file() && verify_file(&done, &expected).await?.is_ok() {
-                return Ok(FileOutcome::Downloaded { bytes: std::fs::metadata(&done)?.len() });
+                return Ok((FileOutcome::Downloaded { bytes: std::fs::metadata(&done)?.len() }, true));
             }
         }
         let written = download(client, url, resp, &part, have, size, rel, opts.progress).await?;
         match verify_file(&part, &expected).await? {
             Ok(()) => {
                 std::fs::rename(&part, &done)?;
-                return Ok(FileOutcome::Downloaded { bytes: written });
+                return Ok((FileOutcome::Downloaded { bytes: written }, expected != Expected::Unknown));
             }
             Err(got) => {
                 // Never keep bytes that failed the check. A resumed file may have changed on the
@@ -176,7 +183,9 @@ async fn fetch_one(
                     }
                     continue;
                 }
-                bail!("checksum mismatch: the server announced {expected}, the downloaded file has {got}; nothing was installed");
+                bail!(
+                    "checksum mismatch: the server announced {expected}, the downloaded file has {got}; nothing was installed"
+                );
             }
         }
     }
@@ -217,10 +226,8 @@ async fn download(
     file.flush().await?;
     file.sync_all().await?;
     progress.finish(written);
-    if let Some(t) = total {
-        if written != t {
-            bail!("download ended after {written} of {t} bytes (run the command again to resume)");
-        }
+    if let Some(t) = total.filter(|t| *t != written) {
+        bail!("download ended after {written} of {t} bytes (run the command again to resume)");
     }
     Ok(written)
 }
@@ -239,14 +246,16 @@ async fn get_following_redirects(
         if let Some(from) = range_from {
             req = req.header(RANGE, format!("bytes={from}-"));
         }
-        let resp = req.send().await.with_context(|| format!("cannot reach {}", url.host_str().unwrap_or("the server")))?;
+        let resp =
+            req.send().await.with_context(|| format!("cannot reach {}", url.host_str().unwrap_or("the server")))?;
         let (e, s) = checksum_headers(resp.headers());
         if expected == Expected::Unknown {
             expected = e;
         }
         size = size.or(s);
         if resp.status().is_redirection() {
-            let loc = resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()).context("redirect without Location")?;
+            let loc =
+                resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()).context("redirect without Location")?;
             url = url.join(loc).with_context(|| format!("bad redirect {loc}"))?;
             continue;
         }
@@ -262,7 +271,11 @@ async fn get_following_redirects(
 }
 
 fn checksum_headers(h: &HeaderMap) -> (Expected, Option<u64>) {
-    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_ascii_lowercase());
+    let get = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_ascii_lowercase())
+    };
     let size = get("x-linked-size").and_then(|s| s.parse().ok());
     let is_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     if let Some(e) = get("x-linked-etag").filter(|e| is_hex(e, 64)) {
@@ -354,13 +367,14 @@ impl Progress {
         let secs = self.start.elapsed().as_secs_f64().max(1e-3);
         let speed = (bytes - self.start_bytes) as f64 / 1e6 / secs;
         match self.total {
-            Some(t) if t > 0 => format!(
+            Some(t) if t >= 1_000_000 => format!(
                 "{}  {:.1}/{:.1} MB  {:>3}%  {speed:.1} MB/s",
                 self.rel,
                 bytes as f64 / 1e6,
                 t as f64 / 1e6,
                 bytes * 100 / t
             ),
+            _ if bytes < 1_000_000 => format!("{}  {:.1} KB", self.rel, bytes as f64 / 1e3),
             _ => format!("{}  {:.1} MB  {speed:.1} MB/s", self.rel, bytes as f64 / 1e6),
         }
     }
@@ -375,7 +389,7 @@ impl Progress {
                 eprint!("\r{}\x1b[K", self.line(bytes));
                 let _ = std::io::stderr().flush();
             }
-        } else if let Some(t) = self.total.filter(|t| *t > 0) {
+        } else if let Some(t) = self.total.filter(|t| *t >= 1_000_000) {
             let decile = bytes * 10 / t;
             if decile > self.last_decile && decile < 10 {
                 self.last_decile = decile;
@@ -401,7 +415,10 @@ mod tests {
             file_url(DEFAULT_BASE_URL, "ViT-B-32__openai", "visual/model.onnx"),
             "https://huggingface.co/immich-app/ViT-B-32__openai/resolve/main/visual/model.onnx"
         );
-        assert_eq!(file_url("http://mirror/models/{name}/{file}", "m", "config.json"), "http://mirror/models/m/config.json");
+        assert_eq!(
+            file_url("http://mirror/models/{name}/{file}", "m", "config.json"),
+            "http://mirror/models/m/config.json"
+        );
     }
 
     #[test]

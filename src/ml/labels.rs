@@ -37,6 +37,14 @@ impl LabelSet {
         LabelSet::parse(&text).map_err(|e| MlError::BadModel(format!("{}: {e}", path.display())))
     }
 
+    /// The file at `path` (`[ml] labels`), or the built-in set when none is configured.
+    pub fn load_or_builtin(path: Option<&Path>) -> Result<LabelSet, MlError> {
+        match path {
+            Some(p) => LabelSet::load(p),
+            None => Ok(LabelSet::builtin()),
+        }
+    }
+
     /// The label file compiled into the binary (a copy of `config/labels.txt`).
     pub fn builtin() -> LabelSet {
         LabelSet::parse(BUILTIN_LABELS).expect("config/labels.txt parses (checked by a unit test)")
@@ -70,7 +78,10 @@ impl LabelSet {
             };
             let name = name.trim().to_lowercase();
             if name.is_empty() || name.chars().count() > 64 || name.contains(['"', ';', '{', '}', '/']) {
-                return Err(err(n, format!("bad label name {name:?} (1-64 characters, no quotes, ';', braces or '/')")));
+                return Err(err(
+                    n,
+                    format!("bad label name {name:?} (1-64 characters, no quotes, ';', braces or '/')"),
+                ));
             }
             let mut items = vec![Item::Phrase(name.clone())];
             for part in rest.split(';').map(str::trim).filter(|p| !p.is_empty()) {
@@ -148,12 +159,10 @@ enum Item {
 
 fn fill(template: &str, phrase: &str) -> String {
     let starts_with_vowel = phrase.chars().next().is_some_and(|c| "aeiouAEIOU".contains(c));
-    if starts_with_vowel {
-        if let Some(i) = template.find("a {}") {
-            let at_word_start = i == 0 || template[..i].ends_with(' ');
-            if at_word_start {
-                return format!("{}an {phrase}{}", &template[..i], &template[i + 4..]);
-            }
+    if let Some(i) = template.find("a {}").filter(|_| starts_with_vowel) {
+        let at_word_start = i == 0 || template[..i].ends_with(' ');
+        if at_word_start {
+            return format!("{}an {phrase}{}", &template[..i], &template[i + 4..]);
         }
     }
     template.replacen("{}", phrase, 1)
@@ -295,7 +304,13 @@ mod tests {
         assert_eq!(set.labels()[0].prompts, ["a photo of a beach.", "a picture of the beach"]);
         assert_eq!(
             set.labels()[1].prompts,
-            ["a photo of a dog.", "a picture of the dog", "a photo of a puppy.", "a picture of the puppy", "a dog running"]
+            [
+                "a photo of a dog.",
+                "a picture of the dog",
+                "a photo of a puppy.",
+                "a picture of the puppy",
+                "a dog running"
+            ]
         );
         assert_eq!(set.labels()[2].prompts[0], "a photo of an apple.");
         assert_eq!(set.prompt_count(), 2 + 5 + 2);
@@ -320,7 +335,19 @@ mod tests {
     fn the_shipped_label_file_is_big_and_valid() {
         let set = LabelSet::builtin();
         assert!(set.labels().len() >= 300, "{} labels", set.labels().len());
-        for must in ["red", "green", "blue", "beach", "sunset", "city at night", "snow", "birthday", "wedding", "receipt", "screenshot"] {
+        for must in [
+            "red",
+            "green",
+            "blue",
+            "beach",
+            "sunset",
+            "city at night",
+            "snow",
+            "birthday",
+            "wedding",
+            "receipt",
+            "screenshot",
+        ] {
             assert!(set.labels().iter().any(|l| l.name == must), "{must} missing");
         }
         assert!(set.prompt_count() < 1500, "{} prompts make the index slow to build", set.prompt_count());

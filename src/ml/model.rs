@@ -79,7 +79,8 @@ impl ModelFiles {
 
     /// `ModelMissing` naming the first missing file.
     pub fn check(&self) -> Result<(), MlError> {
-        for p in [&self.config, &self.preprocess, &self.tokenizer, &self.tokenizer_config, &self.textual, &self.visual] {
+        for p in [&self.config, &self.preprocess, &self.tokenizer, &self.tokenizer_config, &self.textual, &self.visual]
+        {
             if !p.is_file() {
                 return Err(MlError::ModelMissing(format!(
                     "CLIP model file missing: {} (download a model with `cloudvault model fetch`, or set [ml] model_dir)",
@@ -156,11 +157,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, MlError> {
 }
 
 fn threads_for(opts: &ClipOptions) -> usize {
-    if opts.threads > 0 {
-        opts.threads
-    } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    }
+    if opts.threads > 0 { opts.threads } else { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }
 }
 
 fn open_session(path: &Path, threads: usize) -> Result<Session, MlError> {
@@ -230,17 +227,28 @@ impl ClipModel {
         };
         let (ty, shape) = tensor_sig(input.dtype()).ok_or_else(|| bad(&files.visual, "input is not a tensor"))?;
         if ty != TensorElementType::Float32 || shape.len() != 4 || !matches!(shape[1], -1 | 3) {
-            return Err(bad(&files.visual, format!("input {} is {}, expected float32 [N,3,H,W]", input.name(), input.dtype())));
+            return Err(bad(
+                &files.visual,
+                format!("input {} is {}, expected float32 [N,3,H,W]", input.name(), input.dtype()),
+            ));
         }
         for d in &shape[2..] {
             if fixed(*d).is_some_and(|d| d != pre.size as usize) {
-                return Err(bad(&files.visual, format!("input is {}, but preprocess_cfg.json says size {}", input.dtype(), pre.size)));
+                return Err(bad(
+                    &files.visual,
+                    format!("input is {}, but preprocess_cfg.json says size {}", input.dtype(), pre.size),
+                ));
             }
         }
         let visual_input = input.name().to_string();
         let visual_batch = fixed(shape[0]);
         let (visual_output, visual_dim) = pick_output(&session, &files.visual)?;
-        let visual = Encoder { session: Mutex::new(session), input: visual_input, output: visual_output, fixed_batch: visual_batch };
+        let visual = Encoder {
+            session: Mutex::new(session),
+            input: visual_input,
+            output: visual_output,
+            fixed_batch: visual_batch,
+        };
 
         // Textual encoder: token ids (int32 or int64), maybe an attention mask.
         let session = open_session(&files.textual, threads)?;
@@ -249,7 +257,10 @@ impl ClipModel {
         for input in session.inputs() {
             let (ty, shape) = tensor_sig(input.dtype()).ok_or_else(|| bad(&files.textual, "input is not a tensor"))?;
             if !matches!(ty, TensorElementType::Int32 | TensorElementType::Int64) || shape.len() != 2 {
-                return Err(bad(&files.textual, format!("input {} is {}, expected int32/int64 [N,L]", input.name(), input.dtype())));
+                return Err(bad(
+                    &files.textual,
+                    format!("input {} is {}, expected int32/int64 [N,L]", input.name(), input.dtype()),
+                ));
             }
             if input.name().contains("mask") {
                 mask_input = Some(input.name().to_string());
@@ -268,7 +279,12 @@ impl ClipModel {
             (Some(c), _) | (None, Some(c)) => c,
             (None, None) => 77,
         };
-        let textual = Encoder { session: Mutex::new(session), input: text_input, output: text_output, fixed_batch: fixed(text_shape[0]) };
+        let textual = Encoder {
+            session: Mutex::new(session),
+            input: text_input,
+            output: text_output,
+            fixed_batch: fixed(text_shape[0]),
+        };
 
         let dim = match (config.embed_dim, visual_dim, text_dim) {
             (Some(d), v, t) if v.is_some_and(|v| v != d) || t.is_some_and(|t| t != d) => {
@@ -337,7 +353,8 @@ impl ClipModel {
 
     /// Token ids of `text` as the textual encoder receives them (padded/truncated to the context length).
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, MlError> {
-        let enc = self.tokenizer.encode(clean_text(text), true).map_err(|e| MlError::Inference(format!("tokenizer: {e}")))?;
+        let enc =
+            self.tokenizer.encode(clean_text(text), true).map_err(|e| MlError::Inference(format!("tokenizer: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -419,7 +436,8 @@ impl ClipModel {
     fn run_visual(&self, tensor: &[f32], n: usize) -> Result<Vec<Vec<f32>>, MlError> {
         let s = self.pre.size as usize;
         let rows = tensor.len() / self.pre.tensor_len();
-        let input = TensorRef::from_array_view(([rows, 3, s, s], tensor)).map_err(|e| MlError::Inference(e.to_string()))?;
+        let input =
+            TensorRef::from_array_view(([rows, 3, s, s], tensor)).map_err(|e| MlError::Inference(e.to_string()))?;
         let mut session = self.visual.session.lock().unwrap_or_else(|e| e.into_inner());
         let outputs = session
             .run(ort::inputs![self.visual.input.as_str() => input])
@@ -428,7 +446,9 @@ impl ClipModel {
     }
 
     fn rows(&self, value: &ort::value::DynValue, n: usize, which: &str) -> Result<Vec<Vec<f32>>, MlError> {
-        let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| MlError::Inference(format!("{which} encoder output: {e}")))?;
+        let (_, data) = value
+            .try_extract_tensor::<f32>()
+            .map_err(|e| MlError::Inference(format!("{which} encoder output: {e}")))?;
         if data.len() < n * self.dim || data.len() % self.dim != 0 {
             return Err(MlError::Inference(format!(
                 "{which} encoder returned {} values for {n} inputs of dimension {}",
@@ -477,7 +497,8 @@ impl ClipModel {
             let r = if self.ids_are_i64 {
                 ort::value::Tensor::from_array((shape, v)).map(|t| t.into_dyn())
             } else {
-                ort::value::Tensor::from_array((shape, v.into_iter().map(|x| x as i32).collect::<Vec<i32>>())).map(|t| t.into_dyn())
+                ort::value::Tensor::from_array((shape, v.into_iter().map(|x| x as i32).collect::<Vec<i32>>()))
+                    .map(|t| t.into_dyn())
             };
             r.map_err(|e| MlError::Inference(e.to_string()))
         };

@@ -84,7 +84,7 @@ impl Preprocess {
         };
         let mean = three(&raw.mean, "mean")?;
         let std = three(&raw.std, "std")?;
-        if std.iter().any(|s| !(*s > 0.0)) {
+        if std.iter().any(|s| s.is_nan() || *s <= 0.0) {
             return Err("std values must be positive".into());
         }
         let mode = match raw.resize_mode.as_str() {
@@ -117,9 +117,9 @@ impl Preprocess {
         fill: u8,
     ) -> Preprocess {
         let mut lut = [[0f32; 256]; 3];
-        for c in 0..3 {
-            for v in 0..256 {
-                lut[c][v] = (v as f32 / 255.0 - mean[c]) / std[c];
+        for (c, table) in lut.iter_mut().enumerate() {
+            for (v, slot) in table.iter_mut().enumerate() {
+                *slot = (v as f32 / 255.0 - mean[c]) / std[c];
             }
         }
         Preprocess { size, mean, std, mode, interpolation, fill, filter, lut }
@@ -188,8 +188,9 @@ impl Preprocess {
                 let nh = ((h as f64 * scale).round() as u32).clamp(1, size);
                 let mut small = Image::new(nw, nh, PixelType::U8x3);
                 resize(&mut small, opts, &mut resizer)?;
-                let mut dst = Image::from_vec_u8(size, size, vec![self.fill; (size * size * 3) as usize], PixelType::U8x3)
-                    .map_err(|e| MlError::Inference(format!("resize: {e}")))?;
+                let mut dst =
+                    Image::from_vec_u8(size, size, vec![self.fill; (size * size * 3) as usize], PixelType::U8x3)
+                        .map_err(|e| MlError::Inference(format!("resize: {e}")))?;
                 let (ox, oy) = ((size - nw) / 2, (size - nh) / 2);
                 let row = nw as usize * 3;
                 let dbuf = dst.buffer_mut();
@@ -298,11 +299,14 @@ mod tests {
         let p = cfg();
         assert_eq!(p.size, 224);
         assert_eq!(p.mode, ResizeMode::Shortest);
-        assert_eq!(p.std[1], 0.26130258);
+        assert_eq!(p.std[1], 0.261_302_6);
         assert!(Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0.5]}"#).is_ok());
         assert!(Preprocess::from_json(r#"{"size": [224, 200], "mean": [0.5], "std": [0.5]}"#).is_err());
-        assert!(Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0], "resize_mode": "shortest"}"#).is_err());
-        let err = Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0.5], "resize_mode": "zoom"}"#).unwrap_err();
+        assert!(
+            Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0], "resize_mode": "shortest"}"#).is_err()
+        );
+        let err =
+            Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0.5], "resize_mode": "zoom"}"#).unwrap_err();
         assert!(err.contains("zoom"), "{err}");
     }
 
@@ -347,7 +351,9 @@ mod tests {
         assert!(at(&t, 2, 223, 100) > lo(2) + 0.05 || at(&t, 1, 223, 100) < hi(1) - 0.05);
 
         // Portrait: the crop is vertical. 300×900 with a white middle third on black.
-        let img = RgbImage::from_fn(300, 900, |_, y| if (300..600).contains(&y) { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) });
+        let img = RgbImage::from_fn(300, 900, |_, y| {
+            if (300..600).contains(&y) { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) }
+        });
         p.to_tensor(&img, &mut t).unwrap();
         for y in [2, 112, 221] {
             assert!((at(&t, 0, 100, y) - hi(0)).abs() < 1e-5, "white row {y}");
@@ -356,13 +362,17 @@ mod tests {
 
     #[test]
     fn squash_and_longest_modes() {
-        let img = RgbImage::from_fn(400, 100, |x, _| if x < 200 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
-        let squash = Preprocess::from_json(r#"{"size": 32, "mean": [0], "std": [1], "resize_mode": "squash"}"#).unwrap();
+        let img =
+            RgbImage::from_fn(400, 100, |x, _| if x < 200 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
+        let squash =
+            Preprocess::from_json(r#"{"size": 32, "mean": [0], "std": [1], "resize_mode": "squash"}"#).unwrap();
         let f = squash.fit(&img).unwrap();
         assert_eq!((f.width(), f.height()), (32, 32));
         assert_eq!(&f.buffer()[0..3], &[255, 0, 0]);
-        let longest =
-            Preprocess::from_json(r#"{"size": 32, "mean": [0], "std": [1], "resize_mode": "longest", "fill_color": 7}"#).unwrap();
+        let longest = Preprocess::from_json(
+            r#"{"size": 32, "mean": [0], "std": [1], "resize_mode": "longest", "fill_color": 7}"#,
+        )
+        .unwrap();
         let f = longest.fit(&img).unwrap();
         assert_eq!(&f.buffer()[0..3], &[7, 7, 7], "padding above the picture");
         let mid = (16 * 32 + 2) * 3;
@@ -387,7 +397,8 @@ mod tests {
 
     #[test]
     fn exif_orientation_turns_the_picture_upright() {
-        let img = RgbImage::from_fn(40, 20, |x, _| if x < 20 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
+        let img =
+            RgbImage::from_fn(40, 20, |x, _| if x < 20 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
         let turned = apply_orientation(img.clone(), 6);
         assert_eq!(turned.dimensions(), (20, 40));
         assert_eq!(turned.get_pixel(0, 0).0, [255, 0, 0], "rotated 90° clockwise: the left half is on top");

@@ -23,8 +23,7 @@ use super::MlError;
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
 static INIT: Mutex<()> = Mutex::new(());
 
-const HOW_TO_GET_IT: &str =
-    "set [ml] onnxruntime = \"/path/to/libonnxruntime.so\" in the config (or ORT_DYLIB_PATH), or run scripts/fetch-onnxruntime.sh";
+const HOW_TO_GET_IT: &str = "set [ml] onnxruntime = \"/path/to/libonnxruntime.so\" in the config (or ORT_DYLIB_PATH), or run scripts/fetch-onnxruntime.sh";
 
 /// Loads ONNX Runtime from `lib` and creates the process-wide environment. Call once per process;
 /// later calls return `Ok(())` without loading anything (the first library stays in use).
@@ -45,11 +44,10 @@ pub fn init_runtime(lib: &Path) -> Result<(), MlError> {
             lib.display()
         ))
     })?;
-    let env = builder
-        .with_name("cloudvault")
-        .with_telemetry(false)
-        .build()
-        .map_err(|e| MlError::RuntimeMissing(format!("ONNX Runtime from {} failed to start: {e}", lib.display())))?;
+    let env =
+        builder.with_name("cloudvault").with_telemetry(false).build().map_err(|e| {
+            MlError::RuntimeMissing(format!("ONNX Runtime from {} failed to start: {e}", lib.display()))
+        })?;
     let _ = ENVIRONMENT.set(env);
     tracing::info!(library = %lib.display(), "ONNX Runtime loaded");
     Ok(())

@@ -204,7 +204,9 @@ fn missing_and_broken_model_files_are_clear_errors() {
     assert!(matches!(err, MlError::ModelMissing(_)), "{err}");
     assert!(err.to_string().contains("model fetch"), "{err}");
 
-    for (file, want) in [("textual/tokenizer_config.json", "tokenizer_config.json"), ("visual/model.onnx", "visual/model.onnx")] {
+    for (file, want) in
+        [("textual/tokenizer_config.json", "tokenizer_config.json"), ("visual/model.onnx", "visual/model.onnx")]
+    {
         let dir = tmp.path().join(file.replace('/', "_"));
         std::fs::create_dir_all(&dir).unwrap();
         copy_dir(&test_model_dir(), &dir);
@@ -223,8 +225,11 @@ fn missing_and_broken_model_files_are_clear_errors() {
     assert!(err.to_string().contains("visual/model.onnx"), "{err}");
 
     std::fs::copy(test_model_dir().join("visual/model.onnx"), dir.join("visual/model.onnx")).unwrap();
-    std::fs::write(dir.join("visual/preprocess_cfg.json"), br#"{"size": 224, "mean": [0.5], "std": [0.5], "resize_mode": "zoom"}"#)
-        .unwrap();
+    std::fs::write(
+        dir.join("visual/preprocess_cfg.json"),
+        br#"{"size": 224, "mean": [0.5], "std": [0.5], "resize_mode": "zoom"}"#,
+    )
+    .unwrap();
     let err = ClipModel::load(&dir, &ClipOptions::default()).unwrap_err();
     assert!(matches!(err, MlError::BadModel(_)) && err.to_string().contains("zoom"), "{err}");
 

@@ -8,6 +8,7 @@ mod dav;
 mod dav_clients;
 mod files;
 mod helpers;
+mod ml;
 mod quota;
 mod security;
 mod volumes;
