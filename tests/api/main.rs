@@ -10,6 +10,7 @@ mod dav_clients;
 mod files;
 mod helpers;
 mod media;
+mod ml;
 mod quota;
 mod security;
 mod tags;
