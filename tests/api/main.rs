@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod backup;
 mod cli;
+mod clip;
 mod crash;
 mod dav;
 mod dav_clients;
