@@ -386,7 +386,7 @@ async fn assemble_inner(
         .map_err(|e| from_app_error(e.into()))?;
     let staged = StagedBody::from_temp_file(app.db.clone(), &user.id, &up.volume, blob_id, name.disk_ext(), tmp_path, total, hash);
     let mtime = header_i64(headers, "x-oc-mtime").filter(|t| *t > 0).map(|t| t * 1000);
-    let opts = CommitOptions { on_conflict: OnConflict::Overwrite, modified_at: mtime, finish_chunk_upload: Some(up.id.clone()) };
+    let opts = CommitOptions { on_conflict: OnConflict::Overwrite, modified_at: mtime, finish_chunk_upload: Some(up.id.clone()), ..Default::default() };
     let node = app.store.commit_file_with(&user.id, Some(folder), name, staged, opts).await.map_err(from_app_error)?;
     Ok((node, existing.is_some(), mtime.is_some()))
 }

@@ -142,3 +142,10 @@ pub async fn list_volumes(State(app): State<App>, _admin: AdminUser) -> AppResul
     let status = tokio::task::spawn_blocking(move || store.volumes.status()).await?;
     Ok(Json(json!({ "volumes": status })))
 }
+
+/// What the server measured about itself: the largest request body so far shows whether every
+/// client keeps under Cloudflare's 100 MB limit.
+pub async fn server_stats(State(app): State<App>, _admin: AdminUser) -> Json<Value> {
+    let largest = app.stats.largest_request_body.load(std::sync::atomic::Ordering::Relaxed);
+    Json(json!({ "largest_request_body": largest }))
+}

@@ -109,7 +109,8 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
 
     let temp = store.volumes.count_temp_files();
     let pending_chunks: i64 = db::chunks::list_all_chunk_uploads(&conn)?.iter().map(|u| u.bytes).sum();
-    let reserved: i64 = users.iter().map(|u| u.reserved_bytes).sum::<i64>() - pending_chunks;
+    let pending_tus = db::tus::sum_reserved_by_tus(&conn)?;
+    let reserved: i64 = users.iter().map(|u| u.reserved_bytes).sum::<i64>() - pending_chunks - pending_tus;
     if server_running {
         if temp > 0 {
             r.notes.push(format!("{temp} upload(s) in progress ({TMP_DIR})"));
@@ -126,7 +127,7 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
             r.problems.push(format!("{reserved} bytes still reserved by uploads that no longer run"));
             if repair {
                 db::users::reset_reservations(&conn)?;
-                r.repaired.push("reset reservations to the chunked uploads in progress".into());
+                r.repaired.push("reset reservations to the chunked and resumable uploads in progress".into());
             }
         }
         let pending = db::trash::list_unreferenced_trash(&conn)?;
