@@ -396,9 +396,14 @@ function NameDialog({ title, initial, action, onSubmit, onClose }: { title: stri
           value={name}
           required
           onChange={(e) => setName(e.target.value)}
-          onFocus={(e) => {
-            const dot = initial.lastIndexOf('.')
-            e.target.setSelectionRange(0, dot > 0 ? dot : initial.length)
+          ref={(el) => {
+            // Once, when the dialog opens: select the name without its extension.
+            if (el && !el.dataset.selected) {
+              el.dataset.selected = '1'
+              const dot = initial.lastIndexOf('.')
+              el.focus()
+              el.setSelectionRange(0, dot > 0 ? dot : initial.length)
+            }
           }}
         />
         <div className="mt-3">
