@@ -24,6 +24,7 @@ pub struct App {
     pub accounts: Arc<Accounts>,
     pub dav: Arc<crate::dav::DavState>,
     pub stats: Arc<Stats>,
+    pub jobs: Arc<crate::jobs::Jobs>,
 }
 
 /// Counters the server keeps about itself.
@@ -41,11 +42,18 @@ pub struct DataLock(#[allow(dead_code)] std::fs::File);
 
 impl DataLock {
     pub fn acquire(data_dir: &Path) -> anyhow::Result<DataLock> {
-        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(data_dir.join(LOCK_FILE))?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data_dir.join(LOCK_FILE))?;
         match f.try_lock() {
             Ok(()) => Ok(DataLock(f)),
             Err(std::fs::TryLockError::WouldBlock) => {
-                anyhow::bail!("another cloudvault server is already running on {}", data_dir.display())
+                anyhow::bail!(
+                    "another cloudvault server is already running on {}",
+                    data_dir.display()
+                )
             }
             Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
         }
@@ -53,7 +61,10 @@ impl DataLock {
 
     /// Whether a server holds the data folder right now (the CLI asks before touching temp files).
     pub fn is_held(data_dir: &Path) -> bool {
-        match std::fs::OpenOptions::new().write(true).open(data_dir.join(LOCK_FILE)) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .open(data_dir.join(LOCK_FILE))
+        {
             Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
             Err(_) => false,
         }
@@ -69,9 +80,44 @@ impl App {
         let volumes = Arc::new(Volumes::open(&config, &db)?);
         let store = Store::new(db.clone(), volumes);
         let auth = Arc::new(Auth::new(&config)?);
-        let accounts = Arc::new(Accounts { db: db.clone(), auth: auth.clone(), default_quota: config.default_quota.0 as i64 });
-        Ok(App { config: Arc::new(config), db, store, auth, accounts, dav: Default::default(), stats: Default::default() })
+        let accounts = Arc::new(Accounts {
+            db: db.clone(),
+            auth: auth.clone(),
+            default_quota: config.default_quota.0 as i64,
+        });
+        let handlers: Vec<Arc<dyn crate::jobs::JobHandler>> = vec![];
+        let jobs = crate::jobs::Jobs::new(db.clone(), handlers, config.workers);
+        let app = App {
+            config: Arc::new(config),
+            db,
+            store,
+            auth,
+            accounts,
+            dav: Default::default(),
+            stats: Default::default(),
+            jobs,
+        };
+        let _ = app.store.events.set(Arc::new(AppEvents {
+            jobs: app.jobs.clone(),
+        }));
+        Ok(app)
     }
+
+    /// What the admin API says about the CLIP model.
+    pub fn model_status(&self) -> serde_json::Value {
+        serde_json::json!({ "status": "not-installed" })
+    }
+}
+
+struct AppEvents {
+    jobs: Arc<crate::jobs::Jobs>,
+}
+
+impl crate::store::StoreEvents for AppEvents {
+    fn jobs_queued(&self) {
+        self.jobs.poke();
+    }
+    fn files_changed(&self, _owner: &str, _ids: &[String]) {}
 }
 
 pub struct Server {
@@ -92,12 +138,20 @@ impl Server {
             Ok(app)
         })
         .await??;
-        let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
-        Ok(Server { app, listener, _lock: lock })
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        Ok(Server {
+            app,
+            listener,
+            _lock: lock,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn app(&self) -> &App {
@@ -105,16 +159,26 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let router = crate::http::router(self.app.clone());
         let app = self.app.clone();
+        app.jobs.start();
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
             for round in 0u64.. {
                 tick.tick().await;
                 // A disk plugged in after start-up becomes usable without a restart.
-                let (volumes, config, db) = (app.store.volumes.clone(), app.config.clone(), app.db.clone());
-                let _ = tokio::task::spawn_blocking(move || volumes.retry_uninitialised(&config, &db)).await;
+                let (volumes, config, db) = (
+                    app.store.volumes.clone(),
+                    app.config.clone(),
+                    app.db.clone(),
+                );
+                let _ =
+                    tokio::task::spawn_blocking(move || volumes.retry_uninitialised(&config, &db))
+                        .await;
                 if round % 15 == 0 {
                     match crate::dav::chunked::expire_stale_uploads(&app).await {
                         Ok(0) => {}
@@ -135,10 +199,14 @@ impl Server {
         let listener = self.listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         housekeeping.abort();
+        self.app.jobs.shutdown();
         Ok(())
     }
 }
@@ -148,7 +216,9 @@ impl Server {
 fn recover(app: &App) -> anyhow::Result<()> {
     for v in app.store.volumes.status() {
         match &v.problem {
-            None => tracing::info!(volume = %v.name, path = %v.path, free = ?v.free_bytes, "volume online"),
+            None => {
+                tracing::info!(volume = %v.name, path = %v.path, free = ?v.free_bytes, "volume online")
+            }
             Some(p) => tracing::warn!(volume = %v.name, path = %v.path, "volume OFFLINE: {p}"),
         }
     }
@@ -159,7 +229,10 @@ fn recover(app: &App) -> anyhow::Result<()> {
     let conn = app.db.conn()?;
     let cleared = db::users::reset_reservations(&conn)?;
     if cleared > 0 {
-        tracing::info!(users = cleared, "cleared quota reservations of interrupted uploads");
+        tracing::info!(
+            users = cleared,
+            "cleared quota reservations of interrupted uploads"
+        );
     }
     db::tokens::delete_expired_tokens(&conn, db::now_ms())?;
     drop(conn);
@@ -167,5 +240,37 @@ fn recover(app: &App) -> anyhow::Result<()> {
     if purged > 0 {
         tracing::info!(count = purged, "finished interrupted deletes");
     }
+    let requeued = crate::jobs::recover(&app.db)?;
+    if requeued > 0 {
+        tracing::info!(
+            count = requeued,
+            "requeued jobs that were running when the server stopped"
+        );
+    }
     Ok(())
+}
+
+impl App {
+    /// Searches `owner`'s files: tags and filenames now; CLIP similarity when the model is there.
+    pub async fn search(
+        &self,
+        owner: &str,
+        q: &str,
+        limit: usize,
+        offset: usize,
+    ) -> crate::error::AppResult<crate::search::service::Found> {
+        let q = crate::search::service::normalise_query(q)?;
+        let hits = crate::search::service::search_text(&self.store, owner, &q, 1000).await?;
+        let total = hits.len();
+        Ok(crate::search::service::Found {
+            items: hits.into_iter().skip(offset).take(limit).collect(),
+            total,
+            semantic: false,
+            model_status: Some(crate::error::AppError::new(
+                crate::error::Kind::Unavailable,
+                "model-not-installed",
+                "no CLIP model is installed: run `cloudvault model fetch`",
+            )),
+        })
+    }
 }

@@ -16,7 +16,11 @@ use crate::db;
 use crate::store::fsck;
 
 #[derive(Parser, Debug)]
-#[command(name = "cloudvault", version, about = "Self-hosted cloud storage: WebDAV, JSON API, quotas, smart photo search")]
+#[command(
+    name = "cloudvault",
+    version,
+    about = "Self-hosted cloud storage: WebDAV, JSON API, quotas, smart photo search"
+)]
 pub struct Cli {
     /// TOML configuration file (default: none, or $CLOUDVAULT_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -46,6 +50,23 @@ pub enum Command {
         /// Fix what can be fixed (orphan bodies, counters, stale temp files).
         #[arg(long)]
         repair: bool,
+    },
+    /// Copy the database (consistent, while the server runs), the JWT secret and the config
+    /// into DEST/cloudvault-<time>/; with --files also every body and thumbnail, hard-linked
+    /// from the previous backup in DEST when unchanged.
+    Backup {
+        dest: PathBuf,
+        /// Include file bodies and thumbnails (incremental).
+        #[arg(long)]
+        files: bool,
+    },
+    /// Bring a backup (a DEST/cloudvault-<time> folder, or DEST for its latest) back into the
+    /// data folder and volumes. The server must be stopped.
+    Restore {
+        src: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -110,27 +131,70 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { listen } => *listen,
         _ => None,
     };
-    let overrides = Overrides { config_file: cli.config.clone(), data_dir: cli.data.clone(), listen };
+    let overrides = Overrides {
+        config_file: cli.config.clone(),
+        data_dir: cli.data.clone(),
+        listen,
+    };
     let config = Config::load(&overrides)?;
     init_tracing(matches!(cli.command, Command::Serve { .. }));
     match cli.command {
         Command::Serve { .. } => serve(config),
         Command::Admin { command } => admin(config, command),
         Command::Fsck { repair } => run_fsck(config, repair),
+        Command::Backup { dest, files } => {
+            let config_file = cli
+                .config
+                .clone()
+                .or_else(|| std::env::var_os("CLOUDVAULT_CONFIG").map(PathBuf::from));
+            let r = crate::backup::backup(&config, config_file.as_deref(), &dest, files)?;
+            println!(
+                "backup written to {}: {} files copied ({} bytes), {} unchanged files linked from the previous backup",
+                r.path.display(),
+                r.files_copied,
+                r.bytes_copied,
+                r.files_linked
+            );
+            for m in &r.missing {
+                println!("warning: {m} was deleted during the backup");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { src, force } => {
+            let r = crate::backup::restore(&config, &src, force)?;
+            println!(
+                "restored {} into {} ({} files on volumes {}); run `cloudvault fsck` to check it",
+                src.display(),
+                config.data_dir.display(),
+                r.files,
+                r.volumes.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
 fn init_tracing(server: bool) {
-    let default = if server { "info,tower_http=warn" } else { "warn" };
+    let default = if server {
+        "info,tower_http=warn"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDVAULT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // No colour codes when stderr is a file or journald.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let data = config.data_dir.clone();
         let server = Server::build(config).await?;
@@ -151,7 +215,8 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = ctrl_c => {},
         _ = term.recv() => {},
@@ -161,7 +226,8 @@ async fn shutdown_signal() {
 
 fn find_user(app: &App, name: &str) -> anyhow::Result<db::users::User> {
     let conn = app.db.conn()?;
-    db::users::find_user_by_name(&conn, &name.trim().to_lowercase())?.with_context(|| format!("no user named {name:?}"))
+    db::users::find_user_by_name(&conn, &name.trim().to_lowercase())?
+        .with_context(|| format!("no user named {name:?}"))
 }
 
 fn human(bytes: i64) -> String {
@@ -172,13 +238,22 @@ fn human(bytes: i64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    if i == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[i]) }
+    if i == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }
 
 fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
     let app = App::open(config)?;
     match command {
-        AdminCommand::CreateUser { name, password, admin, quota } => {
+        AdminCommand::CreateUser {
+            name,
+            password,
+            admin,
+            quota,
+        } => {
             let username = auth::parse_username(&name)?;
             let password = match password {
                 Some(p) => p,
@@ -194,33 +269,60 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
             let quota = quota.map(|q| q.0).unwrap_or(app.config.default_quota.0) as i64;
             let mut conn = app.db.conn()?;
             let user = auth::create_user(&mut conn, &username, &hash, admin, quota)?;
-            println!("created {}{} (id {}, quota {})", user.username, if admin { " [admin]" } else { "" }, user.id, human(quota));
+            println!(
+                "created {}{} (id {}, quota {})",
+                user.username,
+                if admin { " [admin]" } else { "" },
+                user.id,
+                human(quota)
+            );
         }
-        AdminCommand::Invite { command: InviteCommand::Create { count, expires } } => {
+        AdminCommand::Invite {
+            command: InviteCommand::Create { count, expires },
+        } => {
             if !(1..=100).contains(&count) {
                 bail!("--count must be between 1 and 100");
             }
-            let ttl = expires.map(|d| d.0.as_secs() as i64).unwrap_or(app.config.auth.invite_ttl.0.as_secs() as i64);
+            let ttl = expires
+                .map(|d| d.0.as_secs() as i64)
+                .unwrap_or(app.config.auth.invite_ttl.0.as_secs() as i64);
             let mut conn = app.db.conn()?;
             for i in auth::create_invites_blocking(&mut conn, count, ttl, None)? {
-                println!("{}  (expires {})", i.code, crate::http::dto::rfc3339(i.expires_at));
+                println!(
+                    "{}  (expires {})",
+                    i.code,
+                    crate::http::dto::rfc3339(i.expires_at)
+                );
             }
         }
-        AdminCommand::Invite { command: InviteCommand::List } => {
+        AdminCommand::Invite {
+            command: InviteCommand::List,
+        } => {
             let conn = app.db.conn()?;
             let codes = db::invites::list_active_invites(&conn, db::now_ms())?;
             if codes.is_empty() {
                 println!("no active invite codes");
             }
             for i in codes {
-                println!("{}  (expires {})", i.code, crate::http::dto::rfc3339(i.expires_at));
+                println!(
+                    "{}  (expires {})",
+                    i.code,
+                    crate::http::dto::rfc3339(i.expires_at)
+                );
             }
         }
         AdminCommand::Users => {
             let conn = app.db.conn()?;
-            println!("{:<24} {:>12} {:>12} {:>6}  flags", "username", "used", "quota", "use%");
+            println!(
+                "{:<24} {:>12} {:>12} {:>6}  flags",
+                "username", "used", "quota", "use%"
+            );
             for u in db::users::list_users(&conn)? {
-                let pct = if u.quota_bytes > 0 { u.used_bytes as f64 * 100.0 / u.quota_bytes as f64 } else { 0.0 };
+                let pct = if u.quota_bytes > 0 {
+                    u.used_bytes as f64 * 100.0 / u.quota_bytes as f64
+                } else {
+                    0.0
+                };
                 let mut flags = Vec::new();
                 if u.is_admin {
                     flags.push("admin");
@@ -228,7 +330,14 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
                 if u.disabled {
                     flags.push("disabled");
                 }
-                println!("{:<24} {:>12} {:>12} {:>5.1}%  {}", u.username, human(u.used_bytes), human(u.quota_bytes), pct, flags.join(","));
+                println!(
+                    "{:<24} {:>12} {:>12} {:>5.1}%  {}",
+                    u.username,
+                    human(u.used_bytes),
+                    human(u.quota_bytes),
+                    pct,
+                    flags.join(",")
+                );
             }
         }
         AdminCommand::Pin { user, volume, none } => {
@@ -248,16 +357,25 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
                 None => println!("{}: new files follow the placement policy", u.username),
             }
         }
-        AdminCommand::Quota { command: QuotaCommand::Set { user, size } } => {
+        AdminCommand::Quota {
+            command: QuotaCommand::Set { user, size },
+        } => {
             let u = find_user(&app, &user)?;
             if size.0 > i64::MAX as u64 {
                 bail!("quota out of range");
             }
             let conn = app.db.conn()?;
             db::users::set_quota(&conn, &u.id, size.0 as i64)?;
-            println!("{}: quota {} (used {})", u.username, human(size.0 as i64), human(u.used_bytes));
+            println!(
+                "{}: quota {} (used {})",
+                u.username,
+                human(size.0 as i64),
+                human(u.used_bytes)
+            );
             if u.used_bytes > size.0 as i64 {
-                println!("note: usage is above the new quota; uploads are refused until files are deleted (nothing is deleted)");
+                println!(
+                    "note: usage is above the new quota; uploads are refused until files are deleted (nothing is deleted)"
+                );
             }
         }
     }
@@ -287,13 +405,20 @@ fn run_fsck(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
         println!("repaired: {r}");
     }
     if report.is_consistent() {
-        println!("fsck: store consistent ({} files, {} users checked)", report.files_checked, report.users_checked);
+        println!(
+            "fsck: store consistent ({} files, {} users checked)",
+            report.files_checked, report.users_checked
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         println!(
             "fsck: {} problem(s) found{}",
             report.problems.len() - report.repaired.len(),
-            if repair { " that could not be repaired" } else { "; run with --repair to fix what can be fixed" }
+            if repair {
+                " that could not be repaired"
+            } else {
+                "; run with --repair to fix what can be fixed"
+            }
         );
         Ok(ExitCode::from(1))
     }

@@ -114,26 +114,36 @@ impl Config {
 
     pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> anyhow::Result<Config> {
         let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let file = overrides.config_file.clone().or_else(|| var("CLOUDVAULT_CONFIG").map(PathBuf::from));
+        let file = overrides
+            .config_file
+            .clone()
+            .or_else(|| var("CLOUDVAULT_CONFIG").map(PathBuf::from));
         let mut config = match &file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config file {}", path.display()))?;
-                toml::from_str::<Config>(&text).with_context(|| format!("in config file {}", path.display()))?
+                toml::from_str::<Config>(&text)
+                    .with_context(|| format!("in config file {}", path.display()))?
             }
             None => Config::default(),
         };
         if let Some(v) = var("CLOUDVAULT_LISTEN") {
-            config.listen = v.parse().with_context(|| format!("CLOUDVAULT_LISTEN={v}"))?;
+            config.listen = v
+                .parse()
+                .with_context(|| format!("CLOUDVAULT_LISTEN={v}"))?;
         }
         if let Some(v) = var("CLOUDVAULT_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
         }
         if let Some(v) = var("CLOUDVAULT_DEFAULT_QUOTA") {
-            config.default_quota = v.parse().map_err(|e: String| anyhow::anyhow!("CLOUDVAULT_DEFAULT_QUOTA: {e}"))?;
+            config.default_quota = v
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("CLOUDVAULT_DEFAULT_QUOTA: {e}"))?;
         }
         if let Some(v) = var("CLOUDVAULT_WORKERS") {
-            config.workers = v.parse().with_context(|| format!("CLOUDVAULT_WORKERS={v}"))?;
+            config.workers = v
+                .parse()
+                .with_context(|| format!("CLOUDVAULT_WORKERS={v}"))?;
         }
         if let Some(v) = var("CLOUDVAULT_WEBUI_DIR") {
             config.webui_dir = Some(PathBuf::from(v));
@@ -144,9 +154,14 @@ impl Config {
                 .split(',')
                 .filter(|s| !s.trim().is_empty())
                 .map(|entry| {
-                    let (name, path) =
-                        entry.split_once('=').with_context(|| format!("CLOUDVAULT_VOLUMES entry {entry:?}: want name=path"))?;
-                    Ok(VolumeConfig { name: name.trim().to_string(), path: PathBuf::from(path.trim()), enabled: true })
+                    let (name, path) = entry.split_once('=').with_context(|| {
+                        format!("CLOUDVAULT_VOLUMES entry {entry:?}: want name=path")
+                    })?;
+                    Ok(VolumeConfig {
+                        name: name.trim().to_string(),
+                        path: PathBuf::from(path.trim()),
+                        enabled: true,
+                    })
                 })
                 .collect::<anyhow::Result<_>>()?;
         }
@@ -168,9 +183,15 @@ impl Config {
         for v in &self.volumes {
             if v.name.is_empty()
                 || v.name.len() > 64
-                || !v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !v
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                bail!("volume name {:?}: use 1-64 letters, digits, '-' or '_'", v.name);
+                bail!(
+                    "volume name {:?}: use 1-64 letters, digits, '-' or '_'",
+                    v.name
+                );
             }
             if !names.insert(v.name.to_ascii_lowercase()) {
                 bail!("volume name {:?} is used twice", v.name);
@@ -192,7 +213,11 @@ impl Config {
     /// The configured volumes, or the embedded default: one volume inside the data folder.
     pub fn effective_volumes(&self) -> Vec<VolumeConfig> {
         if self.volumes.is_empty() {
-            vec![VolumeConfig { name: "default".into(), path: self.data_dir.join("volume"), enabled: true }]
+            vec![VolumeConfig {
+                name: "default".into(),
+                path: self.data_dir.join("volume"),
+                enabled: true,
+            }]
         } else {
             self.volumes.clone()
         }
@@ -211,9 +236,13 @@ impl FromStr for ByteSize {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let num: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (try 50GB, 500MiB or 1000000)"))?;
+        let num: f64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size (try 50GB, 500MiB or 1000000)"))?;
         let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1,
             "k" | "kb" => 1000,
@@ -224,7 +253,11 @@ impl FromStr for ByteSize {
             "mib" => 1 << 20,
             "gib" => 1 << 30,
             "tib" => 1 << 40,
-            other => return Err(format!("{s:?}: unknown unit {other:?} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+            other => {
+                return Err(format!(
+                    "{s:?}: unknown unit {other:?} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                ));
+            }
         };
         let bytes = num * mult as f64;
         if !(0.0..=(u64::MAX as f64)).contains(&bytes) || bytes > i64::MAX as f64 {
@@ -296,7 +329,10 @@ mod tests {
     #[test]
     fn durations_parse() {
         assert_eq!("15m".parse::<Dur>().unwrap().0, Duration::from_secs(900));
-        assert_eq!("7d".parse::<Dur>().unwrap().0, Duration::from_secs(7 * 86400));
+        assert_eq!(
+            "7d".parse::<Dur>().unwrap().0,
+            Duration::from_secs(7 * 86400)
+        );
         assert_eq!("30".parse::<Dur>().unwrap().0, Duration::from_secs(30));
     }
 
@@ -310,7 +346,11 @@ mod tests {
         )
         .unwrap();
         let env = vec![("CLOUDVAULT_DEFAULT_QUOTA".to_string(), "3GB".to_string())];
-        let o = Overrides { config_file: Some(file), data_dir: None, listen: Some("127.0.0.1:9001".parse().unwrap()) };
+        let o = Overrides {
+            config_file: Some(file),
+            data_dir: None,
+            listen: Some("127.0.0.1:9001".parse().unwrap()),
+        };
         let c = Config::load_from(&o, &env).unwrap();
         assert_eq!(c.listen.port(), 9001);
         assert_eq!(c.default_quota.0, 3_000_000_000);
@@ -320,7 +360,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = toml::from_str::<Config>("listn = \"x\"").unwrap_err().to_string();
+        let err = toml::from_str::<Config>("listn = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listn"), "{err}");
     }
 

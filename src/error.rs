@@ -35,7 +35,12 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
-        AppError { kind, code, message: message.into(), retry_after: None }
+        AppError {
+            kind,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(Kind::BadRequest, code, message)
@@ -54,10 +59,21 @@ impl AppError {
         Self::new(Kind::Conflict, code, message)
     }
     pub fn quota_exceeded() -> Self {
-        Self::new(Kind::QuotaExceeded, "quota-exceeded", "this upload would exceed your storage quota")
+        Self::new(
+            Kind::QuotaExceeded,
+            "quota-exceeded",
+            "this upload would exceed your storage quota",
+        )
     }
     pub fn rate_limited(retry_after: u64) -> Self {
-        AppError { retry_after: Some(retry_after.max(1)), ..Self::new(Kind::RateLimited, "rate-limited", "too many attempts; try again later") }
+        AppError {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                Kind::RateLimited,
+                "rate-limited",
+                "too many attempts; try again later",
+            )
+        }
     }
     pub fn volume_offline(volume: &str) -> Self {
         Self::new(
@@ -67,7 +83,11 @@ impl AppError {
         )
     }
     pub fn volume_full() -> Self {
-        Self::new(Kind::VolumeFull, "volume-full", "the storage volume is full")
+        Self::new(
+            Kind::VolumeFull,
+            "volume-full",
+            "the storage volume is full",
+        )
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -100,12 +120,17 @@ pub fn error_body(code: &str, message: &str) -> String {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut res = (self.status(), error_body(self.code, &self.message)).into_response();
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(secs) = self.retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.kind == Kind::Unauthorized {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res
     }
@@ -133,7 +158,11 @@ impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         match e.raw_os_error() {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => AppError::volume_full(),
-            Some(libc::EROFS) => AppError::new(Kind::Unavailable, "volume-read-only", "the storage volume is read-only"),
+            Some(libc::EROFS) => AppError::new(
+                Kind::Unavailable,
+                "volume-read-only",
+                "the storage volume is read-only",
+            ),
             _ => AppError::internal(format_args!("io: {e}")),
         }
     }

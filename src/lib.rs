@@ -3,10 +3,15 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod dav;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod media;
+pub mod search;
 pub mod store;

@@ -32,24 +32,50 @@ impl JwtKeys {
             Ok(_) => anyhow::bail!("{} is too short to be a signing secret", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret: [u8; 64] = rand::random();
-                let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)?;
                 f.write_all(&secret)?;
                 f.sync_all()?;
                 secret.to_vec()
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(JwtKeys { encoding: EncodingKey::from_secret(&secret), decoding: DecodingKey::from_secret(&secret) })
+        Ok(JwtKeys {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+        })
     }
 
-    pub fn issue(&self, user_id: &str, token_version: i64, now_secs: i64, ttl_secs: i64) -> AppResult<String> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        token_version: i64,
+        now_secs: i64,
+        ttl_secs: i64,
+    ) -> AppResult<String> {
         self.issue_typed(user_id, token_version, now_secs, ttl_secs, "access")
     }
 
     /// A token of another type: "media" tokens ride in a cookie and only open thumbnails and
     /// downloads (GET), never an API call that changes anything.
-    pub fn issue_typed(&self, user_id: &str, token_version: i64, now_secs: i64, ttl_secs: i64, typ: &str) -> AppResult<String> {
-        let claims = Claims { sub: user_id.into(), iat: now_secs, exp: now_secs + ttl_secs, tv: token_version, typ: typ.into() };
+    pub fn issue_typed(
+        &self,
+        user_id: &str,
+        token_version: i64,
+        now_secs: i64,
+        ttl_secs: i64,
+        typ: &str,
+    ) -> AppResult<String> {
+        let claims = Claims {
+            sub: user_id.into(),
+            iat: now_secs,
+            exp: now_secs + ttl_secs,
+            tv: token_version,
+            typ: typ.into(),
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::internal(format_args!("jwt: {e}")))
     }
@@ -67,7 +93,9 @@ impl JwtKeys {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map_err(|_| AppError::unauthorized("the access token is invalid or expired"))?;
         if data.claims.typ != typ {
-            return Err(AppError::unauthorized("the access token is invalid or expired"));
+            return Err(AppError::unauthorized(
+                "the access token is invalid or expired",
+            ));
         }
         Ok(data.claims)
     }

@@ -12,7 +12,11 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(max: u32, window: Duration) -> Self {
-        RateLimiter { max, window, hits: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            max,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Err(seconds to wait) when `key` has used up its window.

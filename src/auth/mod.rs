@@ -46,7 +46,8 @@ pub struct TokenPair {
 pub fn parse_username(raw: &str) -> AppResult<String> {
     let u = raw.trim().to_lowercase();
     let ok = (2..=32).contains(&u.len())
-        && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && u.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
         && u.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     if !ok {
         return Err(AppError::bad_request(
@@ -75,8 +76,17 @@ pub fn new_invite_code() -> String {
 }
 
 pub fn normalize_invite_code(raw: &str) -> String {
-    let clean: String = raw.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
-    clean.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).to_string()).collect::<Vec<_>>().join("-")
+    let clean: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    clean
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).to_string())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn hash_token(token: &str) -> String {
@@ -103,11 +113,23 @@ impl Auth {
     }
 
     /// Issues an access token and a new refresh token in `family` (a new family on login).
-    fn issue_pair(&self, conn: &Connection, user: &User, family: Option<&str>) -> AppResult<TokenPair> {
+    fn issue_pair(
+        &self,
+        conn: &Connection,
+        user: &User,
+        family: Option<&str>,
+    ) -> AppResult<TokenPair> {
         let now = now_secs();
-        let access = self.keys.issue(&user.id, user.token_version, now, self.access_ttl)?;
-        let media = self.keys.issue_typed(&user.id, user.token_version, now, self.access_ttl, "media")?;
-        let refresh = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, rand::random::<[u8; 32]>());
+        let access = self
+            .keys
+            .issue(&user.id, user.token_version, now, self.access_ttl)?;
+        let media =
+            self.keys
+                .issue_typed(&user.id, user.token_version, now, self.access_ttl, "media")?;
+        let refresh = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            rand::random::<[u8; 32]>(),
+        );
         let family = family.map(str::to_string).unwrap_or_else(db::new_id);
         db::tokens::insert_refresh_token(
             conn,
@@ -133,8 +155,12 @@ impl Auth {
     }
 
     pub fn check_login_limits(&self, account_key: &str, address_key: &str) -> AppResult<()> {
-        self.login_by_account.check(account_key).map_err(AppError::rate_limited)?;
-        self.login_by_address.check(address_key).map_err(AppError::rate_limited)?;
+        self.login_by_account
+            .check(account_key)
+            .map_err(AppError::rate_limited)?;
+        self.login_by_address
+            .check(address_key)
+            .map_err(AppError::rate_limited)?;
         Ok(())
     }
 
@@ -161,29 +187,57 @@ impl Auth {
         let claims = self.keys.verify_typed(token, typ)?;
         match db::users::find_user_by_id(conn, &claims.sub)? {
             Some(u) if !u.disabled && u.token_version == claims.tv => Ok(u),
-            _ => Err(AppError::unauthorized("the access token is invalid or expired")),
+            _ => Err(AppError::unauthorized(
+                "the access token is invalid or expired",
+            )),
         }
     }
 }
 
 /// Creates an account and its root folder. Used by registration, the CLI and tests.
-pub fn create_user(conn: &mut Connection, username: &str, hash: &str, is_admin: bool, quota: i64) -> AppResult<User> {
+pub fn create_user(
+    conn: &mut Connection,
+    username: &str,
+    hash: &str,
+    is_admin: bool,
+    quota: i64,
+) -> AppResult<User> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let user = insert_user_tx(&tx, username, hash, is_admin, quota)?;
     tx.commit()?;
     Ok(user)
 }
 
-fn insert_user_tx(tx: &Connection, username: &str, hash: &str, is_admin: bool, quota: i64) -> AppResult<User> {
+fn insert_user_tx(
+    tx: &Connection,
+    username: &str,
+    hash: &str,
+    is_admin: bool,
+    quota: i64,
+) -> AppResult<User> {
     if db::users::find_user_by_name(tx, username)?.is_some() {
-        return Err(AppError::conflict("username-taken", "that username is taken"));
+        return Err(AppError::conflict(
+            "username-taken",
+            "that username is taken",
+        ));
     }
     let id = db::new_id();
     let root = db::new_id();
     let now = db::now_ms();
     // The root row references the user and the user names the root: insert the user first
     // (root_id is not a foreign key), then the root.
-    db::users::insert_user(tx, &NewUser { id: &id, username, password_hash: hash, is_admin, quota_bytes: quota, root_id: &root, now })?;
+    db::users::insert_user(
+        tx,
+        &NewUser {
+            id: &id,
+            username,
+            password_hash: hash,
+            is_admin,
+            quota_bytes: quota,
+            root_id: &root,
+            now,
+        },
+    )?;
     tx.execute(
         "INSERT INTO nodes (id, owner_id, parent_id, name, name_key, kind, created_at, modified_at, etag)
          VALUES (?1, ?2, NULL, '', '', 'dir', ?3, ?3, ?4)",
@@ -199,7 +253,12 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub async fn register(&self, code: &str, username: &str, password: &str) -> AppResult<(User, TokenPair)> {
+    pub async fn register(
+        &self,
+        code: &str,
+        username: &str,
+        password: &str,
+    ) -> AppResult<(User, TokenPair)> {
         let username = parse_username(username)?;
         password::check_password_rules(password, &username)?;
         let code = normalize_invite_code(code);
@@ -209,7 +268,12 @@ impl Accounts {
         let quota = self.default_quota;
         self.db
             .run(move |c| {
-                let bad_invite = || AppError::bad_request("invalid-invite", "the invite code is invalid, used or expired");
+                let bad_invite = || {
+                    AppError::bad_request(
+                        "invalid-invite",
+                        "the invite code is invalid, used or expired",
+                    )
+                };
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 // The invite first: without one, nobody learns which usernames exist.
                 match db::invites::find_invite(&tx, &code)? {
@@ -228,7 +292,12 @@ impl Accounts {
     }
 
     /// Every failure (unknown user, wrong password, disabled account) gives the same answer.
-    pub async fn login(&self, username: &str, password: &str, address: &str) -> AppResult<(User, TokenPair)> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> AppResult<(User, TokenPair)> {
         let username = username.trim().to_lowercase();
         let account_key = format!("login:{username}");
         let address_key = format!("login-addr:{address}");
@@ -242,7 +311,10 @@ impl Accounts {
             .db
             .run(move |c| {
                 let user = db::users::find_user_by_name(c, &username)?;
-                let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(&auth.dummy_hash);
+                let hash = user
+                    .as_ref()
+                    .map(|u| u.password_hash.as_str())
+                    .unwrap_or(&auth.dummy_hash);
                 let ok = password::verify_password(&pw, hash);
                 match user {
                     Some(u) if ok && !u.disabled => {
@@ -272,7 +344,9 @@ impl Accounts {
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let now = db::now_ms();
-                let Some(t) = db::tokens::find_refresh_token(&tx, &hash)? else { return Err(invalid_refresh()) };
+                let Some(t) = db::tokens::find_refresh_token(&tx, &hash)? else {
+                    return Err(invalid_refresh());
+                };
                 if t.revoked_at.is_some() {
                     return Err(invalid_refresh());
                 }
@@ -309,11 +383,22 @@ impl Accounts {
     }
 
     /// Changes the password, revokes every session of the user, and returns a fresh one.
-    pub async fn change_password(&self, user: &User, current: &str, new: &str) -> AppResult<TokenPair> {
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: &str,
+        new: &str,
+    ) -> AppResult<TokenPair> {
         password::check_password_rules(new, &user.username)?;
-        let (cur, new, old_hash) = (current.to_string(), new.to_string(), user.password_hash.clone());
+        let (cur, new, old_hash) = (
+            current.to_string(),
+            new.to_string(),
+            user.password_hash.clone(),
+        );
         let hash = tokio::task::spawn_blocking(move || {
-            if cur.len() > password::MAX_PASSWORD_BYTES || !password::verify_password(&cur, &old_hash) {
+            if cur.len() > password::MAX_PASSWORD_BYTES
+                || !password::verify_password(&cur, &old_hash)
+            {
                 return Err(AppError::unauthorized("the current password is wrong"));
             }
             password::hash_password(&new)
@@ -334,26 +419,49 @@ impl Accounts {
             .await
     }
 
-    pub async fn create_invites(&self, count: u32, ttl_secs: Option<i64>, by: Option<String>) -> AppResult<Vec<db::invites::Invite>> {
+    pub async fn create_invites(
+        &self,
+        count: u32,
+        ttl_secs: Option<i64>,
+        by: Option<String>,
+    ) -> AppResult<Vec<db::invites::Invite>> {
         if !(1..=100).contains(&count) {
-            return Err(AppError::bad_request("invalid-count", "count must be between 1 and 100"));
+            return Err(AppError::bad_request(
+                "invalid-count",
+                "count must be between 1 and 100",
+            ));
         }
         let ttl = ttl_secs.unwrap_or(self.auth.invite_ttl);
         if ttl <= 0 || ttl > 365 * 86400 {
-            return Err(AppError::bad_request("invalid-expiry", "an invite lasts between 1 second and 365 days"));
+            return Err(AppError::bad_request(
+                "invalid-expiry",
+                "an invite lasts between 1 second and 365 days",
+            ));
         }
-        self.db.run(move |c| create_invites_blocking(c, count, ttl, by.as_deref())).await
+        self.db
+            .run(move |c| create_invites_blocking(c, count, ttl, by.as_deref()))
+            .await
     }
 }
 
-pub fn create_invites_blocking(c: &mut Connection, count: u32, ttl_secs: i64, by: Option<&str>) -> AppResult<Vec<db::invites::Invite>> {
+pub fn create_invites_blocking(
+    c: &mut Connection,
+    count: u32,
+    ttl_secs: i64,
+    by: Option<&str>,
+) -> AppResult<Vec<db::invites::Invite>> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = db::now_ms();
     let mut out = Vec::new();
     for _ in 0..count {
         let code = new_invite_code();
         db::invites::insert_invite(&tx, &code, by, now, now + ttl_secs * 1000)?;
-        out.push(db::invites::Invite { code, created_at: now, expires_at: now + ttl_secs * 1000, used_at: None });
+        out.push(db::invites::Invite {
+            code,
+            created_at: now,
+            expires_at: now + ttl_secs * 1000,
+            used_at: None,
+        });
     }
     tx.commit()?;
     Ok(out)
@@ -366,7 +474,15 @@ mod tests {
     #[test]
     fn usernames() {
         assert_eq!(parse_username(" Alice ").unwrap(), "alice");
-        for bad in ["a", "-bob", "bob/../x", "bob smith", "b\0b", &"x".repeat(33), "élise"] {
+        for bad in [
+            "a",
+            "-bob",
+            "bob/../x",
+            "bob smith",
+            "b\0b",
+            &"x".repeat(33),
+            "élise",
+        ] {
             assert!(parse_username(bad).is_err(), "{bad:?}");
         }
     }
@@ -375,6 +491,9 @@ mod tests {
     fn invite_codes_normalize() {
         let c = new_invite_code();
         assert_eq!(c.len(), 14);
-        assert_eq!(normalize_invite_code(&c.to_lowercase().replace('-', " ")), c);
+        assert_eq!(
+            normalize_invite_code(&c.to_lowercase().replace('-', " ")),
+            c
+        );
     }
 }

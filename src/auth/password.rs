@@ -1,8 +1,8 @@
 //! Passwords: argon2id hashes, and the rules a new password must meet. Hashing and verifying
 //! cost tens of milliseconds: callers run them on blocking threads.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 
 use crate::error::{AppError, AppResult};
 
@@ -11,10 +11,40 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 256;
 
 const COMMON: &[&str] = &[
-    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwertyuiop", "qwerty123",
-    "iloveyou", "sunshine", "princess", "football", "baseball", "welcome1", "letmein1", "trustno1", "abc12345",
-    "11111111", "00000000", "passw0rd", "superman", "starwars", "dragon123", "monkey123", "cloudvault", "changeme",
-    "administrator", "qwertyui", "asdfghjk", "zxcvbnm1", "1q2w3e4r", "1qaz2wsx", "q1w2e3r4", "aaaaaaaa",
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "qwerty123",
+    "iloveyou",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "welcome1",
+    "letmein1",
+    "trustno1",
+    "abc12345",
+    "11111111",
+    "00000000",
+    "passw0rd",
+    "superman",
+    "starwars",
+    "dragon123",
+    "monkey123",
+    "cloudvault",
+    "changeme",
+    "administrator",
+    "qwertyui",
+    "asdfghjk",
+    "zxcvbnm1",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "q1w2e3r4",
+    "aaaaaaaa",
 ];
 
 pub fn hash_password(password: &str) -> AppResult<String> {
@@ -26,7 +56,9 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -42,18 +74,24 @@ pub fn check_password_rules(password: &str, username: &str) -> AppResult<()> {
     }
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(weak(format!("the password is too short: use at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(weak(format!(
+            "the password is too short: use at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     let lower = password.to_lowercase();
     if !username.is_empty() && lower.contains(&username.to_lowercase()) {
         return Err(weak("the password must not contain the username".into()));
     }
     if COMMON.contains(&lower.as_str()) {
-        return Err(weak("this password is one of the most common ones: choose another".into()));
+        return Err(weak(
+            "this password is one of the most common ones: choose another".into(),
+        ));
     }
     let distinct: std::collections::HashSet<char> = password.chars().collect();
     if distinct.len() < 4 {
-        return Err(weak("the password needs at least 4 different characters".into()));
+        return Err(weak(
+            "the password needs at least 4 different characters".into(),
+        ));
     }
     Ok(())
 }
@@ -77,7 +115,12 @@ mod tests {
         assert!(check_password_rules("password123", "bob").is_err());
         assert!(check_password_rules("bob-is-great", "bob").is_err());
         assert!(check_password_rules("aaaaaaaaaaab", "bob").is_err());
-        assert!(check_password_rules(&"x1y2".repeat(100), "bob").unwrap_err().code == "password-too-long");
+        assert!(
+            check_password_rules(&"x1y2".repeat(100), "bob")
+                .unwrap_err()
+                .code
+                == "password-too-long"
+        );
         assert!(check_password_rules("tulip-orbit-92", "bob").is_ok());
     }
 }

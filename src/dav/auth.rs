@@ -27,7 +27,10 @@ pub struct DavAuthCache {
 
 impl Default for DavAuthCache {
     fn default() -> Self {
-        DavAuthCache { entries: Mutex::new(HashMap::new()), key: rand::random() }
+        DavAuthCache {
+            entries: Mutex::new(HashMap::new()),
+            key: rand::random(),
+        }
     }
 }
 
@@ -42,7 +45,10 @@ impl DavAuthCache {
 
     fn get(&self, k: &[u8; 32]) -> Option<(String, i64)> {
         let entries = self.entries.lock().unwrap();
-        entries.get(k).filter(|(_, _, at)| at.elapsed() < CACHE_TTL).map(|(id, tv, _)| (id.clone(), *tv))
+        entries
+            .get(k)
+            .filter(|(_, _, at)| at.elapsed() < CACHE_TTL)
+            .map(|(id, tv, _)| (id.clone(), *tv))
     }
 
     fn put(&self, k: [u8; 32], user: &User) {
@@ -63,7 +69,10 @@ pub fn hash_app_secret(secret: &str) -> String {
 
 pub fn new_app_secret() -> String {
     let raw: [u8; 24] = rand::random();
-    format!("{APP_PASSWORD_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+    format!(
+        "{APP_PASSWORD_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    )
 }
 
 /// (username, password) from `Authorization: Basic ...`.
@@ -73,32 +82,45 @@ pub fn parse_basic(header: Option<&str>) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (u, p) = text.split_once(':')?;
     Some((u.trim().to_lowercase(), p.to_string()))
 }
 
 /// The user behind Basic credentials, or `unauthorized` (all failures alike), or `rate-limited`.
-pub async fn authenticate_basic(app: &App, username: String, password: String, addr: IpAddr) -> AppResult<User> {
+pub async fn authenticate_basic(
+    app: &App,
+    username: String,
+    password: String,
+    addr: IpAddr,
+) -> AppResult<User> {
     let cache = app.dav.auth.clone();
     let k = cache.key_of(&username, &password);
     if let Some((id, tv)) = cache.get(&k) {
-        let user = app.db.run(move |c| db::users::find_user_by_id(c, &id)).await?;
+        let user = app
+            .db
+            .run(move |c| db::users::find_user_by_id(c, &id))
+            .await?;
         if let Some(u) = user.filter(|u| !u.disabled && u.token_version == tv) {
             return Ok(u);
         }
     }
     let limiter_key_account = format!("login:{username}");
     let limiter_key_addr = format!("login-addr:{addr}");
-    app.auth.check_login_limits(&limiter_key_account, &limiter_key_addr)?;
+    app.auth
+        .check_login_limits(&limiter_key_account, &limiter_key_addr)?;
     let auth = app.auth.clone();
     let result = app
         .db
         .run(move |c| {
             let user = db::users::find_user_by_name(c, &username)?;
             if password.starts_with(APP_PASSWORD_PREFIX) {
-                if let Some(ap) = db::app_passwords::find_by_secret_hash(c, &hash_app_secret(&password))? {
+                if let Some(ap) =
+                    db::app_passwords::find_by_secret_hash(c, &hash_app_secret(&password))?
+                {
                     if let Some(u) = user.filter(|u| u.id == ap.user_id && !u.disabled) {
                         db::app_passwords::touch_app_password(c, &ap.id, db::now_ms())?;
                         return Ok((u, false));
@@ -109,9 +131,14 @@ pub async fn authenticate_basic(app: &App, username: String, password: String, a
             if password.len() > password::MAX_PASSWORD_BYTES {
                 return Err(AppError::unauthorized("wrong username or password"));
             }
-            let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| auth.dummy_hash().to_string());
+            let hash = user
+                .as_ref()
+                .map(|u| u.password_hash.clone())
+                .unwrap_or_else(|| auth.dummy_hash().to_string());
             match user {
-                Some(u) if password::verify_password(&password, &hash) && !u.disabled => Ok((u, true)),
+                Some(u) if password::verify_password(&password, &hash) && !u.disabled => {
+                    Ok((u, true))
+                }
                 _ => Err(AppError::unauthorized("wrong username or password")),
             }
         })
@@ -125,7 +152,8 @@ pub async fn authenticate_basic(app: &App, username: String, password: String, a
         }
         Err(e) => {
             if e.code == "unauthorized" {
-                app.auth.record_login_failure(&limiter_key_account, &limiter_key_addr);
+                app.auth
+                    .record_login_failure(&limiter_key_account, &limiter_key_addr);
             }
             Err(e)
         }

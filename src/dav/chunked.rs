@@ -32,7 +32,12 @@ pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
 pub struct Assembling(Mutex<HashSet<String>>);
 
 fn text(code: StatusCode, msg: &str) -> Response {
-    (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{msg}\n")).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{msg}\n"),
+    )
+        .into_response()
 }
 
 fn from_app_error(e: AppError) -> Response {
@@ -46,20 +51,33 @@ fn from_app_error(e: AppError) -> Response {
 /// Upload folder names are the client's (rclone: `rclone-chunked-upload-{md5}`); chunk names
 /// are numbers (`1`..`10000`) or byte ranges (`000000000000000-000000094371839`).
 fn valid_upload_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) && s != "." && s != ".."
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s != "."
+        && s != ".."
 }
 
 fn valid_chunk_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_digit() || c == '-') && s.chars().next().is_some_and(|c| c.is_ascii_digit())
+    !s.is_empty()
+        && s.len() <= 40
+        && s.chars().all(|c| c.is_ascii_digit() || c == '-')
+        && s.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
 /// Assembly order: by the leading number (chunk index or start offset).
 fn chunk_order(name: &str) -> u64 {
-    name.split('-').next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX)
+    name.split('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
 }
 
 fn header_i64(h: &HeaderMap, name: &str) -> Option<i64> {
-    h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 pub async fn handle(app: App, user: User, prefix: String, req: Request) -> Response {
@@ -78,38 +96,63 @@ pub async fn handle(app: App, user: User, prefix: String, req: Request) -> Respo
             let mut r = put_chunk(&app, &user, &rest[0], &rest[1], req).await;
             if !r.status().is_success() {
                 // The rest of the body was not read: tell the client not to reuse this connection.
-                r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             r
         }
         ("MOVE", 2) if rest[1] == ".file" => assemble(&app, &user, &rest[0], req.headers()).await,
-        (_, 0..=2) => text(StatusCode::METHOD_NOT_ALLOWED, "not allowed on an upload folder"),
+        (_, 0..=2) => text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "not allowed on an upload folder",
+        ),
         _ => text(StatusCode::NOT_FOUND, "not found"),
     }
 }
 
 async fn find_upload(app: &App, user: &User, name: &str) -> Result<ChunkUpload, Response> {
     let (u, n) = (user.id.clone(), name.to_string());
-    match app.db.run(move |c| db::chunks::find_chunk_upload(c, &u, &n)).await {
+    match app
+        .db
+        .run(move |c| db::chunks::find_chunk_upload(c, &u, &n))
+        .await
+    {
         Ok(Some(up)) => Ok(up),
-        Ok(None) => Err(text(StatusCode::NOT_FOUND, "no such upload (MKCOL it first)")),
+        Ok(None) => Err(text(
+            StatusCode::NOT_FOUND,
+            "no such upload (MKCOL it first)",
+        )),
         Err(e) => Err(from_app_error(e)),
     }
 }
 
 /// With `OC-Total-Length`, refuse up front an upload the quota cannot take.
-async fn check_total_length(app: &App, user: &User, headers: &HeaderMap, already: i64) -> Result<(), Response> {
-    let Some(total) = header_i64(headers, "oc-total-length") else { return Ok(()) };
+async fn check_total_length(
+    app: &App,
+    user: &User,
+    headers: &HeaderMap,
+    already: i64,
+) -> Result<(), Response> {
+    let Some(total) = header_i64(headers, "oc-total-length") else {
+        return Ok(());
+    };
     let id = user.id.clone();
     let avail = app
         .db
         .run(move |c| {
-            Ok(c.query_row("SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1", [&id], |r| r.get::<_, i64>(0))?)
+            Ok(c.query_row(
+                "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
+                [&id],
+                |r| r.get::<_, i64>(0),
+            )?)
         })
         .await
         .map_err(from_app_error)?;
     if total < 0 || total - already > avail {
-        return Err(text(StatusCode::INSUFFICIENT_STORAGE, "this upload would exceed your storage quota"));
+        return Err(text(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "this upload would exceed your storage quota",
+        ));
     }
     Ok(())
 }
@@ -122,7 +165,11 @@ async fn create_upload(app: &App, user: &User, name: &str, headers: &HeaderMap) 
         return r;
     }
     let volumes = app.store.volumes.clone();
-    let (uid, pinned, n) = (user.id.clone(), user.pinned_volume.clone(), name.to_string());
+    let (uid, pinned, n) = (
+        user.id.clone(),
+        user.pinned_volume.clone(),
+        name.to_string(),
+    );
     let result = app
         .db
         .run(move |c| {
@@ -153,7 +200,10 @@ async fn create_upload(app: &App, user: &User, name: &str, headers: &HeaderMap) 
 
 async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Request) -> Response {
     if !valid_chunk_name(chunk) {
-        return text(StatusCode::BAD_REQUEST, "chunk names are numbers or byte ranges");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "chunk names are numbers or byte ranges",
+        );
     }
     let up = match find_upload(app, user, upload).await {
         Ok(u) => u,
@@ -162,7 +212,8 @@ async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Reque
     if let Err(r) = check_total_length(app, user, req.headers(), up.bytes).await {
         return r;
     }
-    let expected: Option<u64> = header_i64(req.headers(), "content-length").map(|n| n.max(0) as u64);
+    let expected: Option<u64> =
+        header_i64(req.headers(), "content-length").map(|n| n.max(0) as u64);
     let mut sink = match crate::store::UploadSink::begin(
         &app.db,
         app.store.volumes.clone(),
@@ -178,13 +229,18 @@ async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Reque
     };
     let mut body = req.into_body().into_data_stream();
     while let Some(chunk) = body.next().await {
-        let Ok(bytes) = chunk else { return text(StatusCode::BAD_REQUEST, "the body was cut off") };
+        let Ok(bytes) = chunk else {
+            return text(StatusCode::BAD_REQUEST, "the body was cut off");
+        };
         if let Err(e) = sink.write(&bytes).await {
             return from_app_error(e);
         }
     }
     if expected.is_some_and(|n| n != sink.written() as u64) {
-        return text(StatusCode::BAD_REQUEST, "the body is shorter than Content-Length");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "the body is shorter than Content-Length",
+        );
     }
     let staged = match sink.finish().await {
         Ok(s) => s,
@@ -238,8 +294,11 @@ async fn discard_upload(app: &App, up: ChunkUpload) -> Result<(), AppError> {
     app.db
         .run(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let held: Option<i64> =
-                rusqlite::OptionalExtension::optional(tx.query_row("SELECT bytes FROM chunk_uploads WHERE id = ?1", [&up.id], |r| r.get(0)))?;
+            let held: Option<i64> = rusqlite::OptionalExtension::optional(tx.query_row(
+                "SELECT bytes FROM chunk_uploads WHERE id = ?1",
+                [&up.id],
+                |r| r.get(0),
+            ))?;
             if let Some(held) = held {
                 db::users::release_reservation(&tx, &up.user_id, held)?;
                 db::chunks::delete_chunk_upload(&tx, &up.id)?;
@@ -257,17 +316,28 @@ async fn discard_upload(app: &App, up: ChunkUpload) -> Result<(), AppError> {
 /// and then periodically.
 pub async fn expire_stale_uploads(app: &App) -> Result<usize, AppError> {
     let before = db::now_ms() - EXPIRE_AFTER.as_millis() as i64;
-    let stale = app.db.run(move |c| db::chunks::list_stale_chunk_uploads(c, before)).await?;
+    let stale = app
+        .db
+        .run(move |c| db::chunks::list_stale_chunk_uploads(c, before))
+        .await?;
     let n = stale.len();
     for up in stale {
         discard_upload(app, up).await?;
     }
     let volumes = app.store.volumes.clone();
-    let known: HashSet<String> =
-        app.db.run(|c| db::chunks::list_all_chunk_uploads(c)).await?.into_iter().map(|u| u.id).collect();
+    let known: HashSet<String> = app
+        .db
+        .run(|c| db::chunks::list_all_chunk_uploads(c))
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
     tokio::task::spawn_blocking(move || {
         for v in volumes.all().iter().filter(|v| volumes.is_online(v)) {
-            let Ok(entries) = std::fs::read_dir(v.path.join(crate::store::volumes::CHUNKS_DIR)) else { continue };
+            let Ok(entries) = std::fs::read_dir(v.path.join(crate::store::volumes::CHUNKS_DIR))
+            else {
+                continue;
+            };
             for e in entries.flatten() {
                 if !known.contains(&e.file_name().to_string_lossy().to_string()) {
                     let _ = std::fs::remove_dir_all(e.path());
@@ -281,25 +351,42 @@ pub async fn expire_stale_uploads(app: &App) -> Result<usize, AppError> {
 
 /// The target of a MOVE: (folder id, name) under the caller's own drive, from a Destination
 /// that may be an absolute URL.
-async fn destination(app: &App, user: &User, headers: &HeaderMap) -> Result<(String, NodeName), Response> {
-    let raw = headers.get("destination").and_then(|v| v.to_str().ok()).ok_or_else(|| text(StatusCode::BAD_REQUEST, "Destination is required"))?;
+async fn destination(
+    app: &App,
+    user: &User,
+    headers: &HeaderMap,
+) -> Result<(String, NodeName), Response> {
+    let raw = headers
+        .get("destination")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| text(StatusCode::BAD_REQUEST, "Destination is required"))?;
     let path = match raw.parse::<axum::http::Uri>() {
         Ok(u) => u.path().to_string(),
         Err(_) => return Err(text(StatusCode::BAD_REQUEST, "invalid Destination")),
     };
-    let segs = super::decode_segments(&path).ok_or_else(|| text(StatusCode::BAD_REQUEST, "invalid Destination"))?;
+    let segs = super::decode_segments(&path)
+        .ok_or_else(|| text(StatusCode::BAD_REQUEST, "invalid Destination"))?;
     let (owner, rest) = match segs.as_slice() {
         [d, f, owner, rest @ ..] if d == "dav" && f == "files" && !rest.is_empty() => (owner, rest),
-        _ => return Err(text(StatusCode::BAD_GATEWAY, "Destination must be a file under /dav/files/{username}/")),
+        _ => {
+            return Err(text(
+                StatusCode::BAD_GATEWAY,
+                "Destination must be a file under /dav/files/{username}/",
+            ));
+        }
     };
     if !owner.eq_ignore_ascii_case(&user.username) {
         return Err(text(StatusCode::FORBIDDEN, "not your drive"));
     }
-    let name = NodeName::parse(rest.last().unwrap()).map_err(|e| text(StatusCode::BAD_REQUEST, &e.message))?;
+    let name = NodeName::parse(rest.last().unwrap())
+        .map_err(|e| text(StatusCode::BAD_REQUEST, &e.message))?;
     let parent_segs = rest[..rest.len() - 1].to_vec();
     match app.store.resolve_path(&user.id, parent_segs).await {
         Ok(Some(p)) if p.is_dir() => Ok((p.id, name)),
-        Ok(_) => Err(text(StatusCode::CONFLICT, "the destination folder does not exist")),
+        Ok(_) => Err(text(
+            StatusCode::CONFLICT,
+            "the destination folder does not exist",
+        )),
         Err(e) => Err(from_app_error(e)),
     }
 }
@@ -313,7 +400,10 @@ async fn assemble(app: &App, user: &User, upload: &str, headers: &HeaderMap) -> 
         Ok(d) => d,
         Err(r) => return r,
     };
-    let overwrite = headers.get("overwrite").and_then(|v| v.to_str().ok()).is_none_or(|v| !v.trim().eq_ignore_ascii_case("F"));
+    let overwrite = headers
+        .get("overwrite")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| !v.trim().eq_ignore_ascii_case("F"));
     {
         let mut busy = app.dav.assembling.0.lock().unwrap();
         if !busy.insert(up.id.clone()) {
@@ -328,10 +418,21 @@ async fn assemble(app: &App, user: &User, upload: &str, headers: &HeaderMap) -> 
                 let dir = v.chunk_dir(&up.id);
                 let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
             }
-            if let Some(sum) = headers.get("oc-checksum").and_then(|v| v.to_str().ok()).filter(|v| super::valid_checksum(v)) {
+            if let Some(sum) = headers
+                .get("oc-checksum")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| super::valid_checksum(v))
+            {
                 let _ = app.store.set_checksums(&user.id, &node.id, sum).await;
             }
-            let mut r = text(if existed { StatusCode::NO_CONTENT } else { StatusCode::CREATED }, "assembled");
+            let mut r = text(
+                if existed {
+                    StatusCode::NO_CONTENT
+                } else {
+                    StatusCode::CREATED
+                },
+                "assembled",
+            );
             let etag = format!("\"{}\"", node.etag);
             let h = r.headers_mut();
             h.insert(header::ETAG, HeaderValue::from_str(&etag).unwrap());
@@ -358,44 +459,88 @@ async fn assemble_inner(
     let (id, key, f) = (up.id.clone(), name.key().to_string(), folder.clone());
     let (mut parts, existing) = app
         .db
-        .run(move |c| Ok((db::chunks::list_parts(c, &id)?, db::nodes::find_child(c, &f, &key)?)))
+        .run(move |c| {
+            Ok((
+                db::chunks::list_parts(c, &id)?,
+                db::nodes::find_child(c, &f, &key)?,
+            ))
+        })
         .await
         .map_err(from_app_error)?;
     if existing.as_ref().is_some_and(|n| n.is_dir()) {
         return Err(text(StatusCode::CONFLICT, "a folder of that name exists"));
     }
     if existing.is_some() && !overwrite {
-        return Err(text(StatusCode::PRECONDITION_FAILED, "the destination exists"));
+        return Err(text(
+            StatusCode::PRECONDITION_FAILED,
+            "the destination exists",
+        ));
     }
     parts.sort_by_key(|p| (chunk_order(&p.name), p.name.clone()));
     let total: i64 = parts.iter().map(|p| p.size).sum();
     if let Some(want) = header_i64(headers, "oc-total-length") {
         if want != total {
-            return Err(text(StatusCode::BAD_REQUEST, &format!("OC-Total-Length is {want} but the chunks hold {total} bytes")));
+            return Err(text(
+                StatusCode::BAD_REQUEST,
+                &format!("OC-Total-Length is {want} but the chunks hold {total} bytes"),
+            ));
         }
     }
-    let volume = app.store.volumes.online(&up.volume).map_err(from_app_error)?;
+    let volume = app
+        .store
+        .volumes
+        .online(&up.volume)
+        .map_err(from_app_error)?;
     let chunk_dir = volume.chunk_dir(&up.id);
     let tmp_dir = volume.tmp_dir();
     let blob_id = db::new_id();
     let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
     let tp = tmp_path.clone();
-    let hash = tokio::task::spawn_blocking(move || assemble_parts(&chunk_dir, &parts, &tmp_dir, &tp))
+    let hash =
+        tokio::task::spawn_blocking(move || assemble_parts(&chunk_dir, &parts, &tmp_dir, &tp))
+            .await
+            .map_err(|e| from_app_error(e.into()))?
+            .map_err(|e| from_app_error(e.into()))?;
+    let staged = StagedBody::from_temp_file(
+        app.db.clone(),
+        &user.id,
+        &up.volume,
+        blob_id,
+        name.disk_ext(),
+        tmp_path,
+        total,
+        hash,
+    );
+    let mtime = header_i64(headers, "x-oc-mtime")
+        .filter(|t| *t > 0)
+        .map(|t| t * 1000);
+    let opts = CommitOptions {
+        on_conflict: OnConflict::Overwrite,
+        modified_at: mtime,
+        finish_chunk_upload: Some(up.id.clone()),
+        ..Default::default()
+    };
+    let node = app
+        .store
+        .commit_file_with(&user.id, Some(folder), name, staged, opts)
         .await
-        .map_err(|e| from_app_error(e.into()))?
-        .map_err(|e| from_app_error(e.into()))?;
-    let staged = StagedBody::from_temp_file(app.db.clone(), &user.id, &up.volume, blob_id, name.disk_ext(), tmp_path, total, hash);
-    let mtime = header_i64(headers, "x-oc-mtime").filter(|t| *t > 0).map(|t| t * 1000);
-    let opts = CommitOptions { on_conflict: OnConflict::Overwrite, modified_at: mtime, finish_chunk_upload: Some(up.id.clone()), ..Default::default() };
-    let node = app.store.commit_file_with(&user.id, Some(folder), name, staged, opts).await.map_err(from_app_error)?;
+        .map_err(from_app_error)?;
     Ok((node, existing.is_some(), mtime.is_some()))
 }
 
 /// Concatenates the parts into `tmp` (kernel copy; a reflink on filesystems that share
 /// extents), hashing them on the way, and fsyncs the result.
-fn assemble_parts(chunk_dir: &std::path::Path, parts: &[ChunkPart], tmp_dir: &std::path::Path, tmp: &std::path::Path) -> std::io::Result<String> {
+fn assemble_parts(
+    chunk_dir: &std::path::Path,
+    parts: &[ChunkPart],
+    tmp_dir: &std::path::Path,
+    tmp: &std::path::Path,
+) -> std::io::Result<String> {
     std::fs::create_dir_all(tmp_dir)?;
-    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     for p in parts {
@@ -412,7 +557,10 @@ fn assemble_parts(chunk_dir: &std::path::Path, parts: &[ChunkPart], tmp_dir: &st
         let copied = std::io::copy(&mut f, &mut out)?;
         if copied as i64 != p.size {
             let _ = std::fs::remove_file(tmp);
-            return Err(std::io::Error::other(format!("chunk {} has {copied} bytes, {} expected", p.name, p.size)));
+            return Err(std::io::Error::other(format!(
+                "chunk {} has {copied} bytes, {} expected",
+                p.name, p.size
+            )));
         }
     }
     out.sync_all()?;
@@ -424,9 +572,13 @@ fn assemble_parts(chunk_dir: &std::path::Path, parts: &[ChunkPart], tmp_dir: &st
 }
 
 fn multistatus(entries: &[(String, bool, i64)]) -> Response {
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">");
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">",
+    );
     for (href, is_dir, size) in entries {
-        let kind = if *is_dir { "<D:resourcetype><D:collection/></D:resourcetype>".to_string() } else {
+        let kind = if *is_dir {
+            "<D:resourcetype><D:collection/></D:resourcetype>".to_string()
+        } else {
             format!("<D:resourcetype/><D:getcontentlength>{size}</D:getcontentlength>")
         };
         xml.push_str(&format!(
@@ -434,18 +586,34 @@ fn multistatus(entries: &[(String, bool, i64)]) -> Response {
         ));
     }
     xml.push_str("</D:multistatus>\n");
-    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+    (
+        StatusCode::MULTI_STATUS,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }
 
 async fn list_uploads(app: &App, user: &User, path: &str) -> Response {
     let uid = user.id.clone();
-    let ups = match app.db.run(move |c| db::chunks::list_user_chunk_uploads(c, &uid)).await {
+    let ups = match app
+        .db
+        .run(move |c| db::chunks::list_user_chunk_uploads(c, &uid))
+        .await
+    {
         Ok(u) => u,
         Err(e) => return from_app_error(e),
     };
-    let base = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    let base = if path.ends_with('/') {
+        path.to_string()
+    } else {
+        format!("{path}/")
+    };
     let mut entries = vec![(base.clone(), true, 0)];
-    entries.extend(ups.iter().map(|u| (format!("{base}{}/", u.name), true, u.bytes)));
+    entries.extend(
+        ups.iter()
+            .map(|u| (format!("{base}{}/", u.name), true, u.bytes)),
+    );
     multistatus(&entries)
 }
 
@@ -459,8 +627,16 @@ async fn list_parts(app: &App, user: &User, upload: &str, path: &str) -> Respons
         Ok(p) => p,
         Err(e) => return from_app_error(e),
     };
-    let base = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    let base = if path.ends_with('/') {
+        path.to_string()
+    } else {
+        format!("{path}/")
+    };
     let mut entries = vec![(base.clone(), true, up.bytes)];
-    entries.extend(parts.iter().map(|p| (format!("{base}{}", p.name), false, p.size)));
+    entries.extend(
+        parts
+            .iter()
+            .map(|p| (format!("{base}{}", p.name), false, p.size)),
+    );
     multistatus(&entries)
 }

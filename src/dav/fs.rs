@@ -7,14 +7,14 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::http::StatusCode;
 use bytes::{Buf, Bytes};
 use dav_server::davpath::DavPath;
 use dav_server::fs::{
-    DavDirEntry, DavFile, DavFileSystem, DavMetaData, DavProp, FsError, FsFuture, FsResult, FsStream, OpenOptions,
-    ReadDirMeta,
+    DavDirEntry, DavFile, DavFileSystem, DavMetaData, DavProp, FsError, FsFuture, FsResult,
+    FsStream, OpenOptions, ReadDirMeta,
 };
 use futures_util::FutureExt;
-use axum::http::StatusCode;
 
 use crate::db::nodes::Node;
 use crate::db::{self};
@@ -62,7 +62,7 @@ pub fn fs_error(e: AppError) -> FsError {
     }
 }
 
-fn segments(path: &DavPath) -> FsResult<Vec<String>> {
+pub(crate) fn segments(path: &DavPath) -> FsResult<Vec<String>> {
     path.as_bytes()
         .split(|&b| b == b'/')
         .filter(|s| !s.is_empty())
@@ -75,20 +75,24 @@ fn time(ms: i64) -> SystemTime {
 }
 
 #[derive(Debug, Clone)]
-struct Meta {
-    len: u64,
-    modified: SystemTime,
-    created: SystemTime,
-    is_dir: bool,
-    etag: String,
+pub(crate) struct Meta {
+    pub len: u64,
+    pub modified: SystemTime,
+    pub created: SystemTime,
+    pub is_dir: bool,
+    pub etag: String,
 }
 
 impl Meta {
-    fn of(node: &Node, user: &DavUser) -> Meta {
+    pub fn of(node: &Node, user: &DavUser) -> Meta {
         Meta {
             // dav-server reports quota-available-bytes below the root as quota minus the
             // folder's len(): a folder's "size" is the user's usage, so that comes out right.
-            len: if node.is_dir() { user.used_bytes.max(0) as u64 } else { node.size as u64 },
+            len: if node.is_dir() {
+                user.used_bytes.max(0) as u64
+            } else {
+                node.size as u64
+            },
             modified: time(node.modified_at),
             created: time(node.created_at),
             is_dir: node.is_dir(),
@@ -152,7 +156,12 @@ impl UserFs {
         if let Some(n) = self.nodes.lock().unwrap().get(&segs) {
             return Ok(n.clone());
         }
-        let node = self.store.resolve_path(&self.user.id, segs.clone()).await.map_err(fs_error)?.ok_or(FsError::NotFound)?;
+        let node = self
+            .store
+            .resolve_path(&self.user.id, segs.clone())
+            .await
+            .map_err(fs_error)?
+            .ok_or(FsError::NotFound)?;
         self.nodes.lock().unwrap().insert(segs, node.clone());
         Ok(node)
     }
@@ -167,7 +176,10 @@ impl UserFs {
         if node.is_dir() != dir || node.parent_id.is_none() {
             return Err(FsError::Forbidden);
         }
-        self.store.delete_node(&self.user.id, &node.id).await.map_err(fs_error)?;
+        self.store
+            .delete_node(&self.user.id, &node.id)
+            .await
+            .map_err(fs_error)?;
         self.forget();
         Ok(())
     }
@@ -177,7 +189,12 @@ impl UserFs {
         let mut segs = segments(path)?;
         let last = segs.pop().ok_or(FsError::Forbidden)?;
         let name = NodeName::parse(&last).map_err(|_| FsError::Forbidden)?;
-        let parent = self.store.resolve_path(&self.user.id, segs).await.map_err(fs_error)?.ok_or(FsError::NotFound)?;
+        let parent = self
+            .store
+            .resolve_path(&self.user.id, segs)
+            .await
+            .map_err(fs_error)?
+            .ok_or(FsError::NotFound)?;
         if !parent.is_dir() {
             return Err(FsError::NotFound);
         }
@@ -186,7 +203,11 @@ impl UserFs {
 }
 
 impl DavFileSystem for UserFs {
-    fn open<'a>(&'a self, path: &'a DavPath, options: OpenOptions) -> FsFuture<'a, Box<dyn DavFile>> {
+    fn open<'a>(
+        &'a self,
+        path: &'a DavPath,
+        options: OpenOptions,
+    ) -> FsFuture<'a, Box<dyn DavFile>> {
         async move {
             if !options.write {
                 let node = self.resolve(path).await?;
@@ -195,11 +216,23 @@ impl DavFileSystem for UserFs {
                 }
                 let file = self.store.open_body(&node).await.map_err(fs_error)?;
                 let meta = Meta::of(&node, &self.user);
-                return Ok(Box::new(ReadFile { file: Some(file), pos: 0, meta }) as Box<dyn DavFile>);
+                return Ok(Box::new(ReadFile {
+                    file: Some(file),
+                    pos: 0,
+                    meta,
+                }) as Box<dyn DavFile>);
             }
             let (parent, name) = self.parent_and_name(path).await?;
-            let (p, key, store) = (parent.id.clone(), name.key().to_string(), self.store.clone());
-            let existing = store.db.run(move |c| db::nodes::find_child(c, &p, &key)).await.map_err(fs_error)?;
+            let (p, key, store) = (
+                parent.id.clone(),
+                name.key().to_string(),
+                self.store.clone(),
+            );
+            let existing = store
+                .db
+                .run(move |c| db::nodes::find_child(c, &p, &key))
+                .await
+                .map_err(fs_error)?;
             match &existing {
                 Some(n) if n.is_dir() => return Err(FsError::Forbidden),
                 Some(_) if options.create_new => return Err(FsError::Exists),
@@ -209,7 +242,11 @@ impl DavFileSystem for UserFs {
             if options.append || !(options.truncate || existing.is_none()) {
                 return Err(FsError::NotImplemented); // partial PUT: bodies are written whole
             }
-            let mut sink = self.store.begin_upload(&self.user.id, &name, options.size).await.map_err(fs_error)?;
+            let mut sink = self
+                .store
+                .begin_upload(&self.user.id, &name, options.size)
+                .await
+                .map_err(fs_error)?;
             // With a known length, refuse over quota before the body is read (no 100-continue).
             sink.reserve_expected().await.map_err(fs_error)?;
             self.forget();
@@ -220,20 +257,32 @@ impl DavFileSystem for UserFs {
                 folder: parent.id,
                 name,
                 expected: options.size,
-                on_conflict: if options.create_new { OnConflict::Fail } else { OnConflict::Overwrite },
+                on_conflict: if options.create_new {
+                    OnConflict::Fail
+                } else {
+                    OnConflict::Overwrite
+                },
                 committed: None,
             }) as Box<dyn DavFile>)
         }
         .boxed()
     }
 
-    fn read_dir<'a>(&'a self, path: &'a DavPath, _meta: ReadDirMeta) -> FsFuture<'a, FsStream<Box<dyn DavDirEntry>>> {
+    fn read_dir<'a>(
+        &'a self,
+        path: &'a DavPath,
+        _meta: ReadDirMeta,
+    ) -> FsFuture<'a, FsStream<Box<dyn DavDirEntry>>> {
         async move {
             let dir = self.resolve(path).await?;
             if !dir.is_dir() {
                 return Err(FsError::Forbidden);
             }
-            let (children, with_props) = self.store.list_all_children(&self.user.id, &dir.id).await.map_err(fs_error)?;
+            let (children, with_props) = self
+                .store
+                .list_all_children(&self.user.id, &dir.id)
+                .await
+                .map_err(fs_error)?;
             let base = segments(path)?;
             {
                 let mut nodes = self.nodes.lock().unwrap();
@@ -247,7 +296,12 @@ impl DavFileSystem for UserFs {
             }
             let entries: Vec<FsResult<Box<dyn DavDirEntry>>> = children
                 .iter()
-                .map(|c| Ok(Box::new(Entry { name: c.name.as_bytes().to_vec(), meta: Meta::of(c, &self.user) }) as Box<dyn DavDirEntry>))
+                .map(|c| {
+                    Ok(Box::new(Entry {
+                        name: c.name.as_bytes().to_vec(),
+                        meta: Meta::of(c, &self.user),
+                    }) as Box<dyn DavDirEntry>)
+                })
                 .collect();
             Ok(Box::pin(futures_util::stream::iter(entries)) as FsStream<Box<dyn DavDirEntry>>)
         }
@@ -265,7 +319,10 @@ impl DavFileSystem for UserFs {
     fn create_dir<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
         async move {
             let (parent, name) = self.parent_and_name(path).await?;
-            self.store.create_folder(&self.user.id, Some(parent.id), name).await.map_err(fs_error)?;
+            self.store
+                .create_folder(&self.user.id, Some(parent.id), name)
+                .await
+                .map_err(fs_error)?;
             self.forget();
             Ok(())
         }
@@ -284,9 +341,16 @@ impl DavFileSystem for UserFs {
         async move {
             let node = self.resolve(from).await?;
             let (parent, name) = self.parent_and_name(to).await?;
-            self.store.move_node(&self.user.id, &node.id, Some(parent.id), Some(name)).await.map_err(|e| {
-                if e.code == "invalid-move" { FsError::Forbidden } else { fs_error(e) }
-            })?;
+            self.store
+                .move_node(&self.user.id, &node.id, Some(parent.id), Some(name))
+                .await
+                .map_err(|e| {
+                    if e.code == "invalid-move" {
+                        FsError::Forbidden
+                    } else {
+                        fs_error(e)
+                    }
+                })?;
             self.forget();
             Ok(())
         }
@@ -299,12 +363,26 @@ impl DavFileSystem for UserFs {
             let (parent, name) = self.parent_and_name(to).await?;
             if node.is_dir() {
                 // dav-server copies collections item by item: the folder itself is a MKCOL.
-                let dir = self.store.create_folder(&self.user.id, Some(parent.id), name).await.map_err(fs_error)?;
+                let dir = self
+                    .store
+                    .create_folder(&self.user.id, Some(parent.id), name)
+                    .await
+                    .map_err(fs_error)?;
                 let (from_id, to_id) = (node.id.clone(), dir.id.clone());
-                self.store.db.run(move |c| db::props::copy_props(c, &from_id, &to_id)).await.map_err(fs_error)?;
+                self.store
+                    .db
+                    .run(move |c| db::props::copy_props(c, &from_id, &to_id))
+                    .await
+                    .map_err(fs_error)?;
             } else {
                 self.store
-                    .copy_file(&self.user.id, &node, Some(parent.id), name, OnConflict::Overwrite)
+                    .copy_file(
+                        &self.user.id,
+                        &node,
+                        Some(parent.id),
+                        name,
+                        OnConflict::Overwrite,
+                    )
                     .await
                     .map_err(fs_error)?;
             }
@@ -316,9 +394,17 @@ impl DavFileSystem for UserFs {
 
     fn set_modified<'a>(&'a self, path: &'a DavPath, tm: SystemTime) -> FsFuture<'a, ()> {
         async move {
-            let ms = tm.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).map_err(|_| FsError::GeneralFailure)?;
+            let ms = tm
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .map_err(|_| FsError::GeneralFailure)?;
             let segs = segments(path)?;
-            match self.store.set_modified_at_path(&self.user.id, segs, ms).await.map_err(fs_error)? {
+            match self
+                .store
+                .set_modified_at_path(&self.user.id, segs, ms)
+                .await
+                .map_err(fs_error)?
+            {
                 true => {
                     self.forget();
                     Ok(())
@@ -334,9 +420,14 @@ impl DavFileSystem for UserFs {
         async move { self.resolve(path).await.map(|_| ()) }.boxed()
     }
 
-    fn have_props<'a>(&'a self, path: &'a DavPath) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+    fn have_props<'a>(
+        &'a self,
+        path: &'a DavPath,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
         async move {
-            let Ok(node) = self.resolve(path).await else { return false };
+            let Ok(node) = self.resolve(path).await else {
+                return false;
+            };
             if let Some(parent) = &node.parent_id {
                 if self.listed.lock().unwrap().contains(parent) {
                     return self.with_props.lock().unwrap().contains(&node.id);
@@ -348,7 +439,11 @@ impl DavFileSystem for UserFs {
         .boxed()
     }
 
-    fn patch_props<'a>(&'a self, path: &'a DavPath, patch: Vec<(bool, DavProp)>) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
+    fn patch_props<'a>(
+        &'a self,
+        path: &'a DavPath,
+        patch: Vec<(bool, DavProp)>,
+    ) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
         async move {
             let node = self.resolve(path).await?;
             let id = node.id.clone();
@@ -356,7 +451,8 @@ impl DavFileSystem for UserFs {
                 .store
                 .db
                 .run(move |c| {
-                    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let tx =
+                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                     let mut out = Vec::new();
                     for (set, prop) in patch {
                         let ns = prop.namespace.clone().unwrap_or_default();
@@ -364,7 +460,12 @@ impl DavFileSystem for UserFs {
                             db::props::set_prop(
                                 &tx,
                                 &id,
-                                &db::props::Prop { namespace: ns, name: prop.name.clone(), prefix: prop.prefix.clone(), xml: prop.xml.clone() },
+                                &db::props::Prop {
+                                    namespace: ns,
+                                    name: prop.name.clone(),
+                                    prefix: prop.prefix.clone(),
+                                    xml: prop.xml.clone(),
+                                },
                             )?;
                         } else {
                             db::props::remove_prop(&tx, &id, &ns, &prop.name)?;
@@ -385,14 +486,21 @@ impl DavFileSystem for UserFs {
     fn get_props<'a>(&'a self, path: &'a DavPath, do_content: bool) -> FsFuture<'a, Vec<DavProp>> {
         async move {
             let node = self.resolve(path).await?;
-            let props = self.store.db.run(move |c| db::props::list_props(c, &node.id)).await.map_err(fs_error)?;
+            let props = self
+                .store
+                .db
+                .run(move |c| db::props::list_props(c, &node.id))
+                .await
+                .map_err(fs_error)?;
             // dav-server also calls this (with do_content) for <propname> and named requests;
             // it already answered the named ones through get_prop, so those are left out here.
             let with_values = do_content && self.propfind != PropfindKind::PropName;
             Ok(props
                 .into_iter()
                 .filter(|p| match &self.propfind {
-                    PropfindKind::Named(asked) => !asked.contains(&(p.namespace.clone(), p.name.clone())),
+                    PropfindKind::Named(asked) => {
+                        !asked.contains(&(p.namespace.clone(), p.name.clone()))
+                    }
                     _ => true,
                 })
                 .map(|p| DavProp {
@@ -409,7 +517,12 @@ impl DavFileSystem for UserFs {
     fn get_prop<'a>(&'a self, path: &'a DavPath, prop: DavProp) -> FsFuture<'a, Vec<u8>> {
         async move {
             let node = self.resolve(path).await?;
-            let props = self.store.db.run(move |c| db::props::list_props(c, &node.id)).await.map_err(fs_error)?;
+            let props = self
+                .store
+                .db
+                .run(move |c| db::props::list_props(c, &node.id))
+                .await
+                .map_err(fs_error)?;
             let ns = prop.namespace.unwrap_or_default();
             props
                 .into_iter()
@@ -421,7 +534,10 @@ impl DavFileSystem for UserFs {
     }
 
     fn get_quota(&self) -> FsFuture<'_, (u64, Option<u64>)> {
-        let (used, quota) = (self.user.used_bytes.max(0) as u64, self.user.quota_bytes.max(0) as u64);
+        let (used, quota) = (
+            self.user.used_bytes.max(0) as u64,
+            self.user.quota_bytes.max(0) as u64,
+        );
         async move { Ok((used, Some(quota))) }.boxed()
     }
 }
@@ -441,7 +557,9 @@ struct WriteFile {
 
 impl std::fmt::Debug for WriteFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteFile").field("name", &self.name.as_str()).finish()
+        f.debug_struct("WriteFile")
+            .field("name", &self.name.as_str())
+            .finish()
     }
 }
 
@@ -484,13 +602,23 @@ impl DavFile for WriteFile {
     }
 
     fn seek(&mut self, pos: SeekFrom) -> FsFuture<'_, u64> {
-        let ok = matches!(pos, SeekFrom::Start(0)) && self.sink.as_ref().is_some_and(|s| s.written() == 0);
-        async move { if ok { Ok(0) } else { Err(FsError::NotImplemented) } }.boxed()
+        let ok = matches!(pos, SeekFrom::Start(0))
+            && self.sink.as_ref().is_some_and(|s| s.written() == 0);
+        async move {
+            if ok {
+                Ok(0)
+            } else {
+                Err(FsError::NotImplemented)
+            }
+        }
+        .boxed()
     }
 
     fn flush(&mut self) -> FsFuture<'_, ()> {
         async move {
-            let Some(sink) = self.sink.take() else { return Ok(()) };
+            let Some(sink) = self.sink.take() else {
+                return Ok(());
+            };
             if let Some(n) = self.expected {
                 if sink.written() as u64 != n {
                     // A short (or long) body: the connection broke. Nothing is committed.
@@ -500,7 +628,13 @@ impl DavFile for WriteFile {
             let staged = sink.finish().await.map_err(fs_error)?;
             let node = self
                 .store
-                .commit_file(&self.user.id, Some(self.folder.clone()), self.name.clone(), staged, self.on_conflict)
+                .commit_file(
+                    &self.user.id,
+                    Some(self.folder.clone()),
+                    self.name.clone(),
+                    staged,
+                    self.on_conflict,
+                )
                 .await
                 .map_err(fs_error)?;
             self.committed = Some(node);
@@ -512,10 +646,20 @@ impl DavFile for WriteFile {
 
 /// A body being read (GET): positioned reads on a blocking thread.
 #[derive(Debug)]
-struct ReadFile {
+pub(crate) struct ReadFile {
     file: Option<std::fs::File>,
     pos: u64,
     meta: Meta,
+}
+
+impl ReadFile {
+    pub fn new(file: std::fs::File, meta: Meta) -> ReadFile {
+        ReadFile {
+            file: Some(file),
+            pos: 0,
+            meta,
+        }
+    }
 }
 
 impl DavFile for ReadFile {
@@ -535,7 +679,9 @@ impl DavFile for ReadFile {
             let pos = self.pos;
             let (file, result) = tokio::task::spawn_blocking(move || {
                 let mut buf = Vec::with_capacity(count);
-                let r = file.seek(SeekFrom::Start(pos)).and_then(|_| (&mut file).take(count as u64).read_to_end(&mut buf));
+                let r = file
+                    .seek(SeekFrom::Start(pos))
+                    .and_then(|_| (&mut file).take(count as u64).read_to_end(&mut buf));
                 (file, r.map(|_| buf))
             })
             .await

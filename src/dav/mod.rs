@@ -7,16 +7,17 @@
 pub mod auth;
 pub mod chunked;
 pub mod fs;
+pub mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::Router;
 use dav_server::DavHandler;
 use dav_server::ls::DavLockSystem;
 use dav_server::memls::MemLs;
@@ -45,10 +46,14 @@ impl DavState {
 }
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/dav", any(entry)).route("/dav/", any(entry)).route("/dav/{*rest}", any(entry))
+    Router::new()
+        .route("/dav", any(entry))
+        .route("/dav/", any(entry))
+        .route("/dav/{*rest}", any(entry))
 }
 
-const DAV_METHODS: &str = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+const DAV_METHODS: &str =
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
 
 /// `OPTIONS` anywhere: Windows' mini-redirector probes the server root before the drive URL.
 pub fn options_response() -> Response {
@@ -63,13 +68,20 @@ pub fn options_response() -> Response {
 }
 
 fn status(code: StatusCode, text: &str) -> Response {
-    (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{text}\n")).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{text}\n"),
+    )
+        .into_response()
 }
 
 fn unauthorized() -> Response {
     let mut r = status(StatusCode::UNAUTHORIZED, "authentication required");
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"CloudVault\", charset=\"UTF-8\""));
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"CloudVault\", charset=\"UTF-8\""),
+    );
     r
 }
 
@@ -96,7 +108,11 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
     let Some(segs) = decode_segments(&raw_path) else {
         return status(StatusCode::BAD_REQUEST, "invalid path");
     };
-    let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let auth_header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let user = match auth::parse_basic(auth_header.as_deref()) {
         None => return unauthorized(),
         Some((u, p)) => match auth::authenticate_basic(&app, u, p, addr).await {
@@ -108,7 +124,20 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs.as_slice() {
-        ["dav"] | ["dav", "files"] | ["dav", "uploads"] => root_collection(&req, &raw_path, &user),
+        ["dav"] | ["dav", "files"] | ["dav", "uploads"] | ["dav", "tags"] | ["dav", "search"] => {
+            root_collection(&req, &raw_path, &user)
+        }
+        ["dav", door @ ("tags" | "search"), owner, ..] => {
+            if !owner.eq_ignore_ascii_case(&user.username) {
+                return status(StatusCode::FORBIDDEN, "not your drive");
+            }
+            let view = if *door == "tags" {
+                views::View::Tags
+            } else {
+                views::View::Search
+            };
+            serve_view(app, user, raw_prefix(&raw_path, 3), view, req).await
+        }
         ["dav", door @ ("files" | "uploads"), owner, ..] => {
             // Someone else's tree: the same answer whether or not the user or path exists.
             if !owner.eq_ignore_ascii_case(&user.username) {
@@ -151,7 +180,9 @@ fn propfind_kind(body: &[u8]) -> PropfindKind {
     if body.iter().all(u8::is_ascii_whitespace) {
         return PropfindKind::AllProp;
     }
-    let Ok(root) = xmltree::Element::parse(body) else { return PropfindKind::AllProp };
+    let Ok(root) = xmltree::Element::parse(body) else {
+        return PropfindKind::AllProp;
+    };
     for child in root.children.iter().filter_map(|c| c.as_element()) {
         match child.name.as_str() {
             "propname" => return PropfindKind::PropName,
@@ -174,24 +205,48 @@ const PROPFIND_BODY_LIMIT: usize = 256 * 1024;
 
 async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) -> Response {
     let is_propfind = req.method().as_str() == "PROPFIND";
-    let rel_segments = req.uri().path().get(prefix.len()..).and_then(decode_segments).unwrap_or_default();
+    let rel_segments = req
+        .uri()
+        .path()
+        .get(prefix.len()..)
+        .and_then(decode_segments)
+        .unwrap_or_default();
     let method = req.method().as_str().to_string();
     // The drive root cannot be deleted, moved, copied or replaced (dav-server would delete its
     // contents one by one, or fail on a Destination equal to its prefix).
     if rel_segments.is_empty() && matches!(method.as_str(), "DELETE" | "MOVE" | "COPY" | "PUT") {
-        return status(StatusCode::FORBIDDEN, "the drive root cannot be deleted, moved or copied");
+        return status(
+            StatusCode::FORBIDDEN,
+            "the drive root cannot be deleted, moved or copied",
+        );
     }
     if matches!(method.as_str(), "MOVE" | "COPY") {
-        if let Some(dest) = req.headers().get("destination").and_then(|v| v.to_str().ok()) {
-            let path = dest.parse::<axum::http::Uri>().map(|u| u.path().to_string()).unwrap_or_default();
+        if let Some(dest) = req
+            .headers()
+            .get("destination")
+            .and_then(|v| v.to_str().ok())
+        {
+            let path = dest
+                .parse::<axum::http::Uri>()
+                .map(|u| u.path().to_string())
+                .unwrap_or_default();
             match decode_segments(&path) {
                 None => return status(StatusCode::BAD_REQUEST, "invalid Destination"),
                 Some(d) if d.len() <= 3 => {
-                    return status(StatusCode::FORBIDDEN, "the drive root cannot be a destination");
+                    return status(
+                        StatusCode::FORBIDDEN,
+                        "the drive root cannot be a destination",
+                    );
                 }
                 // A folder copied or moved into itself would nest without end.
-                Some(d) if d.len() > 3 + rel_segments.len() && d[3..3 + rel_segments.len()] == rel_segments[..] => {
-                    return status(StatusCode::FORBIDDEN, "a folder cannot be copied or moved into itself");
+                Some(d)
+                    if d.len() > 3 + rel_segments.len()
+                        && d[3..3 + rel_segments.len()] == rel_segments[..] =>
+                {
+                    return status(
+                        StatusCode::FORBIDDEN,
+                        "a folder cannot be copied or moved into itself",
+                    );
                 }
                 Some(_) => {}
             }
@@ -210,7 +265,11 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         (req, PropfindKind::AllProp)
     };
     if is_propfind
-        && req.headers().get("depth").and_then(|v| v.to_str().ok()).is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
+        && req
+            .headers()
+            .get("depth")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
     {
         // RFC 4918 9.1: a server may refuse Depth: infinity with this precondition.
         return (
@@ -222,19 +281,42 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
     }
     // rclone (nextcloud vendor) and Nextcloud clients send the file's own mtime with a PUT.
     let oc_mtime = (req.method() == Method::PUT)
-        .then(|| req.headers().get("x-oc-mtime").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok()))
+        .then(|| {
+            req.headers()
+                .get("x-oc-mtime")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        })
         .flatten()
         .filter(|t| *t > 0);
-    let rel = req.uri().path().get(prefix.len()..).and_then(decode_segments);
-    let oc_checksum = req.headers().get("oc-checksum").and_then(|v| v.to_str().ok()).map(str::to_string).filter(|v| valid_checksum(v));
+    let rel = req
+        .uri()
+        .path()
+        .get(prefix.len()..)
+        .and_then(decode_segments);
+    let oc_checksum = req
+        .headers()
+        .get("oc-checksum")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|v| valid_checksum(v));
     if req.method() == Method::PATCH {
-        if let Some(alg) = req.headers().get("x-recalculate-hash").and_then(|v| v.to_str().ok()) {
+        if let Some(alg) = req
+            .headers()
+            .get("x-recalculate-hash")
+            .and_then(|v| v.to_str().ok())
+        {
             return recalculate_hash(&app, &user, rel.unwrap_or_default(), alg).await;
         }
     }
     let fs = UserFs::new(
         app.store.clone(),
-        DavUser { id: user.id.clone(), username: user.username.clone(), quota_bytes: user.quota_bytes, used_bytes: user.used_bytes },
+        DavUser {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            quota_bytes: user.quota_bytes,
+            used_bytes: user.used_bytes,
+        },
     );
     let fs = fs.answering(propfind);
     let handler = DavHandler::builder()
@@ -247,12 +329,21 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
     let is_put = req.method() == Method::PUT;
     let res = handler.handle(req).await;
     let (mut parts, body) = res.into_parts();
-    parts.headers.insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+    parts
+        .headers
+        .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
     if parts.status.is_success() && is_put {
         if let Some(segs) = rel {
             if let Some(t) = oc_mtime {
-                if app.store.set_modified_at_path(&user.id, segs.clone(), t * 1000).await.unwrap_or(false) {
-                    parts.headers.insert("X-OC-MTime", HeaderValue::from_static("accepted"));
+                if app
+                    .store
+                    .set_modified_at_path(&user.id, segs.clone(), t * 1000)
+                    .await
+                    .unwrap_or(false)
+                {
+                    parts
+                        .headers
+                        .insert("X-OC-MTime", HeaderValue::from_static("accepted"));
                 }
             }
             if let Some(sum) = oc_checksum {
@@ -265,6 +356,31 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
     Response::from_parts(parts, Body::new(body))
 }
 
+/// The read-only virtual trees: PROPFIND, GET and HEAD; every write is 405.
+async fn serve_view(
+    app: App,
+    user: User,
+    prefix: String,
+    view: views::View,
+    req: Request,
+) -> Response {
+    let dav_user = DavUser {
+        id: user.id.clone(),
+        username: user.username.clone(),
+        quota_bytes: user.quota_bytes,
+        used_bytes: user.used_bytes,
+    };
+    let handler = DavHandler::builder()
+        .filesystem(Box::new(views::ViewFs::new(app, dav_user, view)))
+        .strip_prefix(prefix)
+        .methods(dav_server::DavMethodSet::WEBDAV_RO)
+        .read_buf_size(256 * 1024)
+        .build_handler();
+    let res = handler.handle(req).await;
+    let (parts, body) = res.into_parts();
+    Response::from_parts(parts, Body::new(body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,7 +390,13 @@ mod tests {
         assert_eq!(raw_prefix("/dav/files/dav/x/y", 3), "/dav/files/dav");
         assert_eq!(raw_prefix("/dav/files/alice", 3), "/dav/files/alice");
         assert_eq!(raw_prefix("/dav/files/alice/", 3), "/dav/files/alice");
-        assert_eq!(decode_segments("/dav/files/a/caf%C3%A9").unwrap().last().unwrap(), "café");
+        assert_eq!(
+            decode_segments("/dav/files/a/caf%C3%A9")
+                .unwrap()
+                .last()
+                .unwrap(),
+            "café"
+        );
         assert!(decode_segments("/dav/files/a/%2e%2e/b").is_none());
         assert!(decode_segments("/dav/files/a/x%2fy").is_none());
         assert!(decode_segments("/dav/files/a/x%00").is_none());
@@ -284,8 +406,14 @@ mod tests {
     #[test]
     fn propfind_kinds() {
         assert_eq!(propfind_kind(b""), PropfindKind::AllProp);
-        assert_eq!(propfind_kind(b"<D:propfind xmlns:D=\"DAV:\"><D:allprop/></D:propfind>"), PropfindKind::AllProp);
-        assert_eq!(propfind_kind(b"<propfind xmlns=\"DAV:\"><propname/></propfind>"), PropfindKind::PropName);
+        assert_eq!(
+            propfind_kind(b"<D:propfind xmlns:D=\"DAV:\"><D:allprop/></D:propfind>"),
+            PropfindKind::AllProp
+        );
+        assert_eq!(
+            propfind_kind(b"<propfind xmlns=\"DAV:\"><propname/></propfind>"),
+            PropfindKind::PropName
+        );
         let PropfindKind::Named(n) = propfind_kind(b"<D:propfind xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\"><D:prop><D:getetag/><Z:c/></D:prop></D:propfind>") else {
             panic!()
         };
@@ -295,7 +423,10 @@ mod tests {
 
 /// `OC-Checksum: SHA1:...` (and MD5/ADLER32): short, plain tokens only.
 pub fn valid_checksum(v: &str) -> bool {
-    !v.is_empty() && v.len() <= 200 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == ' ')
+    !v.is_empty()
+        && v.len() <= 200
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == ' ')
 }
 
 /// Nextcloud's `PATCH` with `X-Recalculate-Hash: sha1|md5`: answers `OC-Checksum`.
@@ -308,7 +439,8 @@ async fn recalculate_hash(app: &App, user: &User, segs: Vec<String>, alg: &str) 
     match app.store.recalculate_checksum(&node, alg).await {
         Ok(sum) => {
             let mut r = status(StatusCode::OK, "checksum recalculated");
-            r.headers_mut().insert("OC-Checksum", HeaderValue::from_str(&sum).unwrap());
+            r.headers_mut()
+                .insert("OC-Checksum", HeaderValue::from_str(&sum).unwrap());
             r
         }
         Err(e) => e.into_response(),
@@ -320,23 +452,47 @@ async fn recalculate_hash(app: &App, user: &User, segs: Vec<String>, alg: &str) 
 fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
     match req.method().as_str() {
         "PROPFIND" => {}
-        "GET" | "HEAD" => return status(StatusCode::OK, "CloudVault WebDAV: mount /dav/files/{username}/"),
+        "GET" | "HEAD" => {
+            return status(
+                StatusCode::OK,
+                "CloudVault WebDAV: mount /dav/files/{username}/",
+            );
+        }
         _ => return status(StatusCode::METHOD_NOT_ALLOWED, "read-only collection"),
     }
-    let depth1 = req.headers().get("depth").and_then(|v| v.to_str().ok()).is_some_and(|d| d.trim() == "1");
-    let base = if raw_path.ends_with('/') { raw_path.to_string() } else { format!("{raw_path}/") };
+    let depth1 = req
+        .headers()
+        .get("depth")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|d| d.trim() == "1");
+    let base = if raw_path.ends_with('/') {
+        raw_path.to_string()
+    } else {
+        format!("{raw_path}/")
+    };
     let entry = |href: &str| {
         format!(
             "<D:response><D:href>{href}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype>\
              </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
         )
     };
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">");
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">",
+    );
     xml.push_str(&entry(&base));
     if depth1 {
-        let child = if base == "/dav/" { "files/".to_string() } else { format!("{}/", user.username) };
+        let child = if base == "/dav/" {
+            "files/".to_string()
+        } else {
+            format!("{}/", user.username)
+        };
         xml.push_str(&entry(&format!("{base}{child}")));
     }
     xml.push_str("</D:multistatus>\n");
-    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+    (
+        StatusCode::MULTI_STATUS,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }

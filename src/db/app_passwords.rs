@@ -14,7 +14,13 @@ pub struct AppPassword {
 }
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AppPassword> {
-    Ok(AppPassword { id: r.get(0)?, user_id: r.get(1)?, name: r.get(2)?, created_at: r.get(3)?, last_used_at: r.get(4)? })
+    Ok(AppPassword {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        name: r.get(2)?,
+        created_at: r.get(3)?,
+        last_used_at: r.get(4)?,
+    })
 }
 
 pub fn insert_app_password(conn: &Connection, p: &AppPassword, secret_hash: &str) -> AppResult<()> {
@@ -36,7 +42,9 @@ pub fn list_app_passwords(conn: &Connection, user_id: &str) -> AppResult<Vec<App
     let mut stmt = conn.prepare_cached(
         "SELECT id, user_id, name, created_at, last_used_at FROM app_passwords WHERE user_id = :u ORDER BY created_at",
     )?;
-    let rows = stmt.query_map(named_params! {":u": user_id}, from_row)?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map(named_params! {":u": user_id}, from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 

@@ -45,50 +45,81 @@ pub fn insert_chunk_upload(conn: &Connection, u: &ChunkUpload) -> AppResult<()> 
     Ok(())
 }
 
-pub fn find_chunk_upload(conn: &Connection, user_id: &str, name: &str) -> AppResult<Option<ChunkUpload>> {
+pub fn find_chunk_upload(
+    conn: &Connection,
+    user_id: &str,
+    name: &str,
+) -> AppResult<Option<ChunkUpload>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM chunk_uploads WHERE user_id = :u AND name = :n"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM chunk_uploads WHERE user_id = :u AND name = :n"
+        ))?
         .query_row(named_params! {":u": user_id, ":n": name}, from_row)
         .optional()?)
 }
 
 pub fn list_user_chunk_uploads(conn: &Connection, user_id: &str) -> AppResult<Vec<ChunkUpload>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM chunk_uploads WHERE user_id = :u ORDER BY name"))?;
-    let rows = stmt.query_map(named_params! {":u": user_id}, from_row)?.collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM chunk_uploads WHERE user_id = :u ORDER BY name"
+    ))?;
+    let rows = stmt
+        .query_map(named_params! {":u": user_id}, from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 pub fn list_parts(conn: &Connection, upload_id: &str) -> AppResult<Vec<ChunkPart>> {
-    let mut stmt = conn.prepare_cached("SELECT name, size FROM chunk_parts WHERE upload_id = :id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT name, size FROM chunk_parts WHERE upload_id = :id")?;
     let rows = stmt
-        .query_map(named_params! {":id": upload_id}, |r| Ok(ChunkPart { name: r.get(0)?, size: r.get(1)? }))?
+        .query_map(named_params! {":id": upload_id}, |r| {
+            Ok(ChunkPart {
+                name: r.get(0)?,
+                size: r.get(1)?,
+            })
+        })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// Records a part (replacing a re-sent one); returns the size it replaced.
-pub fn put_part(conn: &Connection, upload_id: &str, name: &str, size: i64, now: i64) -> AppResult<i64> {
+pub fn put_part(
+    conn: &Connection,
+    upload_id: &str,
+    name: &str,
+    size: i64,
+    now: i64,
+) -> AppResult<i64> {
     let old: i64 = conn
         .prepare_cached("SELECT size FROM chunk_parts WHERE upload_id = :id AND name = :n")?
         .query_row(named_params! {":id": upload_id, ":n": name}, |r| r.get(0))
         .optional()?
         .unwrap_or(0);
-    conn.prepare_cached("INSERT OR REPLACE INTO chunk_parts (upload_id, name, size) VALUES (:id, :n, :s)")?
-        .execute(named_params! {":id": upload_id, ":n": name, ":s": size})?;
-    conn.prepare_cached("UPDATE chunk_uploads SET bytes = bytes + :d, updated_at = :now WHERE id = :id")?
-        .execute(named_params! {":d": size - old, ":now": now, ":id": upload_id})?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO chunk_parts (upload_id, name, size) VALUES (:id, :n, :s)",
+    )?
+    .execute(named_params! {":id": upload_id, ":n": name, ":s": size})?;
+    conn.prepare_cached(
+        "UPDATE chunk_uploads SET bytes = bytes + :d, updated_at = :now WHERE id = :id",
+    )?
+    .execute(named_params! {":d": size - old, ":now": now, ":id": upload_id})?;
     Ok(old)
 }
 
 pub fn delete_chunk_upload(conn: &Connection, upload_id: &str) -> AppResult<()> {
-    conn.prepare_cached("DELETE FROM chunk_uploads WHERE id = :id")?.execute(named_params! {":id": upload_id})?;
+    conn.prepare_cached("DELETE FROM chunk_uploads WHERE id = :id")?
+        .execute(named_params! {":id": upload_id})?;
     Ok(())
 }
 
 /// Uploads untouched since `before` (abandoned).
 pub fn list_stale_chunk_uploads(conn: &Connection, before: i64) -> AppResult<Vec<ChunkUpload>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM chunk_uploads WHERE updated_at < :t"))?;
-    let rows = stmt.query_map(named_params! {":t": before}, from_row)?.collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM chunk_uploads WHERE updated_at < :t"
+    ))?;
+    let rows = stmt
+        .query_map(named_params! {":t": before}, from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 

@@ -12,7 +12,13 @@ pub struct Invite {
     pub used_at: Option<i64>,
 }
 
-pub fn insert_invite(conn: &Connection, code: &str, created_by: Option<&str>, now: i64, expires_at: i64) -> AppResult<()> {
+pub fn insert_invite(
+    conn: &Connection,
+    code: &str,
+    created_by: Option<&str>,
+    now: i64,
+    expires_at: i64,
+) -> AppResult<()> {
     conn.prepare_cached(
         "INSERT INTO invite_codes (code, created_by, created_at, expires_at) VALUES (:c, :by, :now, :exp)",
     )?
@@ -28,7 +34,12 @@ pub fn list_active_invites(conn: &Connection, now: i64) -> AppResult<Vec<Invite>
     )?;
     let rows = stmt
         .query_map(named_params! {":now": now}, |r| {
-            Ok(Invite { code: r.get(0)?, created_at: r.get(1)?, expires_at: r.get(2)?, used_at: r.get(3)? })
+            Ok(Invite {
+                code: r.get(0)?,
+                created_at: r.get(1)?,
+                expires_at: r.get(2)?,
+                used_at: r.get(3)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
@@ -48,9 +59,16 @@ pub fn redeem_invite(conn: &Connection, code: &str, user_id: &str, now: i64) -> 
 
 pub fn find_invite(conn: &Connection, code: &str) -> AppResult<Option<Invite>> {
     Ok(conn
-        .prepare_cached("SELECT code, created_at, expires_at, used_at FROM invite_codes WHERE code = :c")?
+        .prepare_cached(
+            "SELECT code, created_at, expires_at, used_at FROM invite_codes WHERE code = :c",
+        )?
         .query_row(named_params! {":c": code}, |r| {
-            Ok(Invite { code: r.get(0)?, created_at: r.get(1)?, expires_at: r.get(2)?, used_at: r.get(3)? })
+            Ok(Invite {
+                code: r.get(0)?,
+                created_at: r.get(1)?,
+                expires_at: r.get(2)?,
+                used_at: r.get(3)?,
+            })
         })
         .optional()?)
 }

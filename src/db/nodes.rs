@@ -53,7 +53,11 @@ fn from_row(r: &Row) -> rusqlite::Result<Node> {
         owner_id: r.get(1)?,
         parent_id: r.get(2)?,
         name: r.get(3)?,
-        kind: if kind == "dir" { NodeKind::Dir } else { NodeKind::File },
+        kind: if kind == "dir" {
+            NodeKind::Dir
+        } else {
+            NodeKind::File
+        },
         size: r.get(5)?,
         content_type: r.get(6)?,
         blob_id: r.get(7)?,
@@ -83,21 +87,27 @@ pub fn insert_node(conn: &Connection, n: &Node, name_key: &str) -> rusqlite::Res
 /// The node if it exists *and* belongs to `owner`: another user's node is indistinguishable from none.
 pub fn find_owned_node(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<Node>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o"
+        ))?
         .query_row(named_params! {":id": id, ":o": owner}, from_row)
         .optional()?)
 }
 
 pub fn find_child(conn: &Connection, parent: &str, name_key: &str) -> AppResult<Option<Node>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM nodes WHERE parent_id = :p AND name_key = :k"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM nodes WHERE parent_id = :p AND name_key = :k"
+        ))?
         .query_row(named_params! {":p": parent, ":k": name_key}, from_row)
         .optional()?)
 }
 
 pub fn name_taken(conn: &Connection, parent: &str, name_key: &str) -> AppResult<bool> {
     Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = :p AND name_key = :k)")?
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = :p AND name_key = :k)",
+        )?
         .query_row(named_params! {":p": parent, ":k": name_key}, |r| r.get(0))?)
 }
 
@@ -132,7 +142,10 @@ pub fn list_children(
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(named_params! {":p": parent, ":limit": limit, ":offset": offset}, from_row)?
+        .query_map(
+            named_params! {":p": parent, ":limit": limit, ":offset": offset},
+            from_row,
+        )?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
@@ -153,7 +166,9 @@ pub fn list_ancestry(conn: &Connection, id: &str) -> AppResult<Vec<Node>> {
          SELECT {COLUMNS} FROM nodes JOIN up USING (id) ORDER BY up.depth DESC"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(named_params! {":id": id}, from_row)?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map(named_params! {":id": id}, from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
@@ -165,19 +180,30 @@ pub fn list_subtree_files(conn: &Connection, id: &str) -> AppResult<Vec<Node>> {
          SELECT {COLUMNS} FROM nodes JOIN sub USING (id) WHERE kind = 'file'"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(named_params! {":id": id}, from_row)?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map(named_params! {":id": id}, from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// Children go with it (ON DELETE CASCADE).
 pub fn delete_node(conn: &Connection, id: &str) -> AppResult<()> {
-    conn.prepare_cached("DELETE FROM nodes WHERE id = :id")?.execute(named_params! {":id": id})?;
+    conn.prepare_cached("DELETE FROM nodes WHERE id = :id")?
+        .execute(named_params! {":id": id})?;
     Ok(())
 }
 
-pub fn update_placement(conn: &Connection, id: &str, parent: &str, name: &str, name_key: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE nodes SET parent_id = :p, name = :n, name_key = :k WHERE id = :id")?
-        .execute(named_params! {":p": parent, ":n": name, ":k": name_key, ":id": id})?;
+pub fn update_placement(
+    conn: &Connection,
+    id: &str,
+    parent: &str,
+    name: &str,
+    name_key: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE nodes SET parent_id = :p, name = :n, name_key = :k WHERE id = :id",
+    )?
+    .execute(named_params! {":p": parent, ":n": name, ":k": name_key, ":id": id})?;
     Ok(())
 }
 
@@ -195,8 +221,10 @@ pub fn update_body(conn: &Connection, n: &Node) -> AppResult<()> {
 }
 
 pub fn touch_dir(conn: &Connection, id: &str, now: i64, etag: &str) -> AppResult<()> {
-    conn.prepare_cached("UPDATE nodes SET modified_at = :m, etag = :e WHERE id = :id AND kind = 'dir'")?
-        .execute(named_params! {":m": now, ":e": etag, ":id": id})?;
+    conn.prepare_cached(
+        "UPDATE nodes SET modified_at = :m, etag = :e WHERE id = :id AND kind = 'dir'",
+    )?
+    .execute(named_params! {":m": now, ":e": etag, ":id": id})?;
     Ok(())
 }
 
@@ -214,7 +242,10 @@ pub fn find_structure_problems(conn: &Connection) -> AppResult<Vec<String>> {
         "SELECT c.id FROM nodes c JOIN nodes p ON c.parent_id = p.id WHERE c.owner_id <> p.owner_id OR p.kind <> 'dir'",
     )?;
     for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        out.push(format!("node {} sits under another user's node or under a file", id?));
+        out.push(format!(
+            "node {} sits under another user's node or under a file",
+            id?
+        ));
     }
     let mut stmt = conn.prepare(
         "SELECT u.username FROM users u LEFT JOIN nodes n ON n.id = u.root_id AND n.parent_id IS NULL
@@ -228,6 +259,35 @@ pub fn find_structure_problems(conn: &Connection) -> AppResult<Vec<String>> {
 
 /// The client's own modification time for a file (WebDAV `X-OC-Mtime`).
 pub fn set_modified(conn: &Connection, id: &str, ms: i64) -> AppResult<()> {
-    conn.prepare_cached("UPDATE nodes SET modified_at = :m WHERE id = :id")?.execute(named_params! {":m": ms, ":id": id})?;
+    conn.prepare_cached("UPDATE nodes SET modified_at = :m WHERE id = :id")?
+        .execute(named_params! {":m": ms, ":id": id})?;
     Ok(())
+}
+
+/// A user's files whose name contains every one of `words` (lower case), newest first.
+pub fn find_files_by_name_words(
+    conn: &Connection,
+    owner: &str,
+    words: &[String],
+    limit: i64,
+) -> AppResult<Vec<Node>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM nodes WHERE owner_id = ?1 AND kind = 'file'");
+    let mut params: Vec<String> = vec![owner.to_string()];
+    for w in words.iter().take(8) {
+        let escaped = w
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        params.push(format!("%{escaped}%"));
+        sql.push_str(&format!(" AND name_key LIKE ?{} ESCAPE '\\'", params.len()));
+    }
+    sql.push_str(&format!(
+        " ORDER BY modified_at DESC, id LIMIT {}",
+        limit.clamp(1, 10_000)
+    ));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params.iter()), from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

@@ -13,9 +13,18 @@ pub struct Prop {
 }
 
 pub fn list_props(conn: &Connection, node: &str) -> AppResult<Vec<Prop>> {
-    let mut stmt = conn.prepare_cached("SELECT namespace, name, prefix, xml FROM dav_props WHERE node_id = :n ORDER BY rowid")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT namespace, name, prefix, xml FROM dav_props WHERE node_id = :n ORDER BY rowid",
+    )?;
     let rows = stmt
-        .query_map(named_params! {":n": node}, |r| Ok(Prop { namespace: r.get(0)?, name: r.get(1)?, prefix: r.get(2)?, xml: r.get(3)? }))?
+        .query_map(named_params! {":n": node}, |r| {
+            Ok(Prop {
+                namespace: r.get(0)?,
+                name: r.get(1)?,
+                prefix: r.get(2)?,
+                xml: r.get(3)?,
+            })
+        })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
@@ -31,7 +40,9 @@ pub fn list_children_with_props(conn: &Connection, parent: &str) -> AppResult<Ve
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT p.node_id FROM dav_props p JOIN nodes n ON n.id = p.node_id WHERE n.parent_id = :p",
     )?;
-    let rows = stmt.query_map(named_params! {":p": parent}, |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map(named_params! {":p": parent}, |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
@@ -45,8 +56,10 @@ pub fn set_prop(conn: &Connection, node: &str, p: &Prop) -> AppResult<()> {
 }
 
 pub fn remove_prop(conn: &Connection, node: &str, namespace: &str, name: &str) -> AppResult<()> {
-    conn.prepare_cached("DELETE FROM dav_props WHERE node_id = :n AND namespace = :ns AND name = :name")?
-        .execute(named_params! {":n": node, ":ns": namespace, ":name": name})?;
+    conn.prepare_cached(
+        "DELETE FROM dav_props WHERE node_id = :n AND namespace = :ns AND name = :name",
+    )?
+    .execute(named_params! {":n": node, ":ns": namespace, ":name": name})?;
     Ok(())
 }
 
@@ -63,8 +76,19 @@ pub const OC_NS: &str = "http://owncloud.org/ns";
 
 /// The file's checksum as Nextcloud clients read it (`oc:checksums`, e.g. "SHA1:ab12...").
 pub fn set_checksums(conn: &Connection, node: &str, value: &str) -> AppResult<()> {
-    let xml = format!("<oc:checksums xmlns:oc=\"{OC_NS}\"><oc:checksum>{value}</oc:checksum></oc:checksums>");
-    set_prop(conn, node, &Prop { namespace: OC_NS.into(), name: "checksums".into(), prefix: Some("oc".into()), xml: Some(xml.into_bytes()) })
+    let xml = format!(
+        "<oc:checksums xmlns:oc=\"{OC_NS}\"><oc:checksum>{value}</oc:checksum></oc:checksums>"
+    );
+    set_prop(
+        conn,
+        node,
+        &Prop {
+            namespace: OC_NS.into(),
+            name: "checksums".into(),
+            prefix: Some("oc".into()),
+            xml: Some(xml.into_bytes()),
+        },
+    )
 }
 
 /// A new body makes a stored checksum wrong.

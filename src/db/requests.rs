@@ -30,7 +30,13 @@ pub fn list_requests(conn: &Connection) -> AppResult<Vec<AccessRequest>> {
     )?;
     let rows = stmt
         .query_map([], |r| {
-            Ok(AccessRequest { id: r.get(0)?, name: r.get(1)?, contact: r.get(2)?, message: r.get(3)?, created_at: r.get(4)? })
+            Ok(AccessRequest {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                contact: r.get(2)?,
+                message: r.get(3)?,
+                created_at: r.get(4)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)

@@ -52,20 +52,26 @@ pub fn find_refresh_token(conn: &Connection, token_hash: &str) -> AppResult<Opti
 /// Marks the token exchanged, only if nobody did so first (two refreshes racing: one wins).
 pub fn mark_rotated(conn: &Connection, id: &str, now: i64) -> AppResult<bool> {
     Ok(conn
-        .prepare_cached("UPDATE refresh_tokens SET rotated_at = :now WHERE id = :id AND rotated_at IS NULL")?
+        .prepare_cached(
+            "UPDATE refresh_tokens SET rotated_at = :now WHERE id = :id AND rotated_at IS NULL",
+        )?
         .execute(named_params! {":now": now, ":id": id})?
         == 1)
 }
 
 pub fn revoke_family(conn: &Connection, family_id: &str, now: i64) -> AppResult<()> {
-    conn.prepare_cached("UPDATE refresh_tokens SET revoked_at = :now WHERE family_id = :f AND revoked_at IS NULL")?
-        .execute(named_params! {":now": now, ":f": family_id})?;
+    conn.prepare_cached(
+        "UPDATE refresh_tokens SET revoked_at = :now WHERE family_id = :f AND revoked_at IS NULL",
+    )?
+    .execute(named_params! {":now": now, ":f": family_id})?;
     Ok(())
 }
 
 pub fn revoke_user_tokens(conn: &Connection, user_id: &str, now: i64) -> AppResult<()> {
-    conn.prepare_cached("UPDATE refresh_tokens SET revoked_at = :now WHERE user_id = :u AND revoked_at IS NULL")?
-        .execute(named_params! {":now": now, ":u": user_id})?;
+    conn.prepare_cached(
+        "UPDATE refresh_tokens SET revoked_at = :now WHERE user_id = :u AND revoked_at IS NULL",
+    )?
+    .execute(named_params! {":now": now, ":u": user_id})?;
     Ok(())
 }
 

@@ -36,7 +36,14 @@ pub fn list_unreferenced_trash(conn: &Connection) -> AppResult<Vec<TrashEntry>> 
          WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.blob_id = t.blob_id)",
     )?;
     let rows = stmt
-        .query_map([], |r| Ok(TrashEntry { volume: r.get(0)?, user_id: r.get(1)?, blob_id: r.get(2)?, ext: r.get(3)? }))?
+        .query_map([], |r| {
+            Ok(TrashEntry {
+                volume: r.get(0)?,
+                user_id: r.get(1)?,
+                blob_id: r.get(2)?,
+                ext: r.get(3)?,
+            })
+        })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }

@@ -66,7 +66,9 @@ pub fn insert_tus_upload(conn: &Connection, u: &TusUpload) -> AppResult<()> {
 /// The upload `id` if it belongs to `user_id` (another user's looks like a missing one).
 pub fn find_tus_upload(conn: &Connection, user_id: &str, id: &str) -> AppResult<Option<TusUpload>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM tus_uploads WHERE id = :id AND user_id = :u"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tus_uploads WHERE id = :id AND user_id = :u"
+        ))?
         .query_row(named_params! {":id": id, ":u": user_id}, from_row)
         .optional()?)
 }
@@ -76,18 +78,29 @@ pub fn list_unfinished_tus_uploads(conn: &Connection, user_id: &str) -> AppResul
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM tus_uploads WHERE user_id = :u AND file_id IS NULL ORDER BY created_at DESC"
     ))?;
-    let rows = stmt.query_map(named_params! {":u": user_id}, from_row)?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map(named_params! {":u": user_id}, from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// Records bytes made durable; only moves forward from the offset the caller started at.
-pub fn advance_tus_offset(conn: &Connection, id: &str, from: i64, to: i64, now: i64, expires_at: i64) -> AppResult<bool> {
+pub fn advance_tus_offset(
+    conn: &Connection,
+    id: &str,
+    from: i64,
+    to: i64,
+    now: i64,
+    expires_at: i64,
+) -> AppResult<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE tus_uploads SET upload_offset = :to, updated_at = :now, expires_at = :exp
              WHERE id = :id AND upload_offset = :from AND file_id IS NULL",
         )?
-        .execute(named_params! {":to": to, ":now": now, ":exp": expires_at, ":id": id, ":from": from})?;
+        .execute(
+            named_params! {":to": to, ":now": now, ":exp": expires_at, ":id": id, ":from": from},
+        )?;
     Ok(n == 1)
 }
 
@@ -99,24 +112,37 @@ pub fn finish_tus_upload(conn: &Connection, id: &str, file_id: &str, now: i64) -
 }
 
 pub fn delete_tus_upload(conn: &Connection, id: &str) -> AppResult<bool> {
-    Ok(conn.prepare_cached("DELETE FROM tus_uploads WHERE id = :id")?.execute(named_params! {":id": id})? == 1)
+    Ok(conn
+        .prepare_cached("DELETE FROM tus_uploads WHERE id = :id")?
+        .execute(named_params! {":id": id})?
+        == 1)
 }
 
 /// Uploads whose expiry has passed (finished or not).
 pub fn list_expired_tus_uploads(conn: &Connection, now: i64) -> AppResult<Vec<TusUpload>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM tus_uploads WHERE expires_at <= :now"))?;
-    let rows = stmt.query_map(named_params! {":now": now}, from_row)?.collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM tus_uploads WHERE expires_at <= :now"
+    ))?;
+    let rows = stmt
+        .query_map(named_params! {":now": now}, from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// Ids of every unfinished upload (to sweep files no row owns).
 pub fn list_unfinished_tus_ids(conn: &Connection) -> AppResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM tus_uploads WHERE file_id IS NULL")?;
-    let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// Bytes held by unfinished uploads, all users together (fsck compares reservations with it).
 pub fn sum_reserved_by_tus(conn: &Connection) -> AppResult<i64> {
-    Ok(conn.query_row("SELECT coalesce(sum(length), 0) FROM tus_uploads WHERE file_id IS NULL", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT coalesce(sum(length), 0) FROM tus_uploads WHERE file_id IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
 }

@@ -78,8 +78,11 @@ pub fn find_user_by_name(conn: &Connection, username: &str) -> AppResult<Option<
 }
 
 pub fn list_users(conn: &Connection) -> AppResult<Vec<User>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))?;
-    let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))?;
+    let rows = stmt
+        .query_map([], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -96,14 +99,18 @@ pub fn set_quota(conn: &Connection, id: &str, quota: i64) -> AppResult<bool> {
 
 /// Sets the password and bumps `token_version`, so access tokens issued before stop working.
 pub fn set_password(conn: &Connection, id: &str, hash: &str) -> AppResult<()> {
-    conn.prepare_cached("UPDATE users SET password_hash = :h, token_version = token_version + 1 WHERE id = :id")?
-        .execute(named_params! {":h": hash, ":id": id})?;
+    conn.prepare_cached(
+        "UPDATE users SET password_hash = :h, token_version = token_version + 1 WHERE id = :id",
+    )?
+    .execute(named_params! {":h": hash, ":id": id})?;
     Ok(())
 }
 
 pub fn set_disabled(conn: &Connection, id: &str, disabled: bool) -> AppResult<bool> {
     let n = conn
-        .prepare_cached("UPDATE users SET disabled = :d, token_version = token_version + 1 WHERE id = :id")?
+        .prepare_cached(
+            "UPDATE users SET disabled = :d, token_version = token_version + 1 WHERE id = :id",
+        )?
         .execute(named_params! {":d": disabled, ":id": id})?;
     Ok(n == 1)
 }
@@ -121,8 +128,10 @@ pub fn try_reserve(conn: &Connection, id: &str, n: i64) -> AppResult<bool> {
 }
 
 pub fn release_reservation(conn: &Connection, id: &str, n: i64) -> AppResult<()> {
-    conn.prepare_cached("UPDATE users SET reserved_bytes = max(0, reserved_bytes - :n) WHERE id = :id")?
-        .execute(named_params! {":n": n, ":id": id})?;
+    conn.prepare_cached(
+        "UPDATE users SET reserved_bytes = max(0, reserved_bytes - :n) WHERE id = :id",
+    )?
+    .execute(named_params! {":n": n, ":id": id})?;
     Ok(())
 }
 
@@ -156,16 +165,22 @@ pub fn find_usage_mismatches(conn: &Connection) -> AppResult<Vec<(String, String
                 (SELECT coalesce(sum(size), 0) FROM nodes n WHERE n.owner_id = u.id AND n.kind = 'file') AS actual
          FROM users u WHERE u.used_bytes <> actual",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 pub fn set_used_bytes(conn: &Connection, id: &str, used: i64) -> AppResult<()> {
-    conn.execute("UPDATE users SET used_bytes = ?1 WHERE id = ?2", rusqlite::params![used, id])?;
+    conn.execute(
+        "UPDATE users SET used_bytes = ?1 WHERE id = ?2",
+        rusqlite::params![used, id],
+    )?;
     Ok(())
 }
 
 pub fn set_pinned_volume(conn: &Connection, id: &str, volume: Option<&str>) -> AppResult<()> {
-    conn.prepare_cached("UPDATE users SET pinned_volume = :v WHERE id = :id")?.execute(named_params! {":v": volume, ":id": id})?;
+    conn.prepare_cached("UPDATE users SET pinned_volume = :v WHERE id = :id")?
+        .execute(named_params! {":v": volume, ":id": id})?;
     Ok(())
 }

@@ -11,8 +11,16 @@ pub fn find_volume_marker(conn: &Connection, name: &str) -> AppResult<Option<Str
         .optional()?)
 }
 
-pub fn insert_volume(conn: &Connection, name: &str, marker_id: &str, path: &str, now: i64) -> AppResult<()> {
-    conn.prepare_cached("INSERT INTO volumes (name, marker_id, path, first_seen) VALUES (:n, :m, :p, :now)")?
-        .execute(named_params! {":n": name, ":m": marker_id, ":p": path, ":now": now})?;
+pub fn insert_volume(
+    conn: &Connection,
+    name: &str,
+    marker_id: &str,
+    path: &str,
+    now: i64,
+) -> AppResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO volumes (name, marker_id, path, first_seen) VALUES (:n, :m, :p, :now)",
+    )?
+    .execute(named_params! {":n": name, ":m": marker_id, ":p": path, ":now": now})?;
     Ok(())
 }

@@ -35,8 +35,17 @@ pub async fn set_quota(
 ) -> AppResult<Json<UserResponse>> {
     let bytes = match (req.quota_bytes, req.quota) {
         (Some(b), None) => b,
-        (None, Some(s)) => s.parse::<ByteSize>().map_err(|m| AppError::bad_request("invalid-quota", m))?.0,
-        _ => return Err(AppError::bad_request("invalid-quota", "give either quota_bytes or quota (e.g. \"50GB\")")),
+        (None, Some(s)) => {
+            s.parse::<ByteSize>()
+                .map_err(|m| AppError::bad_request("invalid-quota", m))?
+                .0
+        }
+        _ => {
+            return Err(AppError::bad_request(
+                "invalid-quota",
+                "give either quota_bytes or quota (e.g. \"50GB\")",
+            ));
+        }
     };
     if bytes > i64::MAX as u64 {
         return Err(AppError::bad_request("invalid-quota", "quota out of range"));
@@ -46,7 +55,11 @@ pub async fn set_quota(
         .db
         .run(move |c| {
             if !db::users::set_quota(c, &id, bytes as i64)? {
-                return Err(AppError::new(crate::error::Kind::NotFound, "user-not-found", "no such user"));
+                return Err(AppError::new(
+                    crate::error::Kind::NotFound,
+                    "user-not-found",
+                    "no such user",
+                ));
             }
             db::users::find_user_by_id(c, &id)?.ok_or_else(AppError::not_found)
         })
@@ -68,14 +81,21 @@ pub async fn set_disabled(
     ApiJson(req): ApiJson<DisableRequest>,
 ) -> AppResult<Json<UserResponse>> {
     if id == admin.id && req.disabled {
-        return Err(AppError::bad_request("invalid-request", "you cannot disable your own account"));
+        return Err(AppError::bad_request(
+            "invalid-request",
+            "you cannot disable your own account",
+        ));
     }
     let user = app
         .db
         .run(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if !db::users::set_disabled(&tx, &id, req.disabled)? {
-                return Err(AppError::new(crate::error::Kind::NotFound, "user-not-found", "no such user"));
+                return Err(AppError::new(
+                    crate::error::Kind::NotFound,
+                    "user-not-found",
+                    "no such user",
+                ));
             }
             db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
             let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
@@ -107,23 +127,43 @@ pub async fn create_invites(
     let req: InviteRequest = if body.iter().all(u8::is_ascii_whitespace) {
         InviteRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))?
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::bad_request("invalid-json", e.to_string()))?
     };
     let ttl = match req.expires_in {
-        Some(s) => Some(s.parse::<Dur>().map_err(|m| AppError::bad_request("invalid-expiry", m))?.0.as_secs() as i64),
+        Some(s) => Some(
+            s.parse::<Dur>()
+                .map_err(|m| AppError::bad_request("invalid-expiry", m))?
+                .0
+                .as_secs() as i64,
+        ),
         None => None,
     };
-    let codes = app.accounts.create_invites(req.count.unwrap_or(1), ttl, Some(admin.id.clone())).await?;
+    let codes = app
+        .accounts
+        .create_invites(req.count.unwrap_or(1), ttl, Some(admin.id.clone()))
+        .await?;
     tracing::info!(admin = %admin.id, count = codes.len(), "invite codes created");
-    Ok((StatusCode::CREATED, Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() })),
+    ))
 }
 
 pub async fn list_invites(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
-    let codes = app.db.run(|c| db::invites::list_active_invites(c, db::now_ms())).await?;
-    Ok(Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() })))
+    let codes = app
+        .db
+        .run(|c| db::invites::list_active_invites(c, db::now_ms()))
+        .await?;
+    Ok(Json(
+        json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() }),
+    ))
 }
 
-pub async fn list_access_requests(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+pub async fn list_access_requests(
+    State(app): State<App>,
+    _admin: AdminUser,
+) -> AppResult<Json<Value>> {
     let reqs = app.db.run(|c| db::requests::list_requests(c)).await?;
     let reqs: Vec<Value> = reqs
         .iter()
@@ -132,9 +172,20 @@ pub async fn list_access_requests(State(app): State<App>, _admin: AdminUser) -> 
     Ok(Json(json!({ "requests": reqs })))
 }
 
-pub async fn delete_access_request(State(app): State<App>, _admin: AdminUser, Path(id): Path<String>) -> AppResult<StatusCode> {
-    let found = app.db.run(move |c| db::requests::delete_request(c, &id)).await?;
-    if found { Ok(StatusCode::NO_CONTENT) } else { Err(AppError::not_found()) }
+pub async fn delete_access_request(
+    State(app): State<App>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    let found = app
+        .db
+        .run(move |c| db::requests::delete_request(c, &id))
+        .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::not_found())
+    }
 }
 
 pub async fn list_volumes(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
@@ -143,9 +194,42 @@ pub async fn list_volumes(State(app): State<App>, _admin: AdminUser) -> AppResul
     Ok(Json(json!({ "volumes": status })))
 }
 
+/// The job queue: counts by kind and state, the latest failures with their reasons, and whether
+/// the AI model is there.
+pub async fn list_jobs(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+    let (counts, failures) = app
+        .db
+        .run(|c| {
+            Ok((
+                db::jobs::count_jobs(c)?,
+                db::jobs::list_failed_jobs(c, 200)?,
+            ))
+        })
+        .await?;
+    let failures: Vec<Value> = failures
+        .into_iter()
+        .map(|f| {
+            json!({
+                "id": f.id, "kind": f.kind, "file_id": f.node_id, "file_name": f.file_name,
+                "username": f.username, "attempts": f.attempts, "last_error": f.last_error,
+                "updated_at": rfc3339(f.updated_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "counts": counts,
+        "failures": failures,
+        "workers": app.jobs.workers(),
+        "model": app.model_status(),
+    })))
+}
+
 /// What the server measured about itself: the largest request body so far shows whether every
 /// client keeps under Cloudflare's 100 MB limit.
 pub async fn server_stats(State(app): State<App>, _admin: AdminUser) -> Json<Value> {
-    let largest = app.stats.largest_request_body.load(std::sync::atomic::Ordering::Relaxed);
+    let largest = app
+        .stats
+        .largest_request_body
+        .load(std::sync::atomic::Ordering::Relaxed);
     Json(json!({ "largest_request_body": largest }))
 }

@@ -10,8 +10,8 @@ use crate::app::App;
 use crate::auth::TokenPair;
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::http::dto::UserResponse;
 use crate::http::cookies::{self, CookieContext};
+use crate::http::dto::UserResponse;
 use crate::http::extract::{ApiJson, AuthUser, ClientAddr};
 
 #[derive(Deserialize)]
@@ -77,13 +77,22 @@ pub struct SessionResponse {
 
 /// Puts a new pair in the answer: for a cookie session the refresh token (and the media token)
 /// become cookies and the JSON carries only the access token.
-fn hand_out(pair: TokenPair, cookie: bool, ctx: &CookieContext, out: &mut HeaderMap) -> TokensResponse {
+fn hand_out(
+    pair: TokenPair,
+    cookie: bool,
+    ctx: &CookieContext,
+    out: &mut HeaderMap,
+) -> TokensResponse {
     if cookie {
         cookies::set_session_cookies(out, &pair, ctx.secure);
     }
     TokensResponse {
         access_token: pair.access_token,
-        refresh_token: if cookie { None } else { Some(pair.refresh_token) },
+        refresh_token: if cookie {
+            None
+        } else {
+            Some(pair.refresh_token)
+        },
         token_type: pair.token_type,
         expires_in: pair.expires_in,
         refresh_expires_in: pair.refresh_expires_in,
@@ -102,11 +111,21 @@ pub async fn register(
     ctx: CookieContext,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<(StatusCode, HeaderMap, Json<SessionResponse>)> {
-    let (user, pair) = app.accounts.register(&req.invite_code, &req.username, &req.password).await?;
+    let (user, pair) = app
+        .accounts
+        .register(&req.invite_code, &req.username, &req.password)
+        .await?;
     tracing::info!(user = %user.id, username = %user.username, "registered");
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
-    Ok((StatusCode::CREATED, out, Json(SessionResponse { user: UserResponse::from(&user), tokens })))
+    Ok((
+        StatusCode::CREATED,
+        out,
+        Json(SessionResponse {
+            user: UserResponse::from(&user),
+            tokens,
+        }),
+    ))
 }
 
 pub async fn login(
@@ -115,10 +134,19 @@ pub async fn login(
     ctx: CookieContext,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<(HeaderMap, Json<SessionResponse>)> {
-    let (user, pair) = app.accounts.login(&req.username, &req.password, &addr.to_string()).await?;
+    let (user, pair) = app
+        .accounts
+        .login(&req.username, &req.password, &addr.to_string())
+        .await?;
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
-    Ok((out, Json(SessionResponse { user: UserResponse::from(&user), tokens })))
+    Ok((
+        out,
+        Json(SessionResponse {
+            user: UserResponse::from(&user),
+            tokens,
+        }),
+    ))
 }
 
 /// The refresh token of this request: from the body (API clients) or the cookie (browsers,
@@ -136,7 +164,11 @@ fn refresh_token_of(req: RefreshRequest, ctx: &CookieContext) -> AppResult<(Stri
     Ok((t, true))
 }
 
-pub async fn refresh(State(app): State<App>, ctx: CookieContext, body: axum::body::Bytes) -> Response {
+pub async fn refresh(
+    State(app): State<App>,
+    ctx: CookieContext,
+    body: axum::body::Bytes,
+) -> Response {
     let result = async {
         let (token, cookie) = refresh_token_of(parse_optional_json(&body)?, &ctx)?;
         let pair = match app.accounts.refresh(&token).await {
@@ -168,7 +200,11 @@ impl From<AppError> for (AppError, bool) {
 }
 
 /// Revokes the session's token family and clears the cookies.
-pub async fn logout(State(app): State<App>, ctx: CookieContext, body: axum::body::Bytes) -> AppResult<(StatusCode, HeaderMap)> {
+pub async fn logout(
+    State(app): State<App>,
+    ctx: CookieContext,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, HeaderMap)> {
     let req: RefreshRequest = parse_optional_json(&body)?;
     let mut out = HeaderMap::new();
     match refresh_token_of(req, &ctx) {
@@ -179,7 +215,9 @@ pub async fn logout(State(app): State<App>, ctx: CookieContext, body: axum::body
             }
         }
         // Signing out without a session is already done.
-        Err(e) if e.kind == crate::error::Kind::Unauthorized => cookies::clear_session_cookies(&mut out, ctx.secure),
+        Err(e) if e.kind == crate::error::Kind::Unauthorized => {
+            cookies::clear_session_cookies(&mut out, ctx.secure)
+        }
         Err(e) => return Err(e),
     }
     Ok((StatusCode::NO_CONTENT, out))
@@ -197,7 +235,10 @@ pub async fn change_password(
     ctx: CookieContext,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> AppResult<(HeaderMap, Json<TokensResponse>)> {
-    let pair = app.accounts.change_password(&user, &req.current_password, &req.new_password).await?;
+    let pair = app
+        .accounts
+        .change_password(&user, &req.current_password, &req.new_password)
+        .await?;
     let cookie = cookies::read_cookie(&ctx.headers, cookies::REFRESH_COOKIE).is_some();
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, cookie, &ctx, &mut out);
@@ -213,24 +254,56 @@ pub async fn request_access(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<AccessRequestRequest>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let (name, contact, message) = (req.name.trim().to_string(), req.contact.trim().to_string(), req.message.trim().to_string());
+    let (name, contact, message) = (
+        req.name.trim().to_string(),
+        req.contact.trim().to_string(),
+        req.message.trim().to_string(),
+    );
     if name.is_empty() || contact.is_empty() {
-        return Err(AppError::bad_request("invalid-request", "name and contact are required"));
-    }
-    if name.chars().count() > MAX_NAME || contact.chars().count() > MAX_CONTACT || message.chars().count() > MAX_MESSAGE {
         return Err(AppError::bad_request(
-            "too-long",
-            format!("name up to {MAX_NAME}, contact up to {MAX_CONTACT} and message up to {MAX_MESSAGE} characters"),
+            "invalid-request",
+            "name and contact are required",
         ));
     }
-    if [&name, &contact, &message].iter().any(|s| s.chars().any(|c| c.is_control() && c != '\n')) {
-        return Err(AppError::bad_request("invalid-request", "control characters are not allowed"));
+    if name.chars().count() > MAX_NAME
+        || contact.chars().count() > MAX_CONTACT
+        || message.chars().count() > MAX_MESSAGE
+    {
+        return Err(AppError::bad_request(
+            "too-long",
+            format!(
+                "name up to {MAX_NAME}, contact up to {MAX_CONTACT} and message up to {MAX_MESSAGE} characters"
+            ),
+        ));
     }
-    app.auth.requests_by_address.try_hit(&addr.to_string()).map_err(AppError::rate_limited)?;
-    let r = db::requests::AccessRequest { id: db::new_id(), name, contact, message, created_at: db::now_ms() };
+    if [&name, &contact, &message]
+        .iter()
+        .any(|s| s.chars().any(|c| c.is_control() && c != '\n'))
+    {
+        return Err(AppError::bad_request(
+            "invalid-request",
+            "control characters are not allowed",
+        ));
+    }
+    app.auth
+        .requests_by_address
+        .try_hit(&addr.to_string())
+        .map_err(AppError::rate_limited)?;
+    let r = db::requests::AccessRequest {
+        id: db::new_id(),
+        name,
+        contact,
+        message,
+        created_at: db::now_ms(),
+    };
     let remote = addr.to_string();
-    app.db.run(move |c| db::requests::insert_request(c, &r, Some(&remote))).await?;
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"status": "received"}))))
+    app.db
+        .run(move |c| db::requests::insert_request(c, &r, Some(&remote)))
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"status": "received"})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -247,13 +320,24 @@ pub async fn create_app_password(
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_request("invalid-name", "name the app password (1 to 100 characters), e.g. \"laptop rclone\""));
+        return Err(AppError::bad_request(
+            "invalid-name",
+            "name the app password (1 to 100 characters), e.g. \"laptop rclone\"",
+        ));
     }
     let secret = crate::dav::auth::new_app_secret();
-    let p = db::app_passwords::AppPassword { id: db::new_id(), user_id: user.id.clone(), name, created_at: db::now_ms(), last_used_at: None };
+    let p = db::app_passwords::AppPassword {
+        id: db::new_id(),
+        user_id: user.id.clone(),
+        name,
+        created_at: db::now_ms(),
+        last_used_at: None,
+    };
     let hash = crate::dav::auth::hash_app_secret(&secret);
     let row = p.clone();
-    app.db.run(move |c| db::app_passwords::insert_app_password(c, &row, &hash)).await?;
+    app.db
+        .run(move |c| db::app_passwords::insert_app_password(c, &row, &hash))
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
@@ -263,8 +347,14 @@ pub async fn create_app_password(
     ))
 }
 
-pub async fn list_app_passwords(State(app): State<App>, AuthUser(user): AuthUser) -> AppResult<Json<serde_json::Value>> {
-    let list = app.db.run(move |c| db::app_passwords::list_app_passwords(c, &user.id)).await?;
+pub async fn list_app_passwords(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+) -> AppResult<Json<serde_json::Value>> {
+    let list = app
+        .db
+        .run(move |c| db::app_passwords::list_app_passwords(c, &user.id))
+        .await?;
     let items: Vec<serde_json::Value> = list
         .iter()
         .map(|p| {
@@ -282,6 +372,13 @@ pub async fn delete_app_password(
     AuthUser(user): AuthUser,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> AppResult<StatusCode> {
-    let found = app.db.run(move |c| db::app_passwords::delete_app_password(c, &user.id, &id)).await?;
-    if found { Ok(StatusCode::NO_CONTENT) } else { Err(AppError::not_found()) }
+    let found = app
+        .db
+        .run(move |c| db::app_passwords::delete_app_password(c, &user.id, &id))
+        .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::not_found())
+    }
 }

@@ -19,16 +19,36 @@ pub fn quoted_etag(node: &Node) -> String {
 }
 
 fn http_date(ms: i64) -> String {
-    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64))
+    httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64),
+    )
 }
 
 /// `attachment; filename="ascii fallback"; filename*=UTF-8''percent-encoded` (RFC 6266 / 8187).
 pub fn content_disposition(name: &str, inline: bool) -> String {
-    let fallback: String =
-        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' { c } else { '_' }).collect();
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     const ATTR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'!').remove(b'#').remove(b'$').remove(b'&').remove(b'+').remove(b'-').remove(b'.')
-        .remove(b'^').remove(b'_').remove(b'`').remove(b'|').remove(b'~');
+        .remove(b'!')
+        .remove(b'#')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'^')
+        .remove(b'_')
+        .remove(b'`')
+        .remove(b'|')
+        .remove(b'~');
     let encoded = percent_encoding::utf8_percent_encode(name, ATTR);
     let kind = if inline { "inline" } else { "attachment" };
     format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
@@ -36,16 +56,21 @@ pub fn content_disposition(name: &str, inline: bool) -> String {
 
 fn etag_matches(list: &str, etag: &str) -> bool {
     let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    list.split(',').any(|t| t.trim() == "*" || bare(t) == bare(etag))
+    list.split(',')
+        .any(|t| t.trim() == "*" || bare(t) == bare(etag))
 }
 
 /// A byte range of a `size`-byte body: Ok(None) = serve whole, Err = 416.
 fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else { return Ok(None) };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
     if spec.contains(',') {
         return Ok(None); // multiple ranges: the whole body is an allowed answer
     }
-    let Some((a, b)) = spec.split_once('-') else { return Ok(None) };
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
     let (a, b) = (a.trim(), b.trim());
     let range = if a.is_empty() {
         let n: u64 = b.parse().map_err(|_| ())?;
@@ -55,7 +80,11 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
         (size.saturating_sub(n), size - 1)
     } else {
         let start: u64 = a.parse().map_err(|_| ())?;
-        let end: u64 = if b.is_empty() { u64::MAX } else { b.parse().map_err(|_| ())? };
+        let end: u64 = if b.is_empty() {
+            u64::MAX
+        } else {
+            b.parse().map_err(|_| ())?
+        };
         if end < start {
             return Ok(None);
         }
@@ -67,7 +96,13 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     Ok(Some(range))
 }
 
-pub async fn serve_file(store: &Store, node: &Node, method: &Method, req: &HeaderMap, inline: bool) -> AppResult<Response> {
+pub async fn serve_file(
+    store: &Store,
+    node: &Node,
+    method: &Method,
+    req: &HeaderMap,
+    inline: bool,
+) -> AppResult<Response> {
     let size = node.size as u64;
     let etag = quoted_etag(node);
     let last_modified = http_date(node.modified_at);
@@ -78,7 +113,8 @@ pub async fn serve_file(store: &Store, node: &Node, method: &Method, req: &Heade
         None => get(header::IF_MODIFIED_SINCE)
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .is_some_and(|since| {
-                let modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs((node.modified_at / 1000).max(0) as u64);
+                let modified = std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs((node.modified_at / 1000).max(0) as u64);
                 modified <= since
             }),
     };
@@ -88,7 +124,10 @@ pub async fn serve_file(store: &Store, node: &Node, method: &Method, req: &Heade
         .header(header::CACHE_CONTROL, "private, no-cache")
         .header(header::ACCEPT_RANGES, "bytes");
     if not_modified {
-        return Ok(res.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap());
+        return Ok(res
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap());
     }
 
     let range_allowed = match get(header::IF_RANGE) {
@@ -98,7 +137,11 @@ pub async fn serve_file(store: &Store, node: &Node, method: &Method, req: &Heade
     };
     let range = match get(header::RANGE) {
         Some(r) if range_allowed => parse_range(r, size).map_err(|()| {
-            AppError::new(Kind::RangeNotSatisfiable, "range-not-satisfiable", format!("the file has {size} bytes"))
+            AppError::new(
+                Kind::RangeNotSatisfiable,
+                "range-not-satisfiable",
+                format!("the file has {size} bytes"),
+            )
         }),
         _ => Ok(None),
     };
@@ -106,7 +149,10 @@ pub async fn serve_file(store: &Store, node: &Node, method: &Method, req: &Heade
         Ok(r) => r,
         Err(e) => {
             let mut r = axum::response::IntoResponse::into_response(e);
-            r.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{size}")).unwrap());
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).unwrap(),
+            );
             return Ok(r);
         }
     };
@@ -118,17 +164,28 @@ pub async fn serve_file(store: &Store, node: &Node, method: &Method, req: &Heade
         }
         None => (StatusCode::OK, 0, size),
     };
-    let content_type = node.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+    let content_type = node
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
     // Inline only for types that cannot run script in our origin.
-    let scriptable = content_type.contains("html") || content_type.contains("svg") || content_type.contains("xml")
+    let scriptable = content_type.contains("html")
+        || content_type.contains("svg")
+        || content_type.contains("xml")
         || content_type.contains("javascript");
     res = res
         .status(status)
         .header(header::CONTENT_TYPE, content_type)
         .header(header::CONTENT_LENGTH, len)
-        .header(header::CONTENT_DISPOSITION, content_disposition(&node.name, inline && !scriptable))
+        .header(
+            header::CONTENT_DISPOSITION,
+            content_disposition(&node.name, inline && !scriptable),
+        )
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'");
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        );
     if method == Method::HEAD {
         return Ok(res.body(Body::empty()).unwrap());
     }
@@ -152,7 +209,10 @@ pub fn file_body(mut file: std::fs::File, offset: u64, len: u64) -> Body {
             let mut buf = Vec::with_capacity(want);
             match (&mut file).take(want as u64).read_to_end(&mut buf) {
                 Ok(0) => {
-                    let _ = tx.blocking_send(Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "body shrank")));
+                    let _ = tx.blocking_send(Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "body shrank",
+                    )));
                     return;
                 }
                 Ok(n) => {
@@ -190,7 +250,13 @@ mod tests {
     #[test]
     fn disposition_has_ascii_fallback_and_utf8() {
         let d = content_disposition("naïve \"résumé\".pdf", false);
-        assert!(d.starts_with("attachment; filename=\"na_ve _r_sum__.pdf\""), "{d}");
-        assert!(d.ends_with("filename*=UTF-8''na%C3%AFve%20%22r%C3%A9sum%C3%A9%22.pdf"), "{d}");
+        assert!(
+            d.starts_with("attachment; filename=\"na_ve _r_sum__.pdf\""),
+            "{d}"
+        );
+        assert!(
+            d.ends_with("filename*=UTF-8''na%C3%AFve%20%22r%C3%A9sum%C3%A9%22.pdf"),
+            "{d}"
+        );
     }
 }

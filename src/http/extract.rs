@@ -24,17 +24,27 @@ impl FromRequestParts<App> for AuthUser {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(|t| t.trim().to_string());
         let (token, typ) = match bearer {
             Some(t) => (t, "access"),
             None => match media_cookie(parts) {
                 Some(t) => (t, "media"),
-                None => return Err(AppError::unauthorized("sign in first: an access token is required")),
+                None => {
+                    return Err(AppError::unauthorized(
+                        "sign in first: an access token is required",
+                    ));
+                }
             },
         };
         let auth = app.auth.clone();
-        let user = app.db.run(move |c| auth.authenticate_typed(c, &token, typ)).await?;
+        let user = app
+            .db
+            .run(move |c| auth.authenticate_typed(c, &token, typ))
+            .await?;
         Ok(AuthUser(user))
     }
 }
@@ -79,11 +89,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(AppError::bad_request("invalid-json", "send a JSON body with Content-Type: application/json"))
-            }
-            Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::new(Kind::PayloadTooLarge, "body-too-large", "the request body is too large"))
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::bad_request(
+                "invalid-json",
+                "send a JSON body with Content-Type: application/json",
+            )),
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(AppError::new(
+                    Kind::PayloadTooLarge,
+                    "body-too-large",
+                    "the request body is too large",
+                ))
             }
             Err(e) => Err(AppError::bad_request("invalid-json", e.body_text())),
         }
@@ -105,9 +122,18 @@ impl FromRequestParts<App> for ClientAddr {
         if !app.config.trusted_proxies.contains(&peer) {
             return Ok(ClientAddr(peer));
         }
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let forwarded = header("cf-connecting-ip")
-            .or_else(|| header("x-forwarded-for").and_then(|v| v.rsplit(',').next().map(|s| s.trim().to_string())))
+            .or_else(|| {
+                header("x-forwarded-for")
+                    .and_then(|v| v.rsplit(',').next().map(|s| s.trim().to_string()))
+            })
             .and_then(|s| s.parse::<IpAddr>().ok());
         Ok(ClientAddr(forwarded.unwrap_or(peer)))
     }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,8 +18,10 @@ use crate::http::extract::{ApiJson, AuthUser};
 use crate::store::{NodeName, OnConflict};
 
 /// Ids are UUIDs; anything else cannot name a node (and answers like a missing one).
-fn parse_id(id: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(id).map(|u| u.to_string()).map_err(|_| AppError::not_found())
+pub fn parse_id(id: &str) -> AppResult<String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::not_found())
 }
 
 pub(crate) fn parse_folder(folder: Option<String>) -> AppResult<Option<String>> {
@@ -42,22 +44,46 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-pub async fn list(State(app): State<App>, AuthUser(user): AuthUser, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> AppResult<Json<Value>> {
+pub async fn list(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<Value>> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     let offset = q.offset.unwrap_or(0);
     if !(1..=1000).contains(&limit) || offset < 0 {
-        return Err(AppError::bad_request("invalid-query", "limit is 1..1000 and offset is 0 or more"));
+        return Err(AppError::bad_request(
+            "invalid-query",
+            "limit is 1..1000 and offset is 0 or more",
+        ));
     }
     let descending = match q.order.as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
-        Some(_) => return Err(AppError::bad_request("invalid-query", "order is asc or desc")),
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "invalid-query",
+                "order is asc or desc",
+            ));
+        }
     };
     let folder = parse_folder(q.folder)?;
-    let listing = app.store.list_folder(&user.id, folder, q.sort, descending, limit, offset).await?;
-    let items: Vec<FileResponse> = listing.items.iter().map(FileResponse::from).collect();
-    let path: Vec<Value> = listing.path.iter().map(|n| json!({"id": n.id, "name": n.name})).collect();
+    let listing = app
+        .store
+        .list_folder(&user.id, folder, q.sort, descending, limit, offset)
+        .await?;
+    let media = crate::catalog::media_of(&app.store, &listing.items).await?;
+    let items: Vec<FileResponse> = listing
+        .items
+        .iter()
+        .map(|n| FileResponse::with_media(n, media.get(&n.id)))
+        .collect();
+    let path: Vec<Value> = listing
+        .path
+        .iter()
+        .map(|n| json!({"id": n.id, "name": n.name}))
+        .collect();
     Ok(Json(json!({
         "folder": FileResponse::from(&listing.folder),
         "path": path,
@@ -68,9 +94,14 @@ pub async fn list(State(app): State<App>, AuthUser(user): AuthUser, q: Result<Qu
     })))
 }
 
-pub async fn get(State(app): State<App>, AuthUser(user): AuthUser, Path(id): Path<String>) -> AppResult<Json<FileResponse>> {
+pub async fn get(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<FileResponse>> {
     let node = app.store.get_node(&user.id, &parse_id(&id)?).await?;
-    Ok(Json(FileResponse::from(&node)))
+    let details = crate::catalog::file_details(&app.store, &node).await?;
+    Ok(Json(FileResponse::with_details(&node, &details)))
 }
 
 #[derive(Deserialize)]
@@ -86,7 +117,10 @@ pub async fn create_folder(
     ApiJson(req): ApiJson<CreateFolderRequest>,
 ) -> AppResult<(StatusCode, Json<FileResponse>)> {
     let name = NodeName::parse(&req.name)?;
-    let node = app.store.create_folder(&user.id, parse_folder(req.parent_id)?, name).await?;
+    let node = app
+        .store
+        .create_folder(&user.id, parse_folder(req.parent_id)?, name)
+        .await?;
     Ok((StatusCode::CREATED, Json(FileResponse::from(&node))))
 }
 
@@ -117,9 +151,15 @@ pub async fn update(
     Ok(Json(FileResponse::from(&node)))
 }
 
-pub async fn delete(State(app): State<App>, AuthUser(user): AuthUser, Path(id): Path<String>) -> AppResult<Json<Value>> {
+pub async fn delete(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
     let d = app.store.delete_node(&user.id, &parse_id(&id)?).await?;
-    Ok(Json(json!({ "deleted_files": d.files, "freed_bytes": d.bytes })))
+    Ok(Json(
+        json!({ "deleted_files": d.files, "freed_bytes": d.bytes }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -138,21 +178,119 @@ pub async fn upload(
     q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let body = SharedBody::new(body);
+    match upload_files(app, user, q, headers, body.clone()).await {
+        Ok(ok) => ok.into_response(),
+        Err(e) => {
+            // A client still sending when we refuse (quota, bad name) would see its connection
+            // reset instead of our answer: read what is left, within reason, before answering.
+            let drained = body
+                .drain(UPLOAD_DRAIN_LIMIT, std::time::Duration::from_secs(10))
+                .await;
+            let mut r = e.into_response();
+            if !drained {
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            r
+        }
+    }
+}
+
+/// How much of a refused upload's body is read (and discarded) so the client gets the answer.
+const UPLOAD_DRAIN_LIMIT: u64 = 64 << 20;
+
+/// A request body that the multipart parser reads and that can be drained after it gives up.
+#[derive(Clone)]
+struct SharedBody(std::sync::Arc<std::sync::Mutex<axum::body::BodyDataStream>>);
+
+impl SharedBody {
+    fn new(body: Body) -> SharedBody {
+        SharedBody(std::sync::Arc::new(std::sync::Mutex::new(
+            body.into_data_stream(),
+        )))
+    }
+
+    /// Reads the rest of the body; false when it was over `limit` bytes or too slow.
+    async fn drain(&self, limit: u64, timeout: std::time::Duration) -> bool {
+        use futures_util::StreamExt;
+        let mut left = limit;
+        let read_all = async {
+            loop {
+                let next = std::future::poll_fn(|cx| {
+                    self.0
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .poll_next_unpin(cx)
+                })
+                .await;
+                match next {
+                    None => return true,
+                    Some(Err(_)) => return false,
+                    Some(Ok(chunk)) => match left.checked_sub(chunk.len() as u64) {
+                        Some(l) => left = l,
+                        None => return false,
+                    },
+                }
+            }
+        };
+        tokio::time::timeout(timeout, read_all)
+            .await
+            .unwrap_or(false)
+    }
+}
+
+impl futures_util::Stream for SharedBody {
+    type Item = Result<bytes::Bytes, axum::Error>;
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use futures_util::StreamExt;
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .poll_next_unpin(cx)
+    }
+}
+
+async fn upload_files(
+    app: App,
+    user: crate::db::users::User,
+    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: SharedBody,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let boundary = multer::parse_boundary(content_type)
-        .map_err(|_| AppError::bad_request("invalid-multipart", "send multipart/form-data with one part per file"))?;
-    let mut expected_left: Option<u64> =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        AppError::bad_request(
+            "invalid-multipart",
+            "send multipart/form-data with one part per file",
+        )
+    })?;
+    let mut expected_left: Option<u64> = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
     let mut folder = parse_folder(q.folder)?;
     let mut on_conflict = q.on_conflict.unwrap_or_default();
     // Fail fast on a bad target, before any byte is stored.
     app.store.check_folder(&user.id, folder.clone()).await?;
 
-    let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().per_field(u64::MAX));
-    let mut multipart = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
-    let bad = |e: multer::Error| AppError::bad_request("invalid-multipart", format!("malformed multipart body: {e}"));
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().per_field(u64::MAX));
+    let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
+    let bad = |e: multer::Error| {
+        AppError::bad_request(
+            "invalid-multipart",
+            format!("malformed multipart body: {e}"),
+        )
+    };
     let mut stored = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         let Some(file_name) = field.file_name().map(str::to_string) else {
@@ -162,7 +300,10 @@ pub async fn upload(
             while let Some(chunk) = field.chunk().await.map_err(bad)? {
                 value.extend_from_slice(&chunk);
                 if value.len() > 1024 {
-                    return Err(AppError::bad_request("invalid-multipart", "form fields are limited to 1 KiB"));
+                    return Err(AppError::bad_request(
+                        "invalid-multipart",
+                        "form fields are limited to 1 KiB",
+                    ));
                 }
             }
             let value = String::from_utf8_lossy(&value).trim().to_string();
@@ -173,7 +314,10 @@ pub async fn upload(
                 }
                 "on_conflict" => {
                     on_conflict = serde_json::from_value(Value::String(value)).map_err(|_| {
-                        AppError::bad_request("invalid-query", "on_conflict is fail, keep_both or overwrite")
+                        AppError::bad_request(
+                            "invalid-query",
+                            "on_conflict is fail, keep_both or overwrite",
+                        )
                     })?
                 }
                 _ => {}
@@ -181,17 +325,26 @@ pub async fn upload(
             continue;
         };
         let name = NodeName::parse(&file_name)?;
-        let mut sink = app.store.begin_upload(&user.id, &name, expected_left).await?;
+        let mut sink = app
+            .store
+            .begin_upload(&user.id, &name, expected_left)
+            .await?;
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
             sink.write(&chunk).await?;
         }
         expected_left = expected_left.map(|e| e.saturating_sub(sink.written() as u64));
         let staged = sink.finish().await?;
-        let node = app.store.commit_file(&user.id, folder.clone(), name, staged, on_conflict).await?;
+        let node = app
+            .store
+            .commit_file(&user.id, folder.clone(), name, staged, on_conflict)
+            .await?;
         stored.push(FileResponse::from(&node));
     }
     if stored.is_empty() {
-        return Err(AppError::bad_request("no-files", "the request carried no file part"));
+        return Err(AppError::bad_request(
+            "no-files",
+            "the request carried no file part",
+        ));
     }
     Ok((StatusCode::CREATED, Json(json!({ "files": stored }))))
 }
@@ -212,15 +365,63 @@ pub async fn download(
 ) -> AppResult<Response> {
     let node = app.store.get_node(&user.id, &parse_id(&id)?).await?;
     if node.is_dir() {
-        return Err(AppError::bad_request("is-a-folder", "folders cannot be downloaded as a file"));
+        return Err(AppError::bad_request(
+            "is-a-folder",
+            "folders cannot be downloaded as a file",
+        ));
     }
-    download::serve_file(&app.store, &node, &method, &headers, q.inline.unwrap_or(false)).await
+    download::serve_file(
+        &app.store,
+        &node,
+        &method,
+        &headers,
+        q.inline.unwrap_or(false),
+    )
+    .await
 }
 
-pub async fn thumbnail(State(app): State<App>, AuthUser(user): AuthUser, Path(id): Path<String>) -> AppResult<Response> {
-    // The file must exist and be the caller's; thumbnails arrive with the worker pool.
-    app.store.get_node(&user.id, &parse_id(&id)?).await?;
-    Err(AppError::new(Kind::NotFound, "thumbnail-not-available", "no thumbnail exists for this file (yet)"))
+#[derive(Deserialize)]
+pub struct ThumbnailQuery {
+    size: Option<String>,
+}
+
+pub async fn thumbnail(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<ThumbnailQuery>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let size = crate::catalog::ThumbSize::parse(q.size.as_deref())?;
+    let (path, etag) =
+        crate::catalog::thumbnail(&app.store, &user.id, &parse_id(&id)?, size).await?;
+    let mut resp = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let bytes = tokio::fs::read(&path).await.map_err(|e| {
+            AppError::internal(format_args!("thumbnail {} unreadable: {e}", path.display()))
+        })?;
+        ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).map_err(|_| AppError::internal("etag"))?,
+    );
+    // The URL stays when the file is overwritten: cache briefly, then revalidate by ETag.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    Ok(resp)
 }
 
 pub async fn api_not_found() -> Response {

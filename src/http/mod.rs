@@ -8,16 +8,18 @@ pub mod download;
 pub mod dto;
 pub mod extract;
 pub mod files;
+pub mod search;
+pub mod tags;
 pub mod tus;
 pub mod webui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use tower_http::set_header::SetResponseHeaderLayer;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
@@ -35,22 +37,46 @@ pub fn router(app: App) -> Router {
         .route("/auth/me", get(auth::me))
         .route("/auth/password", post(auth::change_password))
         .route("/auth/request-access", post(auth::request_access))
-        .route("/auth/app-passwords", post(auth::create_app_password).get(auth::list_app_passwords))
-        .route("/auth/app-passwords/{id}", axum::routing::delete(auth::delete_app_password))
+        .route(
+            "/auth/app-passwords",
+            post(auth::create_app_password).get(auth::list_app_passwords),
+        )
+        .route(
+            "/auth/app-passwords/{id}",
+            axum::routing::delete(auth::delete_app_password),
+        )
         .route("/files", get(files::list))
         .route("/files/", get(files::list))
         .route("/files/upload", post(files::upload))
         .route("/files/folders", post(files::create_folder))
-        .route("/files/{id}", get(files::get).patch(files::update).delete(files::delete))
+        .route(
+            "/files/{id}",
+            get(files::get).patch(files::update).delete(files::delete),
+        )
         .route("/files/{id}/download", get(files::download))
         .route("/files/{id}/thumbnail", get(files::thumbnail))
+        .route(
+            "/files/{id}/tags/{tag}",
+            put(tags::add).delete(tags::remove),
+        )
+        .route("/search", get(search::search))
+        .route("/tags", get(tags::list))
+        .route("/tags/", get(tags::list))
+        .route("/tags/{tag}/files", get(tags::files))
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}/quota", put(admin::set_quota))
         .route("/admin/users/{id}/disabled", put(admin::set_disabled))
-        .route("/admin/invite-codes", post(admin::create_invites).get(admin::list_invites))
+        .route(
+            "/admin/invite-codes",
+            post(admin::create_invites).get(admin::list_invites),
+        )
         .route("/admin/access-requests", get(admin::list_access_requests))
-        .route("/admin/access-requests/{id}", axum::routing::delete(admin::delete_access_request))
+        .route(
+            "/admin/access-requests/{id}",
+            axum::routing::delete(admin::delete_access_request),
+        )
         .route("/admin/volumes", get(admin::list_volumes))
+        .route("/admin/jobs", get(admin::list_jobs))
         .route("/admin/stats", get(admin::server_stats))
         .merge(tus::routes())
         .fallback(files::api_not_found)
@@ -67,13 +93,20 @@ pub fn router(app: App) -> Router {
         .merge(crate::dav::routes())
         .merge(webui::routes(&app.config))
         .layer(middleware::from_fn(dav_options_anywhere))
-        .layer(middleware::from_fn_with_state(app.clone(), count_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            count_body_bytes,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }
 
 /// Tracks the largest request body (counted as it streams, whatever Content-Length said).
-async fn count_body_bytes(axum::extract::State(app): axum::extract::State<App>, req: Request, next: Next) -> Response {
+async fn count_body_bytes(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: Next,
+) -> Response {
     use http_body_util::BodyExt;
     use std::sync::atomic::{AtomicU64, Ordering};
     let (parts, body) = req.into_parts();
@@ -82,11 +115,14 @@ async fn count_body_bytes(axum::extract::State(app): axum::extract::State<App>, 
     let body = body.map_frame(move |frame| {
         if let Some(data) = frame.data_ref() {
             let total = seen2.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
-            stats.largest_request_body.fetch_max(total, Ordering::Relaxed);
+            stats
+                .largest_request_body
+                .fetch_max(total, Ordering::Relaxed);
         }
         frame
     });
-    next.run(Request::from_parts(parts, axum::body::Body::new(body))).await
+    next.run(Request::from_parts(parts, axum::body::Body::new(body)))
+        .await
 }
 
 /// WebDAV clients (Windows above all) send OPTIONS to the server root and parent paths.
@@ -119,7 +155,10 @@ async fn json_errors(req: Request, next: Next) -> Response {
     };
     let message = status.canonical_reason().unwrap_or("error").to_lowercase();
     let (mut parts, _) = res.into_parts();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(error_body(code, &message)))
 }

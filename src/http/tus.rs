@@ -32,8 +32,17 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/files/uploads", post(create).options(options).get(list))
         .route("/files/uploads/", post(create).options(options).get(list))
-        .route("/files/uploads/{id}", head(offset).patch(append).delete(terminate).options(options))
-        .layer(SetResponseHeaderLayer::overriding(HeaderName::from_static("tus-resumable"), HeaderValue::from_static(TUS_VERSION)))
+        .route(
+            "/files/uploads/{id}",
+            head(offset)
+                .patch(append)
+                .delete(terminate)
+                .options(options),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("tus-resumable"),
+            HeaderValue::from_static(TUS_VERSION),
+        ))
 }
 
 fn hv(s: impl ToString) -> HeaderValue {
@@ -41,7 +50,9 @@ fn hv(s: impl ToString) -> HeaderValue {
 }
 
 fn http_date(ms: i64) -> String {
-    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64))
+    httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64),
+    )
 }
 
 /// Every request but OPTIONS must say which protocol version it speaks.
@@ -58,7 +69,8 @@ fn check_version(headers: &HeaderMap) -> AppResult<()> {
 
 fn with_version_list(mut res: Response) -> Response {
     if res.status() == StatusCode::PRECONDITION_FAILED {
-        res.headers_mut().insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+        res.headers_mut()
+            .insert("tus-version", HeaderValue::from_static(TUS_VERSION));
     }
     res
 }
@@ -90,7 +102,9 @@ fn parse_metadata(raw: &str) -> AppResult<Vec<(String, String)>> {
         if out.iter().any(|(k, _)| k == key) {
             return Err(bad("a key is given twice"));
         }
-        let bytes = base64::engine::general_purpose::STANDARD.decode(value).map_err(|_| bad("values are base64"))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .map_err(|_| bad("values are base64"))?;
         let text = String::from_utf8(bytes).map_err(|_| bad("values are UTF-8 text"))?;
         out.push((key.to_string(), text));
     }
@@ -99,11 +113,18 @@ fn parse_metadata(raw: &str) -> AppResult<Vec<(String, String)>> {
 
 /// tus "creation": `POST` with `Upload-Length` and `Upload-Metadata` (`filename` (or `name`),
 /// optional `folder` id and `on_conflict` = fail | keep_both | overwrite).
-pub async fn create(State(app): State<App>, AuthUser(user): AuthUser, headers: HeaderMap) -> Response {
+pub async fn create(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
         check_version(&headers)?;
         if headers.contains_key("upload-defer-length") {
-            return Err(AppError::bad_request("invalid-length", "Upload-Defer-Length is not supported: send Upload-Length"));
+            return Err(AppError::bad_request(
+                "invalid-length",
+                "Upload-Defer-Length is not supported: send Upload-Length",
+            ));
         }
         let length: i64 = headers
             .get("upload-length")
@@ -111,27 +132,60 @@ pub async fn create(State(app): State<App>, AuthUser(user): AuthUser, headers: H
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|v| *v <= i64::MAX as u64)
             .map(|v| v as i64)
-            .ok_or_else(|| AppError::bad_request("invalid-length", "Upload-Length (a number of bytes) is required"))?;
-        let raw_meta = headers.get("upload-metadata").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid-length",
+                    "Upload-Length (a number of bytes) is required",
+                )
+            })?;
+        let raw_meta = headers
+            .get("upload-metadata")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let meta = parse_metadata(&raw_meta)?;
-        let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        let filename = get("filename")
-            .or_else(|| get("name"))
-            .ok_or_else(|| AppError::bad_request("invalid-metadata", "Upload-Metadata needs the file's name (filename)"))?;
+        let get = |k: &str| {
+            meta.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let filename = get("filename").or_else(|| get("name")).ok_or_else(|| {
+            AppError::bad_request(
+                "invalid-metadata",
+                "Upload-Metadata needs the file's name (filename)",
+            )
+        })?;
         let name = NodeName::parse(&filename)?;
         let folder = crate::http::files::parse_folder(get("folder"))?;
         let on_conflict = match get("on_conflict").as_deref() {
             None | Some("") | Some("fail") => OnConflict::Fail,
             Some("keep_both") => OnConflict::KeepBoth,
             Some("overwrite") => OnConflict::Overwrite,
-            Some(_) => return Err(AppError::bad_request("invalid-metadata", "on_conflict is fail, keep_both or overwrite")),
+            Some(_) => {
+                return Err(AppError::bad_request(
+                    "invalid-metadata",
+                    "on_conflict is fail, keep_both or overwrite",
+                ));
+            }
         };
-        let req = NewTusUpload { name, folder, on_conflict, metadata: raw_meta, length };
-        let p = app.store.create_tus_upload(&user.id, user.pinned_volume.clone(), req).await?;
+        let req = NewTusUpload {
+            name,
+            folder,
+            on_conflict,
+            metadata: raw_meta,
+            length,
+        };
+        let p = app
+            .store
+            .create_tus_upload(&user.id, user.pinned_volume.clone(), req)
+            .await?;
         tracing::info!(user = %user.id, upload = %p.upload.id, length, "resumable upload created");
         let mut res = StatusCode::CREATED.into_response();
         let h = res.headers_mut();
-        h.insert(header::LOCATION, hv(format!("/api/files/uploads/{}", p.upload.id)));
+        h.insert(
+            header::LOCATION,
+            hv(format!("/api/files/uploads/{}", p.upload.id)),
+        );
         h.insert("upload-expires", hv(http_date(p.upload.expires_at)));
         h.insert("upload-offset", hv(p.upload.offset));
         if let Some(f) = &p.file {
@@ -146,7 +200,13 @@ pub async fn create(State(app): State<App>, AuthUser(user): AuthUser, headers: H
 fn parse_upload_id(id: &str) -> AppResult<String> {
     uuid::Uuid::parse_str(id)
         .map(|u| u.to_string())
-        .map_err(|_| AppError::new(Kind::NotFound, "upload-not-found", "no such upload (it may have expired)"))
+        .map_err(|_| {
+            AppError::new(
+                Kind::NotFound,
+                "upload-not-found",
+                "no such upload (it may have expired)",
+            )
+        })
 }
 
 fn state_headers(res: &mut Response, up: &TusUpload) {
@@ -160,27 +220,43 @@ fn state_headers(res: &mut Response, up: &TusUpload) {
 }
 
 /// `HEAD`: where to resume. A finished upload reports its full length (and the file it became).
-pub async fn offset(State(app): State<App>, AuthUser(user): AuthUser, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn offset(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
         check_version(&headers)?;
-        let up = app.store.get_tus_upload(&user.id, &parse_upload_id(&id)?).await?;
+        let up = app
+            .store
+            .get_tus_upload(&user.id, &parse_upload_id(&id)?)
+            .await?;
         let mut res = StatusCode::OK.into_response();
         state_headers(&mut res, &up);
         res.headers_mut().insert("upload-length", hv(up.length));
         if !up.metadata.is_empty() {
-            res.headers_mut().insert("upload-metadata", hv(&up.metadata));
+            res.headers_mut()
+                .insert("upload-metadata", hv(&up.metadata));
         }
         Ok::<_, AppError>(res)
     }
     .await;
     let mut res = with_version_list(result.unwrap_or_else(IntoResponse::into_response));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
 /// `PATCH` with `Content-Type: application/offset+octet-stream` and `Upload-Offset`: appends the
 /// body (at most 100 MB per request).
-pub async fn append(State(app): State<App>, AuthUser(user): AuthUser, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Response {
+pub async fn append(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let result = async {
         check_version(&headers)?;
         let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -217,25 +293,40 @@ pub async fn append(State(app): State<App>, AuthUser(user): AuthUser, Path(id): 
         Err(e) => {
             let mut r = with_version_list(e.into_response());
             // The rest of the body may be unread: the connection cannot carry another request.
-            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
         }
     }
 }
 
 fn unsupported_media_type() -> Response {
-    let body = crate::error::error_body("unsupported-media-type", "PATCH bodies are sent as Content-Type: application/offset+octet-stream");
+    let body = crate::error::error_body(
+        "unsupported-media-type",
+        "PATCH bodies are sent as Content-Type: application/offset+octet-stream",
+    );
     let mut r = (StatusCode::UNSUPPORTED_MEDIA_TYPE, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
 /// tus "termination": `DELETE` gives the space back.
-pub async fn terminate(State(app): State<App>, AuthUser(user): AuthUser, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn terminate(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
         check_version(&headers)?;
-        app.store.terminate_tus_upload(&user.id, &parse_upload_id(&id)?).await?;
+        app.store
+            .terminate_tus_upload(&user.id, &parse_upload_id(&id)?)
+            .await?;
         Ok::<_, AppError>(StatusCode::NO_CONTENT.into_response())
     }
     .await;
@@ -243,7 +334,10 @@ pub async fn terminate(State(app): State<App>, AuthUser(user): AuthUser, Path(id
 }
 
 /// The caller's unfinished uploads (JSON; not part of tus).
-pub async fn list(State(app): State<App>, AuthUser(user): AuthUser) -> AppResult<axum::Json<Value>> {
+pub async fn list(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+) -> AppResult<axum::Json<Value>> {
     let ups = app.store.list_tus_uploads(&user.id).await?;
     let items: Vec<Value> = ups
         .iter()

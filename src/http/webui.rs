@@ -18,7 +18,10 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
                    connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn routes(config: &Config) -> Router<App> {
-    let dir = config.webui_dir.clone().unwrap_or_else(|| "webui/dist".into());
+    let dir = config
+        .webui_dir
+        .clone()
+        .unwrap_or_else(|| "webui/dist".into());
     if dir.join("index.html").is_file() {
         let index = ServeFile::new(dir.join("index.html"));
         let assets = ServeDir::new(dir.join("assets"));
@@ -34,12 +37,18 @@ pub fn routes(config: &Config) -> Router<App> {
             )
             .fallback_service(
                 tower::ServiceBuilder::new()
-                    .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+                    .layer(SetResponseHeaderLayer::overriding(
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("no-cache"),
+                    ))
                     .layer(SetResponseHeaderLayer::if_not_present(
                         header::CONTENT_SECURITY_POLICY,
                         HeaderValue::from_static(CSP),
                     ))
-                    .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+                    .layer(SetResponseHeaderLayer::if_not_present(
+                        header::X_FRAME_OPTIONS,
+                        HeaderValue::from_static("DENY"),
+                    ))
                     .layer(SetResponseHeaderLayer::if_not_present(
                         header::REFERRER_POLICY,
                         HeaderValue::from_static("same-origin"),
@@ -52,7 +61,9 @@ pub fn routes(config: &Config) -> Router<App> {
                     .service(ServeDir::new(&dir).fallback(index)),
             )
     } else {
-        Router::new().route("/", get(placeholder)).fallback(get(placeholder))
+        Router::new()
+            .route("/", get(placeholder))
+            .fallback(get(placeholder))
     }
 }
 

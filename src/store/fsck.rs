@@ -30,13 +30,19 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
 
     let integrity: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
     if integrity != "ok" {
-        r.problems.push(format!("database integrity check: {integrity}"));
+        r.problems
+            .push(format!("database integrity check: {integrity}"));
     }
-    let fk_errors: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))?;
+    let fk_errors: i64 =
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })?;
     if fk_errors > 0 {
-        r.problems.push(format!("{fk_errors} rows break foreign keys"));
+        r.problems
+            .push(format!("{fk_errors} rows break foreign keys"));
     }
-    r.problems.extend(db::nodes::find_structure_problems(&conn)?);
+    r.problems
+        .extend(db::nodes::find_structure_problems(&conn)?);
 
     // Rows whose body is missing or has the wrong size.
     let files = db::nodes::list_all_files(&conn)?;
@@ -44,7 +50,11 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
     let mut referenced: HashSet<String> = HashSet::with_capacity(files.len());
     let mut offline = std::collections::BTreeMap::<String, usize>::new();
     for f in &files {
-        let (vol, blob, ext) = (f.volume.clone().unwrap_or_default(), f.blob_id.clone().unwrap_or_default(), f.ext.clone().unwrap_or_default());
+        let (vol, blob, ext) = (
+            f.volume.clone().unwrap_or_default(),
+            f.blob_id.clone().unwrap_or_default(),
+            f.ext.clone().unwrap_or_default(),
+        );
         referenced.insert(blob.clone());
         let Ok(v) = store.volumes.online(&vol) else {
             *offline.entry(vol).or_default() += 1;
@@ -55,27 +65,49 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
             Ok(m) if m.len() as i64 == f.size => {}
             Ok(m) => r.problems.push(format!(
                 "file {} ({}) is {} bytes on disk but {} in the database",
-                f.id, f.name, m.len(), f.size
+                f.id,
+                f.name,
+                m.len(),
+                f.size
             )),
             Err(_) => {
-                r.problems.push(format!("file {} ({}) has no body at {}", f.id, f.name, path.display()));
+                r.problems.push(format!(
+                    "file {} ({}) has no body at {}",
+                    f.id,
+                    f.name,
+                    path.display()
+                ));
                 if repair {
                     // The bytes are gone; the row only lies. Drop it (its quota comes back below).
                     db::nodes::delete_node(&conn, &f.id)?;
-                    r.repaired.push(format!("removed the row of file {} whose body is missing", f.id));
+                    r.repaired.push(format!(
+                        "removed the row of file {} whose body is missing",
+                        f.id
+                    ));
                 }
             }
         }
     }
     for (vol, n) in offline {
-        r.problems.push(format!("volume {vol} is offline: {n} files cannot be checked or read"));
+        r.problems.push(format!(
+            "volume {vol} is offline: {n} files cannot be checked or read"
+        ));
     }
 
     // Bodies that no row names (and no pending commit or delete claims).
-    for v in store.volumes.all().iter().filter(|v| store.volumes.is_online(v)) {
-        let Ok(users) = std::fs::read_dir(v.users_dir()) else { continue };
+    for v in store
+        .volumes
+        .all()
+        .iter()
+        .filter(|v| store.volumes.is_online(v))
+    {
+        let Ok(users) = std::fs::read_dir(v.users_dir()) else {
+            continue;
+        };
         for user in users.flatten() {
-            let Ok(bodies) = std::fs::read_dir(user.path().join("files")) else { continue };
+            let Ok(bodies) = std::fs::read_dir(user.path().join("files")) else {
+                continue;
+            };
             for body in bodies.flatten() {
                 let file_name = body.file_name().to_string_lossy().to_string();
                 let blob = file_name.split('.').next().unwrap_or_default().to_string();
@@ -83,10 +115,43 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
                 if referenced.contains(&blob) || db::trash::is_blob_known(&conn, &blob)? {
                     continue;
                 }
-                r.problems.push(format!("orphan body {} (no file row)", body.path().display()));
+                r.problems.push(format!(
+                    "orphan body {} (no file row)",
+                    body.path().display()
+                ));
                 if repair {
                     std::fs::remove_file(body.path())?;
-                    r.repaired.push(format!("deleted orphan body {}", body.path().display()));
+                    r.repaired
+                        .push(format!("deleted orphan body {}", body.path().display()));
+                }
+            }
+        }
+        // Thumbnails whose body is gone (a crash between a delete and its purge).
+        let Ok(users) = std::fs::read_dir(v.users_dir()) else {
+            continue;
+        };
+        for user in users.flatten() {
+            let Ok(thumbs) = std::fs::read_dir(user.path().join("thumbnails")) else {
+                continue;
+            };
+            for thumb in thumbs.flatten() {
+                let file_name = thumb.file_name().to_string_lossy().to_string();
+                let blob = file_name
+                    .rsplit_once('-')
+                    .map(|(b, _)| b)
+                    .unwrap_or_default()
+                    .to_string();
+                if referenced.contains(&blob) || db::trash::is_blob_known(&conn, &blob)? {
+                    continue;
+                }
+                r.problems
+                    .push(format!("orphan thumbnail {}", thumb.path().display()));
+                if repair {
+                    std::fs::remove_file(thumb.path())?;
+                    r.repaired.push(format!(
+                        "deleted orphan thumbnail {}",
+                        thumb.path().display()
+                    ));
                 }
             }
         }
@@ -96,43 +161,58 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
     let users = db::users::list_users(&conn)?;
     r.users_checked = users.len();
     for (id, name, used, actual) in db::users::find_usage_mismatches(&conn)? {
-        r.problems.push(format!("user {name}: used_bytes is {used} but their files add up to {actual}"));
+        r.problems.push(format!(
+            "user {name}: used_bytes is {used} but their files add up to {actual}"
+        ));
         if repair {
             conn.execute(
                 "UPDATE users SET used_bytes = (SELECT coalesce(sum(size), 0) FROM nodes WHERE owner_id = ?1 AND kind = 'file')
                  WHERE id = ?1",
                 [&id],
             )?;
-            r.repaired.push(format!("user {name}: used_bytes recomputed"));
+            r.repaired
+                .push(format!("user {name}: used_bytes recomputed"));
         }
     }
 
     let temp = store.volumes.count_temp_files();
-    let pending_chunks: i64 = db::chunks::list_all_chunk_uploads(&conn)?.iter().map(|u| u.bytes).sum();
+    let pending_chunks: i64 = db::chunks::list_all_chunk_uploads(&conn)?
+        .iter()
+        .map(|u| u.bytes)
+        .sum();
     let pending_tus = db::tus::sum_reserved_by_tus(&conn)?;
-    let reserved: i64 = users.iter().map(|u| u.reserved_bytes).sum::<i64>() - pending_chunks - pending_tus;
+    let reserved: i64 =
+        users.iter().map(|u| u.reserved_bytes).sum::<i64>() - pending_chunks - pending_tus;
     if server_running {
         if temp > 0 {
-            r.notes.push(format!("{temp} upload(s) in progress ({TMP_DIR})"));
+            r.notes
+                .push(format!("{temp} upload(s) in progress ({TMP_DIR})"));
         }
     } else {
         if temp > 0 {
-            r.problems.push(format!("{temp} stale temp file(s) in {TMP_DIR} from interrupted uploads"));
+            r.problems.push(format!(
+                "{temp} stale temp file(s) in {TMP_DIR} from interrupted uploads"
+            ));
             if repair {
                 let n = store.volumes.sweep_temp_files();
                 r.repaired.push(format!("deleted {n} stale temp file(s)"));
             }
         }
         if reserved != 0 {
-            r.problems.push(format!("{reserved} bytes still reserved by uploads that no longer run"));
+            r.problems.push(format!(
+                "{reserved} bytes still reserved by uploads that no longer run"
+            ));
             if repair {
                 db::users::reset_reservations(&conn)?;
-                r.repaired.push("reset reservations to the chunked and resumable uploads in progress".into());
+                r.repaired.push(
+                    "reset reservations to the chunked and resumable uploads in progress".into(),
+                );
             }
         }
         let pending = db::trash::list_unreferenced_trash(&conn)?;
         if !pending.is_empty() {
-            r.problems.push(format!("{} deleted bodies not yet unlinked", pending.len()));
+            r.problems
+                .push(format!("{} deleted bodies not yet unlinked", pending.len()));
             if repair {
                 drop(conn);
                 let n = store.purge_all_trash()?;

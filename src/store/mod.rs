@@ -25,6 +25,17 @@ pub struct Store {
     pub volumes: Arc<Volumes>,
     /// Resumable uploads being written right now (one request at a time per upload).
     pub tus: Arc<tus::TusState>,
+    /// Who hears about committed changes (the worker pool, the search index); set once at start.
+    pub events: Arc<std::sync::OnceLock<Arc<dyn StoreEvents>>>,
+}
+
+/// Told after a commit, outside the transaction. Everything that matters is already in the
+/// database (job rows are written by the commit itself): these only wake or trim caches.
+pub trait StoreEvents: Send + Sync {
+    /// Jobs were queued: wake a worker.
+    fn jobs_queued(&self);
+    /// Files of `owner` are gone (deleted, or their body replaced): drop in-memory copies.
+    fn files_changed(&self, owner: &str, ids: &[String]);
 }
 
 /// What to do when the target name is taken.
@@ -67,7 +78,10 @@ fn etag() -> String {
 }
 
 fn name_exists() -> AppError {
-    AppError::conflict("name-exists", "a file or folder with that name already exists here")
+    AppError::conflict(
+        "name-exists",
+        "a file or folder with that name already exists here",
+    )
 }
 
 /// The folder `id` of `owner` (their root when None); not-found for files and others' nodes.
@@ -78,22 +92,37 @@ fn owned_dir(conn: &Connection, owner: &str, id: Option<&str>) -> AppResult<Node
     };
     match db::nodes::find_owned_node(conn, owner, &id)? {
         Some(n) if n.is_dir() => Ok(n),
-        _ => Err(AppError::new(crate::error::Kind::NotFound, "folder-not-found", "no such folder")),
+        _ => Err(AppError::new(
+            crate::error::Kind::NotFound,
+            "folder-not-found",
+            "no such folder",
+        )),
     }
 }
 
 fn root_id(conn: &Connection, owner: &str) -> AppResult<String> {
-    db::users::find_user_by_id(conn, owner)?.map(|u| u.root_id).ok_or_else(AppError::not_found)
+    db::users::find_user_by_id(conn, owner)?
+        .map(|u| u.root_id)
+        .ok_or_else(AppError::not_found)
 }
 
 impl Store {
     pub fn new(db: Db, volumes: Arc<Volumes>) -> Store {
-        Store { db, volumes, tus: Default::default() }
+        Store {
+            db,
+            volumes,
+            tus: Default::default(),
+            events: Default::default(),
+        }
     }
 
     pub async fn get_node(&self, owner: &str, id: &str) -> AppResult<Node> {
         let (owner, id) = (owner.to_string(), id.to_string());
-        self.db.run(move |c| db::nodes::find_owned_node(c, &owner, &id)?.ok_or_else(AppError::not_found)).await
+        self.db
+            .run(move |c| {
+                db::nodes::find_owned_node(c, &owner, &id)?.ok_or_else(AppError::not_found)
+            })
+            .await
     }
 
     pub async fn list_folder(
@@ -109,15 +138,26 @@ impl Store {
         self.db
             .run(move |c| {
                 let folder = owned_dir(c, &owner, folder.as_deref())?;
-                let items = db::nodes::list_children(c, &folder.id, sort, descending, limit, offset)?;
+                let items =
+                    db::nodes::list_children(c, &folder.id, sort, descending, limit, offset)?;
                 let total = db::nodes::count_children(c, &folder.id)?;
                 let path = db::nodes::list_ancestry(c, &folder.id)?;
-                Ok(Listing { folder, path, items, total })
+                Ok(Listing {
+                    folder,
+                    path,
+                    items,
+                    total,
+                })
             })
             .await
     }
 
-    pub async fn create_folder(&self, owner: &str, parent: Option<String>, name: NodeName) -> AppResult<Node> {
+    pub async fn create_folder(
+        &self,
+        owner: &str,
+        parent: Option<String>,
+        name: NodeName,
+    ) -> AppResult<Node> {
         let owner = owner.to_string();
         self.db
             .run(move |c| {
@@ -163,16 +203,27 @@ impl Store {
         self.db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let mut node = db::nodes::find_owned_node(&tx, &owner, &id)?.ok_or_else(AppError::not_found)?;
+                let mut node = db::nodes::find_owned_node(&tx, &owner, &id)?
+                    .ok_or_else(AppError::not_found)?;
                 let Some(old_parent) = node.parent_id.clone() else {
-                    return Err(AppError::bad_request("invalid-move", "the root folder cannot be moved or renamed"));
+                    return Err(AppError::bad_request(
+                        "invalid-move",
+                        "the root folder cannot be moved or renamed",
+                    ));
                 };
                 let parent = match &new_parent {
                     Some(p) => owned_dir(&tx, &owner, Some(p))?,
                     None => owned_dir(&tx, &owner, Some(&old_parent))?,
                 };
-                if node.is_dir() && db::nodes::list_ancestry(&tx, &parent.id)?.iter().any(|a| a.id == node.id) {
-                    return Err(AppError::bad_request("invalid-move", "a folder cannot be moved into itself"));
+                if node.is_dir()
+                    && db::nodes::list_ancestry(&tx, &parent.id)?
+                        .iter()
+                        .any(|a| a.id == node.id)
+                {
+                    return Err(AppError::bad_request(
+                        "invalid-move",
+                        "a folder cannot be moved into itself",
+                    ));
                 }
                 let name = match new_name {
                     Some(n) => n,
@@ -201,13 +252,18 @@ impl Store {
     /// one transaction; the bodies are unlinked after it commits.
     pub async fn delete_node(&self, owner: &str, id: &str) -> AppResult<Deleted> {
         let (owner, id) = (owner.to_string(), id.to_string());
-        let (deleted, trash) = self
+        let owner_of_delete = owner.clone();
+        let (deleted, trash, ids) = self
             .db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let node = db::nodes::find_owned_node(&tx, &owner, &id)?.ok_or_else(AppError::not_found)?;
+                let node = db::nodes::find_owned_node(&tx, &owner, &id)?
+                    .ok_or_else(AppError::not_found)?;
                 let Some(parent) = node.parent_id.clone() else {
-                    return Err(AppError::bad_request("invalid-delete", "the root folder cannot be deleted"));
+                    return Err(AppError::bad_request(
+                        "invalid-delete",
+                        "the root folder cannot be deleted",
+                    ));
                 };
                 let files = db::nodes::list_subtree_files(&tx, &node.id)?;
                 let now = db::now_ms();
@@ -223,24 +279,53 @@ impl Store {
                 db::users::apply_usage(&tx, &owner, -bytes, 0)?;
                 db::nodes::touch_dir(&tx, &parent, now, &etag())?;
                 tx.commit()?;
-                Ok((Deleted { files: files.len(), bytes }, trash))
+                let ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
+                Ok((
+                    Deleted {
+                        files: files.len(),
+                        bytes,
+                    },
+                    trash,
+                    ids,
+                ))
             })
             .await?;
+        if let Some(ev) = self.events.get() {
+            ev.files_changed(&owner_of_delete, &ids);
+        }
         self.purge(trash).await;
         Ok(deleted)
     }
 
     /// Streams a new body for `owner` onto a volume; `commit_file` gives it a row.
-    pub async fn begin_upload(&self, owner: &str, name: &NodeName, expected: Option<u64>) -> AppResult<UploadSink> {
+    pub async fn begin_upload(
+        &self,
+        owner: &str,
+        name: &NodeName,
+        expected: Option<u64>,
+    ) -> AppResult<UploadSink> {
         let o = owner.to_string();
-        let user = self.db.run(move |c| db::users::find_user_by_id(c, &o)?.ok_or_else(AppError::not_found)).await?;
-        UploadSink::begin(&self.db, self.volumes.clone(), owner, user.pinned_volume, name.disk_ext(), expected).await
+        let user = self
+            .db
+            .run(move |c| db::users::find_user_by_id(c, &o)?.ok_or_else(AppError::not_found))
+            .await?;
+        UploadSink::begin(
+            &self.db,
+            self.volumes.clone(),
+            owner,
+            user.pinned_volume,
+            name.disk_ext(),
+            expected,
+        )
+        .await
     }
 
     /// Checks that `folder` is one of `owner`'s folders (to refuse an upload before streaming it).
     pub async fn check_folder(&self, owner: &str, folder: Option<String>) -> AppResult<Node> {
         let owner = owner.to_string();
-        self.db.run(move |c| owned_dir(c, &owner, folder.as_deref())).await
+        self.db
+            .run(move |c| owned_dir(c, &owner, folder.as_deref()))
+            .await
     }
 
     /// Puts a staged body in place and gives it its row, in this order so that a crash at any
@@ -258,7 +343,17 @@ impl Store {
         staged: StagedBody,
         on_conflict: OnConflict,
     ) -> AppResult<Node> {
-        self.commit_file_with(owner, folder, name, staged, CommitOptions { on_conflict, ..Default::default() }).await
+        self.commit_file_with(
+            owner,
+            folder,
+            name,
+            staged,
+            CommitOptions {
+                on_conflict,
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     pub async fn commit_file_with(
@@ -282,7 +377,7 @@ impl Store {
                     blob_id: g.blob_id.clone(),
                     ext: g.ext.clone(),
                 };
-                db::trash::insert_trash(c, &pending, db::now_ms())?;
+                db::relaxed(c, |c| db::trash::insert_trash(c, &pending, db::now_ms()))?;
                 let final_dir = volume.user_files_dir(&owner);
                 let final_path = volume.body_path(&owner, &g.blob_id, &g.ext);
                 let placed = (|| -> std::io::Result<()> {
@@ -310,6 +405,10 @@ impl Store {
                 }
             })
             .await?;
+        if let Some(ev) = self.events.get() {
+            ev.files_changed(&node.owner_id, std::slice::from_ref(&node.id));
+            ev.jobs_queued();
+        }
         if let Some(old) = replaced {
             self.purge(vec![old]).await;
         }
@@ -318,22 +417,35 @@ impl Store {
 
     /// The node at `segments` below the owner's root (the root for none). Segments that are not
     /// valid names cannot exist, so they resolve to nothing.
-    pub async fn resolve_path(&self, owner: &str, segments: Vec<String>) -> AppResult<Option<Node>> {
+    pub async fn resolve_path(
+        &self,
+        owner: &str,
+        segments: Vec<String>,
+    ) -> AppResult<Option<Node>> {
         let owner = owner.to_string();
-        self.db.run(move |c| resolve_path_blocking(c, &owner, &segments)).await
+        self.db
+            .run(move |c| resolve_path_blocking(c, &owner, &segments))
+            .await
     }
 
     /// Sets the modification time of the file at `segments` (after a WebDAV PUT with X-OC-Mtime).
-    pub async fn set_modified_at_path(&self, owner: &str, segments: Vec<String>, ms: i64) -> AppResult<bool> {
+    pub async fn set_modified_at_path(
+        &self,
+        owner: &str,
+        segments: Vec<String>,
+        ms: i64,
+    ) -> AppResult<bool> {
         let owner = owner.to_string();
         self.db
-            .run(move |c| match resolve_path_blocking(c, &owner, &segments)? {
-                Some(n) if !n.is_dir() => {
-                    db::nodes::set_modified(c, &n.id, ms)?;
-                    Ok(true)
-                }
-                _ => Ok(false),
-            })
+            .run(
+                move |c| match resolve_path_blocking(c, &owner, &segments)? {
+                    Some(n) if !n.is_dir() => {
+                        db::nodes::set_modified(c, &n.id, ms)?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                },
+            )
             .await
     }
 
@@ -365,10 +477,18 @@ impl Store {
                 if n == 0 {
                     break;
                 }
-                if algorithm == "md5" { md5.update(&buf[..n]) } else { sha.update(&buf[..n]) }
+                if algorithm == "md5" {
+                    md5.update(&buf[..n])
+                } else {
+                    sha.update(&buf[..n])
+                }
             }
             let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-            Ok(if algorithm == "md5" { format!("MD5:{}", hex(&md5.finalize())) } else { format!("SHA1:{}", hex(&sha.finalize())) })
+            Ok(if algorithm == "md5" {
+                format!("MD5:{}", hex(&md5.finalize()))
+            } else {
+                format!("SHA1:{}", hex(&sha.finalize()))
+            })
         })
         .await??;
         self.set_checksums(&node.owner_id, &node.id, &value).await?;
@@ -377,7 +497,11 @@ impl Store {
 
     /// Every child of a folder (WebDAV listings are not paginated), with the ids of those that
     /// carry dead properties.
-    pub async fn list_all_children(&self, owner: &str, folder: &str) -> AppResult<(Vec<Node>, Vec<String>)> {
+    pub async fn list_all_children(
+        &self,
+        owner: &str,
+        folder: &str,
+    ) -> AppResult<(Vec<Node>, Vec<String>)> {
         let (owner, folder) = (owner.to_string(), folder.to_string());
         self.db
             .run(move |c| {
@@ -400,11 +524,17 @@ impl Store {
         on_conflict: OnConflict,
     ) -> AppResult<Node> {
         if source.is_dir() {
-            return Err(AppError::bad_request("is-a-folder", "copy folders item by item"));
+            return Err(AppError::bad_request(
+                "is-a-folder",
+                "copy folders item by item",
+            ));
         }
         let src = self.open_body(source).await?;
         let o = owner.to_string();
-        let user = self.db.run(move |c| db::users::find_user_by_id(c, &o)?.ok_or_else(AppError::not_found)).await?;
+        let user = self
+            .db
+            .run(move |c| db::users::find_user_by_id(c, &o)?.ok_or_else(AppError::not_found))
+            .await?;
         let staged = UploadSink::stage_copy(
             &self.db,
             self.volumes.clone(),
@@ -416,15 +546,21 @@ impl Store {
             source.content_hash.clone().unwrap_or_default(),
         )
         .await?;
-        let node = self.commit_file(owner, folder, name, staged, on_conflict).await?;
+        let node = self
+            .commit_file(owner, folder, name, staged, on_conflict)
+            .await?;
         let (from, to) = (source.id.clone(), node.id.clone());
-        self.db.run(move |c| db::props::copy_props(c, &from, &to)).await?;
+        self.db
+            .run(move |c| db::props::copy_props(c, &from, &to))
+            .await?;
         Ok(node)
     }
 
     /// Opens a file's body for reading; `volume-offline` if its disk is not there.
     pub async fn open_body(&self, node: &Node) -> AppResult<std::fs::File> {
-        let (Some(volume), Some(blob), ext) = (node.volume.clone(), node.blob_id.clone(), node.ext.clone()) else {
+        let (Some(volume), Some(blob), ext) =
+            (node.volume.clone(), node.blob_id.clone(), node.ext.clone())
+        else {
             return Err(AppError::not_found());
         };
         let volumes = self.volumes.clone();
@@ -433,7 +569,10 @@ impl Store {
             let v = volumes.online(&volume)?;
             let path = v.body_path(&owner, &blob, ext.as_deref().unwrap_or(""));
             std::fs::File::open(&path).map_err(|e| {
-                AppError::internal(format_args!("body {} of a live row is unreadable: {e}", path.display()))
+                AppError::internal(format_args!(
+                    "body {} of a live row is unreadable: {e}",
+                    path.display()
+                ))
             })
         })
         .await?
@@ -452,7 +591,13 @@ impl Store {
         let conn = self.db.conn()?;
         let mut done = 0;
         for e in entries {
-            let Ok(v) = self.volumes.online(&e.volume) else { continue };
+            let Ok(v) = self.volumes.online(&e.volume) else {
+                continue;
+            };
+            if let Err(err) = v.remove_thumbs(&e.user_id, &e.blob_id) {
+                tracing::warn!(error = %err, blob = %e.blob_id, "could not unlink the thumbnails of a deleted body");
+                continue;
+            }
             match std::fs::remove_file(v.body_path(&e.user_id, &e.blob_id, &e.ext)) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
@@ -477,10 +622,16 @@ impl Store {
     }
 }
 
-pub fn resolve_path_blocking(c: &Connection, owner: &str, segments: &[String]) -> AppResult<Option<Node>> {
+pub fn resolve_path_blocking(
+    c: &Connection,
+    owner: &str,
+    segments: &[String],
+) -> AppResult<Option<Node>> {
     let mut node = owned_dir(c, owner, None)?;
     for seg in segments {
-        let Ok(name) = NodeName::parse(seg) else { return Ok(None) };
+        let Ok(name) = NodeName::parse(seg) else {
+            return Ok(None);
+        };
         if !node.is_dir() {
             return Ok(None);
         }
@@ -571,7 +722,11 @@ fn insert_file_row(
     db::users::apply_usage(&tx, owner, used_delta, g.reserved)?;
     if let Some(upload) = &opts.finish_chunk_upload {
         // The chunks' reservation becomes this file's usage: the session goes in the same commit.
-        let held: i64 = tx.query_row("SELECT bytes FROM chunk_uploads WHERE id = ?1", [upload], |r| r.get(0))?;
+        let held: i64 = tx.query_row(
+            "SELECT bytes FROM chunk_uploads WHERE id = ?1",
+            [upload],
+            |r| r.get(0),
+        )?;
         db::users::release_reservation(&tx, owner, held)?;
         db::chunks::delete_chunk_upload(&tx, upload)?;
     }
@@ -582,13 +737,18 @@ fn insert_file_row(
             |r| r.get(0),
         ))?;
         let Some(held) = held else {
-            return Err(AppError::new(crate::error::Kind::NotFound, "upload-gone", "the upload was terminated or expired"));
+            return Err(AppError::new(
+                crate::error::Kind::NotFound,
+                "upload-gone",
+                "the upload was terminated or expired",
+            ));
         };
         db::users::release_reservation(&tx, owner, held)?;
         db::tus::finish_tus_upload(&tx, upload, &node.id, now)?;
     }
     db::trash::remove_trash(&tx, &g.volume, &g.blob_id)?;
     db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
+    crate::jobs::queue_for_new_body(&tx, &node)?;
     tx.commit()?;
     Ok((node, replaced))
 }

@@ -13,6 +13,15 @@ pub struct NodeName {
     key: String,
 }
 
+/// Files that file managers make beside real ones (macOS AppleDouble `._*` and `.DS_Store`,
+/// Windows `Thumbs.db` and `desktop.ini`): stored like any file, never sent to thumbnails or AI.
+pub fn is_os_metadata(name: &str) -> bool {
+    name.starts_with("._")
+        || name == ".DS_Store"
+        || name.eq_ignore_ascii_case("thumbs.db")
+        || name.eq_ignore_ascii_case("desktop.ini")
+}
+
 impl NodeName {
     pub fn parse(raw: &str) -> AppResult<NodeName> {
         let name: String = raw.nfc().collect();
@@ -23,8 +32,13 @@ impl NodeName {
         if name == "." || name == ".." {
             return Err(bad("'.' and '..' are not allowed as names"));
         }
-        if name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
-            return Err(bad("a name cannot contain '/', '\\', NUL or control characters"));
+        if name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+        {
+            return Err(bad(
+                "a name cannot contain '/', '\\', NUL or control characters",
+            ));
         }
         if name.len() > MAX_NAME_BYTES {
             return Err(bad("a name can be at most 255 bytes long (UTF-8)"));
@@ -46,7 +60,10 @@ impl NodeName {
     pub fn disk_ext(&self) -> String {
         match self.name.rsplit_once('.') {
             Some((stem, ext))
-                if !stem.is_empty() && !ext.is_empty() && ext.len() <= 10 && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+                if !stem.is_empty()
+                    && !ext.is_empty()
+                    && ext.len() <= 10
+                    && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
             {
                 ext.to_ascii_lowercase()
             }
@@ -57,12 +74,14 @@ impl NodeName {
     /// macOS bookkeeping files (`._name` AppleDouble, `.DS_Store`): stored like any file, but
     /// never worth a thumbnail or AI tags.
     pub fn is_os_metadata(&self) -> bool {
-        self.name.starts_with("._") || self.name == ".DS_Store" || self.name.eq_ignore_ascii_case("thumbs.db")
-            || self.name.eq_ignore_ascii_case("desktop.ini")
+        is_os_metadata(&self.name)
     }
 
     pub fn content_type(&self) -> String {
-        mime_guess::from_path(&self.name).first_or_octet_stream().essence_str().to_string()
+        mime_guess::from_path(&self.name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_string()
     }
 
     /// `photo.jpg` → `photo (n).jpg`, for "keep both" on a clash.
@@ -85,7 +104,17 @@ mod tests {
 
     #[test]
     fn refuses_what_could_escape_or_confuse() {
-        for bad in ["", "  ", ".", "..", "a/b", "a\\b", "a\0b", "a\nb", &"x".repeat(256)] {
+        for bad in [
+            "",
+            "  ",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            &"x".repeat(256),
+        ] {
             assert!(NodeName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(NodeName::parse(&"é".repeat(127)).is_ok()); // 254 bytes
@@ -106,7 +135,14 @@ mod tests {
         assert_eq!(NodeName::parse(".bashrc").unwrap().disk_ext(), "");
         assert_eq!(NodeName::parse("x.tar.gz").unwrap().disk_ext(), "gz");
         assert_eq!(NodeName::parse("x.a b").unwrap().disk_ext(), "");
-        assert_eq!(NodeName::parse("p.jpg").unwrap().numbered(2).unwrap().as_str(), "p (2).jpg");
+        assert_eq!(
+            NodeName::parse("p.jpg")
+                .unwrap()
+                .numbered(2)
+                .unwrap()
+                .as_str(),
+            "p (2).jpg"
+        );
         assert!(NodeName::parse("._IMG_1.jpg").unwrap().is_os_metadata());
         assert!(NodeName::parse(".DS_Store").unwrap().is_os_metadata());
         assert!(!NodeName::parse("IMG_1.jpg").unwrap().is_os_metadata());

@@ -52,9 +52,15 @@ impl Drop for BusyGuard<'_> {
 impl TusState {
     fn enter(&self, id: &str) -> AppResult<BusyGuard<'_>> {
         if !self.busy.lock().unwrap().insert(id.to_string()) {
-            return Err(AppError::conflict("upload-busy", "another request is writing to this upload; ask its offset again"));
+            return Err(AppError::conflict(
+                "upload-busy",
+                "another request is writing to this upload; ask its offset again",
+            ));
         }
-        Ok(BusyGuard { state: self, id: id.to_string() })
+        Ok(BusyGuard {
+            state: self,
+            id: id.to_string(),
+        })
     }
 }
 
@@ -91,7 +97,11 @@ fn parse_on_conflict(s: &str) -> OnConflict {
 }
 
 fn upload_not_found() -> AppError {
-    AppError::new(Kind::NotFound, "upload-not-found", "no such upload (it may have expired)")
+    AppError::new(
+        Kind::NotFound,
+        "upload-not-found",
+        "no such upload (it may have expired)",
+    )
 }
 
 fn expiry_from(now: i64) -> i64 {
@@ -101,7 +111,12 @@ fn expiry_from(now: i64) -> i64 {
 impl Store {
     /// Creates an upload: checks the target, reserves `length` bytes (`quota-exceeded` if they do
     /// not fit) and makes its empty file. A zero-length upload is finished at once.
-    pub async fn create_tus_upload(&self, owner: &str, pinned: Option<String>, req: NewTusUpload) -> AppResult<TusProgress> {
+    pub async fn create_tus_upload(
+        &self,
+        owner: &str,
+        pinned: Option<String>,
+        req: NewTusUpload,
+    ) -> AppResult<TusProgress> {
         if req.length < 0 || req.length > MAX_UPLOAD_LENGTH {
             return Err(AppError::new(
                 Kind::PayloadTooLarge,
@@ -116,8 +131,13 @@ impl Store {
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let folder = owned_dir(&tx, &owner_s, req.folder.as_deref())?;
-                if req.on_conflict == OnConflict::Fail && db::nodes::name_taken(&tx, &folder.id, req.name.key())? {
-                    return Err(AppError::conflict("name-exists", "a file or folder with that name already exists here"));
+                if req.on_conflict == OnConflict::Fail
+                    && db::nodes::name_taken(&tx, &folder.id, req.name.key())?
+                {
+                    return Err(AppError::conflict(
+                        "name-exists",
+                        "a file or folder with that name already exists here",
+                    ));
                 }
                 if req.length > 0 && !db::users::try_reserve(&tx, &owner_s, req.length)? {
                     return Err(AppError::quota_exceeded());
@@ -145,7 +165,11 @@ impl Store {
                 let path = volume.tus_path(&up.id);
                 let made = (|| -> std::io::Result<()> {
                     std::fs::create_dir_all(path.parent().unwrap())?;
-                    std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?.sync_all()?;
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&path)?
+                        .sync_all()?;
                     super::volumes::sync_dir(path.parent().unwrap())
                 })();
                 if let Err(e) = made {
@@ -161,10 +185,15 @@ impl Store {
             .await?;
         if upload.length == 0 {
             let guard = self.tus.enter(&upload.id)?;
-            let file = self.finish_tus_upload(&upload, Some(blake3::Hasher::new())).await?;
+            let file = self
+                .finish_tus_upload(&upload, Some(blake3::Hasher::new()))
+                .await?;
             drop(guard);
             let upload = self.get_tus_upload(owner, &upload.id).await?;
-            return Ok(TusProgress { upload, file: Some(file) });
+            return Ok(TusProgress {
+                upload,
+                file: Some(file),
+            });
         }
         Ok(TusProgress { upload, file: None })
     }
@@ -172,7 +201,11 @@ impl Store {
     /// The caller's upload `id`; an expired one is discarded and answers like a missing one.
     pub async fn get_tus_upload(&self, owner: &str, id: &str) -> AppResult<TusUpload> {
         let (o, i) = (owner.to_string(), id.to_string());
-        let up = self.db.run(move |c| db::tus::find_tus_upload(c, &o, &i)).await?.ok_or_else(upload_not_found)?;
+        let up = self
+            .db
+            .run(move |c| db::tus::find_tus_upload(c, &o, &i))
+            .await?
+            .ok_or_else(upload_not_found)?;
         if up.expires_at <= db::now_ms() {
             if let Ok(_guard) = self.tus.enter(&up.id) {
                 self.discard_tus_upload(&up).await?;
@@ -185,13 +218,25 @@ impl Store {
     pub async fn list_tus_uploads(&self, owner: &str) -> AppResult<Vec<TusUpload>> {
         let o = owner.to_string();
         let now = db::now_ms();
-        Ok(self.db.run(move |c| db::tus::list_unfinished_tus_uploads(c, &o)).await?.into_iter().filter(|u| u.expires_at > now).collect())
+        Ok(self
+            .db
+            .run(move |c| db::tus::list_unfinished_tus_uploads(c, &o))
+            .await?
+            .into_iter()
+            .filter(|u| u.expires_at > now)
+            .collect())
     }
 
     /// Appends a request body at `offset` (which must be the upload's current offset). Bytes that
     /// arrived before the client went away are kept, so it can resume from them. The request that
     /// brings the last byte commits the file.
-    pub async fn append_tus_upload<S, E>(&self, owner: &str, id: &str, offset: i64, body: S) -> AppResult<TusProgress>
+    pub async fn append_tus_upload<S, E>(
+        &self,
+        owner: &str,
+        id: &str,
+        offset: i64,
+        body: S,
+    ) -> AppResult<TusProgress>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -201,11 +246,17 @@ impl Store {
         if up.is_finished() || offset != up.offset {
             // A finished upload also answers an empty PATCH at its end, as if it had just finished.
             if up.is_finished() && offset == up.length {
-                return Ok(TusProgress { upload: up, file: None });
+                return Ok(TusProgress {
+                    upload: up,
+                    file: None,
+                });
             }
             return Err(AppError::conflict(
                 "offset-mismatch",
-                format!("Upload-Offset is {offset} but the upload has {} bytes: ask its offset with HEAD", up.offset),
+                format!(
+                    "Upload-Offset is {offset} but the upload has {} bytes: ask its offset with HEAD",
+                    up.offset
+                ),
             ));
         }
         let volume = self.volumes.online(&up.volume)?;
@@ -219,12 +270,18 @@ impl Store {
             }
         };
         let room = (up.length - up.offset) as u64;
-        let (written, hasher, outcome) = write_at(path, up.offset as u64, room, hasher, body).await?;
+        let (written, hasher, outcome) =
+            write_at(path, up.offset as u64, room, hasher, body).await?;
         let new_offset = up.offset + written as i64;
         let now = db::now_ms();
         if written > 0 {
             let (i, from) = (up.id.clone(), up.offset);
-            let moved = self.db.run(move |c| db::tus::advance_tus_offset(c, &i, from, new_offset, now, expiry_from(now))).await?;
+            let moved = self
+                .db
+                .run(move |c| {
+                    db::tus::advance_tus_offset(c, &i, from, new_offset, now, expiry_from(now))
+                })
+                .await?;
             if !moved {
                 return Err(upload_not_found());
             }
@@ -237,17 +294,31 @@ impl Store {
         if new_offset == up.length {
             let file = self.finish_tus_upload(&up, hasher).await?;
             up.file_id = Some(file.id.clone());
-            return Ok(TusProgress { upload: up, file: Some(file) });
+            return Ok(TusProgress {
+                upload: up,
+                file: Some(file),
+            });
         }
         if let Some(h) = hasher {
-            self.tus.hashers.lock().unwrap().insert(up.id.clone(), (new_offset, h));
+            self.tus
+                .hashers
+                .lock()
+                .unwrap()
+                .insert(up.id.clone(), (new_offset, h));
         }
-        Ok(TusProgress { upload: up, file: None })
+        Ok(TusProgress {
+            upload: up,
+            file: None,
+        })
     }
 
     /// Commits a complete upload as a file (its reservation becomes usage in the same
     /// transaction). If the commit fails the upload is discarded: its bytes cannot land anywhere.
-    async fn finish_tus_upload(&self, up: &TusUpload, hasher: Option<blake3::Hasher>) -> AppResult<Node> {
+    async fn finish_tus_upload(
+        &self,
+        up: &TusUpload,
+        hasher: Option<blake3::Hasher>,
+    ) -> AppResult<Node> {
         let volume = self.volumes.online(&up.volume)?;
         let path = volume.tus_path(&up.id);
         let hash = match hasher {
@@ -258,13 +329,25 @@ impl Store {
             }
         };
         let name = NodeName::parse(&up.filename)?;
-        let staged = StagedBody::from_temp_file(self.db.clone(), &up.user_id, &up.volume, db::new_id(), name.disk_ext(), path, up.length, hash);
+        let staged = StagedBody::from_temp_file(
+            self.db.clone(),
+            &up.user_id,
+            &up.volume,
+            db::new_id(),
+            name.disk_ext(),
+            path,
+            up.length,
+            hash,
+        );
         let opts = CommitOptions {
             on_conflict: parse_on_conflict(&up.on_conflict),
             finish_tus_upload: Some(up.id.clone()),
             ..Default::default()
         };
-        match self.commit_file_with(&up.user_id, up.folder_id.clone(), name, staged, opts).await {
+        match self
+            .commit_file_with(&up.user_id, up.folder_id.clone(), name, staged, opts)
+            .await
+        {
             Ok(node) => Ok(node),
             Err(e) => {
                 let _ = self.discard_tus_upload(up).await;
@@ -310,18 +393,30 @@ impl Store {
     /// Runs at start-up and then periodically.
     pub async fn expire_tus_uploads(&self) -> AppResult<usize> {
         let now = db::now_ms();
-        let expired = self.db.run(move |c| db::tus::list_expired_tus_uploads(c, now)).await?;
+        let expired = self
+            .db
+            .run(move |c| db::tus::list_expired_tus_uploads(c, now))
+            .await?;
         let mut n = 0;
         for up in expired {
-            let Ok(_guard) = self.tus.enter(&up.id) else { continue };
+            let Ok(_guard) = self.tus.enter(&up.id) else {
+                continue;
+            };
             self.discard_tus_upload(&up).await?;
             n += 1;
         }
-        let known: HashSet<String> = self.db.run(|c| db::tus::list_unfinished_tus_ids(c)).await?.into_iter().collect();
+        let known: HashSet<String> = self
+            .db
+            .run(|c| db::tus::list_unfinished_tus_ids(c))
+            .await?
+            .into_iter()
+            .collect();
         let volumes = self.volumes.clone();
         tokio::task::spawn_blocking(move || {
             for v in volumes.all().iter().filter(|v| volumes.is_online(v)) {
-                let Ok(entries) = std::fs::read_dir(v.path.join(super::volumes::TUS_DIR)) else { continue };
+                let Ok(entries) = std::fs::read_dir(v.path.join(super::volumes::TUS_DIR)) else {
+                    continue;
+                };
                 for e in entries.flatten() {
                     if !known.contains(&e.file_name().to_string_lossy().to_string()) {
                         let _ = std::fs::remove_file(e.path());
@@ -354,12 +449,18 @@ where
         let mut f = match std::fs::OpenOptions::new().write(true).open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(AppError::internal(format_args!("the bytes of upload {} are missing", path.display())));
+                return Err(AppError::internal(format_args!(
+                    "the bytes of upload {} are missing",
+                    path.display()
+                )));
             }
             Err(e) => return Err(e.into()),
         };
         if f.metadata()?.len() < offset {
-            return Err(AppError::internal(format_args!("upload file {} is shorter than its offset", path.display())));
+            return Err(AppError::internal(format_args!(
+                "upload file {} is shorter than its offset",
+                path.display()
+            )));
         }
         // Bytes past the recorded offset were written before a crash but never acknowledged.
         f.set_len(offset)?;
@@ -388,20 +489,28 @@ where
         let chunk = match item {
             Ok(c) => c,
             Err(e) => {
-                outcome = Err(AppError::bad_request("body-cut-off", format!("the request body was cut off: {e}")));
+                outcome = Err(AppError::bad_request(
+                    "body-cut-off",
+                    format!("the request body was cut off: {e}"),
+                ));
                 break;
             }
         };
         let n = chunk.len() as u64;
         if written + buf.len() as u64 + n > room {
-            outcome = Err(AppError::bad_request("exceeds-upload-length", "the body goes past the Upload-Length of the upload"));
+            outcome = Err(AppError::bad_request(
+                "exceeds-upload-length",
+                "the body goes past the Upload-Length of the upload",
+            ));
             break;
         }
         if written + buf.len() as u64 + n > MAX_REQUEST_BODY {
             outcome = Err(AppError::new(
                 Kind::PayloadTooLarge,
                 "body-too-large",
-                format!("one request may carry at most {MAX_REQUEST_BODY} bytes: send the upload in chunks"),
+                format!(
+                    "one request may carry at most {MAX_REQUEST_BODY} bytes: send the upload in chunks"
+                ),
             ));
             break;
         }

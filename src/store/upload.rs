@@ -60,7 +60,9 @@ impl Drop for Guard {
             let _ = std::fs::remove_file(&tmp);
             if reserved > 0 {
                 if let Ok(conn) = db.conn() {
-                    if let Err(e) = db::users::release_reservation(&conn, &user, reserved) {
+                    if let Err(e) = db::relaxed(&conn, |c| {
+                        db::users::release_reservation(c, &user, reserved)
+                    }) {
                         tracing::warn!(error = %e, "could not release a quota reservation");
                     }
                 }
@@ -93,7 +95,10 @@ impl UploadSink {
             std::fs::create_dir_all(&tmp_dir)?;
             let blob_id = db::new_id();
             let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
-            let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp_path)?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp_path)?;
             let guard = Guard {
                 db: db2,
                 user_id,
@@ -133,7 +138,8 @@ impl UploadSink {
         size: i64,
         hash: String,
     ) -> AppResult<StagedBody> {
-        let mut sink = UploadSink::begin(db, volumes, user_id, pinned, ext, Some(size as u64)).await?;
+        let mut sink =
+            UploadSink::begin(db, volumes, user_id, pinned, ext, Some(size as u64)).await?;
         if size > 0 {
             sink.reserve(size).await?;
         }
@@ -144,14 +150,19 @@ impl UploadSink {
         }
         let tmp = sink.guard.tmp_path.clone();
         let copied = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
-            let mut out = std::fs::OpenOptions::new().write(true).truncate(true).open(&tmp)?;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&tmp)?;
             let n = std::io::copy(&mut src, &mut out)?;
             out.sync_all()?;
             Ok(n)
         })
         .await??;
         if copied as i64 != size {
-            return Err(AppError::internal(format_args!("copied {copied} bytes of a {size}-byte body")));
+            return Err(AppError::internal(format_args!(
+                "copied {copied} bytes of a {size}-byte body"
+            )));
         }
         let empty = Guard::empty(sink.guard.db.clone());
         let guard = std::mem::replace(&mut sink.guard, empty);
@@ -191,7 +202,10 @@ impl UploadSink {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let data = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(WRITE_BUF)));
+        let data = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(WRITE_BUF),
+        ));
         let sent = match &self.tx {
             Some(tx) => tx.send(Some(data)).await.is_ok(),
             None => false,
@@ -227,21 +241,26 @@ impl UploadSink {
             .guard
             .db
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let avail: i64 = tx.query_row(
-                    "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
-                    [&user],
-                    |r| r.get(0),
-                )?;
-                let grant = want.min(avail);
-                if grant < need {
-                    return Ok(None);
-                }
-                if !db::users::try_reserve(&tx, &user, grant)? {
-                    return Ok(None);
-                }
-                tx.commit()?;
-                Ok(Some(grant))
+                db::relaxed(conn, |conn| {
+                    let tx = rusqlite::Transaction::new_unchecked(
+                        conn,
+                        rusqlite::TransactionBehavior::Immediate,
+                    )?;
+                    let avail: i64 = tx.query_row(
+                        "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
+                        [&user],
+                        |r| r.get(0),
+                    )?;
+                    let grant = want.min(avail);
+                    if grant < need {
+                        return Ok(None);
+                    }
+                    if !db::users::try_reserve(&tx, &user, grant)? {
+                        return Ok(None);
+                    }
+                    tx.commit()?;
+                    Ok(Some(grant))
+                })
             })
             .await?;
         match granted {
@@ -268,7 +287,11 @@ impl UploadSink {
         };
         let empty = Guard::empty(self.guard.db.clone());
         let guard = std::mem::replace(&mut self.guard, empty);
-        Ok(StagedBody { guard, size: self.written, hash: hash.to_hex().to_string() })
+        Ok(StagedBody {
+            guard,
+            size: self.written,
+            hash: hash.to_hex().to_string(),
+        })
     }
 }
 
@@ -276,7 +299,16 @@ impl StagedBody {
     /// A body already written and fsynced to `tmp_path` on `volume` (an assembled chunked upload)
     /// whose space is held elsewhere (the chunked upload's reservation).
     #[allow(clippy::too_many_arguments)]
-    pub fn from_temp_file(db: Db, user_id: &str, volume: &str, blob_id: String, ext: String, tmp_path: PathBuf, size: i64, hash: String) -> StagedBody {
+    pub fn from_temp_file(
+        db: Db,
+        user_id: &str,
+        volume: &str,
+        blob_id: String,
+        ext: String,
+        tmp_path: PathBuf,
+        size: i64,
+        hash: String,
+    ) -> StagedBody {
         let guard = Guard {
             db,
             user_id: user_id.to_string(),
@@ -306,7 +338,10 @@ impl Guard {
     }
 }
 
-fn write_loop(file: std::fs::File, mut rx: mpsc::Receiver<Option<Bytes>>) -> std::io::Result<blake3::Hash> {
+fn write_loop(
+    file: std::fs::File,
+    mut rx: mpsc::Receiver<Option<Bytes>>,
+) -> std::io::Result<blake3::Hash> {
     use std::os::fd::AsRawFd;
     /// Writeback is started every this many bytes, so the disk writes while the body is still
     /// arriving and the final fsync has little left to do.
@@ -324,7 +359,12 @@ fn write_loop(file: std::fs::File, mut rx: mpsc::Receiver<Option<Bytes>>) -> std
                     // SAFETY: a valid open fd and a range inside what was written; only starts
                     // asynchronous writeback (durability still comes from sync_all below).
                     unsafe {
-                        libc::sync_file_range(file.as_raw_fd(), flushed as i64, (written - flushed) as i64, libc::SYNC_FILE_RANGE_WRITE);
+                        libc::sync_file_range(
+                            file.as_raw_fd(),
+                            flushed as i64,
+                            (written - flushed) as i64,
+                            libc::SYNC_FILE_RANGE_WRITE,
+                        );
                     }
                     flushed = written;
                 }

@@ -59,7 +59,10 @@ impl Volumes {
             v.try_init(config, &conn);
             list.push(v);
         }
-        Ok(Volumes { list, placement: config.placement })
+        Ok(Volumes {
+            list,
+            placement: config.placement,
+        })
     }
 
     /// Tries again the volumes that could not be initialised (a disk plugged in after start).
@@ -85,7 +88,9 @@ impl Volumes {
 
     /// A volume is online when its marker file is there and names the id we recorded.
     pub fn is_online(&self, v: &Volume) -> bool {
-        let Some(expected) = v.marker.read().unwrap().clone() else { return false };
+        let Some(expected) = v.marker.read().unwrap().clone() else {
+            return false;
+        };
         match std::fs::read_to_string(v.path.join(MARKER_FILE)) {
             Ok(text) => text.trim() == expected,
             Err(_) => false,
@@ -106,15 +111,27 @@ impl Volumes {
         if let Some(name) = pinned {
             return self.online(name);
         }
-        let candidates: Vec<&Volume> = self.list.iter().filter(|v| v.enabled && self.is_online(v)).collect();
+        let candidates: Vec<&Volume> = self
+            .list
+            .iter()
+            .filter(|v| v.enabled && self.is_online(v))
+            .collect();
         let chosen = match self.placement {
             Placement::FirstFit => candidates.first().copied(),
-            Placement::MostFree => candidates.iter().copied().max_by_key(|v| free_bytes(&v.path).unwrap_or(0)),
+            Placement::MostFree => candidates
+                .iter()
+                .copied()
+                .max_by_key(|v| free_bytes(&v.path).unwrap_or(0)),
         };
         match chosen {
             Some(v) => Ok(v),
             None => {
-                let names: Vec<&str> = self.list.iter().filter(|v| v.enabled).map(|v| v.name.as_str()).collect();
+                let names: Vec<&str> = self
+                    .list
+                    .iter()
+                    .filter(|v| v.enabled)
+                    .map(|v| v.name.as_str())
+                    .collect();
                 Err(AppError::volume_offline(&names.join(", ")))
             }
         }
@@ -157,7 +174,11 @@ impl Volumes {
         self.list
             .iter()
             .filter(|v| self.is_online(v))
-            .map(|v| std::fs::read_dir(v.path.join(TMP_DIR)).map(|d| d.count()).unwrap_or(0))
+            .map(|v| {
+                std::fs::read_dir(v.path.join(TMP_DIR))
+                    .map(|d| d.count())
+                    .unwrap_or(0)
+            })
             .sum()
     }
 }
@@ -187,12 +208,44 @@ impl Volume {
 
     /// `{volume}/users/{user_id}/files/{uuid}.{ext}`: names come from ids we made, never from requests.
     pub fn body_path(&self, user_id: &str, blob_id: &str, ext: &str) -> PathBuf {
-        self.user_files_dir(user_id).join(body_file_name(blob_id, ext))
+        self.user_files_dir(user_id)
+            .join(body_file_name(blob_id, ext))
+    }
+}
+
+/// The thumbnail sizes the media job writes.
+pub const THUMB_SIZES: [&str; 2] = ["small", "large"];
+
+impl Volume {
+    pub fn user_thumbs_dir(&self, user_id: &str) -> PathBuf {
+        self.path.join("users").join(user_id).join("thumbnails")
+    }
+
+    /// `{volume}/users/{user_id}/thumbnails/{blob_id}-{size}.jpg`, beside the body: named after
+    /// the body, so a new body never shows an old thumbnail and purging the body purges them.
+    pub fn thumb_path(&self, user_id: &str, blob_id: &str, size: &str) -> PathBuf {
+        self.user_thumbs_dir(user_id)
+            .join(format!("{blob_id}-{size}.jpg"))
+    }
+
+    /// Unlinks a body's thumbnails (missing ones are fine).
+    pub fn remove_thumbs(&self, user_id: &str, blob_id: &str) -> std::io::Result<()> {
+        for size in THUMB_SIZES {
+            match std::fs::remove_file(self.thumb_path(user_id, blob_id, size)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
 pub fn body_file_name(blob_id: &str, ext: &str) -> String {
-    if ext.is_empty() { blob_id.to_string() } else { format!("{blob_id}.{ext}") }
+    if ext.is_empty() {
+        blob_id.to_string()
+    } else {
+        format!("{blob_id}.{ext}")
+    }
 }
 
 impl Volume {
@@ -202,10 +255,19 @@ impl Volume {
             return e;
         }
         let marker_path = self.path.join(MARKER_FILE);
-        match (self.marker.read().unwrap().clone(), std::fs::read_to_string(&marker_path)) {
+        match (
+            self.marker.read().unwrap().clone(),
+            std::fs::read_to_string(&marker_path),
+        ) {
             (None, _) => format!("{} is not initialised", self.path.display()),
-            (Some(_), Err(_)) => format!("marker {} is missing: disk unplugged or not mounted", marker_path.display()),
-            (Some(_), Ok(_)) => format!("{} carries another store's marker: a different disk is mounted", self.path.display()),
+            (Some(_), Err(_)) => format!(
+                "marker {} is missing: disk unplugged or not mounted",
+                marker_path.display()
+            ),
+            (Some(_), Ok(_)) => format!(
+                "{} carries another store's marker: a different disk is mounted",
+                self.path.display()
+            ),
         }
     }
 
@@ -225,7 +287,8 @@ impl Volume {
     fn init(&self, config: &Config, conn: &rusqlite::Connection) -> Result<String, String> {
         let path = self.path.display();
         let marker_path = self.path.join(MARKER_FILE);
-        let known = db::volumes::find_volume_marker(conn, &self.name).map_err(|e| format!("database: {e}"))?;
+        let known = db::volumes::find_volume_marker(conn, &self.name)
+            .map_err(|e| format!("database: {e}"))?;
         if let Some(id) = known {
             return Ok(id);
         }
@@ -236,21 +299,32 @@ impl Volume {
         // could mean writing into the empty mount point of a disk that is not plugged in.
         if !self.path.exists() {
             if config.is_inside_data_dir(&self.path) {
-                std::fs::create_dir_all(&self.path).map_err(|e| format!("cannot create {path}: {e}"))?;
+                std::fs::create_dir_all(&self.path)
+                    .map_err(|e| format!("cannot create {path}: {e}"))?;
             } else {
                 return Err(format!("{path} does not exist (not mounted?)"));
             }
         }
-        let id = match std::fs::read_to_string(&marker_path).ok().map(|s| s.trim().to_string()) {
+        let id = match std::fs::read_to_string(&marker_path)
+            .ok()
+            .map(|s| s.trim().to_string())
+        {
             Some(id) if !id.is_empty() => id, // e.g. a database restored onto existing disks
             _ => {
                 let id = db::new_id();
-                write_marker(&marker_path, &id).map_err(|e| format!("cannot write {}: {e}", marker_path.display()))?;
+                write_marker(&marker_path, &id)
+                    .map_err(|e| format!("cannot write {}: {e}", marker_path.display()))?;
                 id
             }
         };
-        db::volumes::insert_volume(conn, &self.name, &id, &self.path.display().to_string(), db::now_ms())
-            .map_err(|e| format!("database: {e}"))?;
+        db::volumes::insert_volume(
+            conn,
+            &self.name,
+            &id,
+            &self.path.display().to_string(),
+            db::now_ms(),
+        )
+        .map_err(|e| format!("database: {e}"))?;
         Ok(id)
     }
 }

@@ -41,7 +41,12 @@ pub fn start_server(data: &Path) -> Proc {
     let base = loop {
         let line = lines.next().expect("server printed its address").unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_string();
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
         }
     };
     // Keep draining stdout so the server never blocks on a full pipe.
@@ -51,19 +56,34 @@ pub fn start_server(data: &Path) -> Proc {
 
 fn fsck(data: &Path) -> (i32, String) {
     let out = cli(data).arg("fsck").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
 }
 
 async fn login(client: &reqwest::Client, base: &str) -> String {
-    let r = client.post(format!("{base}/api/auth/login")).json(&json!({"username": "crash", "password": PASSWORD})).send().await.unwrap();
+    let r = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"username": "crash", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     v["access_token"].as_str().unwrap().to_string()
 }
 
 fn setup(data: &Path) {
-    let out = cli(data).args(["admin", "create-user", "crash", "--password", PASSWORD]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(data)
+        .args(["admin", "create-user", "crash", "--password", PASSWORD])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn temp_files(data: &Path) -> Vec<(std::path::PathBuf, u64)> {
@@ -82,14 +102,22 @@ async fn sigkill_mid_upload_leaves_no_partial_file() {
     // A 512 MB multipart upload that we feed slowly, so the kill lands in the middle.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let head = b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n".to_vec();
-    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|c| (c, rx)) }));
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async {
+        rx.recv().await.map(|c| (c, rx))
+    }));
     let url = format!("{}/api/files/upload", server.base);
     let upload = tokio::spawn({
         let client = client.clone();
         let token = token.clone();
         async move {
-            client.post(url).bearer_auth(token).header("content-type", "multipart/form-data; boundary=BOUNDARY")
-                .header("content-length", (512u64 << 20).to_string()).body(body).send().await
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "multipart/form-data; boundary=BOUNDARY")
+                .header("content-length", (512u64 << 20).to_string())
+                .body(body)
+                .send()
+                .await
         }
     });
     tx.send(Ok(head)).await.unwrap();
@@ -100,22 +128,43 @@ async fn sigkill_mid_upload_leaves_no_partial_file() {
             }
         }
     });
-    wait_until("part of the upload on disk", Duration::from_secs(30), || {
-        temp_files(&data).iter().any(|(_, s)| *s >= 8 << 20)
-    })
+    wait_until(
+        "part of the upload on disk",
+        Duration::from_secs(30),
+        || temp_files(&data).iter().any(|(_, s)| *s >= 8 << 20),
+    )
     .await;
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
     let _ = upload.await.unwrap();
     feeder.abort();
-    assert!(!temp_files(&data).is_empty(), "the kill left a temp file for start-up to sweep");
+    assert!(
+        !temp_files(&data).is_empty(),
+        "the kill left a temp file for start-up to sweep"
+    );
     drop(server);
 
     let server = start_server(&data);
     let token = login(&client, &server.base).await;
-    let list: Value = client.get(format!("{}/api/files/", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let list: Value = client
+        .get(format!("{}/api/files/", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["total"], 0, "no partial file is visible");
-    let me: Value = client.get(format!("{}/api/auth/me", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me: Value = client
+        .get(format!("{}/api/auth/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["used_bytes"], 0);
     assert!(temp_files(&data).is_empty(), "temp files swept at start-up");
     assert!(walk(&data.join("volume/users")).is_empty());
@@ -141,13 +190,29 @@ async fn sigkill_among_many_uploads_and_deletes_keeps_the_store_consistent() {
             for i in 0..10_000u32 {
                 let seed = (i as u8).wrapping_add(w * 50);
                 let size = 20_000 + (i as usize % 7) * 30_000;
-                let part = reqwest::multipart::Part::bytes(bytes(size, seed)).file_name(format!("w{w}-{i}-{seed}-{size}.bin"));
-                let Ok(r) = client.post(format!("{base}/api/files/upload")).bearer_auth(&token)
-                    .multipart(reqwest::multipart::Form::new().part("file", part)).send().await else { return };
-                let Ok(v) = r.json::<Value>().await else { return };
+                let part = reqwest::multipart::Part::bytes(bytes(size, seed))
+                    .file_name(format!("w{w}-{i}-{seed}-{size}.bin"));
+                let Ok(r) = client
+                    .post(format!("{base}/api/files/upload"))
+                    .bearer_auth(&token)
+                    .multipart(reqwest::multipart::Form::new().part("file", part))
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                let Ok(v) = r.json::<Value>().await else {
+                    return;
+                };
                 if i % 3 == 0 {
                     let id = v["files"][0]["id"].as_str().unwrap_or_default().to_string();
-                    if client.delete(format!("{base}/api/files/{id}")).bearer_auth(&token).send().await.is_err() {
+                    if client
+                        .delete(format!("{base}/api/files/{id}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -164,25 +229,142 @@ async fn sigkill_among_many_uploads_and_deletes_keeps_the_store_consistent() {
 
     let server = start_server(&data);
     let token = login(&client, &server.base).await;
-    let list: Value = client.get(format!("{}/api/files/?limit=1000", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let list: Value = client
+        .get(format!("{}/api/files/?limit=1000", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let items = list["items"].as_array().unwrap();
     assert!(!items.is_empty(), "some uploads committed before the kill");
     let mut sum = 0;
     for item in items {
         // Every visible file is whole: its name says what it must contain.
-        let name = item["name"].as_str().unwrap().trim_end_matches(".bin").to_string();
+        let name = item["name"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(".bin")
+            .to_string();
         let parts: Vec<&str> = name.split('-').collect();
         let (seed, size): (u8, usize) = (parts[2].parse().unwrap(), parts[3].parse().unwrap());
-        let body = client.get(format!("{}/api/files/{}/download", server.base, item["id"].as_str().unwrap()))
-            .bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+        let body = client
+            .get(format!(
+                "{}/api/files/{}/download",
+                server.base,
+                item["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(body.as_ref(), bytes(size, seed).as_slice(), "{name}");
         sum += size as i64;
     }
-    let me: Value = client.get(format!("{}/api/auth/me", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me: Value = client
+        .get(format!("{}/api/auth/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["used_bytes"].as_i64().unwrap(), sum);
-    let on_disk: u64 = walk(&data.join("volume/users")).iter().map(|(_, s)| s).sum();
+    let on_disk: u64 = walk(&data.join("volume/users"))
+        .iter()
+        .map(|(_, s)| s)
+        .sum();
     assert_eq!(on_disk as i64, sum, "no orphan or partial body on disk");
     assert!(temp_files(&data).is_empty());
     let (code, out) = fsck(&data);
     assert_eq!(code, 0, "{out}");
+}
+
+fn sql_i64(data: &Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(data.join("cloudvault.db")).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_jobs_pending_then_every_job_completes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    setup(&data);
+    let mut server = start_server(&data);
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base).await;
+    let n = 24;
+    for i in 0..n {
+        let img = jpeg_bytes(&picture(1800, 1200, [(i * 10) as u8, 80, 160]));
+        let part = reqwest::multipart::Part::bytes(img).file_name(format!("p{i}.jpg"));
+        let r = client
+            .post(format!("{}/api/files/upload", server.base))
+            .bearer_auth(&token)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    // Kill while the queue is part way through.
+    wait_until("some thumbnails made", Duration::from_secs(60), || {
+        sql_i64(&data, "SELECT count(*) FROM media") >= 1
+    })
+    .await;
+    let done_before = sql_i64(
+        &data,
+        "SELECT count(*) FROM jobs WHERE kind = 'media' AND state = 'done'",
+    );
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+    assert!(
+        done_before < n,
+        "the kill came with jobs pending ({done_before} of {n} done)"
+    );
+    assert_eq!(
+        sql_i64(&data, "SELECT count(*) FROM jobs WHERE kind = 'media'"),
+        n,
+        "one job row per picture survives"
+    );
+
+    let server = start_server(&data);
+    wait_until("every media job done", Duration::from_secs(120), || {
+        sql_i64(
+            &data,
+            "SELECT count(*) FROM jobs WHERE kind = 'media' AND state = 'done'",
+        ) == n
+    })
+    .await;
+    assert_eq!(
+        sql_i64(
+            &data,
+            "SELECT count(*) FROM media WHERE thumb_format = 'jpeg'"
+        ),
+        n
+    );
+    assert_eq!(
+        sql_i64(&data, "SELECT count(*) FROM jobs WHERE state = 'failed'"),
+        0
+    );
+    let thumbs = walk(&data.join("volume/users"))
+        .into_iter()
+        .filter(|(p, _)| p.to_string_lossy().contains("/thumbnails/"))
+        .count();
+    assert_eq!(
+        thumbs as i64,
+        2 * n,
+        "exactly two thumbnails per picture, none doubled or orphaned"
+    );
+    drop(server);
+    let (code, out) = fsck(&data);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("store consistent"), "{out}");
 }

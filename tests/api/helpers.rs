@@ -56,7 +56,15 @@ pub async fn start(dir: tempfile::TempDir, config: Config) -> TestApp {
     let handle = tokio::spawn(server.run_until(async move {
         let _ = rx.await;
     }));
-    TestApp { base, client: Client::new(), app, config, dir, shutdown: Some(tx), handle: Some(handle) }
+    TestApp {
+        base,
+        client: Client::new(),
+        app,
+        config,
+        dir,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
 }
 
 impl TestApp {
@@ -73,7 +81,9 @@ impl TestApp {
             let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
         }
         // The App (and its pool) must go before the folder is reused.
-        let TestApp { dir, config, app, .. } = self;
+        let TestApp {
+            dir, config, app, ..
+        } = self;
         drop(app);
         (dir, config)
     }
@@ -89,7 +99,10 @@ impl TestApp {
 
     pub async fn make_invite(&self) -> String {
         let mut conn = self.app.db.conn().unwrap();
-        cloudvault::auth::create_invites_blocking(&mut conn, 1, 3600, None).unwrap().remove(0).code
+        cloudvault::auth::create_invites_blocking(&mut conn, 1, 3600, None)
+            .unwrap()
+            .remove(0)
+            .code
     }
 
     pub async fn register(&self, username: &str) -> TestUser {
@@ -122,7 +135,13 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> TestUser {
-        let res = self.post_json("/api/auth/login", None, json!({"username": username, "password": password})).await;
+        let res = self
+            .post_json(
+                "/api/auth/login",
+                None,
+                json!({"username": username, "password": password}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK, "login {username}");
         let body: Value = res.json().await.unwrap();
         TestUser {
@@ -142,7 +161,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
@@ -155,9 +179,18 @@ impl TestApp {
     pub async fn upload(&self, token: &str, query: &str, files: &[(&str, Vec<u8>)]) -> Response {
         let mut form = reqwest::multipart::Form::new();
         for (name, bytes) in files {
-            form = form.part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()));
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+            );
         }
-        self.client.post(self.url(&format!("/api/files/upload{query}"))).bearer_auth(token).multipart(form).send().await.unwrap()
+        self.client
+            .post(self.url(&format!("/api/files/upload{query}")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Uploads one file and returns its JSON.
@@ -169,7 +202,13 @@ impl TestApp {
     }
 
     pub async fn mkdir(&self, token: &str, parent: Option<&str>, name: &str) -> Value {
-        let res = self.post_json("/api/files/folders", Some(token), json!({"parent_id": parent, "name": name})).await;
+        let res = self
+            .post_json(
+                "/api/files/folders",
+                Some(token),
+                json!({"parent_id": parent, "name": name}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED, "mkdir {name}");
         res.json().await.unwrap()
     }
@@ -190,13 +229,17 @@ impl TestApp {
     }
 
     pub fn temp_files(&self) -> usize {
-        std::fs::read_dir(self.volume_path().join(".cloudvault-tmp")).map(|d| d.count()).unwrap_or(0)
+        std::fs::read_dir(self.volume_path().join(".cloudvault-tmp"))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 }
 
 pub fn walk(dir: &Path) -> Vec<(PathBuf, u64)> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -211,16 +254,25 @@ pub fn walk(dir: &Path) -> Vec<(PathBuf, u64)> {
 /// Asserts an error answer: status and `code`, JSON shaped.
 pub async fn assert_error(res: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(res.status(), status, "expected {status} {code}");
-    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
     assert!(ct.starts_with("application/json"), "content-type {ct}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     body
 }
 
 pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 /// Polls `f` until it holds or the deadline passes.
@@ -248,7 +300,9 @@ impl TestApp {
     /// A WebDAV request with Basic auth (`path` is sent as written: reqwest's URL parser keeps
     /// percent-encoding but resolves `..` segments, so traversal tests use `raw_request`).
     pub fn dav(&self, m: &str, path: &str, user: &str, pass: &str) -> reqwest::RequestBuilder {
-        self.client.request(method(m), self.url(path)).basic_auth(user, Some(pass))
+        self.client
+            .request(method(m), self.url(path))
+            .basic_auth(user, Some(pass))
     }
 
     /// The `host:port` the server listens on.
@@ -258,10 +312,21 @@ impl TestApp {
 
     /// Sends a request byte for byte over a fresh TCP connection (no URL normalisation at all),
     /// with Basic auth when `auth` is given.
-    pub async fn raw_request(&self, m: &str, path: &str, auth: Option<(&str, &str)>, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+    pub async fn raw_request(
+        &self,
+        m: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> RawResponse {
         use base64::Engine;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut req = format!("{m} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.host(), body.len());
+        let mut req = format!(
+            "{m} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.host(),
+            body.len()
+        );
         if let Some((u, p)) = auth {
             let b = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
             req.push_str(&format!("Authorization: Basic {b}\r\n"));
@@ -274,17 +339,27 @@ impl TestApp {
         stream.write_all(req.as_bytes()).await.unwrap();
         stream.write_all(body).await.unwrap();
         let mut out = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut out)).await.expect("raw request timed out");
+        let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut out))
+            .await
+            .expect("raw request timed out");
         let text = String::from_utf8_lossy(&out).to_string();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
         let mut lines = head.lines();
         let status_line = lines.next().unwrap_or_default();
-        let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status line in {text:?}"));
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {text:?}"));
         let headers = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
-        RawResponse { status, headers, body: body.to_string() }
+        RawResponse {
+            status,
+            headers,
+            body: body.to_string(),
+        }
     }
 
     /// Every file and folder of a user, walking folders through the API: (path, item JSON).
@@ -322,14 +397,39 @@ impl TestApp {
     /// reservation is left behind. Returns `used_bytes`.
     pub async fn assert_usage_consistent(&self, user: &TestUser) -> i64 {
         let used = self.me(&user.token).await["used_bytes"].as_i64().unwrap();
-        let listed: i64 =
-            self.all_nodes(&user.token).await.iter().filter(|(_, i)| i["kind"] == "file").map(|(_, i)| i["size"].as_i64().unwrap()).sum();
-        assert_eq!(used, listed, "used_bytes equals the sum of the listed file sizes");
-        let on_disk: u64 = walk(&self.volume_path().join("users").join(&user.id).join("files")).iter().map(|(_, s)| s).sum();
-        assert_eq!(on_disk as i64, used, "the bodies on disk add up to used_bytes");
-        wait_until("temp files and reservations released", Duration::from_secs(5), || {
-            self.temp_files() == 0 && self.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &user.id) == 0
-        })
+        let listed: i64 = self
+            .all_nodes(&user.token)
+            .await
+            .iter()
+            .filter(|(_, i)| i["kind"] == "file")
+            .map(|(_, i)| i["size"].as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            used, listed,
+            "used_bytes equals the sum of the listed file sizes"
+        );
+        let on_disk: u64 = walk(
+            &self
+                .volume_path()
+                .join("users")
+                .join(&user.id)
+                .join("files"),
+        )
+        .iter()
+        .map(|(_, s)| s)
+        .sum();
+        assert_eq!(
+            on_disk as i64, used,
+            "the bodies on disk add up to used_bytes"
+        );
+        wait_until(
+            "temp files and reservations released",
+            Duration::from_secs(5),
+            || {
+                self.temp_files() == 0
+                    && self.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &user.id) == 0
+            },
+        )
         .await;
         used
     }
@@ -338,4 +438,70 @@ impl TestApp {
         let conn = self.app.db.conn().unwrap();
         assert!(cloudvault::db::users::set_quota(&conn, &user.id, quota).unwrap());
     }
+}
+
+impl TestApp {
+    /// Waits until no job is queued or running (waiting ones — no model — count as settled).
+    pub async fn run_pending_jobs(&self) {
+        let db = self.app.db.clone();
+        self.app.jobs.poke();
+        wait_until("the job queue to settle", Duration::from_secs(120), || {
+            let c = db.conn().unwrap();
+            c.query_row(
+                "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+                == 0
+        })
+        .await;
+    }
+
+    pub fn job_state(&self, kind: &str, node_id: &str) -> Option<(String, Option<String>)> {
+        use rusqlite::OptionalExtension;
+        let c = self.app.db.conn().unwrap();
+        c.query_row(
+            "SELECT state, last_error FROM jobs WHERE kind = ?1 AND node_id = ?2",
+            [kind, node_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .unwrap()
+    }
+
+    /// Every thumbnail file on the volume.
+    pub fn thumbnails_on_disk(&self) -> Vec<PathBuf> {
+        walk(&self.volume_path().join("users"))
+            .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| {
+                p.parent()
+                    .and_then(|d| d.file_name())
+                    .is_some_and(|n| n == "thumbnails")
+            })
+            .collect()
+    }
+}
+
+/// A photo-like picture of one colour (with some texture so JPEG has work to do).
+pub fn picture(w: u32, h: u32, rgb: [u8; 3]) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let n = ((x * 7 + y * 13) % 23) as i16 - 11;
+        image::Rgb(rgb.map(|c| (c as i16 + n).clamp(0, 255) as u8))
+    })
+}
+
+pub fn jpeg_bytes(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(img)
+        .unwrap();
+    out
+}
+
+pub fn png_bytes(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
 }

@@ -1,15 +1,18 @@
 //! Integration tests: the real server on a random port, a real SQLite file and real files on disk.
 
 mod admin;
-mod browser;
 mod auth;
+mod backup;
+mod browser;
 mod cli;
 mod crash;
 mod dav;
 mod dav_clients;
 mod files;
 mod helpers;
+mod media;
 mod quota;
 mod security;
+mod tags;
 mod tus;
 mod volumes;

@@ -8,15 +8,27 @@ use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_parallel_uploads_never_exceed_the_quota() {
-    let app = spawn_app_with(|c, _| c.default_quota = cloudvault::config::ByteSize(10_000_000)).await;
+    let app =
+        spawn_app_with(|c, _| c.default_quota = cloudvault::config::ByteSize(10_000_000)).await;
     let u = app.register("para").await;
     let size = 700_000; // 20 × 0.7 MB = 14 MB against a 10 MB quota
     let mut tasks = Vec::new();
     for i in 0..20u8 {
-        let (client, url, token) = (app.client.clone(), app.url("/api/files/upload"), u.token.clone());
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/api/files/upload"),
+            u.token.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let part = reqwest::multipart::Part::bytes(bytes(size, i)).file_name(format!("f{i}.bin"));
-            let res = client.post(url).bearer_auth(token).multipart(reqwest::multipart::Form::new().part("file", part)).send().await.unwrap();
+            let part =
+                reqwest::multipart::Part::bytes(bytes(size, i)).file_name(format!("f{i}.bin"));
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .multipart(reqwest::multipart::Form::new().part("file", part))
+                .send()
+                .await
+                .unwrap();
             let status = res.status();
             let body: Value = res.json().await.unwrap();
             (status, body)
@@ -40,25 +52,40 @@ async fn twenty_parallel_uploads_never_exceed_the_quota() {
     let used = me["used_bytes"].as_i64().unwrap();
     assert!(used <= 10_000_000);
     let list = app.get_json("/api/files/?limit=100", &u.token).await;
-    let listed: i64 = list["items"].as_array().unwrap().iter().map(|i| i["size"].as_i64().unwrap()).sum();
+    let listed: i64 = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["size"].as_i64().unwrap())
+        .sum();
     assert_eq!(used, listed);
     assert_eq!(used, ok as i64 * size as i64);
     let on_disk: u64 = app.bodies_on_disk().iter().map(|(_, s)| s).sum();
     assert_eq!(on_disk as i64, used, "no partial bodies on disk");
-    wait_until("refused uploads cleaned up", std::time::Duration::from_secs(5), || {
-        app.temp_files() == 0 && app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id) == 0
-    })
+    wait_until(
+        "refused uploads cleaned up",
+        std::time::Duration::from_secs(5),
+        || {
+            app.temp_files() == 0
+                && app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id) == 0
+        },
+    )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_fits_exactly_is_accepted() {
-    let app = spawn_app_with(|c, _| c.default_quota = cloudvault::config::ByteSize(1_000_000)).await;
+    let app =
+        spawn_app_with(|c, _| c.default_quota = cloudvault::config::ByteSize(1_000_000)).await;
     let u = app.register("exact").await;
-    app.upload_one(&u.token, "", "a.bin", bytes(600_000, 1)).await;
-    let r = app.upload(&u.token, "", &[("b.bin", bytes(400_001, 2))]).await;
+    app.upload_one(&u.token, "", "a.bin", bytes(600_000, 1))
+        .await;
+    let r = app
+        .upload(&u.token, "", &[("b.bin", bytes(400_001, 2))])
+        .await;
     assert_error(r, StatusCode::PAYLOAD_TOO_LARGE, "quota-exceeded").await;
-    app.upload_one(&u.token, "", "b.bin", bytes(400_000, 2)).await;
+    app.upload_one(&u.token, "", "b.bin", bytes(400_000, 2))
+        .await;
     assert_eq!(app.me(&u.token).await["used_bytes"], 1_000_000);
     let r = app.upload(&u.token, "", &[("c.bin", bytes(1, 3))]).await;
     assert_error(r, StatusCode::PAYLOAD_TOO_LARGE, "quota-exceeded").await;
@@ -71,29 +98,56 @@ async fn lowering_the_quota_refuses_writes_and_deletes_nothing() {
     let app = spawn_app().await;
     let admin = app.admin("root").await;
     let u = app.register("shrink").await;
-    let f = app.upload_one(&u.token, "", "big.bin", bytes(50_000, 1)).await;
-    let r = app.client.put(app.url(&format!("/api/admin/users/{}/quota", u.id))).bearer_auth(&admin.token)
-        .json(&json!({"quota_bytes": 10_000})).send().await.unwrap();
+    let f = app
+        .upload_one(&u.token, "", "big.bin", bytes(50_000, 1))
+        .await;
+    let r = app
+        .client
+        .put(app.url(&format!("/api/admin/users/{}/quota", u.id)))
+        .bearer_auth(&admin.token)
+        .json(&json!({"quota_bytes": 10_000}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = app.upload(&u.token, "", &[("more.bin", bytes(10, 1))]).await;
+    let r = app
+        .upload(&u.token, "", &[("more.bin", bytes(10, 1))])
+        .await;
     assert_error(r, StatusCode::PAYLOAD_TOO_LARGE, "quota-exceeded").await;
-    assert_eq!(app.download(&u.token, f["id"].as_str().unwrap()).await, bytes(50_000, 1));
+    assert_eq!(
+        app.download(&u.token, f["id"].as_str().unwrap()).await,
+        bytes(50_000, 1)
+    );
     let me = app.me(&u.token).await;
     assert_eq!(me["used_bytes"], 50_000);
     assert_eq!(me["quota_bytes"], 10_000);
     // Deleting gives space back, and writes work again once under the quota.
-    app.client.delete(app.url(&format!("/api/files/{}", f["id"].as_str().unwrap()))).bearer_auth(&u.token).send().await.unwrap();
+    app.client
+        .delete(app.url(&format!("/api/files/{}", f["id"].as_str().unwrap())))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(app.me(&u.token).await["used_bytes"], 0);
-    app.upload_one(&u.token, "", "small.bin", bytes(9_000, 1)).await;
+    app.upload_one(&u.token, "", "small.bin", bytes(9_000, 1))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overwrite_counts_only_the_difference() {
     let app = spawn_app_with(|c, _| c.default_quota = cloudvault::config::ByteSize(100_000)).await;
     let u = app.register("over").await;
-    app.upload_one(&u.token, "", "f.bin", bytes(40_000, 1)).await;
-    app.upload_one(&u.token, "?on_conflict=overwrite", "f.bin", bytes(50_000, 2)).await;
+    app.upload_one(&u.token, "", "f.bin", bytes(40_000, 1))
+        .await;
+    app.upload_one(
+        &u.token,
+        "?on_conflict=overwrite",
+        "f.bin",
+        bytes(50_000, 2),
+    )
+    .await;
     assert_eq!(app.me(&u.token).await["used_bytes"], 50_000);
-    app.upload_one(&u.token, "?on_conflict=overwrite", "f.bin", bytes(10, 3)).await;
+    app.upload_one(&u.token, "?on_conflict=overwrite", "f.bin", bytes(10, 3))
+        .await;
     assert_eq!(app.me(&u.token).await["used_bytes"], 10);
 }

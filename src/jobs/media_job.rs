@@ -1,0 +1,107 @@
+//! The `media` job: thumbnails and metadata (EXIF, video duration) of a picture or video,
+//! then the CLIP job for it.
+
+use std::sync::Arc;
+
+use crate::db::jobs::Job;
+use crate::db::media::MediaRow;
+use crate::db::{self, Db};
+use crate::jobs::{JobError, JobHandler, KIND_CLIP, KIND_MEDIA};
+use crate::media::{MediaErrorKind, MediaKind, MediaLimits, ThumbTargets};
+use crate::store::volumes::Volumes;
+
+pub struct MediaJob {
+    pub db: Db,
+    pub volumes: Arc<Volumes>,
+    pub limits: MediaLimits,
+}
+
+impl JobHandler for MediaJob {
+    fn kind(&self) -> &'static str {
+        KIND_MEDIA
+    }
+
+    fn run(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        jobs.iter().map(|j| self.run_one(j)).collect()
+    }
+}
+
+impl MediaJob {
+    fn run_one(&self, job: &Job) -> Result<(), JobError> {
+        let conn = self.db.conn()?;
+        let Some(node) = db::nodes::find_owned_node(&conn, &job.user_id, &job.node_id)? else {
+            return Ok(()); // deleted meanwhile: nothing to do
+        };
+        drop(conn);
+        let ext = node.ext.clone().unwrap_or_default();
+        let (Some(kind), Some(volume), Some(blob)) = (crate::media::media_kind(&ext), node.volume.clone(), node.blob_id.clone())
+        else {
+            return Ok(());
+        };
+        let v = self.volumes.online(&volume).map_err(|e| JobError::retry(e.message))?;
+        let src = v.body_path(&node.owner_id, &blob, &ext);
+        let targets = ThumbTargets {
+            small: v.thumb_path(&node.owner_id, &blob, "small"),
+            large: v.thumb_path(&node.owner_id, &blob, "large"),
+        };
+        std::fs::create_dir_all(v.user_thumbs_dir(&node.owner_id))
+            .map_err(|e| JobError::retry(format!("creating the thumbnail folder: {e}")))?;
+        let kind_name = match kind {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+        };
+        let result = crate::media::process_file(&src, kind, &targets, &self.limits);
+        let (row, outcome) = match result {
+            Ok(info) => (
+                MediaRow {
+                    node_id: node.id.clone(),
+                    blob_id: blob.clone(),
+                    kind: kind_name.to_string(),
+                    width: info.width.map(i64::from),
+                    height: info.height.map(i64::from),
+                    duration_ms: info.duration_ms,
+                    taken_at: info.taken_at,
+                    camera_make: info.camera_make,
+                    camera_model: info.camera_model,
+                    gps_lat: info.gps_lat,
+                    gps_lon: info.gps_lon,
+                    thumb_format: Some("jpeg".into()),
+                },
+                Ok(()),
+            ),
+            Err(e) if e.retryable() => return Err(JobError::retry(e.message)),
+            Err(e) => {
+                // Not a picture we can read (corrupt, too large, unsupported): the file stays
+                // a plain file; the job ends failed with the reason for the admin.
+                let _ = v.remove_thumbs(&node.owner_id, &blob);
+                let row = MediaRow {
+                    node_id: node.id.clone(),
+                    blob_id: blob.clone(),
+                    kind: kind_name.to_string(),
+                    ..Default::default()
+                };
+                let msg = match e.kind {
+                    MediaErrorKind::TooLarge | MediaErrorKind::Corrupt | MediaErrorKind::Unsupported => e.message,
+                    _ => e.message,
+                };
+                (row, Err(JobError::fatal(msg)))
+            }
+        };
+        // Keep the result only if the file still has this body; else the thumbnails just
+        // written belong to nobody.
+        let mut conn = self.db.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(crate::error::AppError::from)?;
+        let current = db::nodes::find_owned_node(&tx, &node.owner_id, &node.id)?;
+        if current.as_ref().and_then(|n| n.blob_id.as_deref()) != Some(blob.as_str()) {
+            drop(tx);
+            let _ = v.remove_thumbs(&node.owner_id, &blob);
+            return Ok(());
+        }
+        db::media::upsert_media(&tx, &row, db::now_ms())?;
+        if outcome.is_ok() {
+            db::jobs::enqueue_job(&tx, KIND_CLIP, &node.id, &node.owner_id, db::now_ms())?;
+        }
+        tx.commit().map_err(crate::error::AppError::from)?;
+        outcome
+    }
+}

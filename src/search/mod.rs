@@ -1,0 +1,4 @@
+//! Search over a user's files: CLIP text → image similarity (the in-memory index), merged with
+//! tag and filename matches.
+
+pub mod service;
