@@ -62,6 +62,34 @@ if "$VENV/bin/rclone" version >/dev/null 2>&1; then
 fi
 echo "==> $(command -v litmus), $(command -v rclone) ($(rclone version 2>/dev/null | head -n 1))"
 
+# ---- ML (CLIP) tests ----------------------------------------------------------------------------
+# ONNX Runtime's shared library (from the PyPI wheel, scripts/fetch-onnxruntime.sh), numpy + onnx
+# in the venv, and the tiny colour CLIP model built by scripts/make-test-model.py, regenerated when
+# the script or the tokenizer changes. The ML tests fail (never skip) without these variables.
+PY="$VENV/bin/python"
+[ -x "$PY" ] || PY=python3
+export CLOUDVAULT_TEST_ORT_LIB
+CLOUDVAULT_TEST_ORT_LIB="$(scripts/fetch-onnxruntime.sh "$TOOLS_DIR/onnxruntime")"
+if ! "$PY" -c "import numpy, onnx" >/dev/null 2>&1; then
+  echo "==> installing numpy and onnx (for the test model) with $PY"
+  if [ "$PY" = python3 ]; then
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --user --disable-pip-version-check numpy onnx
+  else
+    "$PY" -m pip install -q --disable-pip-version-check numpy onnx
+  fi
+fi
+export CLOUDVAULT_TEST_MODEL_DIR="$TOOLS_DIR/test-model"
+MODEL_KEY="$(cat scripts/make-test-model.py tests/fixtures/clip-tokenizer.json | sha256sum | cut -c1-16)"
+if [ "$(cat "$CLOUDVAULT_TEST_MODEL_DIR/.source-hash" 2>/dev/null)" != "$MODEL_KEY" ]; then
+  echo "==> building the test CLIP model into $CLOUDVAULT_TEST_MODEL_DIR"
+  rm -rf "$CLOUDVAULT_TEST_MODEL_DIR.tmp" "$CLOUDVAULT_TEST_MODEL_DIR"
+  "$PY" scripts/make-test-model.py "$CLOUDVAULT_TEST_MODEL_DIR.tmp" >/dev/null
+  echo "$MODEL_KEY" >"$CLOUDVAULT_TEST_MODEL_DIR.tmp/.source-hash"
+  mv "$CLOUDVAULT_TEST_MODEL_DIR.tmp" "$CLOUDVAULT_TEST_MODEL_DIR"
+fi
+echo "==> ONNX Runtime $CLOUDVAULT_TEST_ORT_LIB, test model $CLOUDVAULT_TEST_MODEL_DIR"
+# ---- end of the ML block ------------------------------------------------------------------------
+
 echo "==> cargo test"
 cargo test --locked "$@"
 

@@ -1,5 +1,5 @@
-//! The command line: `serve`, `admin ...` and `fsck`, all on the same data folder (the admin
-//! commands and fsck work while the server runs).
+//! The command line: `serve`, `admin ...`, `fsck` and `model ...`, all on the same data folder
+//! (the admin commands and fsck work while the server runs).
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -68,6 +68,11 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The CLIP model behind photo tags and search: download it, check it.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -126,6 +131,33 @@ pub enum QuotaCommand {
     Set { user: String, size: ByteSize },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Download a CLIP model (default ViT-B-32__openai, Immich's ONNX export on Hugging Face),
+    /// verifying every file's checksum before it is put in place. Re-run it to resume or update.
+    Fetch {
+        /// Model name: a repository of https://huggingface.co/immich-app (see `model list`).
+        name: Option<String>,
+        /// Folder to write. Default: [ml] model_dir for the configured model, else <data>/models/NAME.
+        #[arg(long, value_name = "DIR")]
+        dest: Option<PathBuf>,
+        /// Download from <URL>/<NAME>/resolve/main/<file>, or from a template containing {name} and {file}.
+        #[arg(long, value_name = "URL", default_value = crate::ml::fetch::DEFAULT_BASE_URL)]
+        base_url: String,
+        /// Accept files the server sends without a checksum (a plain mirror you trust).
+        #[arg(long)]
+        allow_unverified: bool,
+    },
+    /// Check that ONNX Runtime and the model load, and show what they are (exit 1 if not).
+    Status {
+        /// Model folder to check instead of [ml] model_dir.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// List the models in <data>/models and the ones that can be fetched.
+    List,
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let listen = match &cli.command {
         Command::Serve { listen } => *listen,
@@ -171,6 +203,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Model { command } => model(config, command),
     }
 }
 
@@ -421,5 +454,130 @@ fn run_fsck(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
             }
         );
         Ok(ExitCode::from(1))
+    }
+}
+
+fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
+    use crate::ml;
+    match command {
+        ModelCommand::Fetch { name, dest, base_url, allow_unverified } => {
+            let configured = config.ml_model_dir();
+            let configured_name = configured.file_name().map(|n| n.to_string_lossy().into_owned());
+            let name = name.or_else(|| configured_name.clone()).unwrap_or_else(|| ml::DEFAULT_MODEL.to_string());
+            let dest = dest.unwrap_or_else(|| {
+                if configured_name.as_deref() == Some(name.as_str()) {
+                    configured.clone()
+                } else {
+                    config.data_dir.join("models").join(&name)
+                }
+            });
+            let opts = ml::fetch::FetchOptions { name: name.clone(), dest: dest.clone(), base_url, allow_unverified, progress: true };
+            eprintln!("fetching {name} into {}", dest.display());
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let report = rt.block_on(ml::fetch::fetch_model(&opts))?;
+            let fetched: u64 = report
+                .files
+                .iter()
+                .map(|(_, o)| match o {
+                    ml::fetch::FileOutcome::Downloaded { bytes } => *bytes,
+                    ml::fetch::FileOutcome::AlreadyPresent => 0,
+                })
+                .sum();
+            let checked = if report.unverified.is_empty() {
+                "every file verified".to_string()
+            } else {
+                format!("NOT verified: {}", report.unverified.join(", "))
+            };
+            println!("model {name} ready in {} ({} downloaded, {checked})", dest.display(), human(fetched as i64));
+            if dest != configured {
+                println!("to use it, set in the config:\n  [ml]\n  model_dir = \"{}\"", dest.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelCommand::Status { dir } => {
+            let mut ok = true;
+            match ml::find_runtime_in(config.ml.onnxruntime.as_deref(), &config.data_dir) {
+                None => {
+                    ok = false;
+                    println!(
+                        "onnxruntime: not found (set [ml] onnxruntime, or run scripts/fetch-onnxruntime.sh {})",
+                        config.data_dir.join("onnxruntime").display()
+                    );
+                }
+                Some(lib) => match ml::init_runtime(&lib) {
+                    Ok(()) => println!("onnxruntime: {} (loaded)", lib.display()),
+                    Err(e) => {
+                        ok = false;
+                        println!("onnxruntime: {e}");
+                    }
+                },
+            }
+            let dir = dir.unwrap_or_else(|| config.ml_model_dir());
+            let loaded = if ml::runtime_ready() {
+                ml::ClipModel::load(&dir, &config.ml.clip_options()).map(Some)
+            } else {
+                ml::ModelFiles::in_dir(&dir).check().map(|()| None)
+            };
+            match loaded {
+                Ok(Some(m)) => println!(
+                    "model: {} ({}: {}-dim embeddings, {}px pictures, {} text tokens)",
+                    dir.display(),
+                    m.id(),
+                    m.dim(),
+                    m.image_size(),
+                    m.context_length()
+                ),
+                Ok(None) => println!("model: {} (files present; not loaded without ONNX Runtime)", dir.display()),
+                Err(e) => {
+                    ok = false;
+                    println!("model: {e}");
+                }
+            }
+            match ml::LabelSet::load_or_builtin(config.ml.labels.as_deref()) {
+                Ok(set) => println!(
+                    "labels: {} labels, {} prompts ({}, fingerprint {})",
+                    set.labels().len(),
+                    set.prompt_count(),
+                    config.ml.labels.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built in".into()),
+                    set.fingerprint()
+                ),
+                Err(e) => {
+                    ok = false;
+                    println!("labels: {e}");
+                }
+            }
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        ModelCommand::List => {
+            let models = config.data_dir.join("models");
+            let mut found = Vec::new();
+            if let Ok(entries) = std::fs::read_dir(&models) {
+                for e in entries.flatten().filter(|e| e.path().is_dir()) {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name.ends_with(".download") {
+                        continue;
+                    }
+                    let files = ml::ModelFiles::in_dir(&e.path());
+                    let size: u64 = ml::ModelFiles::RELATIVE
+                        .iter()
+                        .filter_map(|r| std::fs::metadata(e.path().join(r)).ok())
+                        .map(|m| m.len())
+                        .sum();
+                    let state = if files.check().is_ok() { "complete" } else { "incomplete" };
+                    found.push(format!("  {name:<32} {:>10}  {state}", human(size as i64)));
+                }
+            }
+            found.sort();
+            println!("in {}:", models.display());
+            if found.is_empty() {
+                println!("  (none)");
+            }
+            found.iter().for_each(|l| println!("{l}"));
+            println!("can be fetched (cloudvault model fetch NAME):");
+            for (name, what) in ml::fetch::KNOWN_MODELS {
+                println!("  {name:<32} {what}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

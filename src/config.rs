@@ -28,6 +28,7 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub auth: AuthConfig,
     pub volumes: Vec<VolumeConfig>,
+    pub ml: MlConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +44,34 @@ pub struct AuthConfig {
     pub login_window: Dur,
     /// Access requests accepted per client address within `login_window`.
     pub access_requests_per_address: u32,
+}
+
+/// `[ml]`: the CLIP model behind auto-tags and search (see `src/ml/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MlConfig {
+    /// Model folder (Immich layout). Default: `<data_dir>/models/ViT-B-32__openai`.
+    pub model_dir: Option<PathBuf>,
+    /// `libonnxruntime.so`. Default: `$ORT_DYLIB_PATH`, then `<data_dir>/onnxruntime/`, next to the binary, system folders.
+    pub onnxruntime: Option<PathBuf>,
+    /// ONNX Runtime threads per encoder; 0 = one per core.
+    pub threads: usize,
+    /// Pictures per inference call.
+    pub batch_size: usize,
+    /// Label file for auto-tags. Default: the built-in copy of `config/labels.txt`.
+    pub labels: Option<PathBuf>,
+}
+
+impl Default for MlConfig {
+    fn default() -> Self {
+        MlConfig { model_dir: None, onnxruntime: None, threads: 0, batch_size: 8, labels: None }
+    }
+}
+
+impl MlConfig {
+    pub fn clip_options(&self) -> crate::ml::ClipOptions {
+        crate::ml::ClipOptions { threads: self.threads, batch_size: self.batch_size }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +108,7 @@ impl Default for Config {
             trusted_proxies: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
             auth: AuthConfig::default(),
             volumes: Vec::new(),
+            ml: MlConfig::default(),
         }
     }
 }
@@ -165,6 +195,12 @@ impl Config {
                 })
                 .collect::<anyhow::Result<_>>()?;
         }
+        if let Some(v) = var("CLOUDVAULT_ML_MODEL_DIR") {
+            config.ml.model_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("CLOUDVAULT_ML_ONNXRUNTIME") {
+            config.ml.onnxruntime = Some(PathBuf::from(v));
+        }
         if let Some(dir) = &overrides.data_dir {
             config.data_dir = dir.clone();
         }
@@ -200,6 +236,12 @@ impl Config {
         if !self.volumes.is_empty() && !self.volumes.iter().any(|v| v.enabled) {
             bail!("no volume is enabled: at least one must take new files");
         }
+        if self.ml.batch_size == 0 || self.ml.batch_size > 256 {
+            bail!("ml.batch_size must be between 1 and 256");
+        }
+        if self.ml.threads > 256 {
+            bail!("ml.threads must be between 0 (one per core) and 256");
+        }
         if self.auth.access_token_ttl.0 < Duration::from_secs(10) {
             bail!("auth.access_token_ttl is too short");
         }
@@ -221,6 +263,11 @@ impl Config {
         } else {
             self.volumes.clone()
         }
+    }
+
+    /// `[ml] model_dir`, or `<data_dir>/models/ViT-B-32__openai`.
+    pub fn ml_model_dir(&self) -> PathBuf {
+        self.ml.model_dir.clone().unwrap_or_else(|| self.data_dir.join("models").join(crate::ml::DEFAULT_MODEL))
     }
 
     pub fn is_inside_data_dir(&self, path: &Path) -> bool {

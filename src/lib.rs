@@ -13,5 +13,6 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod media;
+pub mod ml;
 pub mod search;
 pub mod store;

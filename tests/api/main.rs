@@ -11,6 +11,7 @@ mod dav_clients;
 mod files;
 mod helpers;
 mod media;
+mod ml;
 mod quota;
 mod security;
 mod tags;
