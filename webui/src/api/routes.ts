@@ -60,8 +60,9 @@ export function pathOf(name: RouteName, params: Record<string, string> = {}): st
   })
 }
 
-export function thumbnailUrl(id: string, size: 'small' | 'large' = 'small', retry = 0): string {
-  return `${pathOf('thumbnail', { id })}?size=${size}${retry ? `&r=${retry}` : ''}`
+/** `version` (the file's etag) changes the URL when the file is overwritten: thumbnails are cached. */
+export function thumbnailUrl(id: string, size: 'small' | 'large' = 'small', retry = 0, version = ''): string {
+  return `${pathOf('thumbnail', { id })}?size=${size}${version ? `&v=${encodeURIComponent(version)}` : ''}${retry ? `&r=${retry}` : ''}`
 }
 
 export function downloadUrl(id: string, inline = false): string {

@@ -41,7 +41,7 @@ export function Thumb({ file, size = 'small', className = '' }: { file: FileItem
   const onError = async () => {
     let code = ''
     try {
-      const res = await fetch(thumbnailUrl(file.id, size, attempt), { credentials: 'same-origin' })
+      const res = await fetch(thumbnailUrl(file.id, size, attempt, file.etag), { credentials: 'same-origin' })
       if (res.ok) {
         setAttempt((a) => a + 1) // it became ready between the two requests
         return
@@ -78,7 +78,7 @@ export function Thumb({ file, size = 'small', className = '' }: { file: FileItem
       {state !== 'waiting' && (
         <img
           key={attempt}
-          src={thumbnailUrl(file.id, size, attempt)}
+          src={thumbnailUrl(file.id, size, attempt, file.etag)}
           alt={file.name}
           loading="lazy"
           decoding="async"

@@ -165,7 +165,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
       onDrop={onDrop}
       data-testid="dropzone"
     >
-      <nav aria-label="Folder path" className="mb-2 flex flex-wrap items-center gap-1 text-sm" data-testid="breadcrumbs">
+      <nav aria-label="Folder path" className={`mb-2 flex flex-wrap items-center gap-1 text-sm ${listing && listing.path.length <= 1 ? 'sr-only' : ''}`} data-testid="breadcrumbs">
         {listing?.path.map((p, i) => (
           <span key={p.id} className="flex items-center gap-1">
             {i > 0 && <span className="text-slate-400" aria-hidden>/</span>}
