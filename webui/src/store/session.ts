@@ -64,11 +64,12 @@ export class SessionManager implements TokenSource {
   async start(): Promise<void> {
     const token = await this.renew()
     if (!token) return
+    // The page can load its data now; who the user is (quota bar, admin link) follows.
+    this.store.set({ status: 'signed-in', notice: null })
     try {
-      const user = await this.api.me()
-      this.store.set({ status: 'signed-in', user, notice: null })
+      this.store.set({ user: await this.api.me() })
     } catch {
-      this.signedOut(null)
+      /* a 401 here already signed out; anything else shows on the next action */
     }
   }
 

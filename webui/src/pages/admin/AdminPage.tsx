@@ -5,7 +5,8 @@ import { ApiError, errorText } from '../../api/client'
 import type { AccessRequest, Invite, JobsStatus, User, Volume } from '../../api/types'
 import { CopyButton, ErrorText, PageTitle, QuotaBar, Spinner } from '../../components/ui'
 import { formatBytes, formatDate, formatExpiry, parseSize } from '../../lib/format'
-import { api, toast } from '../../store/app'
+import { useStore } from '../../lib/store'
+import { api, session, toast } from '../../store/app'
 
 function useLoad<T>(f: () => Promise<T>): [T | null, unknown, () => void] {
   const [data, setData] = useState<T | null>(null)
@@ -49,6 +50,7 @@ function QuotaEditor({ user, onSaved }: { user: User; onSaved: () => void }) {
 
 function Users() {
   const [data, error, reload] = useLoad(() => api.adminUsers())
+  const me = useStore(session.store, (s) => s.user?.id)
   return (
     <section className="card" aria-labelledby="users-title">
       <h2 id="users-title" className="mb-3 font-semibold">Users</h2>
@@ -69,6 +71,8 @@ function Users() {
             <button
               type="button"
               className="btn py-1"
+              disabled={u.id === me}
+              title={u.id === me ? 'You cannot disable your own account' : undefined}
               onClick={async () => {
                 try {
                   await api.setDisabled(u.id, !u.disabled)

@@ -18,6 +18,10 @@ function Preview({ file }: { file: FileItem }) {
     setTries(0)
   }, [file.id])
   const isImage = /^image\//.test(file.content_type ?? '') || file.media?.kind === 'image'
+  if (file.media?.kind === 'video' || /^video\//.test(file.content_type ?? '')) {
+    // Played from the file itself (Range requests), the thumbnail as its poster.
+    return <video controls preload="metadata" poster={thumbnailUrl(file.id, 'large')} src={downloadUrl(file.id, true)} className="max-h-[75vh] w-full" data-testid="viewer-video" />
+  }
   return (
     <img
       src={src}
