@@ -460,10 +460,19 @@ fn run_fsck(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
 fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
     use crate::ml;
     match command {
-        ModelCommand::Fetch { name, dest, base_url, allow_unverified } => {
+        ModelCommand::Fetch {
+            name,
+            dest,
+            base_url,
+            allow_unverified,
+        } => {
             let configured = config.ml_model_dir();
-            let configured_name = configured.file_name().map(|n| n.to_string_lossy().into_owned());
-            let name = name.or_else(|| configured_name.clone()).unwrap_or_else(|| ml::DEFAULT_MODEL.to_string());
+            let configured_name = configured
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            let name = name
+                .or_else(|| configured_name.clone())
+                .unwrap_or_else(|| ml::DEFAULT_MODEL.to_string());
             let dest = dest.unwrap_or_else(|| {
                 if configured_name.as_deref() == Some(name.as_str()) {
                     configured.clone()
@@ -471,9 +480,17 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
                     config.data_dir.join("models").join(&name)
                 }
             });
-            let opts = ml::fetch::FetchOptions { name: name.clone(), dest: dest.clone(), base_url, allow_unverified, progress: true };
+            let opts = ml::fetch::FetchOptions {
+                name: name.clone(),
+                dest: dest.clone(),
+                base_url,
+                allow_unverified,
+                progress: true,
+            };
             eprintln!("fetching {name} into {}", dest.display());
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             let report = rt.block_on(ml::fetch::fetch_model(&opts))?;
             let fetched: u64 = report
                 .files
@@ -488,9 +505,16 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
             } else {
                 format!("NOT verified: {}", report.unverified.join(", "))
             };
-            println!("model {name} ready in {} ({} downloaded, {checked})", dest.display(), human(fetched as i64));
+            println!(
+                "model {name} ready in {} ({} downloaded, {checked})",
+                dest.display(),
+                human(fetched as i64)
+            );
             if dest != configured {
-                println!("to use it, set in the config:\n  [ml]\n  model_dir = \"{}\"", dest.display());
+                println!(
+                    "to use it, set in the config:\n  [ml]\n  model_dir = \"{}\"",
+                    dest.display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -527,7 +551,10 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
                     m.image_size(),
                     m.context_length()
                 ),
-                Ok(None) => println!("model: {} (files present; not loaded without ONNX Runtime)", dir.display()),
+                Ok(None) => println!(
+                    "model: {} (files present; not loaded without ONNX Runtime)",
+                    dir.display()
+                ),
                 Err(e) => {
                     ok = false;
                     println!("model: {e}");
@@ -538,7 +565,12 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
                     "labels: {} labels, {} prompts ({}, fingerprint {})",
                     set.labels().len(),
                     set.prompt_count(),
-                    config.ml.labels.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built in".into()),
+                    config
+                        .ml
+                        .labels
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "built in".into()),
                     set.fingerprint()
                 ),
                 Err(e) => {
@@ -546,7 +578,11 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
                     println!("labels: {e}");
                 }
             }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         ModelCommand::List => {
             let models = config.data_dir.join("models");
@@ -563,7 +599,11 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
                         .filter_map(|r| std::fs::metadata(e.path().join(r)).ok())
                         .map(|m| m.len())
                         .sum();
-                    let state = if files.check().is_ok() { "complete" } else { "incomplete" };
+                    let state = if files.check().is_ok() {
+                        "complete"
+                    } else {
+                        "incomplete"
+                    };
                     found.push(format!("  {name:<32} {:>10}  {state}", human(size as i64)));
                 }
             }

@@ -64,13 +64,22 @@ pub struct MlConfig {
 
 impl Default for MlConfig {
     fn default() -> Self {
-        MlConfig { model_dir: None, onnxruntime: None, threads: 0, batch_size: 8, labels: None }
+        MlConfig {
+            model_dir: None,
+            onnxruntime: None,
+            threads: 0,
+            batch_size: 8,
+            labels: None,
+        }
     }
 }
 
 impl MlConfig {
     pub fn clip_options(&self) -> crate::ml::ClipOptions {
-        crate::ml::ClipOptions { threads: self.threads, batch_size: self.batch_size }
+        crate::ml::ClipOptions {
+            threads: self.threads,
+            batch_size: self.batch_size,
+        }
     }
 }
 
@@ -267,7 +276,10 @@ impl Config {
 
     /// `[ml] model_dir`, or `<data_dir>/models/ViT-B-32__openai`.
     pub fn ml_model_dir(&self) -> PathBuf {
-        self.ml.model_dir.clone().unwrap_or_else(|| self.data_dir.join("models").join(crate::ml::DEFAULT_MODEL))
+        self.ml
+            .model_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models").join(crate::ml::DEFAULT_MODEL))
     }
 
     pub fn is_inside_data_dir(&self, path: &Path) -> bool {

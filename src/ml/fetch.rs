@@ -30,10 +30,22 @@ pub const DEFAULT_BASE_URL: &str = "https://huggingface.co/immich-app";
 
 /// Other CLIP models Immich publishes in the same layout (any of them works with `model fetch NAME`).
 pub const KNOWN_MODELS: &[(&str, &str)] = &[
-    ("ViT-B-32__openai", "default: OpenAI CLIP ViT-B/32, 512-dim, ~600 MB; fast on a small CPU"),
-    ("ViT-B-16__openai", "OpenAI ViT-B/16, 512-dim, better, ~4x slower per picture"),
-    ("ViT-B-32__laion2b-s34b-b79k", "OpenCLIP ViT-B/32 trained on LAION-2B, 512-dim"),
-    ("ViT-L-14__openai", "OpenAI ViT-L/14, 768-dim, much better and much slower"),
+    (
+        "ViT-B-32__openai",
+        "default: OpenAI CLIP ViT-B/32, 512-dim, ~600 MB; fast on a small CPU",
+    ),
+    (
+        "ViT-B-16__openai",
+        "OpenAI ViT-B/16, 512-dim, better, ~4x slower per picture",
+    ),
+    (
+        "ViT-B-32__laion2b-s34b-b79k",
+        "OpenCLIP ViT-B/32 trained on LAION-2B, 512-dim",
+    ),
+    (
+        "ViT-L-14__openai",
+        "OpenAI ViT-L/14, 768-dim, much better and much slower",
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -90,7 +102,10 @@ pub fn file_url(base: &str, name: &str, file: &str) -> String {
 /// Downloads every file of the model into `opts.dest` (see the module docs).
 pub async fn fetch_model(opts: &FetchOptions) -> anyhow::Result<FetchReport> {
     if opts.name.is_empty() || opts.name.contains(['/', '\\']) || opts.name.starts_with('.') {
-        bail!("model name {:?}: give a folder name such as ViT-B-32__openai", opts.name);
+        bail!(
+            "model name {:?}: give a folder name such as ViT-B-32__openai",
+            opts.name
+        );
     }
     let staging = staging_dir(&opts.dest);
     let client = reqwest::Client::builder()
@@ -124,12 +139,19 @@ pub async fn fetch_model(opts: &FetchOptions) -> anyhow::Result<FetchReport> {
     }
     sync_dir(&opts.dest);
     let _ = std::fs::remove_dir_all(&staging);
-    Ok(FetchReport { dest: opts.dest.clone(), files, unverified })
+    Ok(FetchReport {
+        dest: opts.dest.clone(),
+        files,
+        unverified,
+    })
 }
 
 /// `<parent>/<name>.download`, beside the destination so the final renames stay on one filesystem.
 pub fn staging_dir(dest: &Path) -> PathBuf {
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
     dest.with_file_name(format!("{name}.download"))
 }
 
@@ -147,7 +169,8 @@ async fn fetch_one(
     let mut resumed_attempt_failed = false;
     loop {
         let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-        let (resp, expected, size) = get_following_redirects(client, url, (have > 0).then_some(have)).await?;
+        let (resp, expected, size) =
+            get_following_redirects(client, url, (have > 0).then_some(have)).await?;
         if expected == Expected::Unknown && !opts.allow_unverified {
             bail!(
                 "the server gave no checksum for this file (no X-Linked-Etag or ETag with a sha256 / git sha1); \
@@ -163,14 +186,22 @@ async fn fetch_one(
                 return Ok((FileOutcome::AlreadyPresent, true));
             }
             if done.is_file() && verify_file(&done, &expected).await?.is_ok() {
-                return Ok((FileOutcome::Downloaded { bytes: std::fs::metadata(&done)?.len() }, true));
+                return Ok((
+                    FileOutcome::Downloaded {
+                        bytes: std::fs::metadata(&done)?.len(),
+                    },
+                    true,
+                ));
             }
         }
         let written = download(client, url, resp, &part, have, size, rel, opts.progress).await?;
         match verify_file(&part, &expected).await? {
             Ok(()) => {
                 std::fs::rename(&part, &done)?;
-                return Ok((FileOutcome::Downloaded { bytes: written }, expected != Expected::Unknown));
+                return Ok((
+                    FileOutcome::Downloaded { bytes: written },
+                    expected != Expected::Unknown,
+                ));
             }
             Err(got) => {
                 // Never keep bytes that failed the check. A resumed file may have changed on the
@@ -179,7 +210,9 @@ async fn fetch_one(
                 if have > 0 && !resumed_attempt_failed {
                     resumed_attempt_failed = true;
                     if opts.progress {
-                        eprintln!("{rel}: the resumed download does not match its checksum; starting over");
+                        eprintln!(
+                            "{rel}: the resumed download does not match its checksum; starting over"
+                        );
                     }
                     continue;
                 }
@@ -209,16 +242,34 @@ async fn download(
         StatusCode::RANGE_NOT_SATISFIABLE => {
             // The part is already as long as the file, or longer: start over.
             resp = get_following_redirects(client, url, None).await?.0;
-            (open.write(true).create(true).truncate(true).open(part).await?, 0)
+            (
+                open.write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(part)
+                    .await?,
+                0,
+            )
         }
-        _ => (open.write(true).create(true).truncate(true).open(part).await?, 0),
+        _ => (
+            open.write(true)
+                .create(true)
+                .truncate(true)
+                .open(part)
+                .await?,
+            0,
+        ),
     };
     if !resp.status().is_success() {
         bail!("HTTP {}", resp.status());
     }
     let total = size.or_else(|| resp.content_length().map(|l| l + written));
     let mut progress = Progress::new(rel, total, written, show);
-    while let Some(chunk) = resp.chunk().await.context("download interrupted (run the command again to resume)")? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .context("download interrupted (run the command again to resume)")?
+    {
         file.write_all(&chunk).await?;
         written += chunk.len() as u64;
         progress.update(written);
@@ -246,17 +297,24 @@ async fn get_following_redirects(
         if let Some(from) = range_from {
             req = req.header(RANGE, format!("bytes={from}-"));
         }
-        let resp =
-            req.send().await.with_context(|| format!("cannot reach {}", url.host_str().unwrap_or("the server")))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", url.host_str().unwrap_or("the server")))?;
         let (e, s) = checksum_headers(resp.headers());
         if expected == Expected::Unknown {
             expected = e;
         }
         size = size.or(s);
         if resp.status().is_redirection() {
-            let loc =
-                resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()).context("redirect without Location")?;
-            url = url.join(loc).with_context(|| format!("bad redirect {loc}"))?;
+            let loc = resp
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .context("redirect without Location")?;
+            url = url
+                .join(loc)
+                .with_context(|| format!("bad redirect {loc}"))?;
             continue;
         }
         if resp.status() == StatusCode::NOT_FOUND {
@@ -272,9 +330,12 @@ async fn get_following_redirects(
 
 fn checksum_headers(h: &HeaderMap) -> (Expected, Option<u64>) {
     let get = |name: &str| {
-        h.get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_ascii_lowercase())
+        h.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_ascii_lowercase()
+        })
     };
     let size = get("x-linked-size").and_then(|s| s.parse().ok());
     let is_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
@@ -298,10 +359,17 @@ async fn verify_file(path: &Path, expected: &Expected) -> anyhow::Result<Result<
             Expected::Sha256(_) => Expected::Sha256(hash_file::<Sha256>(&path, None)?),
             Expected::GitSha1(_) => {
                 let len = std::fs::metadata(&path)?.len();
-                Expected::GitSha1(hash_file::<Sha1>(&path, Some(format!("blob {len}\0").as_bytes()))?)
+                Expected::GitSha1(hash_file::<Sha1>(
+                    &path,
+                    Some(format!("blob {len}\0").as_bytes()),
+                )?)
             }
         };
-        Ok(if got == expected { Ok(()) } else { Err(got.to_string()) })
+        Ok(if got == expected {
+            Ok(())
+        } else {
+            Err(got.to_string())
+        })
     })
     .await?
 }
@@ -375,7 +443,11 @@ impl Progress {
                 bytes * 100 / t
             ),
             _ if bytes < 1_000_000 => format!("{}  {:.1} KB", self.rel, bytes as f64 / 1e3),
-            _ => format!("{}  {:.1} MB  {speed:.1} MB/s", self.rel, bytes as f64 / 1e6),
+            _ => format!(
+                "{}  {:.1} MB  {speed:.1} MB/s",
+                self.rel,
+                bytes as f64 / 1e6
+            ),
         }
     }
 
@@ -424,14 +496,28 @@ mod tests {
     #[test]
     fn checksum_headers_are_read_like_huggingface_sends_them() {
         let mut h = HeaderMap::new();
-        h.insert("etag", "W/\"0123456789abcdef0123456789abcdef01234567\"".parse().unwrap());
-        assert_eq!(checksum_headers(&h).0, Expected::GitSha1("0123456789abcdef0123456789abcdef01234567".into()));
+        h.insert(
+            "etag",
+            "W/\"0123456789abcdef0123456789abcdef01234567\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            checksum_headers(&h).0,
+            Expected::GitSha1("0123456789abcdef0123456789abcdef01234567".into())
+        );
         let sha = "a".repeat(64);
         h.insert("x-linked-etag", format!("\"{sha}\"").parse().unwrap());
         h.insert("x-linked-size", "351000000".parse().unwrap());
-        assert_eq!(checksum_headers(&h), (Expected::Sha256(sha), Some(351_000_000)));
+        assert_eq!(
+            checksum_headers(&h),
+            (Expected::Sha256(sha), Some(351_000_000))
+        );
         let mut h = HeaderMap::new();
-        h.insert("etag", "\"5d41402abc4b2a76b9719d911017c592\"".parse().unwrap()); // an MD5: not ours
+        h.insert(
+            "etag",
+            "\"5d41402abc4b2a76b9719d911017c592\"".parse().unwrap(),
+        ); // an MD5: not ours
         assert_eq!(checksum_headers(&h).0, Expected::Unknown);
     }
 
@@ -441,6 +527,9 @@ mod tests {
         let p = dir.path().join("f");
         std::fs::write(&p, b"hello\n").unwrap();
         // `printf 'hello\n' | git hash-object --stdin`
-        assert_eq!(hash_file::<Sha1>(&p, Some(b"blob 6\0")).unwrap(), "ce013625030ba8dba906f756967f9e9ca394464a");
+        assert_eq!(
+            hash_file::<Sha1>(&p, Some(b"blob 6\0")).unwrap(),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
     }
 }

@@ -32,8 +32,12 @@ pub struct LabelSet {
 impl LabelSet {
     /// Reads and parses a label file.
     pub fn load(path: &Path) -> Result<LabelSet, MlError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| MlError::ModelMissing(format!("cannot read the label file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            MlError::ModelMissing(format!(
+                "cannot read the label file {}: {e}",
+                path.display()
+            ))
+        })?;
         LabelSet::parse(&text).map_err(|e| MlError::BadModel(format!("{}: {e}", path.display())))
     }
 
@@ -52,7 +56,8 @@ impl LabelSet {
 
     /// Parses label-file text (format in the type's docs).
     pub fn parse(text: &str) -> Result<LabelSet, MlError> {
-        let err = |line: usize, msg: String| MlError::BadModel(format!("labels line {line}: {msg}"));
+        let err =
+            |line: usize, msg: String| MlError::BadModel(format!("labels line {line}: {msg}"));
         let mut templates: Vec<String> = Vec::new();
         let mut raw: Vec<(usize, String, Vec<Item>)> = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -64,29 +69,42 @@ impl LabelSet {
             if let Some(t) = line.strip_prefix("@template") {
                 let t = t.trim();
                 if t.matches("{}").count() != 1 {
-                    return Err(err(n, format!("template {t:?} must contain {{}} exactly once")));
+                    return Err(err(
+                        n,
+                        format!("template {t:?} must contain {{}} exactly once"),
+                    ));
                 }
                 templates.push(t.to_string());
                 continue;
             }
             if line.starts_with('@') {
-                return Err(err(n, format!("unknown directive {line:?} (only @template)")));
+                return Err(err(
+                    n,
+                    format!("unknown directive {line:?} (only @template)"),
+                ));
             }
             let (name, rest) = match line.split_once(':') {
                 Some((name, rest)) => (name, rest),
                 None => (line, ""),
             };
             let name = name.trim().to_lowercase();
-            if name.is_empty() || name.chars().count() > 64 || name.contains(['"', ';', '{', '}', '/']) {
+            if name.is_empty()
+                || name.chars().count() > 64
+                || name.contains(['"', ';', '{', '}', '/'])
+            {
                 return Err(err(
                     n,
-                    format!("bad label name {name:?} (1-64 characters, no quotes, ';', braces or '/')"),
+                    format!(
+                        "bad label name {name:?} (1-64 characters, no quotes, ';', braces or '/')"
+                    ),
                 ));
             }
             let mut items = vec![Item::Phrase(name.clone())];
             for part in rest.split(';').map(str::trim).filter(|p| !p.is_empty()) {
                 if let Some(q) = part.strip_prefix('"') {
-                    let q = q.strip_suffix('"').ok_or_else(|| err(n, format!("unterminated quote in {part:?}")))?;
+                    let q = q
+                        .strip_suffix('"')
+                        .ok_or_else(|| err(n, format!("unterminated quote in {part:?}")))?;
                     if q.trim().is_empty() {
                         return Err(err(n, "empty quoted prompt".into()));
                     }
@@ -99,7 +117,10 @@ impl LabelSet {
                 }
             }
             if let Some((first, _, _)) = raw.iter().find(|(_, other, _)| *other == name) {
-                return Err(err(n, format!("label {name:?} is already defined on line {first}")));
+                return Err(err(
+                    n,
+                    format!("label {name:?} is already defined on line {first}"),
+                ));
             }
             raw.push((n, name, items));
         }
@@ -107,7 +128,9 @@ impl LabelSet {
             return Err(MlError::BadModel("the label file defines no labels".into()));
         }
         if templates.is_empty() {
-            return Err(MlError::BadModel("the label file has no @template line".into()));
+            return Err(MlError::BadModel(
+                "the label file has no @template line".into(),
+            ));
         }
         let labels = raw
             .into_iter()
@@ -158,7 +181,10 @@ enum Item {
 }
 
 fn fill(template: &str, phrase: &str) -> String {
-    let starts_with_vowel = phrase.chars().next().is_some_and(|c| "aeiouAEIOU".contains(c));
+    let starts_with_vowel = phrase
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouAEIOU".contains(c));
     if let Some(i) = template.find("a {}").filter(|_| starts_with_vowel) {
         let at_word_start = i == 0 || template[..i].ends_with(' ');
         if at_word_start {
@@ -190,7 +216,13 @@ pub struct TagRule {
 
 impl Default for TagRule {
     fn default() -> Self {
-        TagRule { logit_scale: 100.0, min_probability: 0.10, min_ratio_to_best: 0.25, min_cosine: 0.18, max_tags: 5 }
+        TagRule {
+            logit_scale: 100.0,
+            min_probability: 0.10,
+            min_ratio_to_best: 0.25,
+            min_cosine: 0.18,
+            max_tags: 5,
+        }
     }
 }
 
@@ -217,7 +249,11 @@ pub struct LabelIndex {
 impl LabelIndex {
     /// Embeds every prompt of the set (slow on a big model: ~1,000 prompts, done once per model and label file).
     pub fn build(set: &LabelSet, model: &ClipModel) -> Result<LabelIndex, MlError> {
-        let prompts: Vec<&str> = set.labels.iter().flat_map(|l| l.prompts.iter().map(String::as_str)).collect();
+        let prompts: Vec<&str> = set
+            .labels
+            .iter()
+            .flat_map(|l| l.prompts.iter().map(String::as_str))
+            .collect();
         let embedded = model.embed_texts(&prompts)?;
         let mut rows = embedded.into_iter();
         let mut names = Vec::with_capacity(set.labels.len());
@@ -225,20 +261,30 @@ impl LabelIndex {
         for label in &set.labels {
             let mut mean = vec![0f32; model.dim()];
             for _ in 0..label.prompts.len() {
-                let v = rows.next().ok_or_else(|| MlError::Inference("too few text embeddings".into()))?;
+                let v = rows
+                    .next()
+                    .ok_or_else(|| MlError::Inference("too few text embeddings".into()))?;
                 mean.iter_mut().zip(&v).for_each(|(m, x)| *m += x);
             }
             normalize(&mut mean);
             names.push(label.name.clone());
             vectors.push(mean);
         }
-        Ok(LabelIndex { names, vectors, rule: TagRule::default() })
+        Ok(LabelIndex {
+            names,
+            vectors,
+            rule: TagRule::default(),
+        })
     }
 
     /// Rebuilds an index from cached parts (same order as [`Self::parts`] returned them).
     pub fn from_parts(names: Vec<String>, vectors: Vec<Vec<f32>>) -> LabelIndex {
         assert_eq!(names.len(), vectors.len(), "one vector per label name");
-        LabelIndex { names, vectors, rule: TagRule::default() }
+        LabelIndex {
+            names,
+            vectors,
+            rule: TagRule::default(),
+        }
     }
 
     pub fn parts(&self) -> (&[String], &[Vec<f32>]) {
@@ -257,15 +303,26 @@ impl LabelIndex {
 
     /// Every label's cosine and probability for a picture, best first.
     pub fn scores(&self, image_embedding: &[f32]) -> Vec<LabelScore> {
-        let cos: Vec<f32> = self.vectors.iter().map(|v| dot(v, image_embedding)).collect();
+        let cos: Vec<f32> = self
+            .vectors
+            .iter()
+            .map(|v| dot(v, image_embedding))
+            .collect();
         let best = cos.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let exps: Vec<f32> = cos.iter().map(|c| ((c - best) * self.rule.logit_scale).exp()).collect();
+        let exps: Vec<f32> = cos
+            .iter()
+            .map(|c| ((c - best) * self.rule.logit_scale).exp())
+            .collect();
         let sum: f32 = exps.iter().sum();
         let mut scores: Vec<LabelScore> = self
             .names
             .iter()
             .zip(cos.iter().zip(&exps))
-            .map(|(name, (&cosine, &e))| LabelScore { name: name.clone(), cosine, probability: e / sum })
+            .map(|(name, (&cosine, &e))| LabelScore {
+                name: name.clone(),
+                cosine,
+                probability: e / sum,
+            })
             .collect();
         scores.sort_by(|a, b| b.cosine.total_cmp(&a.cosine));
         scores
@@ -275,7 +332,9 @@ impl LabelIndex {
     pub fn tags_for(&self, image_embedding: &[f32]) -> Vec<(String, f32)> {
         let rule = self.rule;
         let scores = self.scores(image_embedding);
-        let Some(best) = scores.first().map(|s| s.probability) else { return Vec::new() };
+        let Some(best) = scores.first().map(|s| s.probability) else {
+            return Vec::new();
+        };
         scores
             .into_iter()
             .take(rule.max_tags)
@@ -301,7 +360,10 @@ mod tests {
         .unwrap();
         let names: Vec<_> = set.labels().iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["beach", "dog", "apple"]);
-        assert_eq!(set.labels()[0].prompts, ["a photo of a beach.", "a picture of the beach"]);
+        assert_eq!(
+            set.labels()[0].prompts,
+            ["a photo of a beach.", "a picture of the beach"]
+        );
         assert_eq!(
             set.labels()[1].prompts,
             [
@@ -348,10 +410,20 @@ mod tests {
             "receipt",
             "screenshot",
         ] {
-            assert!(set.labels().iter().any(|l| l.name == must), "{must} missing");
+            assert!(
+                set.labels().iter().any(|l| l.name == must),
+                "{must} missing"
+            );
         }
-        assert!(set.prompt_count() < 1500, "{} prompts make the index slow to build", set.prompt_count());
-        assert_ne!(set.fingerprint(), LabelSet::parse("@template {}\nx\n").unwrap().fingerprint());
+        assert!(
+            set.prompt_count() < 1500,
+            "{} prompts make the index slow to build",
+            set.prompt_count()
+        );
+        assert_ne!(
+            set.fingerprint(),
+            LabelSet::parse("@template {}\nx\n").unwrap().fingerprint()
+        );
     }
 
     fn unit(v: &[f32]) -> Vec<f32> {
@@ -365,7 +437,12 @@ mod tests {
         // Three labels along axes; a fourth close to the first.
         let idx = LabelIndex::from_parts(
             vec!["dog".into(), "beach".into(), "car".into(), "puppy".into()],
-            vec![unit(&[1., 0., 0.]), unit(&[0., 1., 0.]), unit(&[0., 0., 1.]), unit(&[1., 0.017, 0.])],
+            vec![
+                unit(&[1., 0., 0.]),
+                unit(&[0., 1., 0.]),
+                unit(&[0., 0., 1.]),
+                unit(&[1., 0.017, 0.]),
+            ],
         );
         // Dog on a beach at CLIP-like magnitudes: cosines puppy 0.305, dog 0.300, beach 0.295, car 0.20.
         let img = [0.30f32, 0.295, 0.20];
@@ -380,7 +457,10 @@ mod tests {
         assert_eq!(tags.len(), 1);
         assert_eq!(tags[0].0, "car");
         assert!(tags[0].1 > 0.9);
-        let strict = idx.clone().with_rule(TagRule { max_tags: 1, ..TagRule::default() });
+        let strict = idx.clone().with_rule(TagRule {
+            max_tags: 1,
+            ..TagRule::default()
+        });
         assert_eq!(strict.tags_for(&img).len(), 1);
     }
 }

@@ -40,7 +40,10 @@ pub struct ClipOptions {
 
 impl Default for ClipOptions {
     fn default() -> Self {
-        ClipOptions { threads: 0, batch_size: 8 }
+        ClipOptions {
+            threads: 0,
+            batch_size: 8,
+        }
     }
 }
 
@@ -79,8 +82,14 @@ impl ModelFiles {
 
     /// `ModelMissing` naming the first missing file.
     pub fn check(&self) -> Result<(), MlError> {
-        for p in [&self.config, &self.preprocess, &self.tokenizer, &self.tokenizer_config, &self.textual, &self.visual]
-        {
+        for p in [
+            &self.config,
+            &self.preprocess,
+            &self.tokenizer,
+            &self.tokenizer_config,
+            &self.textual,
+            &self.visual,
+        ] {
             if !p.is_file() {
                 return Err(MlError::ModelMissing(format!(
                     "CLIP model file missing: {} (download a model with `cloudvault model fetch`, or set [ml] model_dir)",
@@ -143,7 +152,11 @@ pub struct ClipModel {
 
 impl std::fmt::Debug for ClipModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClipModel").field("id", &self.id).field("dir", &self.dir).field("dim", &self.dim).finish()
+        f.debug_struct("ClipModel")
+            .field("id", &self.id)
+            .field("dir", &self.dir)
+            .field("dim", &self.dim)
+            .finish()
     }
 }
 
@@ -157,7 +170,13 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, MlError> {
 }
 
 fn threads_for(opts: &ClipOptions) -> usize {
-    if opts.threads > 0 { opts.threads } else { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }
+    if opts.threads > 0 {
+        opts.threads
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    }
 }
 
 fn open_session(path: &Path, threads: usize) -> Result<Session, MlError> {
@@ -190,9 +209,13 @@ fn pick_output(session: &Session, path: &Path) -> Result<(String, Option<usize>)
         .find(|o| o.name().contains("embed"))
         .or_else(|| outputs.first())
         .ok_or_else(|| bad(path, "the graph has no outputs"))?;
-    let (ty, shape) = tensor_sig(out.dtype()).ok_or_else(|| bad(path, "the output is not a tensor"))?;
+    let (ty, shape) =
+        tensor_sig(out.dtype()).ok_or_else(|| bad(path, "the output is not a tensor"))?;
     if ty != TensorElementType::Float32 {
-        return Err(bad(path, format!("output {} is {ty}, expected float32", out.name())));
+        return Err(bad(
+            path,
+            format!("output {} is {ty}, expected float32", out.name()),
+        ));
     }
     let dim = shape.last().copied().filter(|d| *d > 0).map(|d| d as usize);
     Ok((out.name().to_string(), dim))
@@ -217,26 +240,39 @@ impl ClipModel {
         let threads = threads_for(opts);
 
         let config: ModelConfig = read_json(&files.config)?;
-        let pre_text = std::fs::read_to_string(&files.preprocess).map_err(|e| bad(&files.preprocess, e))?;
+        let pre_text =
+            std::fs::read_to_string(&files.preprocess).map_err(|e| bad(&files.preprocess, e))?;
         let pre = Preprocess::from_json(&pre_text).map_err(|e| bad(&files.preprocess, e))?;
 
         // Visual encoder: one float32 NCHW input.
         let session = open_session(&files.visual, threads)?;
         let [input] = session.inputs() else {
-            return Err(bad(&files.visual, format!("expected 1 input, the graph has {}", session.inputs().len())));
+            return Err(bad(
+                &files.visual,
+                format!("expected 1 input, the graph has {}", session.inputs().len()),
+            ));
         };
-        let (ty, shape) = tensor_sig(input.dtype()).ok_or_else(|| bad(&files.visual, "input is not a tensor"))?;
+        let (ty, shape) =
+            tensor_sig(input.dtype()).ok_or_else(|| bad(&files.visual, "input is not a tensor"))?;
         if ty != TensorElementType::Float32 || shape.len() != 4 || !matches!(shape[1], -1 | 3) {
             return Err(bad(
                 &files.visual,
-                format!("input {} is {}, expected float32 [N,3,H,W]", input.name(), input.dtype()),
+                format!(
+                    "input {} is {}, expected float32 [N,3,H,W]",
+                    input.name(),
+                    input.dtype()
+                ),
             ));
         }
         for d in &shape[2..] {
             if fixed(*d).is_some_and(|d| d != pre.size as usize) {
                 return Err(bad(
                     &files.visual,
-                    format!("input is {}, but preprocess_cfg.json says size {}", input.dtype(), pre.size),
+                    format!(
+                        "input is {}, but preprocess_cfg.json says size {}",
+                        input.dtype(),
+                        pre.size
+                    ),
                 ));
             }
         }
@@ -255,11 +291,18 @@ impl ClipModel {
         let mut ids = None;
         let mut mask_input = None;
         for input in session.inputs() {
-            let (ty, shape) = tensor_sig(input.dtype()).ok_or_else(|| bad(&files.textual, "input is not a tensor"))?;
-            if !matches!(ty, TensorElementType::Int32 | TensorElementType::Int64) || shape.len() != 2 {
+            let (ty, shape) = tensor_sig(input.dtype())
+                .ok_or_else(|| bad(&files.textual, "input is not a tensor"))?;
+            if !matches!(ty, TensorElementType::Int32 | TensorElementType::Int64)
+                || shape.len() != 2
+            {
                 return Err(bad(
                     &files.textual,
-                    format!("input {} is {}, expected int32/int64 [N,L]", input.name(), input.dtype()),
+                    format!(
+                        "input {} is {}, expected int32/int64 [N,L]",
+                        input.name(),
+                        input.dtype()
+                    ),
                 ));
             }
             if input.name().contains("mask") {
@@ -267,14 +310,21 @@ impl ClipModel {
             } else if ids.is_none() {
                 ids = Some((input.name().to_string(), ty, shape));
             } else {
-                return Err(bad(&files.textual, format!("unexpected input {}", input.name())));
+                return Err(bad(
+                    &files.textual,
+                    format!("unexpected input {}", input.name()),
+                ));
             }
         }
-        let (text_input, text_ty, text_shape) = ids.ok_or_else(|| bad(&files.textual, "no token-id input"))?;
+        let (text_input, text_ty, text_shape) =
+            ids.ok_or_else(|| bad(&files.textual, "no token-id input"))?;
         let (text_output, text_dim) = pick_output(&session, &files.textual)?;
         let context_length = match (config.text_cfg.context_length, fixed(text_shape[1])) {
             (Some(c), Some(l)) if c != l => {
-                return Err(bad(&files.textual, format!("input length {l} but config.json says context_length {c}")));
+                return Err(bad(
+                    &files.textual,
+                    format!("input length {l} but config.json says context_length {c}"),
+                ));
             }
             (Some(c), _) | (None, Some(c)) => c,
             (None, None) => 77,
@@ -288,17 +338,26 @@ impl ClipModel {
 
         let dim = match (config.embed_dim, visual_dim, text_dim) {
             (Some(d), v, t) if v.is_some_and(|v| v != d) || t.is_some_and(|t| t != d) => {
-                return Err(bad(&files.config, format!("embed_dim {d}, but the encoders output {v:?} / {t:?}")));
+                return Err(bad(
+                    &files.config,
+                    format!("embed_dim {d}, but the encoders output {v:?} / {t:?}"),
+                ));
             }
             (_, Some(v), Some(t)) if v != t => {
-                return Err(bad(dir, format!("visual embeddings have {v} values, textual {t}")));
+                return Err(bad(
+                    dir,
+                    format!("visual embeddings have {v} values, textual {t}"),
+                ));
             }
             (Some(d), _, _) | (None, Some(d), _) | (None, None, Some(d)) => d,
             (None, None, None) => return Err(bad(&files.config, "embed_dim is missing")),
         };
 
         let tokenizer = load_tokenizer(&files, context_length)?;
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
         let id = format!("{name}@{}", fingerprint(&[&files.visual, &files.textual])?);
         tracing::info!(model = %id, dim, image_size = pre.size, context_length, threads, "CLIP model loaded");
         Ok(ClipModel {
@@ -353,8 +412,10 @@ impl ClipModel {
 
     /// Token ids of `text` as the textual encoder receives them (padded/truncated to the context length).
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, MlError> {
-        let enc =
-            self.tokenizer.encode(clean_text(text), true).map_err(|e| MlError::Inference(format!("tokenizer: {e}")))?;
+        let enc = self
+            .tokenizer
+            .encode(clean_text(text), true)
+            .map_err(|e| MlError::Inference(format!("tokenizer: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -362,7 +423,9 @@ impl ClipModel {
     /// With more than one batch, the next batch is prepared on another thread while the current one
     /// runs. Fails as a whole if any picture cannot be embedded; see [`Self::embed_files`] for per-item results.
     pub fn embed_images(&self, imgs: &[RgbImage]) -> Result<Vec<Vec<f32>>, MlError> {
-        self.embed_with(imgs, |img, slot| self.pre.to_tensor(img, slot)).into_iter().collect()
+        self.embed_with(imgs, |img, slot| self.pre.to_tensor(img, slot))
+            .into_iter()
+            .collect()
     }
 
     /// Decodes (JPEG at reduced DCT scale, EXIF orientation applied) and embeds picture files, the
@@ -400,12 +463,18 @@ impl ClipModel {
         };
         let mut results = Vec::with_capacity(items.len());
         let mut finish = |p: Prepared| {
-            let rows = if p.n == 0 { Ok(Vec::new()) } else { self.run_visual(&p.buf, p.n) };
+            let rows = if p.n == 0 {
+                Ok(Vec::new())
+            } else {
+                self.run_visual(&p.buf, p.n)
+            };
             let mut rows = rows.map(|r| r.into_iter());
             for s in p.status {
                 results.push(match (s, &mut rows) {
                     (Some(e), _) => Err(e),
-                    (None, Ok(it)) => it.next().ok_or_else(|| MlError::Inference("model returned too few rows".into())),
+                    (None, Ok(it)) => it
+                        .next()
+                        .ok_or_else(|| MlError::Inference("model returned too few rows".into())),
                     (None, Err(e)) => Err(e.clone()),
                 });
             }
@@ -436,16 +505,25 @@ impl ClipModel {
     fn run_visual(&self, tensor: &[f32], n: usize) -> Result<Vec<Vec<f32>>, MlError> {
         let s = self.pre.size as usize;
         let rows = tensor.len() / self.pre.tensor_len();
-        let input =
-            TensorRef::from_array_view(([rows, 3, s, s], tensor)).map_err(|e| MlError::Inference(e.to_string()))?;
-        let mut session = self.visual.session.lock().unwrap_or_else(|e| e.into_inner());
+        let input = TensorRef::from_array_view(([rows, 3, s, s], tensor))
+            .map_err(|e| MlError::Inference(e.to_string()))?;
+        let mut session = self
+            .visual
+            .session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let outputs = session
             .run(ort::inputs![self.visual.input.as_str() => input])
             .map_err(|e| MlError::Inference(format!("visual encoder: {e}")))?;
         self.rows(&outputs[self.visual.output.as_str()], n, "visual")
     }
 
-    fn rows(&self, value: &ort::value::DynValue, n: usize, which: &str) -> Result<Vec<Vec<f32>>, MlError> {
+    fn rows(
+        &self,
+        value: &ort::value::DynValue,
+        n: usize,
+        which: &str,
+    ) -> Result<Vec<Vec<f32>>, MlError> {
         let (_, data) = value
             .try_extract_tensor::<f32>()
             .map_err(|e| MlError::Inference(format!("{which} encoder output: {e}")))?;
@@ -487,7 +565,13 @@ impl ClipModel {
         let mut ids = vec![0i64; rows * l];
         let mut mask = vec![0i64; rows * l];
         for (i, enc) in encodings.iter().enumerate() {
-            for (j, (&id, &m)) in enc.get_ids().iter().zip(enc.get_attention_mask()).take(l).enumerate() {
+            for (j, (&id, &m)) in enc
+                .get_ids()
+                .iter()
+                .zip(enc.get_attention_mask())
+                .take(l)
+                .enumerate()
+            {
                 ids[i * l + j] = id as i64;
                 mask[i * l + j] = m as i64;
             }
@@ -497,8 +581,11 @@ impl ClipModel {
             let r = if self.ids_are_i64 {
                 ort::value::Tensor::from_array((shape, v)).map(|t| t.into_dyn())
             } else {
-                ort::value::Tensor::from_array((shape, v.into_iter().map(|x| x as i32).collect::<Vec<i32>>()))
-                    .map(|t| t.into_dyn())
+                ort::value::Tensor::from_array((
+                    shape,
+                    v.into_iter().map(|x| x as i32).collect::<Vec<i32>>(),
+                ))
+                .map(|t| t.into_dyn())
             };
             r.map_err(|e| MlError::Inference(e.to_string()))
         };
@@ -506,9 +593,19 @@ impl ClipModel {
         if let Some(m) = &self.mask_input {
             inputs.push((m.as_str().into(), to_value(mask)?.into()));
         }
-        let mut session = self.textual.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = session.run(inputs).map_err(|e| MlError::Inference(format!("textual encoder: {e}")))?;
-        self.rows(&outputs[self.textual.output.as_str()], texts.len(), "textual")
+        let mut session = self
+            .textual
+            .session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let outputs = session
+            .run(inputs)
+            .map_err(|e| MlError::Inference(format!("textual encoder: {e}")))?;
+        self.rows(
+            &outputs[self.textual.output.as_str()],
+            texts.len(),
+            "textual",
+        )
     }
 }
 
@@ -538,10 +635,16 @@ fn load_tokenizer(files: &ModelFiles, context_length: usize) -> Result<Tokenizer
             let cfg: TokenizerConfig = read_json(&files.tokenizer_config)?;
             let token = match cfg.pad_token {
                 Some(serde_json::Value::String(s)) => Some(s),
-                Some(serde_json::Value::Object(o)) => o.get("content").and_then(|c| c.as_str()).map(str::to_string),
+                Some(serde_json::Value::Object(o)) => o
+                    .get("content")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_string),
                 _ => None,
             };
-            match token.as_deref().and_then(|t| tok.token_to_id(t).map(|id| (id, t.to_string()))) {
+            match token
+                .as_deref()
+                .and_then(|t| tok.token_to_id(t).map(|id| (id, t.to_string())))
+            {
                 Some(found) => found,
                 None => (0, tok.id_to_token(0).unwrap_or_default()),
             }
@@ -555,8 +658,11 @@ fn load_tokenizer(files: &ModelFiles, context_length: usize) -> Result<Tokenizer
         pad_type_id: 0,
         pad_token,
     }));
-    tok.with_truncation(Some(TruncationParams { max_length: context_length, ..Default::default() }))
-        .map_err(|e| bad(path, e))?;
+    tok.with_truncation(Some(TruncationParams {
+        max_length: context_length,
+        ..Default::default()
+    }))
+    .map_err(|e| bad(path, e))?;
     Ok(tok)
 }
 

@@ -70,7 +70,9 @@ impl Preprocess {
         let size = match raw.size {
             SizeField::One(s) => s,
             SizeField::Two(v) if v.len() == 2 && v[0] == v[1] => v[0],
-            SizeField::Two(v) => return Err(format!("size {v:?}: only square inputs are supported")),
+            SizeField::Two(v) => {
+                return Err(format!("size {v:?}: only square inputs are supported"));
+            }
         };
         if !(16..=4096).contains(&size) {
             return Err(format!("size {size} is out of range"));
@@ -104,7 +106,15 @@ impl Preprocess {
             other => return Err(format!("unsupported interpolation {other:?}")),
         };
         let fill = raw.fill_color.unwrap_or(0.0).clamp(0.0, 255.0) as u8;
-        Ok(Preprocess::new(size, mean, std, mode, raw.interpolation, filter, fill))
+        Ok(Preprocess::new(
+            size,
+            mean,
+            std,
+            mode,
+            raw.interpolation,
+            filter,
+            fill,
+        ))
     }
 
     fn new(
@@ -122,7 +132,16 @@ impl Preprocess {
                 *slot = (v as f32 / 255.0 - mean[c]) / std[c];
             }
         }
-        Preprocess { size, mean, std, mode, interpolation, fill, filter, lut }
+        Preprocess {
+            size,
+            mean,
+            std,
+            mode,
+            interpolation,
+            fill,
+            filter,
+            lut,
+        }
     }
 
     /// Values per picture in the tensor: 3 × size × size.
@@ -156,7 +175,9 @@ impl Preprocess {
         let size = self.size;
         let mut resizer = Resizer::new();
         let resize = |dst: &mut Image<'static>, opts: ResizeOptions, resizer: &mut Resizer| {
-            resizer.resize(&src, dst, &opts).map_err(|e| MlError::Inference(format!("resize: {e}")))
+            resizer
+                .resize(&src, dst, &opts)
+                .map_err(|e| MlError::Inference(format!("resize: {e}")))
         };
         let opts = ResizeOptions::new().resize_alg(self.filter);
         match self.mode {
@@ -178,7 +199,12 @@ impl Preprocess {
                 let crop_top = ((rh as f64 - size as f64) / 2.0).round_ties_even();
                 let (sx, sy) = (w as f64 / rw as f64, h as f64 / rh as f64);
                 let mut dst = Image::new(size, size, PixelType::U8x3);
-                let opts = opts.crop(crop_left * sx, crop_top * sy, size as f64 * sx, size as f64 * sy);
+                let opts = opts.crop(
+                    crop_left * sx,
+                    crop_top * sy,
+                    size as f64 * sx,
+                    size as f64 * sy,
+                );
                 resize(&mut dst, opts, &mut resizer)?;
                 Ok(dst)
             }
@@ -188,9 +214,13 @@ impl Preprocess {
                 let nh = ((h as f64 * scale).round() as u32).clamp(1, size);
                 let mut small = Image::new(nw, nh, PixelType::U8x3);
                 resize(&mut small, opts, &mut resizer)?;
-                let mut dst =
-                    Image::from_vec_u8(size, size, vec![self.fill; (size * size * 3) as usize], PixelType::U8x3)
-                        .map_err(|e| MlError::Inference(format!("resize: {e}")))?;
+                let mut dst = Image::from_vec_u8(
+                    size,
+                    size,
+                    vec![self.fill; (size * size * 3) as usize],
+                    PixelType::U8x3,
+                )
+                .map_err(|e| MlError::Inference(format!("resize: {e}")))?;
                 let (ox, oy) = ((size - nw) / 2, (size - nh) / 2);
                 let row = nw as usize * 3;
                 let dbuf = dst.buffer_mut();
@@ -209,8 +239,10 @@ impl Preprocess {
 /// milliseconds); other formats through the `image` crate. EXIF orientation is applied, so
 /// sideways phone photos are seen upright.
 pub fn decode_for_clip(path: &Path, min_side: u32) -> Result<RgbImage, MlError> {
-    let bytes = std::fs::read(path).map_err(|e| MlError::Inference(format!("cannot read {}: {e}", path.display())))?;
-    decode_bytes_for_clip(&bytes, min_side).map_err(|e| MlError::Inference(format!("{}: {e}", path.display())))
+    let bytes = std::fs::read(path)
+        .map_err(|e| MlError::Inference(format!("cannot read {}: {e}", path.display())))?;
+    decode_bytes_for_clip(&bytes, min_side)
+        .map_err(|e| MlError::Inference(format!("{}: {e}", path.display())))
 }
 
 /// [`decode_for_clip`] on bytes already in memory.
@@ -229,7 +261,9 @@ pub fn decode_bytes_for_clip(bytes: &[u8], min_side: u32) -> Result<RgbImage, St
 }
 
 fn decode_with_image_crate(bytes: &[u8]) -> Result<RgbImage, String> {
-    image::load_from_memory(bytes).map(|d| d.to_rgb8()).map_err(|e| format!("cannot decode picture: {e}"))
+    image::load_from_memory(bytes)
+        .map(|d| d.to_rgb8())
+        .map_err(|e| format!("cannot decode picture: {e}"))
 }
 
 fn decode_jpeg_scaled(bytes: &[u8], min_side: u32) -> Result<RgbImage, String> {
@@ -243,7 +277,8 @@ fn decode_jpeg_scaled(bytes: &[u8], min_side: u32) -> Result<RgbImage, String> {
         .find(|d| w.div_ceil(*d) >= min_side.min(w) && h.div_ceil(*d) >= min_side.min(h))
         .unwrap_or(1);
     if divisor > 1 {
-        dec.scale(w.div_ceil(divisor) as u16, h.div_ceil(divisor) as u16).map_err(|e| e.to_string())?;
+        dec.scale(w.div_ceil(divisor) as u16, h.div_ceil(divisor) as u16)
+            .map_err(|e| e.to_string())?;
     }
     let pixels = dec.decode().map_err(|e| e.to_string())?;
     let info = dec.info().ok_or("no JPEG header")?;
@@ -261,7 +296,10 @@ fn exif_orientation(bytes: &[u8]) -> u32 {
     exif::Reader::new()
         .read_from_container(&mut cursor)
         .ok()
-        .and_then(|e| e.get_field(exif::Tag::Orientation, exif::In::PRIMARY).and_then(|f| f.value.get_uint(0)))
+        .and_then(|e| {
+            e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+                .and_then(|f| f.value.get_uint(0))
+        })
         .unwrap_or(1)
 }
 
@@ -301,12 +339,19 @@ mod tests {
         assert_eq!(p.mode, ResizeMode::Shortest);
         assert_eq!(p.std[1], 0.261_302_6);
         assert!(Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0.5]}"#).is_ok());
-        assert!(Preprocess::from_json(r#"{"size": [224, 200], "mean": [0.5], "std": [0.5]}"#).is_err());
         assert!(
-            Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0], "resize_mode": "shortest"}"#).is_err()
+            Preprocess::from_json(r#"{"size": [224, 200], "mean": [0.5], "std": [0.5]}"#).is_err()
         );
-        let err =
-            Preprocess::from_json(r#"{"size": 224, "mean": [0.5], "std": [0.5], "resize_mode": "zoom"}"#).unwrap_err();
+        assert!(
+            Preprocess::from_json(
+                r#"{"size": 224, "mean": [0.5], "std": [0], "resize_mode": "shortest"}"#
+            )
+            .is_err()
+        );
+        let err = Preprocess::from_json(
+            r#"{"size": 224, "mean": [0.5], "std": [0.5], "resize_mode": "zoom"}"#,
+        )
+        .unwrap_err();
         assert!(err.contains("zoom"), "{err}");
     }
 
@@ -319,7 +364,11 @@ mod tests {
         for c in 0..3 {
             let want = (128.0 / 255.0 - p.mean[c]) / p.std[c];
             for (x, y) in [(0, 0), (111, 57), (223, 223)] {
-                assert!((at(&t, c, x, y) - want).abs() < 1e-6, "channel {c}: {} vs {want}", at(&t, c, x, y));
+                assert!(
+                    (at(&t, c, x, y) - want).abs() < 1e-6,
+                    "channel {c}: {} vs {want}",
+                    at(&t, c, x, y)
+                );
             }
         }
     }
@@ -352,7 +401,11 @@ mod tests {
 
         // Portrait: the crop is vertical. 300×900 with a white middle third on black.
         let img = RgbImage::from_fn(300, 900, |_, y| {
-            if (300..600).contains(&y) { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) }
+            if (300..600).contains(&y) {
+                image::Rgb([255; 3])
+            } else {
+                image::Rgb([0; 3])
+            }
         });
         p.to_tensor(&img, &mut t).unwrap();
         for y in [2, 112, 221] {
@@ -362,10 +415,17 @@ mod tests {
 
     #[test]
     fn squash_and_longest_modes() {
-        let img =
-            RgbImage::from_fn(400, 100, |x, _| if x < 200 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
-        let squash =
-            Preprocess::from_json(r#"{"size": 32, "mean": [0], "std": [1], "resize_mode": "squash"}"#).unwrap();
+        let img = RgbImage::from_fn(400, 100, |x, _| {
+            if x < 200 {
+                image::Rgb([255, 0, 0])
+            } else {
+                image::Rgb([0, 0, 255])
+            }
+        });
+        let squash = Preprocess::from_json(
+            r#"{"size": 32, "mean": [0], "std": [1], "resize_mode": "squash"}"#,
+        )
+        .unwrap();
         let f = squash.fit(&img).unwrap();
         assert_eq!((f.width(), f.height()), (32, 32));
         assert_eq!(&f.buffer()[0..3], &[255, 0, 0]);
@@ -381,27 +441,48 @@ mod tests {
 
     #[test]
     fn jpegs_decode_at_reduced_scale_but_never_below_the_model_size() {
-        let img = RgbImage::from_fn(2000, 1200, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+        let img = RgbImage::from_fn(2000, 1200, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        });
         let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85).encode_image(&img).unwrap();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+            .encode_image(&img)
+            .unwrap();
         let small = decode_bytes_for_clip(&jpeg, 224).unwrap();
-        assert_eq!(small.dimensions(), (500, 300), "1/4 scale: 1/8 would make the short side 150");
+        assert_eq!(
+            small.dimensions(),
+            (500, 300),
+            "1/4 scale: 1/8 would make the short side 150"
+        );
         let full = decode_bytes_for_clip(&jpeg, 1200).unwrap();
         assert_eq!(full.dimensions(), (2000, 1200));
         let tiny = RgbImage::from_pixel(100, 80, image::Rgb([10, 200, 30]));
         let mut png = Vec::new();
-        tiny.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
-        assert_eq!(decode_bytes_for_clip(&png, 224).unwrap().dimensions(), (100, 80));
+        tiny.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(
+            decode_bytes_for_clip(&png, 224).unwrap().dimensions(),
+            (100, 80)
+        );
         assert!(decode_bytes_for_clip(b"not a picture", 224).is_err());
     }
 
     #[test]
     fn exif_orientation_turns_the_picture_upright() {
-        let img =
-            RgbImage::from_fn(40, 20, |x, _| if x < 20 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
+        let img = RgbImage::from_fn(40, 20, |x, _| {
+            if x < 20 {
+                image::Rgb([255, 0, 0])
+            } else {
+                image::Rgb([0, 0, 255])
+            }
+        });
         let turned = apply_orientation(img.clone(), 6);
         assert_eq!(turned.dimensions(), (20, 40));
-        assert_eq!(turned.get_pixel(0, 0).0, [255, 0, 0], "rotated 90° clockwise: the left half is on top");
+        assert_eq!(
+            turned.get_pixel(0, 0).0,
+            [255, 0, 0],
+            "rotated 90° clockwise: the left half is on top"
+        );
         assert_eq!(turned.get_pixel(0, 39).0, [0, 0, 255]);
         assert_eq!(apply_orientation(img.clone(), 1), img);
     }

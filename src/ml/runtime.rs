@@ -44,9 +44,15 @@ pub fn init_runtime(lib: &Path) -> Result<(), MlError> {
             lib.display()
         ))
     })?;
-    let env =
-        builder.with_name("cloudvault").with_telemetry(false).build().map_err(|e| {
-            MlError::RuntimeMissing(format!("ONNX Runtime from {} failed to start: {e}", lib.display()))
+    let env = builder
+        .with_name("cloudvault")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| {
+            MlError::RuntimeMissing(format!(
+                "ONNX Runtime from {} failed to start: {e}",
+                lib.display()
+            ))
         })?;
     let _ = ENVIRONMENT.set(env);
     tracing::info!(library = %lib.display(), "ONNX Runtime loaded");
@@ -60,7 +66,9 @@ pub fn runtime_ready() -> bool {
 
 pub(crate) fn environment() -> Result<&'static Environment, MlError> {
     ENVIRONMENT.get().ok_or_else(|| {
-        MlError::RuntimeMissing(format!("ONNX Runtime is not loaded (no library found): {HOW_TO_GET_IT}"))
+        MlError::RuntimeMissing(format!(
+            "ONNX Runtime is not loaded (no library found): {HOW_TO_GET_IT}"
+        ))
     })
 }
 
@@ -79,7 +87,10 @@ pub fn find_runtime_in(configured: Option<&Path>, data_dir: &Path) -> Option<Pat
         return Some(PathBuf::from(p));
     }
     let mut dirs = vec![data_dir.join("onnxruntime")];
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         dirs.push(exe_dir.join("onnxruntime"));
         dirs.push(exe_dir);
     }
@@ -89,7 +100,11 @@ pub fn find_runtime_in(configured: Option<&Path>, data_dir: &Path) -> Option<Pat
 }
 
 fn library_in(dir: &Path) -> Option<PathBuf> {
-    for name in ["libonnxruntime.so", "libonnxruntime.so.1", "libonnxruntime.dylib"] {
+    for name in [
+        "libonnxruntime.so",
+        "libonnxruntime.so.1",
+        "libonnxruntime.dylib",
+    ] {
         let p = dir.join(name);
         if p.is_file() {
             return Some(p);
@@ -102,7 +117,10 @@ fn library_in(dir: &Path) -> Option<PathBuf> {
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
             let version = name.strip_prefix("libonnxruntime.so.")?;
-            let parts: Vec<u32> = version.split('.').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+            let parts: Vec<u32> = version
+                .split('.')
+                .map(|p| p.parse().ok())
+                .collect::<Option<_>>()?;
             e.path().is_file().then(|| (parts, e.path()))
         })
         .collect();
@@ -122,13 +140,25 @@ mod tests {
         std::fs::write(ort_dir.join("libonnxruntime.so.1.9.0"), b"x").unwrap();
         std::fs::write(ort_dir.join("libonnxruntime.so.1.31.1"), b"x").unwrap();
         std::fs::write(ort_dir.join("libonnxruntime.so.1.31.1.tmp"), b"x").unwrap();
-        assert_eq!(library_in(&ort_dir), Some(ort_dir.join("libonnxruntime.so.1.31.1")));
+        assert_eq!(
+            library_in(&ort_dir),
+            Some(ort_dir.join("libonnxruntime.so.1.31.1"))
+        );
         std::fs::write(ort_dir.join("libonnxruntime.so"), b"x").unwrap();
-        assert_eq!(library_in(&ort_dir), Some(ort_dir.join("libonnxruntime.so")));
+        assert_eq!(
+            library_in(&ort_dir),
+            Some(ort_dir.join("libonnxruntime.so"))
+        );
         let configured = Path::new("/opt/ort/libonnxruntime.so");
-        assert_eq!(find_runtime_in(Some(configured), dir.path()), Some(configured.to_path_buf()));
+        assert_eq!(
+            find_runtime_in(Some(configured), dir.path()),
+            Some(configured.to_path_buf())
+        );
         if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-            assert_eq!(find_runtime_in(None, dir.path()), Some(ort_dir.join("libonnxruntime.so")));
+            assert_eq!(
+                find_runtime_in(None, dir.path()),
+                Some(ort_dir.join("libonnxruntime.so"))
+            );
         }
     }
 }

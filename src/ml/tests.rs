@@ -19,11 +19,17 @@ fn required_path(var: &str, what: &str) -> PathBuf {
 }
 
 pub(crate) fn test_model_dir() -> PathBuf {
-    required_path("CLOUDVAULT_TEST_MODEL_DIR", "the test model (python3 scripts/make-test-model.py DIR)")
+    required_path(
+        "CLOUDVAULT_TEST_MODEL_DIR",
+        "the test model (python3 scripts/make-test-model.py DIR)",
+    )
 }
 
 fn runtime() {
-    let lib = required_path("CLOUDVAULT_TEST_ORT_LIB", "libonnxruntime.so (scripts/fetch-onnxruntime.sh DIR)");
+    let lib = required_path(
+        "CLOUDVAULT_TEST_ORT_LIB",
+        "libonnxruntime.so (scripts/fetch-onnxruntime.sh DIR)",
+    );
     init_runtime(&lib).unwrap();
     assert!(runtime_ready());
 }
@@ -32,14 +38,22 @@ fn model() -> &'static ClipModel {
     static MODEL: OnceLock<ClipModel> = OnceLock::new();
     MODEL.get_or_init(|| {
         runtime();
-        ClipModel::load(&test_model_dir(), &ClipOptions { threads: 2, batch_size: 4 }).unwrap()
+        ClipModel::load(
+            &test_model_dir(),
+            &ClipOptions {
+                threads: 2,
+                batch_size: 4,
+            },
+        )
+        .unwrap()
     })
 }
 
 /// A photo-like picture of one colour: shading and a little texture, not a flat fill.
 fn picture(rgb: [u8; 3], w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
-        let shade = 0.85 + 0.15 * (x as f32 / w as f32) - 0.05 * ((x * 7 + y * 13) % 5) as f32 / 5.0;
+        let shade =
+            0.85 + 0.15 * (x as f32 / w as f32) - 0.05 * ((x * 7 + y * 13) % 5) as f32 / 5.0;
         Rgb(rgb.map(|c| (c as f32 * shade).clamp(0.0, 255.0) as u8))
     })
 }
@@ -61,8 +75,15 @@ fn the_tokenizer_is_clips() {
     assert!(ids[8..].iter().all(|&i| i == 0));
     let long = "word ".repeat(200);
     let ids = model().tokenize(&long).unwrap();
-    assert_eq!((ids.len(), ids[0], ids[76]), (77, 49406, 49407), "truncated, end token kept");
-    assert_eq!(model().tokenize("  A   photo\tof a CAT ").unwrap()[..7], [49406, 320, 1125, 539, 320, 2368, 49407]);
+    assert_eq!(
+        (ids.len(), ids[0], ids[76]),
+        (77, 49406, 49407),
+        "truncated, end token kept"
+    );
+    assert_eq!(
+        model().tokenize("  A   photo\tof a CAT ").unwrap()[..7],
+        [49406, 320, 1125, 539, 320, 2368, 49407]
+    );
 }
 
 #[test]
@@ -71,10 +92,18 @@ fn the_model_describes_itself() {
     assert_eq!(m.dim(), 32);
     assert_eq!(m.image_size(), 224);
     assert_eq!(m.context_length(), 77);
-    let name = test_model_dir().file_name().unwrap().to_string_lossy().into_owned();
+    let name = test_model_dir()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let (folder, hash) = m.id().split_once('@').unwrap();
     assert_eq!(folder, name);
-    assert!(hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{}", m.id());
+    assert!(
+        hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}",
+        m.id()
+    );
     let again = ClipModel::load(&test_model_dir(), &ClipOptions::default()).unwrap();
     assert_eq!(again.id(), m.id(), "the id is stable");
 }
@@ -84,22 +113,48 @@ fn pictures_rank_their_own_colour_word_first() {
     let m = model();
     let words: Vec<&str> = COLOURS.iter().map(|(w, _)| *w).collect();
     let texts = m.embed_texts(&words).unwrap();
-    let imgs: Vec<RgbImage> = COLOURS.iter().map(|(_, rgb)| picture(*rgb, 320, 240)).collect();
+    let imgs: Vec<RgbImage> = COLOURS
+        .iter()
+        .map(|(_, rgb)| picture(*rgb, 320, 240))
+        .collect();
     let embs = m.embed_images(&imgs).unwrap();
     assert_eq!(embs.len(), COLOURS.len());
     for (i, emb) in embs.iter().enumerate() {
         assert_eq!(emb.len(), 32);
-        assert!((dot(emb, emb) - 1.0).abs() < 1e-4, "image embeddings are unit length");
+        assert!(
+            (dot(emb, emb) - 1.0).abs() < 1e-4,
+            "image embeddings are unit length"
+        );
         let sims: Vec<f32> = texts.iter().map(|t| dot(emb, t)).collect();
-        let best = sims.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let best = sims
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         assert_eq!(words[best], words[i], "{} picture: {sims:?}", words[i]);
-        assert!(sims[i] > 0.6, "{} picture vs its word: {}", words[i], sims[i]);
+        assert!(
+            sims[i] > 0.6,
+            "{} picture vs its word: {}",
+            words[i],
+            sims[i]
+        );
     }
     // Sentences work through the same path, and other words barely matter.
-    let [sentence, dog] = m.embed_texts(&["a photo of something RED on a table", "a dog"]).unwrap().try_into().unwrap();
+    let [sentence, dog] = m
+        .embed_texts(&["a photo of something RED on a table", "a dog"])
+        .unwrap()
+        .try_into()
+        .unwrap();
     assert!(dot(&embs[0], &sentence) > 0.8);
-    assert!(dot(&embs[0], &dog).abs() < 0.05, "non-colour words are orthogonal to pictures");
-    assert!((dot(&sentence, &sentence) - 1.0).abs() < 1e-4, "text embeddings are unit length");
+    assert!(
+        dot(&embs[0], &dog).abs() < 0.05,
+        "non-colour words are orthogonal to pictures"
+    );
+    assert!(
+        (dot(&sentence, &sentence) - 1.0).abs() < 1e-4,
+        "text embeddings are unit length"
+    );
 }
 
 #[test]
@@ -109,14 +164,24 @@ fn the_label_index_tags_a_red_picture_red() {
     let index = LabelIndex::build(&set, m).unwrap();
     let (names, vectors) = index.parts();
     assert_eq!(names.len(), set.labels().len());
-    assert!(vectors.iter().all(|v| v.len() == 32 && (dot(v, v) - 1.0).abs() < 1e-4));
+    assert!(
+        vectors
+            .iter()
+            .all(|v| v.len() == 32 && (dot(v, v) - 1.0).abs() < 1e-4)
+    );
 
-    let emb = m.embed_images(&[picture([230, 20, 20], 640, 480)]).unwrap().remove(0);
+    let emb = m
+        .embed_images(&[picture([230, 20, 20], 640, 480)])
+        .unwrap()
+        .remove(0);
     let tags = index.tags_for(&emb);
     assert_eq!(tags.first().map(|t| t.0.as_str()), Some("red"), "{tags:?}");
     assert!(!tags.iter().any(|(t, _)| t == "blue"), "{tags:?}");
     assert!(tags[0].1 > 0.5);
-    let blue = m.embed_images(&[picture([25, 30, 235], 200, 300)]).unwrap().remove(0);
+    let blue = m
+        .embed_images(&[picture([25, 30, 235], 200, 300)])
+        .unwrap()
+        .remove(0);
     assert_eq!(index.tags_for(&blue)[0].0, "blue");
 
     // The cached form gives the same answers.
@@ -130,7 +195,11 @@ fn batches_give_the_same_embeddings_as_one_by_one() {
     let imgs: Vec<RgbImage> = (0..7u32)
         .map(|i| {
             RgbImage::from_fn(180 + i * 37, 260 - i * 11, |x, y| {
-                Rgb([(x * (i + 1) % 256) as u8, (y * 3 % 256) as u8, (40 * i % 256) as u8])
+                Rgb([
+                    (x * (i + 1) % 256) as u8,
+                    (y * 3 % 256) as u8,
+                    (40 * i % 256) as u8,
+                ])
             })
         })
         .collect();
@@ -138,14 +207,26 @@ fn batches_give_the_same_embeddings_as_one_by_one() {
     assert_eq!(batched.len(), 7);
     for (i, img) in imgs.iter().enumerate() {
         let single = m.embed_images(std::slice::from_ref(img)).unwrap().remove(0);
-        let diff = single.iter().zip(&batched[i]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let diff = single
+            .iter()
+            .zip(&batched[i])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(diff < 1e-5, "picture {i}: max difference {diff}");
     }
     assert!(m.embed_images(&[]).unwrap().is_empty());
     assert!(m.embed_texts(&[]).unwrap().is_empty());
 
     // Texts batch the same way.
-    let words = ["red", "a green car", "blue sky", "yellow", "dog", "black and white", "grey cat"];
+    let words = [
+        "red",
+        "a green car",
+        "blue sky",
+        "yellow",
+        "dog",
+        "black and white",
+        "grey cat",
+    ];
     let batched = m.embed_texts(&words).unwrap();
     for (i, w) in words.iter().enumerate() {
         assert_eq!(m.embed_texts(&[w]).unwrap()[0], batched[i], "{w}");
@@ -168,18 +249,27 @@ fn files_are_decoded_and_embedded_with_one_result_each() {
     paths.push(dir.path().join("missing.png"));
     let results = m.embed_files(&paths);
     assert_eq!(results.len(), paths.len());
-    assert!(matches!(results[2], Err(MlError::Inference(_))), "{:?}", results[2]);
+    assert!(
+        matches!(results[2], Err(MlError::Inference(_))),
+        "{:?}",
+        results[2]
+    );
     assert!(results.last().unwrap().is_err());
     let words: Vec<&str> = COLOURS.iter().map(|(w, _)| *w).collect();
     let texts = m.embed_texts(&words).unwrap();
     let good: Vec<&Vec<f32>> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(good.len(), COLOURS.len());
     for (i, emb) in good.iter().enumerate() {
-        let best = (0..texts.len()).max_by(|a, b| dot(emb, &texts[*a]).total_cmp(&dot(emb, &texts[*b]))).unwrap();
+        let best = (0..texts.len())
+            .max_by(|a, b| dot(emb, &texts[*a]).total_cmp(&dot(emb, &texts[*b])))
+            .unwrap();
         assert_eq!(best, i, "{} file", words[i]);
     }
     // Decoding at 1/2 scale changes the embedding of a flat-ish picture only slightly.
-    let full = m.embed_images(&[image::open(&paths[0]).unwrap().to_rgb8()]).unwrap().remove(0);
+    let full = m
+        .embed_images(&[image::open(&paths[0]).unwrap().to_rgb8()])
+        .unwrap()
+        .remove(0);
     assert!(dot(&full, good[0]) > 0.999);
 }
 
@@ -204,9 +294,10 @@ fn missing_and_broken_model_files_are_clear_errors() {
     assert!(matches!(err, MlError::ModelMissing(_)), "{err}");
     assert!(err.to_string().contains("model fetch"), "{err}");
 
-    for (file, want) in
-        [("textual/tokenizer_config.json", "tokenizer_config.json"), ("visual/model.onnx", "visual/model.onnx")]
-    {
+    for (file, want) in [
+        ("textual/tokenizer_config.json", "tokenizer_config.json"),
+        ("visual/model.onnx", "visual/model.onnx"),
+    ] {
         let dir = tmp.path().join(file.replace('/', "_"));
         std::fs::create_dir_all(&dir).unwrap();
         copy_dir(&test_model_dir(), &dir);
@@ -224,24 +315,46 @@ fn missing_and_broken_model_files_are_clear_errors() {
     assert!(matches!(err, MlError::BadModel(_)), "{err}");
     assert!(err.to_string().contains("visual/model.onnx"), "{err}");
 
-    std::fs::copy(test_model_dir().join("visual/model.onnx"), dir.join("visual/model.onnx")).unwrap();
+    std::fs::copy(
+        test_model_dir().join("visual/model.onnx"),
+        dir.join("visual/model.onnx"),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("visual/preprocess_cfg.json"),
         br#"{"size": 224, "mean": [0.5], "std": [0.5], "resize_mode": "zoom"}"#,
     )
     .unwrap();
     let err = ClipModel::load(&dir, &ClipOptions::default()).unwrap_err();
-    assert!(matches!(err, MlError::BadModel(_)) && err.to_string().contains("zoom"), "{err}");
+    assert!(
+        matches!(err, MlError::BadModel(_)) && err.to_string().contains("zoom"),
+        "{err}"
+    );
 
     // The textual encoder swapped for the visual one: wrong inputs, named.
-    std::fs::copy(test_model_dir().join("visual/preprocess_cfg.json"), dir.join("visual/preprocess_cfg.json")).unwrap();
-    std::fs::copy(test_model_dir().join("visual/model.onnx"), dir.join("textual/model.onnx")).unwrap();
+    std::fs::copy(
+        test_model_dir().join("visual/preprocess_cfg.json"),
+        dir.join("visual/preprocess_cfg.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        test_model_dir().join("visual/model.onnx"),
+        dir.join("textual/model.onnx"),
+    )
+    .unwrap();
     let err = ClipModel::load(&dir, &ClipOptions::default()).unwrap_err();
-    assert!(matches!(err, MlError::BadModel(_)) && err.to_string().contains("int32/int64"), "{err}");
+    assert!(
+        matches!(err, MlError::BadModel(_)) && err.to_string().contains("int32/int64"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_missing_label_file_is_reported() {
     let err = LabelSet::load(Path::new("/nonexistent/labels.txt")).unwrap_err();
-    assert!(matches!(err, MlError::ModelMissing(_)) && err.to_string().contains("/nonexistent/labels.txt"), "{err}");
+    assert!(
+        matches!(err, MlError::ModelMissing(_))
+            && err.to_string().contains("/nonexistent/labels.txt"),
+        "{err}"
+    );
 }

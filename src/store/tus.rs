@@ -378,10 +378,10 @@ impl Store {
                     }
                     db::tus::delete_tus_upload(&tx, &up.id)?;
                     tx.commit()?;
-                    if !now.is_finished() {
-                        if let Ok(v) = volumes.online(&up.volume) {
-                            let _ = std::fs::remove_file(v.tus_path(&up.id));
-                        }
+                    if !now.is_finished()
+                        && let Ok(v) = volumes.online(&up.volume)
+                    {
+                        let _ = std::fs::remove_file(v.tus_path(&up.id));
                     }
                 }
                 Ok(())

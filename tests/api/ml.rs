@@ -27,19 +27,25 @@ const FILES: [&str; 6] = [
 ];
 
 fn required(var: &str, what: &str) -> PathBuf {
-    let p = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("{var} is not set: this test needs {what}; scripts/test.sh prepares it"));
+    let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        panic!("{var} is not set: this test needs {what}; scripts/test.sh prepares it")
+    });
     assert!(p.exists(), "{var}={} does not exist", p.display());
     p
 }
 
 fn test_model() -> PathBuf {
-    required("CLOUDVAULT_TEST_MODEL_DIR", "the test model made by scripts/make-test-model.py")
+    required(
+        "CLOUDVAULT_TEST_MODEL_DIR",
+        "the test model made by scripts/make-test-model.py",
+    )
 }
 
 fn ort_lib() -> PathBuf {
-    required("CLOUDVAULT_TEST_ORT_LIB", "libonnxruntime.so from scripts/fetch-onnxruntime.sh")
+    required(
+        "CLOUDVAULT_TEST_ORT_LIB",
+        "libonnxruntime.so from scripts/fetch-onnxruntime.sh",
+    )
 }
 
 async fn run(data: &Path, args: &[&str], env: &[(&str, &Path)]) -> (i32, String) {
@@ -48,8 +54,14 @@ async fn run(data: &Path, args: &[&str], env: &[(&str, &Path)]) -> (i32, String)
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -59,17 +71,37 @@ async fn model_status_names_what_is_missing() {
     let data = tmp.path().join("data");
     let (code, text) = run(&data, &["model", "status"], &[]).await;
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("onnxruntime: not found") && text.contains("fetch-onnxruntime.sh"), "{text}");
-    assert!(text.contains("model fetch") && text.contains("config.json"), "{text}");
+    assert!(
+        text.contains("onnxruntime: not found") && text.contains("fetch-onnxruntime.sh"),
+        "{text}"
+    );
+    assert!(
+        text.contains("model fetch") && text.contains("config.json"),
+        "{text}"
+    );
 
     let missing = tmp.path().join("nowhere/libonnxruntime.so");
-    let (code, text) = run(&data, &["model", "status"], &[("CLOUDVAULT_ML_ONNXRUNTIME", &missing)]).await;
+    let (code, text) = run(
+        &data,
+        &["model", "status"],
+        &[("CLOUDVAULT_ML_ONNXRUNTIME", &missing)],
+    )
+    .await;
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("ONNX Runtime library not found at") && text.contains("nowhere/libonnxruntime.so"), "{text}");
+    assert!(
+        text.contains("ONNX Runtime library not found at")
+            && text.contains("nowhere/libonnxruntime.so"),
+        "{text}"
+    );
 
     let fake = tmp.path().join("libonnxruntime.so");
     std::fs::write(&fake, b"not a shared library").unwrap();
-    let (code, text) = run(&data, &["model", "status"], &[("CLOUDVAULT_ML_ONNXRUNTIME", &fake)]).await;
+    let (code, text) = run(
+        &data,
+        &["model", "status"],
+        &[("CLOUDVAULT_ML_ONNXRUNTIME", &fake)],
+    )
+    .await;
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("cannot load ONNX Runtime from"), "{text}");
     assert!(!text.contains("panicked"), "{text}");
@@ -77,11 +109,19 @@ async fn model_status_names_what_is_missing() {
     let (code, text) = run(
         &data,
         &["model", "status"],
-        &[("CLOUDVAULT_ML_ONNXRUNTIME", &ort_lib()), ("CLOUDVAULT_ML_MODEL_DIR", &test_model())],
+        &[
+            ("CLOUDVAULT_ML_ONNXRUNTIME", &ort_lib()),
+            ("CLOUDVAULT_ML_MODEL_DIR", &test_model()),
+        ],
     )
     .await;
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("(loaded)") && text.contains("32-dim embeddings") && text.contains("407 labels"), "{text}");
+    assert!(
+        text.contains("(loaded)")
+            && text.contains("32-dim embeddings")
+            && text.contains("407 labels"),
+        "{text}"
+    );
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -106,7 +146,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Like huggingface.co/<org>/<name>/resolve/main/<file>: LFS files redirect to a CDN with their
 /// sha256 in X-Linked-Etag; small files come directly with their git blob sha1 as ETag.
-async fn resolve(State(hub): State<Hub>, UrlPath((name, file)): UrlPath<(String, String)>) -> Response {
+async fn resolve(
+    State(hub): State<Hub>,
+    UrlPath((name, file)): UrlPath<(String, String)>,
+) -> Response {
     hub.log.lock().unwrap().push(format!("resolve {file}"));
     let Some(bytes) = hub.files.get(&file).filter(|_| name == "TestCLIP") else {
         return (StatusCode::NOT_FOUND, "Entry not found").into_response();
@@ -115,7 +158,10 @@ async fn resolve(State(hub): State<Hub>, UrlPath((name, file)): UrlPath<(String,
         return Response::builder()
             .status(StatusCode::FOUND)
             .header(header::LOCATION, format!("/cdn/{name}/{file}"))
-            .header("x-linked-etag", format!("\"{}\"", hex(&Sha256::digest(bytes))))
+            .header(
+                "x-linked-etag",
+                format!("\"{}\"", hex(&Sha256::digest(bytes))),
+            )
             .header("x-linked-size", bytes.len().to_string())
             .header("x-repo-commit", "0123456789abcdef")
             .body(Body::empty())
@@ -124,7 +170,11 @@ async fn resolve(State(hub): State<Hub>, UrlPath((name, file)): UrlPath<(String,
     let mut h = Sha1::new();
     h.update(format!("blob {}\0", bytes.len()));
     h.update(bytes);
-    ([(header::ETAG, format!("\"{}\"", hex(&h.finalize())))], bytes.clone()).into_response()
+    (
+        [(header::ETAG, format!("\"{}\"", hex(&h.finalize())))],
+        bytes.clone(),
+    )
+        .into_response()
 }
 
 async fn cdn(
@@ -132,15 +182,26 @@ async fn cdn(
     UrlPath((_name, file)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    hub.log.lock().unwrap().push(format!("cdn {file} range={}", range.as_deref().unwrap_or("-")));
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    hub.log.lock().unwrap().push(format!(
+        "cdn {file} range={}",
+        range.as_deref().unwrap_or("-")
+    ));
     let mut bytes = hub.files[&file].clone();
     let mode = *hub.mode.lock().unwrap();
     if mode == Mode::Corrupt(leak(&file)) {
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0x55;
     }
-    let from = range.and_then(|r| r.strip_prefix("bytes=")?.strip_suffix('-')?.parse::<usize>().ok());
+    let from = range.and_then(|r| {
+        r.strip_prefix("bytes=")?
+            .strip_suffix('-')?
+            .parse::<usize>()
+            .ok()
+    });
     if let Some(from) = from {
         if from >= bytes.len() {
             return StatusCode::RANGE_NOT_SATISFIABLE.into_response();
@@ -148,7 +209,10 @@ async fn cdn(
         let total = bytes.len();
         return Response::builder()
             .status(StatusCode::PARTIAL_CONTENT)
-            .header(header::CONTENT_RANGE, format!("bytes {from}-{}/{total}", total - 1))
+            .header(
+                header::CONTENT_RANGE,
+                format!("bytes {from}-{}/{total}", total - 1),
+            )
             .header(header::CONTENT_LENGTH, (total - from).to_string())
             .body(Body::from(bytes[from..].to_vec()))
             .unwrap();
@@ -164,7 +228,10 @@ async fn cdn(
                     0 => Some((Ok(half), 1)),
                     1 => {
                         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                        Some((Err(std::io::Error::other("connection dropped by the test")), 2))
+                        Some((
+                            Err(std::io::Error::other("connection dropped by the test")),
+                            2,
+                        ))
                     }
                     _ => None,
                 }
@@ -191,9 +258,15 @@ fn leak(s: &str) -> &'static str {
 }
 
 async fn serve_model(dir: &Path) -> (String, Hub) {
-    let files: HashMap<String, Vec<u8>> =
-        FILES.iter().map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap())).collect();
-    let hub = Hub { files: Arc::new(files), mode: Arc::new(Mutex::new(Mode::Good)), log: Arc::default() };
+    let files: HashMap<String, Vec<u8>> = FILES
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
+        .collect();
+    let hub = Hub {
+        files: Arc::new(files),
+        mode: Arc::new(Mutex::new(Mode::Good)),
+        log: Arc::default(),
+    };
     let router = axum::Router::new()
         .route("/{name}/resolve/main/{*file}", get(resolve))
         .route("/cdn/{name}/{*file}", get(cdn))
@@ -207,7 +280,11 @@ async fn serve_model(dir: &Path) -> (String, Hub) {
 
 fn same_files(a: &Path, b: &Path) {
     for f in FILES {
-        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f} differs");
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs"
+        );
     }
 }
 
@@ -220,59 +297,130 @@ async fn model_fetch_verifies_resumes_and_reruns() {
     let dest = tmp.path().join("models/TestCLIP");
     let dest_s = dest.to_str().unwrap();
     let staging = tmp.path().join("models/TestCLIP.download");
-    let fetch = ["model", "fetch", "TestCLIP", "--base-url", &base, "--dest", dest_s];
+    let fetch = [
+        "model",
+        "fetch",
+        "TestCLIP",
+        "--base-url",
+        &base,
+        "--dest",
+        dest_s,
+    ];
 
     // 1. The visual encoder arrives corrupted: refused, nothing installed, the bad bytes not kept.
     *hub.mode.lock().unwrap() = Mode::Corrupt("visual/model.onnx");
     let (code, text) = run(&data, &fetch, &[]).await;
     assert_ne!(code, 0, "{text}");
-    assert!(text.contains("checksum mismatch") && text.contains("visual/model.onnx"), "{text}");
-    assert!(!dest.exists(), "nothing may be installed after a failed check");
-    assert!(!staging.join("visual/model.onnx.part").exists() && !staging.join("visual/model.onnx").exists());
-    assert!(staging.join("config.json").is_file(), "verified files wait in the staging folder");
+    assert!(
+        text.contains("checksum mismatch") && text.contains("visual/model.onnx"),
+        "{text}"
+    );
+    assert!(
+        !dest.exists(),
+        "nothing may be installed after a failed check"
+    );
+    assert!(
+        !staging.join("visual/model.onnx.part").exists()
+            && !staging.join("visual/model.onnx").exists()
+    );
+    assert!(
+        staging.join("config.json").is_file(),
+        "verified files wait in the staging folder"
+    );
 
     // 2. The connection drops in the middle of the textual encoder: a partial file stays.
     std::fs::remove_dir_all(&staging).unwrap();
     *hub.mode.lock().unwrap() = Mode::Cut("textual/model.onnx");
     let (code, text) = run(&data, &fetch, &[]).await;
     assert_ne!(code, 0, "{text}");
-    assert!(text.contains("textual/model.onnx") && text.contains("resume"), "{text}");
+    assert!(
+        text.contains("textual/model.onnx") && text.contains("resume"),
+        "{text}"
+    );
     let part = staging.join("textual/model.onnx.part");
     let partial = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-    assert!(partial > 0, "the received half is kept for resuming: {text}");
+    assert!(
+        partial > 0,
+        "the received half is kept for resuming: {text}"
+    );
     assert!(!dest.exists());
 
     // 3. Run again: the download resumes with a Range request, everything lands, staging is gone.
     hub.log.lock().unwrap().clear();
     let (code, text) = run(&data, &fetch, &[]).await;
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("ready in") && text.contains("every file verified"), "{text}");
+    assert!(
+        text.contains("ready in") && text.contains("every file verified"),
+        "{text}"
+    );
     let log = hub.log.lock().unwrap().clone();
-    assert!(log.contains(&format!("cdn textual/model.onnx range=bytes={partial}-")), "{log:?}");
+    assert!(
+        log.contains(&format!("cdn textual/model.onnx range=bytes={partial}-")),
+        "{log:?}"
+    );
     same_files(&source, &dest);
     assert!(!staging.exists());
 
     // 4. Again: nothing to download, nothing changed.
-    let mtime = std::fs::metadata(dest.join("visual/model.onnx")).unwrap().modified().unwrap();
+    let mtime = std::fs::metadata(dest.join("visual/model.onnx"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let (code, text) = run(&data, &fetch, &[]).await;
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("already present and verified") && text.contains("(0 B downloaded"), "{text}");
-    assert_eq!(std::fs::metadata(dest.join("visual/model.onnx")).unwrap().modified().unwrap(), mtime);
+    assert!(
+        text.contains("already present and verified") && text.contains("(0 B downloaded"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(dest.join("visual/model.onnx"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
 
     // 5. The fetched folder loads, with the same model id as the source (same bytes).
     let lib = ort_lib();
-    let (code, text) = run(&data, &["model", "status", "--dir", dest_s], &[("CLOUDVAULT_ML_ONNXRUNTIME", &lib)]).await;
+    let (code, text) = run(
+        &data,
+        &["model", "status", "--dir", dest_s],
+        &[("CLOUDVAULT_ML_ONNXRUNTIME", &lib)],
+    )
+    .await;
     assert_eq!(code, 0, "{text}");
-    let (_, src_text) =
-        run(&data, &["model", "status", "--dir", source.to_str().unwrap()], &[("CLOUDVAULT_ML_ONNXRUNTIME", &lib)])
-            .await;
+    let (_, src_text) = run(
+        &data,
+        &["model", "status", "--dir", source.to_str().unwrap()],
+        &[("CLOUDVAULT_ML_ONNXRUNTIME", &lib)],
+    )
+    .await;
     let hash = |t: &str| t.split('@').nth(1).map(|s| s[..12].to_string());
-    assert!(hash(&text).is_some() && hash(&text) == hash(&src_text), "{text}\n{src_text}");
+    assert!(
+        hash(&text).is_some() && hash(&text) == hash(&src_text),
+        "{text}\n{src_text}"
+    );
 
     // 6. A wrong name is a clear 404.
-    let (code, text) = run(&data, &["model", "fetch", "NoSuchModel", "--base-url", &base, "--dest", dest_s], &[]).await;
+    let (code, text) = run(
+        &data,
+        &[
+            "model",
+            "fetch",
+            "NoSuchModel",
+            "--base-url",
+            &base,
+            "--dest",
+            dest_s,
+        ],
+        &[],
+    )
+    .await;
     assert_ne!(code, 0);
-    assert!(text.contains("404") && text.contains("model name"), "{text}");
+    assert!(
+        text.contains("404") && text.contains("model name"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,10 +430,21 @@ async fn a_mirror_without_checksums_needs_consent() {
     let data = tmp.path().join("data");
     let dest = tmp.path().join("m");
     let template = format!("{base}/plain/{{file}}");
-    let args = ["model", "fetch", "TestCLIP", "--base-url", &template, "--dest", dest.to_str().unwrap()];
+    let args = [
+        "model",
+        "fetch",
+        "TestCLIP",
+        "--base-url",
+        &template,
+        "--dest",
+        dest.to_str().unwrap(),
+    ];
     let (code, text) = run(&data, &args, &[]).await;
     assert_ne!(code, 0);
-    assert!(text.contains("no checksum") && text.contains("--allow-unverified"), "{text}");
+    assert!(
+        text.contains("no checksum") && text.contains("--allow-unverified"),
+        "{text}"
+    );
     assert!(!dest.exists());
     let mut args = args.to_vec();
     args.push("--allow-unverified");
