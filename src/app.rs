@@ -25,6 +25,7 @@ pub struct App {
     pub dav: Arc<crate::dav::DavState>,
     pub stats: Arc<Stats>,
     pub jobs: Arc<crate::jobs::Jobs>,
+    pub semantic: Arc<crate::search::semantic::Semantic>,
 }
 
 /// Counters the server keeps about itself.
@@ -85,7 +86,22 @@ impl App {
             auth: auth.clone(),
             default_quota: config.default_quota.0 as i64,
         });
-        let handlers: Vec<Arc<dyn crate::jobs::JobHandler>> = vec![];
+        let semantic = Arc::new(crate::search::semantic::Semantic::new(db.clone(), &config));
+        let limits = crate::media::MediaLimits::default();
+        let handlers: Vec<Arc<dyn crate::jobs::JobHandler>> = vec![
+            Arc::new(crate::jobs::media_job::MediaJob {
+                db: db.clone(),
+                volumes: store.volumes.clone(),
+                limits: limits.clone(),
+            }),
+            Arc::new(crate::jobs::clip_job::ClipJob {
+                db: db.clone(),
+                volumes: store.volumes.clone(),
+                semantic: semantic.clone(),
+                limits,
+                batch_size: config.ml.batch_size,
+            }),
+        ];
         let jobs = crate::jobs::Jobs::new(db.clone(), handlers, config.workers);
         let app = App {
             config: Arc::new(config),
@@ -96,28 +112,63 @@ impl App {
             dav: Default::default(),
             stats: Default::default(),
             jobs,
+            semantic,
         };
         let _ = app.store.events.set(Arc::new(AppEvents {
             jobs: app.jobs.clone(),
+            semantic: app.semantic.clone(),
         }));
         Ok(app)
     }
 
     /// What the admin API says about the CLIP model.
     pub fn model_status(&self) -> serde_json::Value {
-        serde_json::json!({ "status": "not-installed" })
+        self.semantic.status_json()
+    }
+
+    /// Loads the CLIP model if it is not loaded (blocking). When it becomes ready, the CLIP
+    /// jobs that waited for it run, and pictures processed without it get their jobs.
+    pub fn load_model(&self) {
+        if !self.semantic.try_load() {
+            return;
+        }
+        let Some(loaded) = self.semantic.loaded() else {
+            return;
+        };
+        let queued = (|| -> crate::error::AppResult<usize> {
+            let conn = self.db.conn()?;
+            let missing = db::embeddings::list_images_without_embedding(&conn, loaded.model.id())?;
+            for (node, owner) in &missing {
+                db::jobs::enqueue_job(&conn, crate::jobs::KIND_CLIP, node, owner, db::now_ms())?;
+            }
+            Ok(missing.len())
+        })();
+        match queued {
+            Ok(n) if n > 0 => tracing::info!(
+                count = n,
+                "queued CLIP jobs for pictures without an embedding"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "queueing CLIP jobs"),
+        }
+        if let Err(e) = self.jobs.wake(crate::jobs::KIND_CLIP) {
+            tracing::warn!(error = %e, "waking CLIP jobs");
+        }
     }
 }
 
 struct AppEvents {
     jobs: Arc<crate::jobs::Jobs>,
+    semantic: Arc<crate::search::semantic::Semantic>,
 }
 
 impl crate::store::StoreEvents for AppEvents {
     fn jobs_queued(&self) {
         self.jobs.poke();
     }
-    fn files_changed(&self, _owner: &str, _ids: &[String]) {}
+    fn files_changed(&self, owner: &str, ids: &[String]) {
+        self.semantic.forget(owner, ids);
+    }
 }
 
 pub struct Server {
@@ -166,10 +217,19 @@ impl Server {
         let router = crate::http::router(self.app.clone());
         let app = self.app.clone();
         app.jobs.start();
+        {
+            let a = app.clone();
+            tokio::task::spawn_blocking(move || a.load_model());
+        }
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
             for round in 0u64.. {
                 tick.tick().await;
+                // The model (or ONNX Runtime) may have been installed since: no restart needed.
+                if app.semantic.loaded().is_none() {
+                    let a = app.clone();
+                    let _ = tokio::task::spawn_blocking(move || a.load_model()).await;
+                }
                 // A disk plugged in after start-up becomes usable without a restart.
                 let (volumes, config, db) = (
                     app.store.volumes.clone(),
@@ -259,18 +319,48 @@ impl App {
         limit: usize,
         offset: usize,
     ) -> crate::error::AppResult<crate::search::service::Found> {
-        let q = crate::search::service::normalise_query(q)?;
-        let hits = crate::search::service::search_text(&self.store, owner, &q, 1000).await?;
+        use crate::search::service;
+        let q = service::normalise_query(q)?;
+        let (o, qq) = (owner.to_string(), q.clone());
+        let text = self
+            .store
+            .db
+            .run(move |c| service::text_matches(c, &o, &qq, 1000))
+            .await?;
+        let (semantic, model_status) = if self.semantic.loaded().is_some() {
+            let (sem, o, qq) = (self.semantic.clone(), owner.to_string(), q.clone());
+            let hits = tokio::task::spawn_blocking(move || {
+                sem.search(&o, &qq, service::SEMANTIC_CANDIDATES)
+            })
+            .await??;
+            let hits = service::keep_relevant(hits);
+            // Re-read every hit as the caller's current row: deleted files drop out here.
+            let o = owner.to_string();
+            let nodes = self
+                .store
+                .db
+                .run(move |c| {
+                    let mut out = Vec::with_capacity(hits.len());
+                    for (id, score) in hits {
+                        if let Some(n) = db::nodes::find_owned_node(c, &o, &id)? {
+                            out.push((n, score));
+                        }
+                    }
+                    Ok(out)
+                })
+                .await?;
+            (nodes, None)
+        } else {
+            (Vec::new(), Some(self.semantic.unavailable_error()))
+        };
+        let ran = model_status.is_none();
+        let hits = service::rank(text, semantic);
         let total = hits.len();
-        Ok(crate::search::service::Found {
+        Ok(service::Found {
             items: hits.into_iter().skip(offset).take(limit).collect(),
             total,
-            semantic: false,
-            model_status: Some(crate::error::AppError::new(
-                crate::error::Kind::Unavailable,
-                "model-not-installed",
-                "no CLIP model is installed: run `cloudvault model fetch`",
-            )),
+            semantic: ran,
+            model_status,
         })
     }
 }

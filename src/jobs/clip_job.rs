@@ -49,7 +49,10 @@ impl JobHandler for ClipJob {
 
     fn run(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
         let Some(loaded) = self.semantic.loaded() else {
-            return jobs.iter().map(|_| Err(JobError::retry("the CLIP model went away"))).collect();
+            return jobs
+                .iter()
+                .map(|_| Err(JobError::retry("the CLIP model went away")))
+                .collect();
         };
         let mut results: Vec<Option<Result<(), JobError>>> = vec![None; jobs.len()];
         let mut images = Vec::new();
@@ -79,12 +82,19 @@ impl JobHandler for ClipJob {
                 }
             }
         }
-        results.into_iter().map(|r| r.unwrap_or_else(|| Err(JobError::fatal("not run")))).collect()
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(JobError::fatal("not run"))))
+            .collect()
     }
 }
 
 impl ClipJob {
-    fn prepare(&self, job: &Job, size: u32) -> Result<Option<(Prepared, image::RgbImage)>, JobError> {
+    fn prepare(
+        &self,
+        job: &Job,
+        size: u32,
+    ) -> Result<Option<(Prepared, image::RgbImage)>, JobError> {
         let conn = self.db.conn()?;
         let Some(node) = db::nodes::find_owned_node(&conn, &job.user_id, &job.node_id)? else {
             return Ok(None);
@@ -93,19 +103,41 @@ impl ClipJob {
             return Ok(None);
         };
         drop(conn);
-        let (Some(volume), Some(blob)) = (node.volume.clone(), node.blob_id.clone()) else { return Ok(None) };
+        let (Some(volume), Some(blob)) = (node.volume.clone(), node.blob_id.clone()) else {
+            return Ok(None);
+        };
         if media.blob_id != blob || media.thumb_format.is_none() {
             return Ok(None); // a new body is on its way through the media job
         }
-        let v = self.volumes.online(&volume).map_err(|e| JobError::retry(e.message))?;
+        let v = self
+            .volumes
+            .online(&volume)
+            .map_err(|e| JobError::retry(e.message))?;
         let thumb = v.thumb_path(&node.owner_id, &blob, "large");
         let img = crate::media::decode_for_model(&thumb, size, &self.limits).map_err(|e| {
-            if e.retryable() { JobError::retry(e.message) } else { JobError::fatal(format!("reading the preview: {}", e.message)) }
+            if e.retryable() {
+                JobError::retry(e.message)
+            } else {
+                JobError::fatal(format!("reading the preview: {}", e.message))
+            }
         })?;
-        Ok(Some((Prepared { node_id: node.id, owner: node.owner_id, blob }, img)))
+        Ok(Some((
+            Prepared {
+                node_id: node.id,
+                owner: node.owner_id,
+                blob,
+            },
+            img,
+        )))
     }
 
-    fn store(&self, p: &Prepared, model: &str, v: &[f32], tags: &[(String, f32)]) -> Result<(), JobError> {
+    fn store(
+        &self,
+        p: &Prepared,
+        model: &str,
+        v: &[f32],
+        tags: &[(String, f32)],
+    ) -> Result<(), JobError> {
         let mut conn = self.db.conn()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

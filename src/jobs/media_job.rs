@@ -34,11 +34,17 @@ impl MediaJob {
         };
         drop(conn);
         let ext = node.ext.clone().unwrap_or_default();
-        let (Some(kind), Some(volume), Some(blob)) = (crate::media::media_kind(&ext), node.volume.clone(), node.blob_id.clone())
-        else {
+        let (Some(kind), Some(volume), Some(blob)) = (
+            crate::media::media_kind(&ext),
+            node.volume.clone(),
+            node.blob_id.clone(),
+        ) else {
             return Ok(());
         };
-        let v = self.volumes.online(&volume).map_err(|e| JobError::retry(e.message))?;
+        let v = self
+            .volumes
+            .online(&volume)
+            .map_err(|e| JobError::retry(e.message))?;
         let src = v.body_path(&node.owner_id, &blob, &ext);
         let targets = ThumbTargets {
             small: v.thumb_path(&node.owner_id, &blob, "small"),
@@ -81,7 +87,9 @@ impl MediaJob {
                     ..Default::default()
                 };
                 let msg = match e.kind {
-                    MediaErrorKind::TooLarge | MediaErrorKind::Corrupt | MediaErrorKind::Unsupported => e.message,
+                    MediaErrorKind::TooLarge
+                    | MediaErrorKind::Corrupt
+                    | MediaErrorKind::Unsupported => e.message,
                     _ => e.message,
                 };
                 (row, Err(JobError::fatal(msg)))
@@ -90,7 +98,9 @@ impl MediaJob {
         // Keep the result only if the file still has this body; else the thumbnails just
         // written belong to nobody.
         let mut conn = self.db.conn()?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(crate::error::AppError::from)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(crate::error::AppError::from)?;
         let current = db::nodes::find_owned_node(&tx, &node.owner_id, &node.id)?;
         if current.as_ref().and_then(|n| n.blob_id.as_deref()) != Some(blob.as_str()) {
             drop(tx);

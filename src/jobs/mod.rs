@@ -14,6 +14,9 @@ use crate::db::nodes::Node;
 use crate::db::{self, Db};
 use crate::error::AppResult;
 
+pub mod clip_job;
+pub mod media_job;
+
 pub const KIND_MEDIA: &str = "media";
 pub const KIND_CLIP: &str = "clip";
 

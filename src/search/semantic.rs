@@ -56,16 +56,25 @@ impl Semantic {
         let ml = &config.ml;
         Semantic {
             db,
-            model_dir: ml.model_dir(&config.data_dir),
-            runtime: crate::ml::find_runtime(ml.onnxruntime.as_deref(), &config.data_dir),
+            model_dir: config.ml_model_dir(),
+            runtime: crate::ml::find_runtime_in(ml.onnxruntime.as_deref(), &config.data_dir),
             labels_path: ml.labels.clone(),
-            opts: ClipOptions { threads: ml.threads, batch_size: ml.batch_size },
+            opts: ClipOptions {
+                threads: ml.threads,
+                batch_size: ml.batch_size,
+            },
             state: RwLock::new(ModelState::Loading),
             loaded: RwLock::new(None),
             load_lock: Mutex::new(()),
             indexes: RwLock::new(HashMap::new()),
             query_cache: Mutex::new(VecDeque::new()),
-            threads: ml.threads.max(1),
+            threads: if ml.threads == 0 {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            } else {
+                ml.threads
+            },
         }
     }
 
@@ -74,11 +83,17 @@ impl Semantic {
     }
 
     pub fn loaded(&self) -> Option<Arc<Loaded>> {
-        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn model_name(&self) -> String {
-        self.model_dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        self.model_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
     }
 
     /// Loads the runtime, the model and the label embeddings, then every stored embedding of
@@ -98,7 +113,8 @@ impl Semantic {
             }
             Err(e) => {
                 let st = unavailable(&e);
-                if !matches!(self.state(), ModelState::Unavailable(_, ref m) if *m == e.to_string()) {
+                if !matches!(self.state(), ModelState::Unavailable(_, ref m) if *m == e.to_string())
+                {
                     tracing::warn!(error = %e, "CLIP model not available: AI tagging and semantic search wait");
                 }
                 *self.state.write().unwrap_or_else(|e| e.into_inner()) = st;
@@ -119,14 +135,22 @@ impl Semantic {
         let labels = self.label_index(&model)?;
         let mut by_user: HashMap<String, EmbeddingIndex> = HashMap::new();
         let dim = model.dim();
-        let conn = self.db.conn().map_err(|e| MlError::Inference(e.to_string()))?;
+        let conn = self
+            .db
+            .conn()
+            .map_err(|e| MlError::Inference(e.to_string()))?;
         db::embeddings::for_each_embedding(&conn, model.id(), |user, node, v| {
-            by_user.entry(user).or_insert_with(|| EmbeddingIndex::new(dim)).upsert(&node, &v);
+            by_user
+                .entry(user)
+                .or_insert_with(|| EmbeddingIndex::new(dim))
+                .upsert(&node, &v);
         })
         .map_err(|e| MlError::Inference(e.to_string()))?;
         let count: usize = by_user.values().map(|i| i.len()).sum();
-        *self.indexes.write().unwrap_or_else(|e| e.into_inner()) =
-            by_user.into_iter().map(|(u, i)| (u, Arc::new(RwLock::new(i)))).collect();
+        *self.indexes.write().unwrap_or_else(|e| e.into_inner()) = by_user
+            .into_iter()
+            .map(|(u, i)| (u, Arc::new(RwLock::new(i))))
+            .collect();
         tracing::info!(model = %model.id(), embeddings = count, ms = started.elapsed().as_millis() as u64, "CLIP model ready");
         Ok(Loaded { model, labels })
     }
@@ -134,15 +158,24 @@ impl Semantic {
     /// The label set's text embeddings: from SQLite when this model already computed them for
     /// the same prompts, else computed now and stored.
     fn label_index(&self, model: &ClipModel) -> Result<LabelIndex, MlError> {
-        let set = match &self.labels_path {
-            Some(p) => LabelSet::load(p)?,
-            None => LabelSet::default_set()?,
-        };
-        let want: Vec<(String, String)> =
-            set.labels().iter().map(|l| (l.name.clone(), l.prompts.join("\n"))).collect();
-        let conn = self.db.conn().map_err(|e| MlError::Inference(e.to_string()))?;
-        let cached = db::embeddings::load_label_embeddings(&conn, model.id()).map_err(|e| MlError::Inference(e.to_string()))?;
-        if cached.len() == want.len() && cached.iter().zip(&want).all(|(c, w)| c.0 == w.0 && c.1 == w.1) {
+        let set = LabelSet::load_or_builtin(self.labels_path.as_deref())?;
+        let want: Vec<(String, String)> = set
+            .labels()
+            .iter()
+            .map(|l| (l.name.clone(), l.prompts.join("\n")))
+            .collect();
+        let conn = self
+            .db
+            .conn()
+            .map_err(|e| MlError::Inference(e.to_string()))?;
+        let cached = db::embeddings::load_label_embeddings(&conn, model.id())
+            .map_err(|e| MlError::Inference(e.to_string()))?;
+        if cached.len() == want.len()
+            && cached
+                .iter()
+                .zip(&want)
+                .all(|(c, w)| c.0 == w.0 && c.1 == w.1)
+        {
             return Ok(LabelIndex::from_parts(
                 cached.iter().map(|c| c.0.clone()).collect(),
                 cached.into_iter().map(|c| c.2).collect(),
@@ -150,16 +183,29 @@ impl Semantic {
         }
         let index = LabelIndex::build(&set, model)?;
         let (names, vectors) = index.parts();
-        let rows: Vec<(String, String, Vec<f32>)> =
-            names.iter().zip(vectors).zip(&want).map(|((n, v), w)| (n.clone(), w.1.clone(), v.clone())).collect();
+        let rows: Vec<(String, String, Vec<f32>)> = names
+            .iter()
+            .zip(vectors)
+            .zip(&want)
+            .map(|((n, v), w)| (n.clone(), w.1.clone(), v.clone()))
+            .collect();
         drop(conn);
-        let mut conn = self.db.conn().map_err(|e| MlError::Inference(e.to_string()))?;
-        db::embeddings::save_label_embeddings(&mut conn, model.id(), &rows).map_err(|e| MlError::Inference(e.to_string()))?;
+        let mut conn = self
+            .db
+            .conn()
+            .map_err(|e| MlError::Inference(e.to_string()))?;
+        db::embeddings::save_label_embeddings(&mut conn, model.id(), &rows)
+            .map_err(|e| MlError::Inference(e.to_string()))?;
         Ok(index)
     }
 
     fn index_of(&self, user: &str, dim: usize) -> Arc<RwLock<EmbeddingIndex>> {
-        if let Some(i) = self.indexes.read().unwrap_or_else(|e| e.into_inner()).get(user) {
+        if let Some(i) = self
+            .indexes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+        {
             return i.clone();
         }
         self.indexes
@@ -173,12 +219,19 @@ impl Semantic {
     /// A new or changed image embedding (after its row is committed).
     pub fn upsert(&self, user: &str, node: &str, v: &[f32]) {
         let idx = self.index_of(user, v.len());
-        idx.write().unwrap_or_else(|e| e.into_inner()).upsert(node, v);
+        idx.write()
+            .unwrap_or_else(|e| e.into_inner())
+            .upsert(node, v);
     }
 
     /// Files deleted or given a new body: their vectors go.
     pub fn forget(&self, user: &str, nodes: &[String]) {
-        let idx = self.indexes.read().unwrap_or_else(|e| e.into_inner()).get(user).cloned();
+        let idx = self
+            .indexes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned();
         if let Some(idx) = idx {
             let mut idx = idx.write().unwrap_or_else(|e| e.into_inner());
             for n in nodes {
@@ -214,17 +267,30 @@ impl Semantic {
             return Err(self.unavailable_error());
         };
         let qv = self.query_embedding(&loaded, q)?;
-        let Some(idx) = self.indexes.read().unwrap_or_else(|e| e.into_inner()).get(user).cloned() else {
+        let Some(idx) = self
+            .indexes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned()
+        else {
             return Ok(Vec::new());
         };
         let idx = idx.read().unwrap_or_else(|e| e.into_inner());
         let hits = idx.search_with(&qv, k, f32::MIN, self.threads);
-        Ok(hits.into_iter().map(|h| (h.id.to_string(), h.score)).collect())
+        Ok(hits
+            .into_iter()
+            .map(|h| (h.id.to_string(), h.score))
+            .collect())
     }
 
     pub fn unavailable_error(&self) -> AppError {
         match self.state() {
-            ModelState::Loading => AppError::new(Kind::Unavailable, "model-loading", "the CLIP model is loading; try again shortly"),
+            ModelState::Loading => AppError::new(
+                Kind::Unavailable,
+                "model-loading",
+                "the CLIP model is loading; try again shortly",
+            ),
             ModelState::Ready => AppError::internal("model state"),
             ModelState::Unavailable(code, msg) => AppError::new(Kind::Unavailable, code, msg),
         }

@@ -40,6 +40,24 @@ pub struct Found {
 pub const TAG_WEIGHT: f32 = 0.3;
 pub const NAME_WEIGHT: f32 = 0.2;
 
+/// How many pictures the CLIP scan returns before the relevance cut.
+pub const SEMANTIC_CANDIDATES: usize = 500;
+/// A picture is a semantic match when its cosine to the query is at least this, and at least
+/// `SEMANTIC_RELATIVE` of the best one's. Real CLIP models give unrelated pictures ~0.1–0.18
+/// and good matches 0.25–0.35; the relative cut keeps "the best few" when nothing is strong.
+pub const SEMANTIC_MIN: f32 = 0.18;
+pub const SEMANTIC_RELATIVE: f32 = 0.8;
+
+pub fn keep_relevant(mut hits: Vec<(String, f32)>) -> Vec<(String, f32)> {
+    hits.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let Some(best) = hits.first().map(|h| h.1) else {
+        return hits;
+    };
+    let cut = SEMANTIC_MIN.max(best * SEMANTIC_RELATIVE);
+    hits.retain(|h| h.1 >= cut);
+    hits
+}
+
 /// The query as text to match: trimmed, NFC, lower case, 1..=200 characters.
 pub fn normalise_query(q: &str) -> AppResult<String> {
     let q: String = q.trim().nfc().collect::<String>().to_lowercase();

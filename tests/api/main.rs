@@ -5,6 +5,7 @@ mod auth;
 mod backup;
 mod browser;
 mod cli;
+mod clip;
 mod crash;
 mod dav;
 mod dav_clients;
