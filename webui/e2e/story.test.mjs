@@ -403,13 +403,22 @@ describe('CloudVault in a real browser', () => {
     const page = await ctx.newPage()
     await signIn(page, 'alice')
     // Measured from navigation start to the first rows of the 1,000 on screen, in the page's clock.
+    // The page marks when the folder's first items are on screen and when all 1,000 are listed;
+    // both are measured from navigation start, in the page's own clock.
     await page.goto(`${server.base}/files/${folder.id}`)
     await page.getByTestId('item-count').filter({ hasText: '1000 items' }).waitFor()
     await page.locator('[data-testid=file-item]').first().waitFor()
-    const ms = await page.evaluate(() => Math.round(performance.now()))
+    const [first, complete] = await until('both marks', () =>
+      page.evaluate(() => {
+        const m = (n) => performance.getEntriesByName(n)[0]?.startTime
+        const a = m('cloudvault:files-rendered')
+        const b = m('cloudvault:files-complete')
+        return a !== undefined && b !== undefined ? [Math.round(a), Math.round(b)] : null
+      }),
+    )
     const rendered = await page.locator('[data-testid=file-item]').count()
-    figures['first load of the files page with 1,000 files'] = `${ms} ms (navigation start to items on screen; ${rendered} cells rendered)`
-    console.log(`first load of a 1,000-file folder: ${ms} ms (${rendered} of 1000 cells in the DOM)`)
+    figures['first load of the files page with 1,000 files'] = `${first} ms to the first items on screen, ${complete} ms to all 1,000 listed (navigation start; ${rendered} cells in the DOM)`
+    console.log(`first load of a 1,000-file folder: ${first} ms to the first items on screen, ${complete} ms to all 1,000 listed (${rendered} of 1000 cells in the DOM)`)
     assert.ok(rendered < 1000, 'the grid renders only what is on screen')
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
     await page.locator('[data-testid=file-item][data-name="note-0999.txt"]').waitFor()

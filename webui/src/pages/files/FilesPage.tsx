@@ -14,6 +14,8 @@ import { MoveDialog } from './MoveDialog'
 import { UploadPanel } from './UploadPanel'
 import { VirtualItems } from './VirtualItems'
 
+/** The first page is small so the folder shows at once; the rest follows in big pages. */
+const FIRST_PAGE = 200
 const PAGE = 1000
 
 type DialogState = { kind: 'new-folder' } | { kind: 'rename'; item: FileItem } | { kind: 'delete'; items: FileItem[] } | { kind: 'move'; items: FileItem[] } | null
@@ -45,13 +47,11 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
   const [dragging, setDragging] = useState(false)
   const [reloadKey, setReloadKey] = useState(0)
   const picker = useRef<HTMLInputElement>(null)
-  const loadStarted = useRef(0)
 
   const load = useCallback(
     async (signal?: AbortSignal) => {
-      loadStarted.current = performance.now()
       try {
-        const first = await api.listFiles(folderId, sort, order, PAGE, 0, signal)
+        const first = await api.listFiles(folderId, sort, order, FIRST_PAGE, 0, signal)
         setListing(first)
         setItems(first.items)
         setError(null)
@@ -89,6 +89,16 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
       if (timer) clearTimeout(timer)
     }
   }, [folderId, listing?.folder.id])
+
+  useEffect(() => {
+    // For the E2E timing: when a folder's first items are on screen.
+    if (listing && items.length && performance.getEntriesByName('cloudvault:files-rendered').length === 0) {
+      performance.mark('cloudvault:files-rendered')
+    }
+    if (listing && items.length === listing.total && performance.getEntriesByName('cloudvault:files-complete').length === 0) {
+      performance.mark('cloudvault:files-complete')
+    }
+  }, [listing, items.length])
 
   useEffect(() => localStorage.setItem('cv-view', view), [view])
   useEffect(() => {
