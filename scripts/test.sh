@@ -15,6 +15,14 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Web UI tests: Debian's Chromium (driven by playwright-core), ffmpeg (test pictures), Node.js and
+# npm unless the machine already has them (NodeSource's nodejs ships npm and conflicts with
+# Debian's npm package).
+for p in chromium ffmpeg; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   $SUDO apt-get update -qq
@@ -84,3 +92,21 @@ echo "==> ONNX Runtime $CLOUDVAULT_TEST_ORT_LIB, test model $CLOUDVAULT_TEST_MOD
 
 echo "==> cargo test"
 cargo test --locked "$@"
+
+# ---- Web UI (webui/): unit tests (Vitest), production build (bundle budget), then the end-to-end
+# story in Debian's Chromium against the debug binary cargo test just built. npm's cache lives with
+# the other test tools, so `npm ci` is quick after the first run. CLOUDVAULT_SKIP_WEBUI=1 skips it.
+if [ "${CLOUDVAULT_SKIP_WEBUI:-0}" != "1" ]; then
+  echo "==> web UI: npm ci, vitest, build, end-to-end in Chromium"
+  cargo build --locked
+  (
+    cd webui
+    export npm_config_cache="${npm_config_cache:-$TOOLS_DIR/npm-cache}"
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      npm ci --no-audit --no-fund
+    fi
+    npx vitest run
+    npm run build
+    npm run e2e
+  )
+fi

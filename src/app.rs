@@ -245,6 +245,11 @@ impl Server {
                         Ok(n) => tracing::info!(count = n, "expired abandoned chunked uploads"),
                         Err(e) => tracing::warn!(error = %e, "expiring chunked uploads"),
                     }
+                    match app.store.expire_tus_uploads().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(count = n, "expired abandoned resumable uploads"),
+                        Err(e) => tracing::warn!(error = %e, "expiring resumable uploads"),
+                    }
                 }
             }
         });

@@ -56,12 +56,25 @@ impl JwtKeys {
         now_secs: i64,
         ttl_secs: i64,
     ) -> AppResult<String> {
+        self.issue_typed(user_id, token_version, now_secs, ttl_secs, "access")
+    }
+
+    /// A token of another type: "media" tokens ride in a cookie and only open thumbnails and
+    /// downloads (GET), never an API call that changes anything.
+    pub fn issue_typed(
+        &self,
+        user_id: &str,
+        token_version: i64,
+        now_secs: i64,
+        ttl_secs: i64,
+        typ: &str,
+    ) -> AppResult<String> {
         let claims = Claims {
             sub: user_id.into(),
             iat: now_secs,
             exp: now_secs + ttl_secs,
             tv: token_version,
-            typ: "access".into(),
+            typ: typ.into(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::internal(format_args!("jwt: {e}")))
@@ -70,12 +83,16 @@ impl JwtKeys {
     /// Only HS256 is accepted (so `alg: none` and algorithm swaps fail), with a valid signature
     /// and an `exp` in the future.
     pub fn verify(&self, token: &str) -> AppResult<Claims> {
+        self.verify_typed(token, "access")
+    }
+
+    pub fn verify_typed(&self, token: &str, typ: &str) -> AppResult<Claims> {
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 5;
         v.set_required_spec_claims(&["exp", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map_err(|_| AppError::unauthorized("the access token is invalid or expired"))?;
-        if data.claims.typ != "access" {
+        if data.claims.typ != typ {
             return Err(AppError::unauthorized(
                 "the access token is invalid or expired",
             ));

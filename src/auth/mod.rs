@@ -36,6 +36,9 @@ pub struct TokenPair {
     pub token_type: &'static str,
     pub expires_in: i64,
     pub refresh_expires_in: i64,
+    /// For the browser's media cookie (thumbnails and downloads in <img> and <a>); never in JSON.
+    #[serde(skip)]
+    pub media_token: String,
 }
 
 /// A username: 2–32 of `a-z 0-9 . _ -`, starting with a letter or digit, kept in lower case
@@ -120,6 +123,9 @@ impl Auth {
         let access = self
             .keys
             .issue(&user.id, user.token_version, now, self.access_ttl)?;
+        let media =
+            self.keys
+                .issue_typed(&user.id, user.token_version, now, self.access_ttl, "media")?;
         let refresh = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             rand::random::<[u8; 32]>(),
@@ -140,6 +146,7 @@ impl Auth {
             token_type: "Bearer",
             expires_in: self.access_ttl,
             refresh_expires_in: self.refresh_ttl,
+            media_token: media,
         })
     }
 
@@ -162,9 +169,22 @@ impl Auth {
         self.login_by_address.hit(address_key);
     }
 
+    pub fn access_ttl(&self) -> i64 {
+        self.access_ttl
+    }
+
+    pub fn refresh_ttl(&self) -> i64 {
+        self.refresh_ttl
+    }
+
     /// The user behind an access token, if the token is valid and still current.
     pub fn authenticate(&self, conn: &Connection, token: &str) -> AppResult<User> {
-        let claims = self.keys.verify(token)?;
+        self.authenticate_typed(conn, token, "access")
+    }
+
+    /// The user behind a token of type `typ` ("access", or "media" from the media cookie).
+    pub fn authenticate_typed(&self, conn: &Connection, token: &str, typ: &str) -> AppResult<User> {
+        let claims = self.keys.verify_typed(token, typ)?;
         match db::users::find_user_by_id(conn, &claims.sub)? {
             Some(u) if !u.disabled && u.token_version == claims.tv => Ok(u),
             _ => Err(AppError::unauthorized(

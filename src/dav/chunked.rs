@@ -518,6 +518,7 @@ async fn assemble_inner(
         on_conflict: OnConflict::Overwrite,
         modified_at: mtime,
         finish_chunk_upload: Some(up.id.clone()),
+        ..Default::default()
     };
     let node = app
         .store

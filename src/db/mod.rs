@@ -12,6 +12,7 @@ pub mod requests;
 pub mod tags;
 pub mod tokens;
 pub mod trash;
+pub mod tus;
 pub mod users;
 pub mod volumes;
 
@@ -25,12 +26,14 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Bumped with every numbered migration.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `(version it produces, SQL)`: applied in order to a database older than `SCHEMA_VERSION`.
 /// schema.sql always equals version 1 plus every migration (tested).
-pub const MIGRATIONS: &[(i64, &str)] =
-    &[(2, include_str!("../../migrations/0002_jobs_media_tags.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (2, include_str!("../../migrations/0002_jobs_media_tags.sql")),
+    (3, include_str!("../../migrations/0003_tus_uploads.sql")),
+];
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 

@@ -145,11 +145,13 @@ pub fn apply_usage(conn: &Connection, id: &str, used_delta: i64, released: i64) 
 }
 
 /// At server start no streaming upload is in flight: what stays reserved is exactly the bytes
-/// of chunked uploads waiting for assembly.
+/// of chunked uploads waiting for assembly and the lengths of unfinished resumable (tus) uploads.
 pub fn reset_reservations(conn: &Connection) -> AppResult<usize> {
     Ok(conn.execute(
         "UPDATE users SET reserved_bytes = r.expected FROM (
-             SELECT u.id AS uid, (SELECT coalesce(sum(bytes), 0) FROM chunk_uploads c WHERE c.user_id = u.id) AS expected
+             SELECT u.id AS uid,
+                    (SELECT coalesce(sum(bytes), 0) FROM chunk_uploads c WHERE c.user_id = u.id)
+                  + (SELECT coalesce(sum(length), 0) FROM tus_uploads t WHERE t.user_id = u.id AND t.file_id IS NULL) AS expected
              FROM users u) AS r
          WHERE users.id = r.uid AND users.reserved_bytes <> r.expected",
         [],

@@ -223,3 +223,13 @@ pub async fn list_jobs(State(app): State<App>, _admin: AdminUser) -> AppResult<J
         "model": app.model_status(),
     })))
 }
+
+/// What the server measured about itself: the largest request body so far shows whether every
+/// client keeps under Cloudflare's 100 MB limit.
+pub async fn server_stats(State(app): State<App>, _admin: AdminUser) -> Json<Value> {
+    let largest = app
+        .stats
+        .largest_request_body
+        .load(std::sync::atomic::Ordering::Relaxed);
+    Json(json!({ "largest_request_body": largest }))
+}

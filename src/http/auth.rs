@@ -2,13 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::auth::TokenPair;
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::http::cookies::{self, CookieContext};
 use crate::http::dto::UserResponse;
 use crate::http::extract::{ApiJson, AuthUser, ClientAddr};
 
@@ -18,6 +20,9 @@ pub struct RegisterRequest {
     pub invite_code: String,
     pub username: String,
     pub password: String,
+    /// Browser sessions: the refresh token goes into an HttpOnly cookie, not into the answer.
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 #[derive(Deserialize)]
@@ -25,12 +30,15 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    #[serde(default)]
+    pub cookie: bool,
 }
 
-#[derive(Deserialize)]
+/// API clients send the refresh token in the body; the browser sends nothing and has the cookie.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -49,24 +57,70 @@ pub struct AccessRequestRequest {
     pub message: String,
 }
 
+/// The tokens as sent: without `refresh_token` for a cookie session.
+#[derive(Serialize)]
+pub struct TokensResponse {
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_expires_in: i64,
+}
+
 #[derive(Serialize)]
 pub struct SessionResponse {
     pub user: UserResponse,
     #[serde(flatten)]
-    pub tokens: TokenPair,
+    pub tokens: TokensResponse,
+}
+
+/// Puts a new pair in the answer: for a cookie session the refresh token (and the media token)
+/// become cookies and the JSON carries only the access token.
+fn hand_out(
+    pair: TokenPair,
+    cookie: bool,
+    ctx: &CookieContext,
+    out: &mut HeaderMap,
+) -> TokensResponse {
+    if cookie {
+        cookies::set_session_cookies(out, &pair, ctx.secure);
+    }
+    TokensResponse {
+        access_token: pair.access_token,
+        refresh_token: if cookie {
+            None
+        } else {
+            Some(pair.refresh_token)
+        },
+        token_type: pair.token_type,
+        expires_in: pair.expires_in,
+        refresh_expires_in: pair.refresh_expires_in,
+    }
+}
+
+fn parse_optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
 }
 
 pub async fn register(
     State(app): State<App>,
+    ctx: CookieContext,
     ApiJson(req): ApiJson<RegisterRequest>,
-) -> AppResult<(StatusCode, Json<SessionResponse>)> {
-    let (user, tokens) = app
+) -> AppResult<(StatusCode, HeaderMap, Json<SessionResponse>)> {
+    let (user, pair) = app
         .accounts
         .register(&req.invite_code, &req.username, &req.password)
         .await?;
     tracing::info!(user = %user.id, username = %user.username, "registered");
+    let mut out = HeaderMap::new();
+    let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
     Ok((
         StatusCode::CREATED,
+        out,
         Json(SessionResponse {
             user: UserResponse::from(&user),
             tokens,
@@ -77,47 +131,118 @@ pub async fn register(
 pub async fn login(
     State(app): State<App>,
     ClientAddr(addr): ClientAddr,
+    ctx: CookieContext,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> AppResult<Json<SessionResponse>> {
-    let (user, tokens) = app
+) -> AppResult<(HeaderMap, Json<SessionResponse>)> {
+    let (user, pair) = app
         .accounts
         .login(&req.username, &req.password, &addr.to_string())
         .await?;
-    Ok(Json(SessionResponse {
-        user: UserResponse::from(&user),
-        tokens,
-    }))
+    let mut out = HeaderMap::new();
+    let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
+    Ok((
+        out,
+        Json(SessionResponse {
+            user: UserResponse::from(&user),
+            tokens,
+        }),
+    ))
+}
+
+/// The refresh token of this request: from the body (API clients) or the cookie (browsers,
+/// which must then come from a page of this site). Returns it and whether it was the cookie.
+fn refresh_token_of(req: RefreshRequest, ctx: &CookieContext) -> AppResult<(String, bool)> {
+    if let Some(t) = req.refresh_token {
+        return Ok((t, false));
+    }
+    let Some(t) = cookies::read_cookie(&ctx.headers, cookies::REFRESH_COOKIE) else {
+        return Err(AppError::unauthorized("no session: sign in"));
+    };
+    if !cookies::same_origin(&ctx.headers) {
+        return Err(AppError::forbidden("cross-origin request refused"));
+    }
+    Ok((t, true))
 }
 
 pub async fn refresh(
     State(app): State<App>,
-    ApiJson(req): ApiJson<RefreshRequest>,
-) -> AppResult<Json<TokenPair>> {
-    Ok(Json(app.accounts.refresh(&req.refresh_token).await?))
+    ctx: CookieContext,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = async {
+        let (token, cookie) = refresh_token_of(parse_optional_json(&body)?, &ctx)?;
+        let pair = match app.accounts.refresh(&token).await {
+            Ok(p) => p,
+            Err(e) => return Err((e, cookie)),
+        };
+        let mut out = HeaderMap::new();
+        let tokens = hand_out(pair, cookie, &ctx, &mut out);
+        Ok::<_, (AppError, bool)>((out, Json(tokens)).into_response())
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err((e, cookie)) => {
+            let mut r = e.into_response();
+            if cookie {
+                // A dead cookie is useless: drop it so the page shows the sign-in form.
+                cookies::clear_session_cookies(r.headers_mut(), ctx.secure);
+            }
+            r
+        }
+    }
 }
 
+impl From<AppError> for (AppError, bool) {
+    fn from(e: AppError) -> Self {
+        (e, false)
+    }
+}
+
+/// Revokes the session's token family and clears the cookies.
 pub async fn logout(
     State(app): State<App>,
-    ApiJson(req): ApiJson<RefreshRequest>,
-) -> AppResult<StatusCode> {
-    app.accounts.logout(&req.refresh_token).await?;
-    Ok(StatusCode::NO_CONTENT)
+    ctx: CookieContext,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, HeaderMap)> {
+    let req: RefreshRequest = parse_optional_json(&body)?;
+    let mut out = HeaderMap::new();
+    match refresh_token_of(req, &ctx) {
+        Ok((token, cookie)) => {
+            app.accounts.logout(&token).await?;
+            if cookie {
+                cookies::clear_session_cookies(&mut out, ctx.secure);
+            }
+        }
+        // Signing out without a session is already done.
+        Err(e) if e.kind == crate::error::Kind::Unauthorized => {
+            cookies::clear_session_cookies(&mut out, ctx.secure)
+        }
+        Err(e) => return Err(e),
+    }
+    Ok((StatusCode::NO_CONTENT, out))
 }
 
 pub async fn me(AuthUser(user): AuthUser) -> Json<UserResponse> {
     Json(UserResponse::from(&user))
 }
 
+/// Changes the password; every other session ends. A browser session (it has the cookie) gets
+/// its new refresh token as a cookie again.
 pub async fn change_password(
     State(app): State<App>,
     AuthUser(user): AuthUser,
+    ctx: CookieContext,
     ApiJson(req): ApiJson<PasswordRequest>,
-) -> AppResult<Json<TokenPair>> {
-    Ok(Json(
-        app.accounts
-            .change_password(&user, &req.current_password, &req.new_password)
-            .await?,
-    ))
+) -> AppResult<(HeaderMap, Json<TokensResponse>)> {
+    let pair = app
+        .accounts
+        .change_password(&user, &req.current_password, &req.new_password)
+        .await?;
+    let cookie = cookies::read_cookie(&ctx.headers, cookies::REFRESH_COOKIE).is_some();
+    let mut out = HeaderMap::new();
+    let tokens = hand_out(pair, cookie, &ctx, &mut out);
+    Ok((out, Json(tokens)))
 }
 
 const MAX_NAME: usize = 100;

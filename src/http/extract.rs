@@ -20,7 +20,7 @@ impl FromRequestParts<App> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -28,12 +28,41 @@ impl FromRequestParts<App> for AuthUser {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
-            .map(|t| t.trim().to_string())
-            .ok_or_else(|| AppError::unauthorized("sign in first: an access token is required"))?;
+            .map(|t| t.trim().to_string());
+        let (token, typ) = match bearer {
+            Some(t) => (t, "access"),
+            None => match media_cookie(parts) {
+                Some(t) => (t, "media"),
+                None => {
+                    return Err(AppError::unauthorized(
+                        "sign in first: an access token is required",
+                    ));
+                }
+            },
+        };
         let auth = app.auth.clone();
-        let user = app.db.run(move |c| auth.authenticate(c, &token)).await?;
+        let user = app
+            .db
+            .run(move |c| auth.authenticate_typed(c, &token, typ))
+            .await?;
         Ok(AuthUser(user))
     }
+}
+
+/// The browser's media cookie, only for reading a thumbnail or a download (GET/HEAD): `<img>` and
+/// `<a download>` cannot send a Bearer header, and a cookie that can only read cannot be used
+/// to make the browser change anything.
+fn media_cookie(parts: &Parts) -> Option<String> {
+    use axum::http::Method;
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        return None;
+    }
+    let path = parts.uri.path();
+    let under_files = path.starts_with("/api/files/") || path.starts_with("/files/");
+    if !under_files || !(path.ends_with("/thumbnail") || path.ends_with("/download")) {
+        return None;
+    }
+    crate::http::cookies::read_cookie(&parts.headers, crate::http::cookies::MEDIA_COOKIE)
 }
 
 /// A signed-in user with the admin role.

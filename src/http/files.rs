@@ -24,7 +24,7 @@ pub fn parse_id(id: &str) -> AppResult<String> {
         .map_err(|_| AppError::not_found())
 }
 
-fn parse_folder(folder: Option<String>) -> AppResult<Option<String>> {
+pub(crate) fn parse_folder(folder: Option<String>) -> AppResult<Option<String>> {
     match folder.as_deref().map(str::trim) {
         None | Some("") | Some("root") => Ok(None),
         Some(f) => uuid::Uuid::parse_str(f)

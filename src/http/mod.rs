@@ -3,20 +3,23 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cookies;
 pub mod download;
 pub mod dto;
 pub mod extract;
 pub mod files;
 pub mod search;
 pub mod tags;
+pub mod tus;
 pub mod webui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
@@ -74,7 +77,14 @@ pub fn router(app: App) -> Router {
         )
         .route("/admin/volumes", get(admin::list_volumes))
         .route("/admin/jobs", get(admin::list_jobs))
+        .route("/admin/stats", get(admin::server_stats))
+        .merge(tus::routes())
         .fallback(files::api_not_found)
+        // No other site may embed API answers (thumbnails and downloads above all).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(json_errors));
 

@@ -13,6 +13,10 @@ use crate::config::Config;
 
 const PLACEHOLDER: &str = include_str!("../../webui/placeholder.html");
 
+/// The app's pages load only their own scripts and styles, and cannot be framed.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 pub fn routes(config: &Config) -> Router<App> {
     let dir = config
         .webui_dir
@@ -37,6 +41,23 @@ pub fn routes(config: &Config) -> Router<App> {
                         header::CACHE_CONTROL,
                         HeaderValue::from_static("no-cache"),
                     ))
+                    .layer(SetResponseHeaderLayer::if_not_present(
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_static(CSP),
+                    ))
+                    .layer(SetResponseHeaderLayer::if_not_present(
+                        header::X_FRAME_OPTIONS,
+                        HeaderValue::from_static("DENY"),
+                    ))
+                    .layer(SetResponseHeaderLayer::if_not_present(
+                        header::REFERRER_POLICY,
+                        HeaderValue::from_static("same-origin"),
+                    ))
+                    .layer(SetResponseHeaderLayer::if_not_present(
+                        header::X_CONTENT_TYPE_OPTIONS,
+                        HeaderValue::from_static("nosniff"),
+                    ))
+                    // Any path that is not a file of the build is a page of the app (SPA fallback).
                     .service(ServeDir::new(&dir).fallback(index)),
             )
     } else {

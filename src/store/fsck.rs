@@ -180,7 +180,9 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
         .iter()
         .map(|u| u.bytes)
         .sum();
-    let reserved: i64 = users.iter().map(|u| u.reserved_bytes).sum::<i64>() - pending_chunks;
+    let pending_tus = db::tus::sum_reserved_by_tus(&conn)?;
+    let reserved: i64 =
+        users.iter().map(|u| u.reserved_bytes).sum::<i64>() - pending_chunks - pending_tus;
     if server_running {
         if temp > 0 {
             r.notes
@@ -202,8 +204,9 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
             ));
             if repair {
                 db::users::reset_reservations(&conn)?;
-                r.repaired
-                    .push("reset reservations to the chunked uploads in progress".into());
+                r.repaired.push(
+                    "reset reservations to the chunked and resumable uploads in progress".into(),
+                );
             }
         }
         let pending = db::trash::list_unreferenced_trash(&conn)?;

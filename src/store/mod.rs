@@ -3,6 +3,7 @@
 
 pub mod fsck;
 pub mod names;
+pub mod tus;
 pub mod upload;
 pub mod volumes;
 
@@ -22,6 +23,8 @@ use volumes::{Volumes, sync_dir};
 pub struct Store {
     pub db: Db,
     pub volumes: Arc<Volumes>,
+    /// Resumable uploads being written right now (one request at a time per upload).
+    pub tus: Arc<tus::TusState>,
     /// Who hears about committed changes (the worker pool, the search index); set once at start.
     pub events: Arc<std::sync::OnceLock<Arc<dyn StoreEvents>>>,
 }
@@ -53,6 +56,9 @@ pub struct CommitOptions {
     pub modified_at: Option<i64>,
     /// A chunked upload whose parts this body was assembled from.
     pub finish_chunk_upload: Option<String>,
+    /// A resumable (tus) upload whose bytes this body is: its reservation becomes the file's
+    /// usage and it is marked finished in the same transaction.
+    pub finish_tus_upload: Option<String>,
 }
 
 pub struct Listing {
@@ -105,6 +111,7 @@ impl Store {
         Store {
             db,
             volumes,
+            tus: Default::default(),
             events: Default::default(),
         }
     }
@@ -722,6 +729,22 @@ fn insert_file_row(
         )?;
         db::users::release_reservation(&tx, owner, held)?;
         db::chunks::delete_chunk_upload(&tx, upload)?;
+    }
+    if let Some(upload) = &opts.finish_tus_upload {
+        let held: Option<i64> = rusqlite::OptionalExtension::optional(tx.query_row(
+            "SELECT length FROM tus_uploads WHERE id = ?1 AND file_id IS NULL",
+            [upload],
+            |r| r.get(0),
+        ))?;
+        let Some(held) = held else {
+            return Err(AppError::new(
+                crate::error::Kind::NotFound,
+                "upload-gone",
+                "the upload was terminated or expired",
+            ));
+        };
+        db::users::release_reservation(&tx, owner, held)?;
+        db::tus::finish_tus_upload(&tx, upload, &node.id, now)?;
     }
     db::trash::remove_trash(&tx, &g.volume, &g.blob_id)?;
     db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;

@@ -12,6 +12,8 @@ use crate::error::{AppError, AppResult};
 pub const MARKER_FILE: &str = ".cloudvault-volume";
 pub const TMP_DIR: &str = ".cloudvault-tmp";
 pub const CHUNKS_DIR: &str = ".cloudvault-chunks";
+/// Bytes of resumable (tus) uploads in progress: kept across restarts, unlike TMP_DIR.
+pub const TUS_DIR: &str = ".cloudvault-tus";
 
 #[derive(Debug)]
 pub struct Volume {
@@ -189,6 +191,11 @@ impl Volume {
     /// Where the parts of one chunked upload wait for assembly.
     pub fn chunk_dir(&self, upload_id: &str) -> PathBuf {
         self.path.join(CHUNKS_DIR).join(upload_id)
+    }
+
+    /// Where the bytes of one resumable (tus) upload accumulate until it is finished.
+    pub fn tus_path(&self, upload_id: &str) -> PathBuf {
+        self.path.join(TUS_DIR).join(upload_id)
     }
 
     pub fn user_files_dir(&self, user_id: &str) -> PathBuf {

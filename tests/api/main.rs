@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod backup;
+mod browser;
 mod cli;
 mod clip;
 mod crash;
@@ -15,4 +16,5 @@ mod ml;
 mod quota;
 mod security;
 mod tags;
+mod tus;
 mod volumes;

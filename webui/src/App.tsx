@@ -1,0 +1,88 @@
+// Routes: the signed-out pages, then the app behind the session. Admin and the photo viewer
+// load on demand (their code stays out of the first load).
+import { Component, lazy, Suspense, useEffect, type ReactNode } from 'react'
+import { Layout } from './components/Layout'
+import { Spinner, Toasts } from './components/ui'
+import { match, navigate, useLocation } from './lib/router'
+import { useStore } from './lib/store'
+import { session } from './store/app'
+import { LoginPage } from './pages/login/LoginPage'
+import { RegisterPage } from './pages/register/RegisterPage'
+import { RequestAccessPage } from './pages/request-access/RequestAccessPage'
+import { FilesPage } from './pages/files/FilesPage'
+import { SearchPage } from './pages/search/SearchPage'
+import { TagsPage } from './pages/tags/TagsPage'
+import { AccountPage } from './pages/account/AccountPage'
+
+const AdminPage = lazy(() => import('./pages/admin/AdminPage'))
+const ViewerPage = lazy(() => import('./pages/viewer/ViewerPage'))
+
+class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  state = { error: null as Error | null }
+  static getDerivedStateFromError(error: Error) {
+    return { error }
+  }
+  render() {
+    if (this.state.error) {
+      return (
+        <div role="alert" className="mx-auto mt-16 max-w-lg rounded-lg border border-red-200 bg-red-50 p-6 text-red-900">
+          <h1 className="text-lg font-semibold">Something went wrong on this page</h1>
+          <p className="mt-2 text-sm">{this.state.error.message}</p>
+          <button type="button" className="btn mt-4" onClick={() => window.location.reload()}>
+            Reload
+          </button>
+        </div>
+      )
+    }
+    return this.props.children
+  }
+}
+
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to])
+  return null
+}
+
+function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
+  let m: Record<string, string> | null
+  let page: ReactNode
+  if (path === '/' || path === '/login' || path === '/register' || path === '/request-access') page = <Redirect to="/files" />
+  else if (path === '/files') page = <FilesPage folderId={null} />
+  else if ((m = match('/files/:id', path))) page = <FilesPage folderId={m.id} />
+  else if ((m = match('/view/:id', path))) page = <ViewerPage fileId={m.id} />
+  else if (path === '/search') page = <SearchPage query={search.get('q') ?? ''} />
+  else if (path === '/tags') page = <TagsPage tag={null} />
+  else if ((m = match('/tags/:tag', path))) page = <TagsPage tag={m.tag} />
+  else if (path === '/account') page = <AccountPage />
+  else if (path === '/admin') page = <AdminPage />
+  else
+    page = (
+      <div className="card">
+        <h1 className="text-lg font-semibold">Page not found</h1>
+        <p className="mt-2 text-sm text-slate-600">There is no page at {path}.</p>
+      </div>
+    )
+  return (
+    <Layout>
+      <Suspense fallback={<Spinner />}>{page}</Suspense>
+    </Layout>
+  )
+}
+
+export function App() {
+  const status = useStore(session.store, (s) => s.status)
+  const { path, search } = useLocation()
+  let body: ReactNode
+  if (status === 'loading') body = <Spinner label="Starting" />
+  else if (status === 'signed-out') {
+    if (path === '/register') body = <RegisterPage invite={search.get('invite') ?? ''} />
+    else if (path === '/request-access') body = <RequestAccessPage />
+    else body = <LoginPage />
+  } else body = <SignedIn path={path} search={search} />
+  return (
+    <ErrorBoundary>
+      {body}
+      <Toasts />
+    </ErrorBoundary>
+  )
+}

@@ -1,0 +1,193 @@
+// The typed API client: every call goes through request(), which adds the access token, renews
+// it once on a 401 and turns error answers into ApiError with the server's words.
+import { ROUTES, pathOf, type RouteName } from './routes'
+import type * as T from './types'
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+/** What the user should read for any failure. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.message
+  if (e instanceof TypeError) return 'The server cannot be reached. Check your connection and try again.'
+  if (e instanceof Error) return e.message
+  return String(e)
+}
+
+/** Turns a non-2xx answer into an ApiError with the server's message when it sent one. */
+export async function toApiError(res: Response): Promise<ApiError> {
+  let code = `http-${res.status}`
+  let message = `The server answered ${res.status} ${res.statusText}`.trim()
+  try {
+    const body = await res.json()
+    if (body && typeof body.message === 'string') {
+      code = body.code ?? code
+      message = body.message
+    }
+  } catch {
+    if (res.status === 502 || res.status === 503 || res.status === 504) message = 'The server is not reachable right now. Try again in a moment.'
+  }
+  return new ApiError(res.status, code, message)
+}
+
+export interface TokenSource {
+  /** A current access token (renewing it first if it is about to expire), or null. */
+  token(): Promise<string | null>
+  /** Called after a 401: renew now. Returns the new token or null (signed out). */
+  renew(): Promise<string | null>
+}
+
+export interface RequestOptions {
+  params?: Record<string, string>
+  query?: Record<string, string | number | undefined | null>
+  json?: unknown
+  signal?: AbortSignal
+  /** No Authorization header (login, register, request access). */
+  anonymous?: boolean
+  headers?: Record<string, string>
+}
+
+export class ApiClient {
+  constructor(
+    private tokens: TokenSource,
+    private fetchImpl: typeof fetch = (...a) => fetch(...a),
+  ) {}
+
+  async request<R>(name: RouteName, opts: RequestOptions = {}): Promise<R> {
+    const route = ROUTES[name]
+    let url = pathOf(name, opts.params)
+    const q = Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '')
+    if (q.length) url += '?' + new URLSearchParams(q.map(([k, v]) => [k, String(v)])).toString()
+    const send = async (token: string | null) => {
+      const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
+      if (token) headers.Authorization = `Bearer ${token}`
+      if (opts.json !== undefined) headers['Content-Type'] = 'application/json'
+      return this.fetchImpl(url, {
+        method: route.method,
+        headers,
+        body: opts.json !== undefined ? JSON.stringify(opts.json) : undefined,
+        signal: opts.signal,
+        credentials: 'same-origin',
+      })
+    }
+    let res = await send(opts.anonymous ? null : await this.tokens.token())
+    if (res.status === 401 && !opts.anonymous) {
+      const fresh = await this.tokens.renew()
+      if (fresh) res = await send(fresh)
+    }
+    if (!res.ok) throw await toApiError(res)
+    if (res.status === 204) return undefined as R
+    const text = await res.text()
+    return (text ? JSON.parse(text) : undefined) as R
+  }
+
+  // Auth
+  login(username: string, password: string) {
+    return this.request<T.Session>('login', { json: { username, password, cookie: true }, anonymous: true })
+  }
+  register(invite_code: string, username: string, password: string) {
+    return this.request<T.Session>('register', { json: { invite_code, username, password, cookie: true }, anonymous: true })
+  }
+  requestAccess(name: string, contact: string, message: string) {
+    return this.request<{ status: string }>('requestAccess', { json: { name, contact, message }, anonymous: true })
+  }
+  me() {
+    return this.request<T.User>('me')
+  }
+  changePassword(current_password: string, new_password: string) {
+    return this.request<T.Tokens>('changePassword', { json: { current_password, new_password } })
+  }
+  appPasswords() {
+    return this.request<{ app_passwords: T.AppPassword[] }>('listAppPasswords')
+  }
+  createAppPassword(name: string) {
+    return this.request<T.NewAppPassword>('createAppPassword', { json: { name } })
+  }
+  deleteAppPassword(id: string) {
+    return this.request<void>('deleteAppPassword', { params: { id } })
+  }
+
+  // Files
+  listFiles(folder: string | null, sort: T.SortBy, order: 'asc' | 'desc', limit: number, offset: number, signal?: AbortSignal) {
+    return this.request<T.Listing>('listFiles', { query: { folder, sort, order, limit, offset }, signal })
+  }
+  getFile(id: string) {
+    return this.request<T.FileItem>('getFile', { params: { id } })
+  }
+  rename(id: string, name: string) {
+    return this.request<T.FileItem>('updateFile', { params: { id }, json: { name } })
+  }
+  move(id: string, parent_id: string) {
+    return this.request<T.FileItem>('updateFile', { params: { id }, json: { parent_id } })
+  }
+  remove(id: string) {
+    return this.request<{ deleted_files: number; freed_bytes: number }>('deleteFile', { params: { id } })
+  }
+  createFolder(parent_id: string | null, name: string) {
+    return this.request<T.FileItem>('createFolder', { json: { parent_id, name } })
+  }
+  unfinishedUploads() {
+    return this.request<{ uploads: T.UnfinishedUpload[] }>('listUploads')
+  }
+  /** tus termination: gives the space of an unfinished upload back. */
+  discardUpload(id: string) {
+    return this.request<void>('terminateUpload', { params: { id }, headers: { 'Tus-Resumable': '1.0.0' } })
+  }
+  addTag(id: string, tag: string) {
+    return this.request<{ tags: T.FileTag[] }>('addTag', { params: { id, tag } })
+  }
+  removeTag(id: string, tag: string) {
+    return this.request<{ tags: T.FileTag[] }>('removeTag', { params: { id, tag } })
+  }
+
+  // Tags and search
+  tags() {
+    return this.request<{ tags: T.TagCount[] }>('tags')
+  }
+  tagFiles(tag: string, limit = 200, offset = 0) {
+    return this.request<{ items: T.FileItem[]; total: number }>('tagFiles', { params: { tag }, query: { limit, offset } })
+  }
+  search(q: string, limit = 60, offset = 0, signal?: AbortSignal) {
+    return this.request<T.SearchResponse>('search', { query: { q, limit, offset }, signal })
+  }
+
+  // Admin
+  adminUsers() {
+    return this.request<{ users: T.User[] }>('adminUsers')
+  }
+  setQuota(id: string, quota: string) {
+    return this.request<T.User>('adminSetQuota', { params: { id }, json: { quota } })
+  }
+  setDisabled(id: string, disabled: boolean) {
+    return this.request<T.User>('adminSetDisabled', { params: { id }, json: { disabled } })
+  }
+  createInvites(count: number, expires_in: string) {
+    return this.request<{ codes: T.Invite[] }>('adminCreateInvites', { json: { count, expires_in } })
+  }
+  invites() {
+    return this.request<{ codes: T.Invite[] }>('adminInvites')
+  }
+  accessRequests() {
+    return this.request<{ requests: T.AccessRequest[] }>('adminRequests')
+  }
+  deleteAccessRequest(id: string) {
+    return this.request<void>('adminDeleteRequest', { params: { id } })
+  }
+  volumes() {
+    return this.request<{ volumes: T.Volume[] }>('adminVolumes')
+  }
+  stats() {
+    return this.request<{ largest_request_body: number }>('adminStats')
+  }
+  jobs() {
+    return this.request<T.JobsStatus>('adminJobs')
+  }
+}

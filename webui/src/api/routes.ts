@@ -1,0 +1,70 @@
+// Every server route the web UI calls. routes.test.ts checks this table against the Rust router
+// (src/http/mod.rs and src/http/tus.rs), so a renamed or removed route fails the unit tests.
+// Routes marked `contract: 'issue-4'` come from API-ISSUE4.md (worker pool, tags, search): they
+// may be missing from an older server, and the UI says so in words.
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD'
+  path: string
+  contract?: 'issue-4'
+}
+
+export const ROUTES = {
+  register: { method: 'POST', path: '/api/auth/register' },
+  login: { method: 'POST', path: '/api/auth/login' },
+  refresh: { method: 'POST', path: '/api/auth/refresh' },
+  logout: { method: 'POST', path: '/api/auth/logout' },
+  me: { method: 'GET', path: '/api/auth/me' },
+  changePassword: { method: 'POST', path: '/api/auth/password' },
+  requestAccess: { method: 'POST', path: '/api/auth/request-access' },
+  listAppPasswords: { method: 'GET', path: '/api/auth/app-passwords' },
+  createAppPassword: { method: 'POST', path: '/api/auth/app-passwords' },
+  deleteAppPassword: { method: 'DELETE', path: '/api/auth/app-passwords/{id}' },
+
+  listFiles: { method: 'GET', path: '/api/files/' },
+  getFile: { method: 'GET', path: '/api/files/{id}' },
+  updateFile: { method: 'PATCH', path: '/api/files/{id}' },
+  deleteFile: { method: 'DELETE', path: '/api/files/{id}' },
+  createFolder: { method: 'POST', path: '/api/files/folders' },
+  download: { method: 'GET', path: '/api/files/{id}/download' },
+  thumbnail: { method: 'GET', path: '/api/files/{id}/thumbnail' },
+  uploads: { method: 'POST', path: '/api/files/uploads' },
+  listUploads: { method: 'GET', path: '/api/files/uploads' },
+  terminateUpload: { method: 'DELETE', path: '/api/files/uploads/{id}' },
+  addTag: { method: 'PUT', path: '/api/files/{id}/tags/{tag}', contract: 'issue-4' },
+  removeTag: { method: 'DELETE', path: '/api/files/{id}/tags/{tag}', contract: 'issue-4' },
+
+  tags: { method: 'GET', path: '/api/tags/', contract: 'issue-4' },
+  tagFiles: { method: 'GET', path: '/api/tags/{tag}/files', contract: 'issue-4' },
+  search: { method: 'GET', path: '/api/search', contract: 'issue-4' },
+
+  adminUsers: { method: 'GET', path: '/api/admin/users' },
+  adminSetQuota: { method: 'PUT', path: '/api/admin/users/{id}/quota' },
+  adminSetDisabled: { method: 'PUT', path: '/api/admin/users/{id}/disabled' },
+  adminCreateInvites: { method: 'POST', path: '/api/admin/invite-codes' },
+  adminInvites: { method: 'GET', path: '/api/admin/invite-codes' },
+  adminRequests: { method: 'GET', path: '/api/admin/access-requests' },
+  adminDeleteRequest: { method: 'DELETE', path: '/api/admin/access-requests/{id}' },
+  adminVolumes: { method: 'GET', path: '/api/admin/volumes' },
+  adminStats: { method: 'GET', path: '/api/admin/stats' },
+  adminJobs: { method: 'GET', path: '/api/admin/jobs', contract: 'issue-4' },
+} as const satisfies Record<string, Route>
+
+export type RouteName = keyof typeof ROUTES
+
+/** Fills `{name}` placeholders (percent-encoded) in a route's path. */
+export function pathOf(name: RouteName, params: Record<string, string> = {}): string {
+  return ROUTES[name].path.replace(/\{(\w+)\}/g, (_, k: string) => {
+    if (!(k in params)) throw new Error(`route ${name} needs ${k}`)
+    return encodeURIComponent(params[k])
+  })
+}
+
+/** `version` (the file's etag) changes the URL when the file is overwritten: thumbnails are cached. */
+export function thumbnailUrl(id: string, size: 'small' | 'large' = 'small', retry = 0, version = ''): string {
+  return `${pathOf('thumbnail', { id })}?size=${size}${version ? `&v=${encodeURIComponent(version)}` : ''}${retry ? `&r=${retry}` : ''}`
+}
+
+export function downloadUrl(id: string, inline = false): string {
+  return `${pathOf('download', { id })}${inline ? '?inline=true' : ''}`
+}

@@ -1,0 +1,93 @@
+// A file's picture: its thumbnail (through the media cookie, so a plain <img>), with a
+// placeholder while the server is still making it (404 thumbnail-not-ready: asked again
+// politely, with growing pauses) and an icon for files that have none.
+import { useEffect, useState } from 'react'
+import { thumbnailUrl } from '../api/routes'
+import type { FileItem } from '../api/types'
+
+const RETRY_MS = [1500, 3000, 6000, 12000, 30000, 60000]
+
+export function isMediaLike(f: FileItem): boolean {
+  if (f.kind !== 'file') return false
+  if (f.media?.kind) return true
+  return /^(image|video)\//.test(f.content_type ?? '')
+}
+
+export function FileIcon({ file, className = 'h-10 w-10' }: { file: FileItem; className?: string }) {
+  const kind = file.kind === 'folder' ? 'folder' : /^image\//.test(file.content_type ?? '') ? 'image' : /^video\//.test(file.content_type ?? '') ? 'video' : 'file'
+  const paths: Record<string, string> = {
+    folder: 'M3 6a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z',
+    image: 'M4 5h16v14H4zM4 16l5-5 4 4 3-3 4 4M15 9.5a1.5 1.5 0 1 0 0-.01',
+    video: 'M4 6h12v12H4zM16 10l5-3v10l-5-3',
+    file: 'M6 3h8l4 4v14H6zM14 3v4h4',
+  }
+  const color = kind === 'folder' ? 'text-amber-500' : kind === 'image' ? 'text-emerald-600' : kind === 'video' ? 'text-violet-600' : 'text-slate-400'
+  return (
+    <svg viewBox="0 0 24 24" className={`${className} ${color}`} fill={kind === 'folder' ? 'currentColor' : 'none'} stroke="currentColor" strokeWidth={kind === 'folder' ? 0 : 1.5} aria-hidden>
+      <path d={paths[kind]} strokeLinejoin="round" strokeLinecap="round" />
+    </svg>
+  )
+}
+
+export function Thumb({ file, size = 'small', className = '' }: { file: FileItem; size?: 'small' | 'large'; className?: string }) {
+  const [attempt, setAttempt] = useState(0)
+  const [state, setState] = useState<'loading' | 'ok' | 'waiting' | 'none'>(isMediaLike(file) ? 'loading' : 'none')
+
+  useEffect(() => {
+    setAttempt(0)
+    setState(isMediaLike(file) ? 'loading' : 'none')
+  }, [file.id, file.etag]) // eslint-disable-line react-hooks/exhaustive-deps
+
+  const onError = async () => {
+    let code = ''
+    try {
+      const res = await fetch(thumbnailUrl(file.id, size, attempt, file.etag), { credentials: 'same-origin' })
+      if (res.ok) {
+        setAttempt((a) => a + 1) // it became ready between the two requests
+        return
+      }
+      code = (await res.json()).code ?? ''
+    } catch {
+      code = ''
+    }
+    if (code === 'no-thumbnail' || code === 'not-found' || attempt >= RETRY_MS.length) {
+      setState('none')
+      return
+    }
+    setState('waiting')
+    setTimeout(() => {
+      setAttempt((a) => a + 1)
+      setState('loading')
+    }, RETRY_MS[attempt])
+  }
+
+  if (state === 'none') {
+    return (
+      <div className={`flex items-center justify-center ${className}`}>
+        <FileIcon file={file} className="h-1/2 max-h-16 w-1/2 max-w-16" />
+      </div>
+    )
+  }
+  return (
+    <div className={`relative flex items-center justify-center overflow-hidden ${className}`}>
+      {state !== 'ok' && (
+        <div className="absolute inset-0 flex animate-pulse items-center justify-center bg-slate-100" aria-hidden>
+          <FileIcon file={file} className="h-1/3 max-h-12 w-1/3 max-w-12 opacity-40" />
+        </div>
+      )}
+      {state !== 'waiting' && (
+        <img
+          key={attempt}
+          src={thumbnailUrl(file.id, size, attempt, file.etag)}
+          alt={file.name}
+          loading="lazy"
+          decoding="async"
+          data-testid="thumbnail"
+          className={`h-full w-full ${size === 'small' ? 'object-cover' : 'object-contain'} ${state === 'ok' ? '' : 'opacity-0'}`}
+          onLoad={() => setState('ok')}
+          onError={() => void onError()}
+        />
+      )}
+    </div>
+  )
+}

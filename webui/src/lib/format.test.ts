@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { formatBytes, formatExpiry, parseSize, percent } from './format'
+
+describe('formatBytes', () => {
+  it('uses decimal units like the quota settings', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(999)).toBe('999 B')
+    expect(formatBytes(1000)).toBe('1.00 KB')
+    expect(formatBytes(250_000_000)).toBe('250 MB')
+    expect(formatBytes(10 * 1000 ** 3)).toBe('10.0 GB')
+    expect(formatBytes(-1)).toBe('—')
+  })
+})
+
+describe('percent', () => {
+  it('is clamped and never NaN', () => {
+    expect(percent(50, 200)).toBe(25)
+    expect(percent(5, 0)).toBe(0)
+    expect(percent(300, 200)).toBe(100)
+    expect(percent(NaN, 10)).toBe(0)
+  })
+})
+
+describe('parseSize', () => {
+  it('reads what an admin types', () => {
+    expect(parseSize('50GB')).toBe(50e9)
+    expect(parseSize('1.5 TB')).toBe(1.5e12)
+    expect(parseSize('512MiB')).toBe(512 * 1024 ** 2)
+    expect(parseSize('1000')).toBe(1000)
+    expect(parseSize('lots')).toBeNull()
+    expect(parseSize('5 XB')).toBeNull()
+  })
+})
+
+describe('formatExpiry', () => {
+  it('says when, in words', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z')
+    expect(formatExpiry('2025-12-31T00:00:00Z', now)).toBe('expired')
+    expect(formatExpiry('2026-01-01T00:30:00Z', now)).toBe('in 30 min')
+    expect(formatExpiry('2026-01-01T05:00:00Z', now)).toBe('in 5 hours')
+    expect(formatExpiry('2026-01-08T00:00:00Z', now)).toBe('in 7 days')
+  })
+})

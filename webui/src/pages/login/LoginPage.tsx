@@ -1,0 +1,58 @@
+import { useState, type FormEvent } from 'react'
+import { AuthFrame } from '../../components/Layout'
+import { ErrorText } from '../../components/ui'
+import { Link, navigate, useLocation } from '../../lib/router'
+import { useStore } from '../../lib/store'
+import { api, session } from '../../store/app'
+
+export function LoginPage() {
+  const notice = useStore(session.store, (s) => s.notice)
+  const { path, search } = useLocation()
+  const [username, setUsername] = useState('')
+  const [password, setPassword] = useState('')
+  const [error, setError] = useState<unknown>(null)
+  const [busy, setBusy] = useState(false)
+
+  async function submit(e: FormEvent) {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    try {
+      session.signIn(await api.login(username, password))
+      if (path === '/login' || path === '/') navigate('/files', { replace: true })
+      else navigate(path + (search.toString() ? `?${search}` : ''), { replace: true })
+    } catch (err) {
+      setError(err)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <AuthFrame title="Sign in">
+      {notice && (
+        <p role="status" className="mb-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
+          {notice}
+        </p>
+      )}
+      <form onSubmit={submit} className="space-y-3">
+        <div>
+          <label className="label" htmlFor="username">Username</label>
+          <input id="username" className="input" autoComplete="username" autoCapitalize="none" required value={username} onChange={(e) => setUsername(e.target.value)} />
+        </div>
+        <div>
+          <label className="label" htmlFor="password">Password</label>
+          <input id="password" type="password" className="input" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        </div>
+        <ErrorText error={error} />
+        <button type="submit" className="btn btn-primary w-full" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+      <p className="mt-4 text-sm text-slate-600">
+        Have an invite code? <Link className="link" href="/register">Create an account</Link>.<br />
+        No invite? <Link className="link" href="/request-access">Ask for access</Link>.
+      </p>
+    </AuthFrame>
+  )
+}

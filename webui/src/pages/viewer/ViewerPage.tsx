@@ -1,0 +1,186 @@
+// The photo viewer: the large preview (the original while the preview is not ready), EXIF
+// details, tags to add and remove, and ← / → to go through the pictures of the folder.
+import { useEffect, useState, type FormEvent } from 'react'
+import { ApiError, errorText } from '../../api/client'
+import { downloadUrl, thumbnailUrl } from '../../api/routes'
+import type { FileItem, FileTag } from '../../api/types'
+import { isMediaLike } from '../../components/Thumb'
+import { ErrorText, Spinner } from '../../components/ui'
+import { formatBytes } from '../../lib/format'
+import { Link, navigate } from '../../lib/router'
+import { api, toast } from '../../store/app'
+
+function Preview({ file }: { file: FileItem }) {
+  const [src, setSrc] = useState(thumbnailUrl(file.id, 'large'))
+  const [tries, setTries] = useState(0)
+  useEffect(() => {
+    setSrc(thumbnailUrl(file.id, 'large'))
+    setTries(0)
+  }, [file.id])
+  const isImage = /^image\//.test(file.content_type ?? '') || file.media?.kind === 'image'
+  if (file.media?.kind === 'video' || /^video\//.test(file.content_type ?? '')) {
+    // Played from the file itself (Range requests), the thumbnail as its poster.
+    return <video controls preload="metadata" poster={thumbnailUrl(file.id, 'large')} src={downloadUrl(file.id, true)} className="max-h-[75vh] w-full" data-testid="viewer-video" />
+  }
+  return (
+    <img
+      src={src}
+      alt={file.name}
+      data-testid="viewer-image"
+      className="max-h-[75vh] w-full object-contain"
+      onError={() => {
+        // No preview (yet): a picture can be shown from its original; else ask again later.
+        if (isImage && tries === 0) setSrc(downloadUrl(file.id, true))
+        else if (tries < 4) setTimeout(() => setSrc(thumbnailUrl(file.id, 'large', tries + 1)), 3000 * (tries + 1))
+        setTries((t) => t + 1)
+      }}
+    />
+  )
+}
+
+function Details({ file }: { file: FileItem }) {
+  const m = file.media
+  const rows: [string, string][] = [
+    ['Size', formatBytes(file.size)],
+    ['Type', file.content_type ?? '—'],
+  ]
+  if (m?.width && m?.height) rows.push(['Dimensions', `${m.width} × ${m.height}`])
+  if (m?.taken_at) rows.push(['Taken', new Date(m.taken_at).toLocaleString()])
+  if (m?.camera_make || m?.camera_model) rows.push(['Camera', [m.camera_make, m.camera_model].filter(Boolean).join(' ')])
+  if (m?.duration_ms) rows.push(['Duration', `${Math.round(m.duration_ms / 1000)} s`])
+  if (m?.gps_lat != null && m?.gps_lon != null) rows.push(['Location', `${m.gps_lat.toFixed(5)}, ${m.gps_lon.toFixed(5)}`])
+  rows.push(['Modified', new Date(file.modified_at).toLocaleString()])
+  return (
+    <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm" data-testid="exif">
+      {rows.map(([k, v]) => (
+        <div key={k} className="contents">
+          <dt className="text-slate-500">{k}</dt>
+          <dd className="break-words">{v}</dd>
+        </div>
+      ))}
+      {file.processing === 'pending' && <p className="col-span-2 text-xs text-slate-500">Still being processed: details and tags appear soon.</p>}
+    </dl>
+  )
+}
+
+function Tags({ file }: { file: FileItem }) {
+  const [tags, setTags] = useState<FileTag[]>(file.tags ?? [])
+  const [text, setText] = useState('')
+  const [error, setError] = useState<unknown>(null)
+  useEffect(() => setTags(file.tags ?? []), [file])
+  const unsupported = error instanceof ApiError && error.code === 'no-such-route'
+
+  async function add(e: FormEvent) {
+    e.preventDefault()
+    const tag = text.trim().toLowerCase()
+    if (!tag) return
+    try {
+      setTags((await api.addTag(file.id, tag)).tags)
+      setText('')
+      setError(null)
+    } catch (err) {
+      setError(err)
+    }
+  }
+  return (
+    <section aria-label="Tags">
+      <h2 className="mb-2 text-sm font-semibold">Tags</h2>
+      <ul className="flex flex-wrap gap-1.5" data-testid="tags">
+        {tags.length === 0 && <li className="text-sm text-slate-500">No tags yet.</li>}
+        {tags.map((t) => (
+          <li key={t.tag} className={`flex items-center gap-1 rounded-full px-2.5 py-0.5 text-sm ${t.source === 'user' ? 'bg-sky-100 text-sky-900' : 'bg-slate-100 text-slate-700'}`}>
+            <Link href={`/tags/${encodeURIComponent(t.tag)}`} className="hover:underline">
+              {t.tag}
+            </Link>
+            {t.source === 'auto' && t.score != null && <span className="text-xs text-slate-500">{Math.round(t.score * 100)}%</span>}
+            <button
+              type="button"
+              className="ml-0.5 rounded-full px-1 text-slate-500 hover:bg-slate-200"
+              aria-label={`Remove tag ${t.tag}`}
+              onClick={async () => {
+                try {
+                  setTags((await api.removeTag(file.id, t.tag)).tags)
+                } catch (err) {
+                  toast(errorText(err), 'error')
+                }
+              }}
+            >
+              ×
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={add} className="mt-2 flex gap-2">
+        <label htmlFor="new-tag" className="sr-only">Add a tag</label>
+        <input id="new-tag" className="input" placeholder="Add a tag" value={text} maxLength={64} onChange={(e) => setText(e.target.value)} />
+        <button type="submit" className="btn">Add</button>
+      </form>
+      {unsupported ? <p className="mt-2 text-sm text-slate-500">This server does not support tags yet.</p> : <div className="mt-2"><ErrorText error={error} /></div>}
+    </section>
+  )
+}
+
+export default function ViewerPage({ fileId }: { fileId: string }) {
+  const [file, setFile] = useState<FileItem | null>(null)
+  const [siblings, setSiblings] = useState<FileItem[]>([])
+  const [error, setError] = useState<unknown>(null)
+
+  useEffect(() => {
+    setError(null)
+    api
+      .getFile(fileId)
+      .then(async (f) => {
+        setFile(f)
+        if (f.parent_id && !siblings.some((s) => s.id === f.id)) {
+          const l = await api.listFiles(f.parent_id, 'name', 'asc', 1000, 0)
+          setSiblings(l.items.filter(isMediaLike))
+        }
+      })
+      .catch(setError)
+  }, [fileId]) // eslint-disable-line react-hooks/exhaustive-deps
+
+  const index = siblings.findIndex((s) => s.id === fileId)
+  const prev = index > 0 ? siblings[index - 1] : null
+  const next = index >= 0 && index < siblings.length - 1 ? siblings[index + 1] : null
+  const back = file?.parent_id ? `/files/${file.parent_id}` : '/files'
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement
+      if (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA') return
+      if (e.key === 'ArrowLeft' && prev) navigate(`/view/${prev.id}`, { replace: true })
+      else if (e.key === 'ArrowRight' && next) navigate(`/view/${next.id}`, { replace: true })
+      else if (e.key === 'Escape') navigate(back)
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [prev, next, back])
+
+  if (error) return <ErrorText error={error} />
+  if (!file) return <Spinner />
+  return (
+    <div className="grid gap-4 lg:grid-cols-[1fr_20rem]">
+      <div>
+        <div className="mb-2 flex items-center gap-2">
+          <Link href={back} className="btn">← Back to folder</Link>
+          <h1 className="min-w-0 flex-1 truncate text-lg font-semibold" title={file.name}>{file.name}</h1>
+          <a className="btn" href={downloadUrl(file.id)} download={file.name}>Download</a>
+        </div>
+        <div className="relative flex items-center justify-center rounded-lg bg-slate-900 p-2">
+          <Preview file={file} />
+          {prev && (
+            <Link href={`/view/${prev.id}`} aria-label="Previous picture" className="absolute left-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg shadow">‹</Link>
+          )}
+          {next && (
+            <Link href={`/view/${next.id}`} aria-label="Next picture" className="absolute right-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg shadow">›</Link>
+          )}
+        </div>
+        {siblings.length > 1 && index >= 0 && <p className="mt-1 text-center text-xs text-slate-500">{index + 1} of {siblings.length} · ← → to move, Esc to go back</p>}
+      </div>
+      <aside className="card space-y-4">
+        <Details file={file} />
+        <Tags file={file} />
+      </aside>
+    </div>
+  )
+}

@@ -1,0 +1,45 @@
+// The app's stores: session, uploads, and the toast messages.
+import { api, session } from './session'
+import { tusTransport } from './tusTransport'
+import { UploadQueue } from './uploads'
+import { createStore } from '../lib/store'
+
+export { api, session }
+
+export const uploads = new UploadQueue(tusTransport(session), async (file, folderId) => {
+  const { uploads: open } = await api.unfinishedUploads()
+  const match = open.find(
+    (u) =>
+      u.filename === file.name &&
+      u.length === file.size &&
+      (u.folder_id ?? null) === (folderId ?? null) &&
+      (u.metadata.lastmod === undefined || u.metadata.lastmod === String(file.lastModified)),
+  )
+  return match ? match.url : null
+})
+
+export interface Toast {
+  id: number
+  text: string
+  kind: 'error' | 'info'
+}
+
+export const toasts = createStore<{ list: Toast[] }>({ list: [] })
+let toastId = 0
+
+export function toast(text: string, kind: Toast['kind'] = 'info'): void {
+  const id = ++toastId
+  toasts.set((s) => ({ list: [...s.list, { id, text, kind }] }))
+  setTimeout(() => toasts.set((s) => ({ list: s.list.filter((t) => t.id !== id) })), kind === 'error' ? 8000 : 4000)
+}
+
+/** Refreshes the signed-in user (quota bar) after uploads and deletes. */
+export async function refreshMe(): Promise<void> {
+  try {
+    session.setUser(await api.me())
+  } catch {
+    /* the next action shows the error */
+  }
+}
+
+uploads.onFinished(() => void refreshMe())
