@@ -245,3 +245,10 @@ fn a_missing_label_file_is_reported() {
     let err = LabelSet::load(Path::new("/nonexistent/labels.txt")).unwrap_err();
     assert!(matches!(err, MlError::ModelMissing(_)) && err.to_string().contains("/nonexistent/labels.txt"), "{err}");
 }
+
+#[test]
+fn the_model_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<ClipModel>();
+    shared::<LabelIndex>();
+}
