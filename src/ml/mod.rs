@@ -17,7 +17,7 @@ mod tests;
 
 pub use error::MlError;
 pub use labels::{Label, LabelIndex, LabelScore, LabelSet, TagRule};
-pub use model::{ClipModel, ClipOptions, ModelFiles};
+pub use model::{ClipModel, ClipOptions, ModelFiles, SessionTuning};
 pub use preprocess::decode_for_clip;
 pub use runtime::{find_runtime, find_runtime_in, init_runtime, runtime_ready};
 

@@ -47,6 +47,26 @@ impl Default for ClipOptions {
     }
 }
 
+/// ONNX Runtime session settings. The defaults are what measured best for CLIP on a 2-core box
+/// (`bench/clip.sh`, bench/RESULTS.md); the benchmark changes them to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTuning {
+    /// Let idle intra-op threads spin briefly before sleeping (ORT's default).
+    pub intra_op_spinning: bool,
+    /// Graph optimisation: 0 none, 1 basic, 2 extended, 3 all (layout).
+    pub optimization: u8,
+    /// Reuse activation buffers planned from the first run (ORT's default).
+    pub memory_pattern: bool,
+    /// Keep freed activation memory in an arena (ORT's default).
+    pub cpu_arena: bool,
+}
+
+impl Default for SessionTuning {
+    fn default() -> Self {
+        SessionTuning { intra_op_spinning: true, optimization: 3, memory_pattern: true, cpu_arena: true }
+    }
+}
+
 /// The files of a model folder, with their paths.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
@@ -179,16 +199,28 @@ fn threads_for(opts: &ClipOptions) -> usize {
     }
 }
 
-fn open_session(path: &Path, threads: usize) -> Result<Session, MlError> {
+fn open_session(path: &Path, threads: usize, tuning: &SessionTuning) -> Result<Session, MlError> {
     let env = runtime::environment()?;
     let builder_err = |e: ort::Error<_>| bad(path, format!("session options: {e}"));
+    let level = match tuning.optimization {
+        0 => GraphOptimizationLevel::Disable,
+        1 => GraphOptimizationLevel::Level1,
+        2 => GraphOptimizationLevel::Level2,
+        _ => GraphOptimizationLevel::All,
+    };
     Session::builder(env)
         .map_err(|e| bad(path, e))?
-        .with_optimization_level(GraphOptimizationLevel::All)
+        .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(tuning.cpu_arena).build()])
+        .map_err(builder_err)?
+        .with_optimization_level(level)
         .map_err(builder_err)?
         .with_intra_threads(threads)
         .map_err(builder_err)?
         .with_inter_threads(1)
+        .map_err(builder_err)?
+        .with_intra_op_spinning(tuning.intra_op_spinning)
+        .map_err(builder_err)?
+        .with_memory_pattern(tuning.memory_pattern)
         .map_err(builder_err)?
         .commit_from_file(path)
         .map_err(|e| bad(path, format!("ONNX Runtime cannot load it: {e}")))
@@ -228,6 +260,11 @@ fn fixed(d: i64) -> Option<usize> {
 impl ClipModel {
     /// Loads the model in `dir` (layout in the module docs). Needs [`super::init_runtime`] first.
     pub fn load(dir: &Path, opts: &ClipOptions) -> Result<ClipModel, MlError> {
+        ClipModel::load_with(dir, opts, &SessionTuning::default())
+    }
+
+    /// [`Self::load`] with other ONNX Runtime session settings (benchmarks).
+    pub fn load_with(dir: &Path, opts: &ClipOptions, tuning: &SessionTuning) -> Result<ClipModel, MlError> {
         if !dir.is_dir() {
             return Err(MlError::ModelMissing(format!(
                 "no CLIP model at {} (download one with `cloudvault model fetch`, or set [ml] model_dir)",
@@ -245,7 +282,7 @@ impl ClipModel {
         let pre = Preprocess::from_json(&pre_text).map_err(|e| bad(&files.preprocess, e))?;
 
         // Visual encoder: one float32 NCHW input.
-        let session = open_session(&files.visual, threads)?;
+        let session = open_session(&files.visual, threads, tuning)?;
         let [input] = session.inputs() else {
             return Err(bad(
                 &files.visual,
@@ -287,7 +324,7 @@ impl ClipModel {
         };
 
         // Textual encoder: token ids (int32 or int64), maybe an attention mask.
-        let session = open_session(&files.textual, threads)?;
+        let session = open_session(&files.textual, threads, tuning)?;
         let mut ids = None;
         let mut mask_input = None;
         for input in session.inputs() {

@@ -358,3 +358,10 @@ fn a_missing_label_file_is_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn the_model_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<ClipModel>();
+    shared::<LabelIndex>();
+}
