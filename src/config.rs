@@ -28,6 +28,7 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub auth: AuthConfig,
     pub volumes: Vec<VolumeConfig>,
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +44,42 @@ pub struct AuthConfig {
     pub login_window: Dur,
     /// Access requests accepted per client address within `login_window`.
     pub access_requests_per_address: u32,
+}
+
+/// `[media]`: thumbnails and video frames.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// ffmpeg and ffprobe programs (a name looked up on PATH, or a path).
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    /// Images larger than this are refused from their header (decompression bombs).
+    pub max_megapixels: u32,
+    /// Wall-clock budget for one video (probe + frame).
+    pub video_timeout: Dur,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        let limits = crate::media::MediaLimits::default();
+        MediaConfig {
+            ffmpeg: limits.ffmpeg,
+            ffprobe: limits.ffprobe,
+            max_megapixels: (limits.max_pixels / 1_000_000) as u32,
+            video_timeout: Dur(limits.video_timeout),
+        }
+    }
+}
+
+impl From<&MediaConfig> for crate::media::MediaLimits {
+    fn from(c: &MediaConfig) -> Self {
+        crate::media::MediaLimits {
+            max_pixels: c.max_megapixels as u64 * 1_000_000,
+            video_timeout: c.video_timeout.0,
+            ffmpeg: c.ffmpeg.clone(),
+            ffprobe: c.ffprobe.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +116,7 @@ impl Default for Config {
             trusted_proxies: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
             auth: AuthConfig::default(),
             volumes: Vec::new(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -114,26 +152,36 @@ impl Config {
 
     pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> anyhow::Result<Config> {
         let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let file = overrides.config_file.clone().or_else(|| var("CLOUDVAULT_CONFIG").map(PathBuf::from));
+        let file = overrides
+            .config_file
+            .clone()
+            .or_else(|| var("CLOUDVAULT_CONFIG").map(PathBuf::from));
         let mut config = match &file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config file {}", path.display()))?;
-                toml::from_str::<Config>(&text).with_context(|| format!("in config file {}", path.display()))?
+                toml::from_str::<Config>(&text)
+                    .with_context(|| format!("in config file {}", path.display()))?
             }
             None => Config::default(),
         };
         if let Some(v) = var("CLOUDVAULT_LISTEN") {
-            config.listen = v.parse().with_context(|| format!("CLOUDVAULT_LISTEN={v}"))?;
+            config.listen = v
+                .parse()
+                .with_context(|| format!("CLOUDVAULT_LISTEN={v}"))?;
         }
         if let Some(v) = var("CLOUDVAULT_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
         }
         if let Some(v) = var("CLOUDVAULT_DEFAULT_QUOTA") {
-            config.default_quota = v.parse().map_err(|e: String| anyhow::anyhow!("CLOUDVAULT_DEFAULT_QUOTA: {e}"))?;
+            config.default_quota = v
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("CLOUDVAULT_DEFAULT_QUOTA: {e}"))?;
         }
         if let Some(v) = var("CLOUDVAULT_WORKERS") {
-            config.workers = v.parse().with_context(|| format!("CLOUDVAULT_WORKERS={v}"))?;
+            config.workers = v
+                .parse()
+                .with_context(|| format!("CLOUDVAULT_WORKERS={v}"))?;
         }
         if let Some(v) = var("CLOUDVAULT_WEBUI_DIR") {
             config.webui_dir = Some(PathBuf::from(v));
@@ -144,11 +192,28 @@ impl Config {
                 .split(',')
                 .filter(|s| !s.trim().is_empty())
                 .map(|entry| {
-                    let (name, path) =
-                        entry.split_once('=').with_context(|| format!("CLOUDVAULT_VOLUMES entry {entry:?}: want name=path"))?;
-                    Ok(VolumeConfig { name: name.trim().to_string(), path: PathBuf::from(path.trim()), enabled: true })
+                    let (name, path) = entry.split_once('=').with_context(|| {
+                        format!("CLOUDVAULT_VOLUMES entry {entry:?}: want name=path")
+                    })?;
+                    Ok(VolumeConfig {
+                        name: name.trim().to_string(),
+                        path: PathBuf::from(path.trim()),
+                        enabled: true,
+                    })
                 })
                 .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(v) = var("CLOUDVAULT_FFMPEG") {
+            config.media.ffmpeg = PathBuf::from(v);
+        }
+        if let Some(v) = var("CLOUDVAULT_FFPROBE") {
+            config.media.ffprobe = PathBuf::from(v);
+        }
+        if let Some(v) = var("CLOUDVAULT_MAX_MEGAPIXELS") {
+            config.media.max_megapixels = v.parse().with_context(|| format!("CLOUDVAULT_MAX_MEGAPIXELS={v}"))?;
+        }
+        if let Some(v) = var("CLOUDVAULT_VIDEO_TIMEOUT") {
+            config.media.video_timeout = v.parse().map_err(|e: String| anyhow::anyhow!("CLOUDVAULT_VIDEO_TIMEOUT: {e}"))?;
         }
         if let Some(dir) = &overrides.data_dir {
             config.data_dir = dir.clone();
@@ -168,9 +233,15 @@ impl Config {
         for v in &self.volumes {
             if v.name.is_empty()
                 || v.name.len() > 64
-                || !v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !v
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                bail!("volume name {:?}: use 1-64 letters, digits, '-' or '_'", v.name);
+                bail!(
+                    "volume name {:?}: use 1-64 letters, digits, '-' or '_'",
+                    v.name
+                );
             }
             if !names.insert(v.name.to_ascii_lowercase()) {
                 bail!("volume name {:?} is used twice", v.name);
@@ -178,6 +249,12 @@ impl Config {
         }
         if !self.volumes.is_empty() && !self.volumes.iter().any(|v| v.enabled) {
             bail!("no volume is enabled: at least one must take new files");
+        }
+        if self.media.max_megapixels == 0 || self.media.max_megapixels > 10_000 {
+            bail!("media.max_megapixels must be between 1 and 10000");
+        }
+        if self.media.video_timeout.0 < Duration::from_secs(1) {
+            bail!("media.video_timeout must be at least 1 s");
         }
         if self.auth.access_token_ttl.0 < Duration::from_secs(10) {
             bail!("auth.access_token_ttl is too short");
@@ -192,7 +269,11 @@ impl Config {
     /// The configured volumes, or the embedded default: one volume inside the data folder.
     pub fn effective_volumes(&self) -> Vec<VolumeConfig> {
         if self.volumes.is_empty() {
-            vec![VolumeConfig { name: "default".into(), path: self.data_dir.join("volume"), enabled: true }]
+            vec![VolumeConfig {
+                name: "default".into(),
+                path: self.data_dir.join("volume"),
+                enabled: true,
+            }]
         } else {
             self.volumes.clone()
         }
@@ -211,9 +292,13 @@ impl FromStr for ByteSize {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let num: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (try 50GB, 500MiB or 1000000)"))?;
+        let num: f64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size (try 50GB, 500MiB or 1000000)"))?;
         let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1,
             "k" | "kb" => 1000,
@@ -224,7 +309,11 @@ impl FromStr for ByteSize {
             "mib" => 1 << 20,
             "gib" => 1 << 30,
             "tib" => 1 << 40,
-            other => return Err(format!("{s:?}: unknown unit {other:?} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+            other => {
+                return Err(format!(
+                    "{s:?}: unknown unit {other:?} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                ));
+            }
         };
         let bytes = num * mult as f64;
         if !(0.0..=(u64::MAX as f64)).contains(&bytes) || bytes > i64::MAX as f64 {
@@ -296,7 +385,10 @@ mod tests {
     #[test]
     fn durations_parse() {
         assert_eq!("15m".parse::<Dur>().unwrap().0, Duration::from_secs(900));
-        assert_eq!("7d".parse::<Dur>().unwrap().0, Duration::from_secs(7 * 86400));
+        assert_eq!(
+            "7d".parse::<Dur>().unwrap().0,
+            Duration::from_secs(7 * 86400)
+        );
         assert_eq!("30".parse::<Dur>().unwrap().0, Duration::from_secs(30));
     }
 
@@ -310,7 +402,11 @@ mod tests {
         )
         .unwrap();
         let env = vec![("CLOUDVAULT_DEFAULT_QUOTA".to_string(), "3GB".to_string())];
-        let o = Overrides { config_file: Some(file), data_dir: None, listen: Some("127.0.0.1:9001".parse().unwrap()) };
+        let o = Overrides {
+            config_file: Some(file),
+            data_dir: None,
+            listen: Some("127.0.0.1:9001".parse().unwrap()),
+        };
         let c = Config::load_from(&o, &env).unwrap();
         assert_eq!(c.listen.port(), 9001);
         assert_eq!(c.default_quota.0, 3_000_000_000);
@@ -319,8 +415,28 @@ mod tests {
     }
 
     #[test]
+    fn media_table_then_env_gives_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[media]\nffmpeg = \"/opt/ff/ffmpeg\"\nmax_megapixels = 50\nvideo_timeout = \"2m\"\n").unwrap();
+        let env = vec![("CLOUDVAULT_FFPROBE".to_string(), "/opt/ff/ffprobe".to_string())];
+        let o = Overrides { config_file: Some(file), ..Overrides::default() };
+        let c = Config::load_from(&o, &env).unwrap();
+        let limits = crate::media::MediaLimits::from(&c.media);
+        assert_eq!(limits.ffmpeg, PathBuf::from("/opt/ff/ffmpeg"));
+        assert_eq!(limits.ffprobe, PathBuf::from("/opt/ff/ffprobe"));
+        assert_eq!(limits.max_pixels, 50_000_000);
+        assert_eq!(limits.video_timeout, Duration::from_secs(120));
+        let defaults = crate::media::MediaLimits::from(&Config::default().media);
+        assert_eq!(defaults.max_pixels, 100_000_000);
+        assert_eq!(defaults.video_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
-        let err = toml::from_str::<Config>("listn = \"x\"").unwrap_err().to_string();
+        let err = toml::from_str::<Config>("listn = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listn"), "{err}");
     }
 
