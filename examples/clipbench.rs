@@ -62,7 +62,10 @@ fn tuning_from_env() -> SessionTuning {
     let d = SessionTuning::default();
     SessionTuning {
         intra_op_spinning: flag("CLIPBENCH_SPIN", d.intra_op_spinning),
-        optimization: std::env::var("CLIPBENCH_OPT").ok().and_then(|v| v.parse().ok()).unwrap_or(d.optimization),
+        optimization: std::env::var("CLIPBENCH_OPT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d.optimization),
         memory_pattern: flag("CLIPBENCH_MEMPATTERN", d.memory_pattern),
         cpu_arena: flag("CLIPBENCH_ARENA", d.cpu_arena),
     }
@@ -127,10 +130,20 @@ fn jpgs(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
-fn bench_model(label: &str, dir: &Path, args: &Args, paths: &[PathBuf], decoded: &[image::RgbImage]) -> Vec<Vec<f32>> {
-    let opts = ClipOptions { threads: args.threads, batch_size: args.batch };
+fn bench_model(
+    label: &str,
+    dir: &Path,
+    args: &Args,
+    paths: &[PathBuf],
+    decoded: &[image::RgbImage],
+) -> Vec<Vec<f32>> {
+    let opts = ClipOptions {
+        threads: args.threads,
+        batch_size: args.batch,
+    };
     let t = Instant::now();
-    let model = ClipModel::load_with(dir, &opts, &tuning_from_env()).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let model = ClipModel::load_with(dir, &opts, &tuning_from_env())
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
     let load = t.elapsed().as_secs_f64();
     println!("{label}: {} loaded in {load:.2} s", model.id());
     result(&format!("{label}_load_s"), format!("{load:.2}"));
@@ -142,31 +155,57 @@ fn bench_model(label: &str, dir: &Path, args: &Args, paths: &[PathBuf], decoded:
         n,
         args.reps,
         || {
-            embs = model.embed_files(paths).into_iter().map(|r| r.unwrap()).collect();
+            embs = model
+                .embed_files(paths)
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect();
             embs.len()
         },
         || {
             model.embed_files(&paths[..warm_n]);
         },
     );
-    println!("{label}: {e2e:.1} pictures/s from JPEG files (decode + preprocess + inference, batch {})", args.batch);
+    println!(
+        "{label}: {e2e:.1} pictures/s from JPEG files (decode + preprocess + inference, batch {})",
+        args.batch
+    );
     result(&format!("{label}_e2e_ips"), format!("{e2e:.2}"));
 
     if let Some(thumbs) = &args.thumbs {
         let tpaths = jpgs(thumbs);
         let tn = tpaths.len();
-        let rate =
-            throughput(tn, args.reps, || model.embed_files(&tpaths).into_iter().filter(|r| r.is_ok()).count(), || {});
-        println!("{label}: {rate:.1} pictures/s from 1440-px thumbnails (decode + preprocess + inference)");
+        let rate = throughput(
+            tn,
+            args.reps,
+            || {
+                model
+                    .embed_files(&tpaths)
+                    .into_iter()
+                    .filter(|r| r.is_ok())
+                    .count()
+            },
+            || {},
+        );
+        println!(
+            "{label}: {rate:.1} pictures/s from 1440-px thumbnails (decode + preprocess + inference)"
+        );
         result(&format!("{label}_thumb_ips"), format!("{rate:.2}"));
     }
 
-    let pre = throughput(n, args.reps, || model.embed_images(decoded).unwrap().len(), || {});
+    let pre = throughput(
+        n,
+        args.reps,
+        || model.embed_images(decoded).unwrap().len(),
+        || {},
+    );
     println!("{label}: {pre:.1} pictures/s from decoded pictures (preprocess + inference)");
     result(&format!("{label}_decoded_ips"), format!("{pre:.2}"));
 
     let (p50, p90) = text_latency_ms(&model, 20);
-    println!("{label}: text query {p50:.1} ms median, {p90:.1} ms p90 (tokenize + text encoder, batch 1)");
+    println!(
+        "{label}: text query {p50:.1} ms median, {p90:.1} ms p90 (tokenize + text encoder, batch 1)"
+    );
     result(&format!("{label}_text_ms"), format!("{p50:.2}"));
     result(&format!("{label}_text_p90_ms"), format!("{p90:.2}"));
     let rss = rss_mb("VmRSS:");
@@ -181,12 +220,24 @@ fn main() {
     let paths = jpgs(&args.images);
     let n = paths.len();
     assert!(n > 0, "no .jpg in {}", args.images.display());
-    let threads = if args.threads == 0 { std::thread::available_parallelism().unwrap().get() } else { args.threads };
-    println!("{n} pictures, {threads} threads, batch {}, {} reps, {:?}", args.batch, args.reps, tuning_from_env());
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().unwrap().get()
+    } else {
+        args.threads
+    };
+    println!(
+        "{n} pictures, {threads} threads, batch {}, {} reps, {:?}",
+        args.batch,
+        args.reps,
+        tuning_from_env()
+    );
 
     // Where the time goes outside the model, one thread.
     let t = Instant::now();
-    let decoded: Vec<image::RgbImage> = paths.iter().map(|p| decode_for_clip(p, 224).unwrap()).collect();
+    let decoded: Vec<image::RgbImage> = paths
+        .iter()
+        .map(|p| decode_for_clip(p, 224).unwrap())
+        .collect();
     let dct = t.elapsed().as_secs_f64() * 1e3 / n as f64;
     let t = Instant::now();
     for p in paths.iter().take(8) {
@@ -204,23 +255,40 @@ fn main() {
 
     let f32_embs = bench_model("f32", &args.model, &args, &paths, &decoded);
     {
-        let model = ClipModel::load(&args.model, &ClipOptions { threads: 1, batch_size: 1 }).unwrap();
+        let model = ClipModel::load(
+            &args.model,
+            &ClipOptions {
+                threads: 1,
+                batch_size: 1,
+            },
+        )
+        .unwrap();
         let mut slot = vec![0f32; model.preprocess().tensor_len()];
         let t = Instant::now();
         for img in &decoded {
             model.preprocess().to_tensor(img, &mut slot).unwrap();
         }
         let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
-        println!("preprocess: {ms:.2} ms/picture (resize + crop + normalise from the decoded size)");
+        println!(
+            "preprocess: {ms:.2} ms/picture (resize + crop + normalise from the decoded size)"
+        );
         result("preprocess_ms", format!("{ms:.3}"));
     }
     if let Some(out) = &args.emb_out {
-        let bytes: Vec<u8> = f32_embs.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+        let bytes: Vec<u8> = f32_embs
+            .iter()
+            .flatten()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         std::fs::write(out, bytes).unwrap();
     }
     if let Some(int8) = &args.int8 {
         let q = bench_model("int8", int8, &args, &paths, &decoded);
-        let cos: Vec<f32> = q.iter().zip(&f32_embs).map(|(a, b)| ml::dot(a, b)).collect();
+        let cos: Vec<f32> = q
+            .iter()
+            .zip(&f32_embs)
+            .map(|(a, b)| ml::dot(a, b))
+            .collect();
         let mean = cos.iter().sum::<f32>() / cos.len() as f32;
         let min = cos.iter().copied().fold(f32::INFINITY, f32::min);
         println!("int8 fidelity: cosine to the float32 embeddings mean {mean:.4}, min {min:.4}");

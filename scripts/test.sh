@@ -11,6 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Debian packages the tests use: build tools for bundled SQLite and blake3's assembly, the litmus
 # WebDAV suite, and Python (for rclone below).
 APT_PACKAGES=(build-essential pkg-config curl ca-certificates litmus python3 python3-venv)
+# media: the tests make videos with ffmpeg and the code under test runs ffprobe/ffmpeg.
+APT_PACKAGES+=(ffmpeg)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

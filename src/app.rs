@@ -87,7 +87,7 @@ impl App {
             default_quota: config.default_quota.0 as i64,
         });
         let semantic = Arc::new(crate::search::semantic::Semantic::new(db.clone(), &config));
-        let limits = crate::media::MediaLimits::default();
+        let limits = crate::media::MediaLimits::from(&config.media);
         let handlers: Vec<Arc<dyn crate::jobs::JobHandler>> = vec![
             Arc::new(crate::jobs::media_job::MediaJob {
                 db: db.clone(),

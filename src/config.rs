@@ -29,6 +29,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub volumes: Vec<VolumeConfig>,
     pub ml: MlConfig,
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,12 +74,46 @@ impl Default for MlConfig {
         }
     }
 }
+/// `[media]`: thumbnails and video frames.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// ffmpeg and ffprobe programs (a name looked up on PATH, or a path).
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    /// Images larger than this are refused from their header (decompression bombs).
+    pub max_megapixels: u32,
+    /// Wall-clock budget for one video (probe + frame).
+    pub video_timeout: Dur,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        let limits = crate::media::MediaLimits::default();
+        MediaConfig {
+            ffmpeg: limits.ffmpeg,
+            ffprobe: limits.ffprobe,
+            max_megapixels: (limits.max_pixels / 1_000_000) as u32,
+            video_timeout: Dur(limits.video_timeout),
+        }
+    }
+}
 
 impl MlConfig {
     pub fn clip_options(&self) -> crate::ml::ClipOptions {
         crate::ml::ClipOptions {
             threads: self.threads,
             batch_size: self.batch_size,
+        }
+    }
+}
+impl From<&MediaConfig> for crate::media::MediaLimits {
+    fn from(c: &MediaConfig) -> Self {
+        crate::media::MediaLimits {
+            max_pixels: c.max_megapixels as u64 * 1_000_000,
+            video_timeout: c.video_timeout.0,
+            ffmpeg: c.ffmpeg.clone(),
+            ffprobe: c.ffprobe.clone(),
         }
     }
 }
@@ -118,6 +153,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             volumes: Vec::new(),
             ml: MlConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -210,6 +246,22 @@ impl Config {
         if let Some(v) = var("CLOUDVAULT_ML_ONNXRUNTIME") {
             config.ml.onnxruntime = Some(PathBuf::from(v));
         }
+        if let Some(v) = var("CLOUDVAULT_FFMPEG") {
+            config.media.ffmpeg = PathBuf::from(v);
+        }
+        if let Some(v) = var("CLOUDVAULT_FFPROBE") {
+            config.media.ffprobe = PathBuf::from(v);
+        }
+        if let Some(v) = var("CLOUDVAULT_MAX_MEGAPIXELS") {
+            config.media.max_megapixels = v
+                .parse()
+                .with_context(|| format!("CLOUDVAULT_MAX_MEGAPIXELS={v}"))?;
+        }
+        if let Some(v) = var("CLOUDVAULT_VIDEO_TIMEOUT") {
+            config.media.video_timeout = v
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("CLOUDVAULT_VIDEO_TIMEOUT: {e}"))?;
+        }
         if let Some(dir) = &overrides.data_dir {
             config.data_dir = dir.clone();
         }
@@ -250,6 +302,12 @@ impl Config {
         }
         if self.ml.threads > 256 {
             bail!("ml.threads must be between 0 (one per core) and 256");
+        }
+        if self.media.max_megapixels == 0 || self.media.max_megapixels > 10_000 {
+            bail!("media.max_megapixels must be between 1 and 10000");
+        }
+        if self.media.video_timeout.0 < Duration::from_secs(1) {
+            bail!("media.video_timeout must be at least 1 s");
         }
         if self.auth.access_token_ttl.0 < Duration::from_secs(10) {
             bail!("auth.access_token_ttl is too short");
@@ -415,6 +473,34 @@ mod tests {
         assert_eq!(c.default_quota.0, 3_000_000_000);
         assert_eq!(c.volumes[0].name, "1tb");
         assert!(c.volumes[0].enabled);
+    }
+
+    #[test]
+    fn media_table_then_env_gives_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[media]\nffmpeg = \"/opt/ff/ffmpeg\"\nmax_megapixels = 50\nvideo_timeout = \"2m\"\n",
+        )
+        .unwrap();
+        let env = vec![(
+            "CLOUDVAULT_FFPROBE".to_string(),
+            "/opt/ff/ffprobe".to_string(),
+        )];
+        let o = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let c = Config::load_from(&o, &env).unwrap();
+        let limits = crate::media::MediaLimits::from(&c.media);
+        assert_eq!(limits.ffmpeg, PathBuf::from("/opt/ff/ffmpeg"));
+        assert_eq!(limits.ffprobe, PathBuf::from("/opt/ff/ffprobe"));
+        assert_eq!(limits.max_pixels, 50_000_000);
+        assert_eq!(limits.video_timeout, Duration::from_secs(120));
+        let defaults = crate::media::MediaLimits::from(&Config::default().media);
+        assert_eq!(defaults.max_pixels, 100_000_000);
+        assert_eq!(defaults.video_timeout, Duration::from_secs(60));
     }
 
     #[test]

@@ -280,10 +280,18 @@ pub(crate) fn check_pixels(w: u32, h: u32, limits: &MediaLimits) -> Result<(), M
 
 fn mega(pixels: u64) -> String {
     let m = pixels as f64 / 1e6;
-    if m >= 10.0 || m.fract() == 0.0 {
-        format!("{}", m.round() as u64)
-    } else {
+    let text = if m >= 10.0 {
+        format!("{}", m.round())
+    } else if m >= 1.0 {
         format!("{m:.1}")
+    } else {
+        format!("{m:.2}")
+    };
+    // "12.0" reads better as "12"
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }
 

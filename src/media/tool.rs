@@ -17,20 +17,26 @@ pub(crate) struct ToolOutput {
 }
 
 impl ToolOutput {
-    /// The last meaningful line of stderr, for error messages ("moov atom not found").
+    /// The last few distinct lines of stderr, without ffmpeg's `[demuxer @ 0x...]` prefixes, for error
+    /// messages ("moov atom not found; Invalid data found when processing input").
     pub fn stderr_reason(&self) -> String {
         let text = String::from_utf8_lossy(&self.stderr);
-        let line = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .last()
-            .unwrap_or("");
-        let mut line: String = line.chars().take(300).collect();
-        if line.is_empty() {
-            line = format!("exited with {}", self.status);
+        let mut lines: Vec<&str> = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let line = match (line.starts_with('['), line.find("] ")) {
+                (true, Some(end)) => &line[end + 2..],
+                _ => line,
+            };
+            lines.retain(|l| *l != line);
+            lines.push(line);
         }
-        line
+        let tail = &lines[lines.len().saturating_sub(3)..];
+        let reason: String = tail.join("; ").chars().take(400).collect();
+        if reason.is_empty() {
+            format!("exited with {}", self.status)
+        } else {
+            reason
+        }
     }
 }
 
@@ -191,7 +197,7 @@ pub(crate) fn describe_duration(d: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::ffi::OsStr;
 
@@ -275,7 +281,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.status.code(), Some(3));
-        assert_eq!(out.stderr_reason(), "the reason");
+        assert_eq!(out.stderr_reason(), "first; the reason");
     }
 
     /// Processes (running or zombie) that are children of this test process and carry `arg`.

@@ -63,7 +63,12 @@ pub struct SessionTuning {
 
 impl Default for SessionTuning {
     fn default() -> Self {
-        SessionTuning { intra_op_spinning: true, optimization: 3, memory_pattern: true, cpu_arena: true }
+        SessionTuning {
+            intra_op_spinning: true,
+            optimization: 3,
+            memory_pattern: true,
+            cpu_arena: true,
+        }
     }
 }
 
@@ -210,7 +215,9 @@ fn open_session(path: &Path, threads: usize, tuning: &SessionTuning) -> Result<S
     };
     Session::builder(env)
         .map_err(|e| bad(path, e))?
-        .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(tuning.cpu_arena).build()])
+        .with_execution_providers([ort::ep::CPU::default()
+            .with_arena_allocator(tuning.cpu_arena)
+            .build()])
         .map_err(builder_err)?
         .with_optimization_level(level)
         .map_err(builder_err)?
@@ -264,7 +271,11 @@ impl ClipModel {
     }
 
     /// [`Self::load`] with other ONNX Runtime session settings (benchmarks).
-    pub fn load_with(dir: &Path, opts: &ClipOptions, tuning: &SessionTuning) -> Result<ClipModel, MlError> {
+    pub fn load_with(
+        dir: &Path,
+        opts: &ClipOptions,
+        tuning: &SessionTuning,
+    ) -> Result<ClipModel, MlError> {
         if !dir.is_dir() {
             return Err(MlError::ModelMissing(format!(
                 "no CLIP model at {} (download one with `cloudvault model fetch`, or set [ml] model_dir)",
