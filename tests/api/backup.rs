@@ -132,13 +132,14 @@ async fn backup_wipe_restore_round_trip() {
         out.contains("1 files copied"),
         "only the new body is copied: {out}"
     );
-    let backups: Vec<_> = std::fs::read_dir(&dest)
+    let mut backups: Vec<_> = std::fs::read_dir(&dest)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("cloudvault-"))
         .map(|e| e.path())
         .collect();
     assert_eq!(backups.len(), 2);
+    backups.sort(); // by time: the first one's bodies are all linked from the second
     let body = walk(&backups[0].join("volumes"))
         .into_iter()
         .find(|(p, _)| p.to_string_lossy().ends_with(".bin"))
