@@ -26,6 +26,8 @@ pub struct App {
     pub stats: Arc<Stats>,
     pub jobs: Arc<crate::jobs::Jobs>,
     pub semantic: Arc<crate::search::semantic::Semantic>,
+    /// Metrics and request limits (src/ops/).
+    pub ops: Arc<crate::ops::Ops>,
 }
 
 /// Counters the server keeps about itself.
@@ -103,7 +105,9 @@ impl App {
             }),
         ];
         let jobs = crate::jobs::Jobs::new(db.clone(), handlers, config.workers);
+        let ops = Arc::new(crate::ops::Ops::new(&config));
         let app = App {
+            ops,
             config: Arc::new(config),
             db,
             store,
@@ -239,6 +243,14 @@ impl Server {
                 let _ =
                     tokio::task::spawn_blocking(move || volumes.retry_uninitialised(&config, &db))
                         .await;
+                if round % 60 == 0 {
+                    let retention = app.config.audit_retention.0;
+                    match crate::ops::audit::expire(&app.db, retention).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(count = n, "deleted old audit log entries"),
+                        Err(e) => tracing::warn!(error = %e, "expiring the audit log"),
+                    }
+                }
                 if round % 15 == 0 {
                     match crate::dav::chunked::expire_stale_uploads(&app).await {
                         Ok(0) => {}
@@ -253,20 +265,22 @@ impl Server {
                 }
             }
         });
-        use axum::serve::ListenerExt;
-        // Small responses must not wait for Nagle: without TCP_NODELAY, small WebDAV GETs
-        // stalled at ~130/s in the davbench run (1,846/s with it).
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+        // Slow-client limits, TCP_NODELAY and the graceful drain live in src/ops/serve.rs.
+        let drained = crate::ops::serve::serve(
+            self.listener,
+            router,
+            &self.app.config,
+            self.app.ops.metrics.clone(),
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
         housekeeping.abort();
         self.app.jobs.shutdown();
+        if drained.aborted > 0 {
+            let app = self.app.clone();
+            tokio::task::spawn_blocking(move || crate::ops::serve::release_aborted_uploads(&app))
+                .await?;
+        }
         Ok(())
     }
 }

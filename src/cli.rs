@@ -13,6 +13,7 @@ use crate::app::{App, DataLock, Server};
 use crate::auth::{self, password};
 use crate::config::{ByteSize, Config, Dur, Overrides};
 use crate::db;
+use crate::ops::audit::{Entry, action, record_blocking};
 use crate::store::fsck;
 
 #[derive(Parser, Debug)]
@@ -73,6 +74,44 @@ pub enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Set up this Debian box for the service (as root): system user, binary, folders, config,
+    /// the hardened systemd unit and the nightly backup + fsck timer. Safe to run again.
+    Install(InstallArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InstallArgs {
+    /// Write everything under this folder instead of / (staging; no systemctl).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The system user the service runs as.
+    #[arg(long, default_value = "cloudvault")]
+    pub user: String,
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/cloudvault")]
+    pub bin: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "/etc/cloudvault")]
+    pub config_dir: PathBuf,
+    /// Database, JWT secret (and the default volume when no --volume is given).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/cloudvault")]
+    pub data_dir: PathBuf,
+    /// Where the nightly backups go (best on another disk).
+    #[arg(long, value_name = "DIR", default_value = "/var/backups/cloudvault")]
+    pub backup_dir: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+    pub unit_dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// A disk, as NAME=PATH (repeat for each): written into the new config, owned by the user,
+    /// writable by the service, its mount ordered before the service.
+    #[arg(long = "volume", value_name = "NAME=PATH")]
+    pub volumes: Vec<String>,
+    /// Do not start without every volume mounted (RequiresMountsFor=) instead of running with
+    /// an absent disk's volume offline.
+    #[arg(long)]
+    pub require_volumes: bool,
+    /// Do not run `systemctl daemon-reload`.
+    #[arg(long)]
+    pub no_systemctl: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -159,6 +198,10 @@ pub enum ModelCommand {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Installing needs no configuration (it writes one).
+    if let Command::Install(args) = &cli.command {
+        return install(args);
+    }
     let listen = match &cli.command {
         Command::Serve { listen } => *listen,
         _ => None,
@@ -204,7 +247,42 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Model { command } => model(config, command),
+        Command::Install(_) => unreachable!("handled above"),
     }
+}
+
+fn install(a: &InstallArgs) -> anyhow::Result<ExitCode> {
+    let volumes = a
+        .volumes
+        .iter()
+        .map(|v| {
+            let (name, path) = v
+                .split_once('=')
+                .with_context(|| format!("--volume {v:?}: want NAME=PATH"))?;
+            Ok((name.trim().to_string(), PathBuf::from(path.trim())))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The same rules as the config file's.
+    let mut check = Config::default();
+    check.volumes = volumes
+        .iter()
+        .map(|(n, p)| crate::config::VolumeConfig::new(n.clone(), p.clone()))
+        .collect();
+    check.validate()?;
+    crate::ops::install::install(&crate::ops::install::InstallOptions {
+        root: a.root.clone(),
+        user: a.user.clone(),
+        bin: a.bin.clone(),
+        config_dir: a.config_dir.clone(),
+        data_dir: a.data_dir.clone(),
+        backup_dir: a.backup_dir.clone(),
+        unit_dir: a.unit_dir.clone(),
+        listen: a.listen.clone(),
+        volumes,
+        require_volumes: a.require_volumes,
+        systemctl: !a.no_systemctl,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_tracing(server: bool) {
@@ -302,6 +380,10 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
             let quota = quota.map(|q| q.0).unwrap_or(app.config.default_quota.0) as i64;
             let mut conn = app.db.conn()?;
             let user = auth::create_user(&mut conn, &username, &hash, admin, quota)?;
+            let entry = Entry::by_cli(action::USER_CREATE)
+                .on(&user)
+                .detail(serde_json::json!({ "admin": admin, "quota_bytes": quota }));
+            record_blocking(&conn, entry);
             println!(
                 "created {}{} (id {}, quota {})",
                 user.username,
@@ -320,6 +402,9 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
                 .map(|d| d.0.as_secs() as i64)
                 .unwrap_or(app.config.auth.invite_ttl.0.as_secs() as i64);
             let mut conn = app.db.conn()?;
+            let entry =
+                Entry::by_cli(action::INVITES_CREATE).detail(serde_json::json!({ "count": count }));
+            record_blocking(&conn, entry);
             for i in auth::create_invites_blocking(&mut conn, count, ttl, None)? {
                 println!(
                     "{}  (expires {})",
@@ -385,6 +470,10 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
             }
             let conn = app.db.conn()?;
             db::users::set_pinned_volume(&conn, &u.id, volume.as_deref())?;
+            let entry = Entry::by_cli(action::VOLUME_PIN)
+                .on(&u)
+                .detail(serde_json::json!({ "volume": volume }));
+            record_blocking(&conn, entry);
             match volume {
                 Some(v) => println!("{}: new files go to volume {v}", u.username),
                 None => println!("{}: new files follow the placement policy", u.username),
@@ -399,6 +488,10 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
             }
             let conn = app.db.conn()?;
             db::users::set_quota(&conn, &u.id, size.0 as i64)?;
+            let entry = Entry::by_cli(action::QUOTA_SET)
+                .on(&u)
+                .detail(serde_json::json!({ "quota_bytes": size.0 }));
+            record_blocking(&conn, entry);
             println!(
                 "{}: quota {} (used {})",
                 u.username,

@@ -30,6 +30,48 @@ pub struct Config {
     pub volumes: Vec<VolumeConfig>,
     pub ml: MlConfig,
     pub media: MediaConfig,
+    pub http: HttpConfig,
+    /// Entries of the audit log (admin actions, sign-ins) older than this are deleted.
+    pub audit_retention: Dur,
+}
+
+/// `[http]`: limits that keep slow or hostile clients from holding the server (see `src/ops/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A client must send a request's whole header within this (slowloris); also how long an
+    /// idle keep-alive connection stays open.
+    pub header_read_timeout: Dur,
+    /// A request body that sends nothing for this long is cut off (slow uploads that stall).
+    pub body_idle_timeout: Dur,
+    /// A client that reads nothing of an answer for this long is cut off (slow readers).
+    pub send_timeout: Dur,
+    /// Largest request line + headers, in bytes (431 beyond).
+    pub max_header_bytes: ByteSize,
+    /// Most header fields in one request (431 beyond).
+    pub max_headers: usize,
+    /// Open connections per client address; trusted proxies are exempt.
+    pub max_connections_per_address: usize,
+    /// On SIGTERM: how long requests in flight (uploads) may take to finish before they are
+    /// aborted (their temp files removed, their quota reservations given back).
+    pub shutdown_grace: Dur,
+    /// Requests to `/api/auth/*` (login, register, refresh, ...) per client address per minute.
+    pub auth_requests_per_minute: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout: Dur(Duration::from_secs(30)),
+            body_idle_timeout: Dur(Duration::from_secs(60)),
+            send_timeout: Dur(Duration::from_secs(60)),
+            max_header_bytes: ByteSize(64 << 10),
+            max_headers: 100,
+            max_connections_per_address: 256,
+            shutdown_grace: Dur(Duration::from_secs(30)),
+            auth_requests_per_minute: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,10 +167,39 @@ pub struct VolumeConfig {
     pub path: PathBuf,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Below this much free space the volume is reported as low (admin page, /healthz).
+    #[serde(default = "default_low_space")]
+    pub low_space: ByteSize,
+    /// New bodies are refused (`volume-full`) rather than leave less than this free: the disk
+    /// never fills to the last byte, so deletes (and SQLite, when the data folder shares the
+    /// disk) keep working.
+    #[serde(default = "default_min_free")]
+    pub min_free: ByteSize,
+}
+
+impl VolumeConfig {
+    /// An enabled volume with the default thresholds.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> VolumeConfig {
+        VolumeConfig {
+            name: name.into(),
+            path: path.into(),
+            enabled: true,
+            low_space: default_low_space(),
+            min_free: default_min_free(),
+        }
+    }
 }
 
 fn yes() -> bool {
     true
+}
+
+fn default_low_space() -> ByteSize {
+    ByteSize(5_000_000_000)
+}
+
+fn default_min_free() -> ByteSize {
+    ByteSize(64 << 20)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -154,6 +225,8 @@ impl Default for Config {
             volumes: Vec::new(),
             ml: MlConfig::default(),
             media: MediaConfig::default(),
+            http: HttpConfig::default(),
+            audit_retention: Dur(Duration::from_secs(400 * 24 * 3600)),
         }
     }
 }
@@ -232,11 +305,7 @@ impl Config {
                     let (name, path) = entry.split_once('=').with_context(|| {
                         format!("CLOUDVAULT_VOLUMES entry {entry:?}: want name=path")
                     })?;
-                    Ok(VolumeConfig {
-                        name: name.trim().to_string(),
-                        path: PathBuf::from(path.trim()),
-                        enabled: true,
-                    })
+                    Ok(VolumeConfig::new(name.trim(), path.trim()))
                 })
                 .collect::<anyhow::Result<_>>()?;
         }
@@ -312,6 +381,28 @@ impl Config {
         if self.auth.access_token_ttl.0 < Duration::from_secs(10) {
             bail!("auth.access_token_ttl is too short");
         }
+        let h = &self.http;
+        for (name, d) in [
+            ("http.header_read_timeout", h.header_read_timeout),
+            ("http.body_idle_timeout", h.body_idle_timeout),
+            ("http.send_timeout", h.send_timeout),
+        ] {
+            if d.0 < Duration::from_millis(100) {
+                bail!("{name} must be at least 100ms");
+            }
+        }
+        if !(8192..=1 << 20).contains(&h.max_header_bytes.0) {
+            bail!("http.max_header_bytes must be between 8KiB and 1MiB");
+        }
+        if !(16..=1000).contains(&h.max_headers) {
+            bail!("http.max_headers must be between 16 and 1000");
+        }
+        if h.max_connections_per_address == 0 {
+            bail!("http.max_connections_per_address must be at least 1");
+        }
+        if h.auth_requests_per_minute == 0 {
+            bail!("http.auth_requests_per_minute must be at least 1");
+        }
         Ok(())
     }
 
@@ -322,11 +413,7 @@ impl Config {
     /// The configured volumes, or the embedded default: one volume inside the data folder.
     pub fn effective_volumes(&self) -> Vec<VolumeConfig> {
         if self.volumes.is_empty() {
-            vec![VolumeConfig {
-                name: "default".into(),
-                path: self.data_dir.join("volume"),
-                enabled: true,
-            }]
+            vec![VolumeConfig::new("default", self.data_dir.join("volume"))]
         } else {
             self.volumes.clone()
         }

@@ -89,6 +89,16 @@ impl AppError {
             "the storage volume is full",
         )
     }
+    /// The disk was remounted read-only (often what a failing disk does) or mounted so.
+    pub fn volume_read_only(volume: &str) -> Self {
+        Self::new(
+            Kind::Unavailable,
+            "volume-read-only",
+            format!(
+                "storage volume '{volume}' is read-only: files can be read, nothing can be written"
+            ),
+        )
+    }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
         Self::new(Kind::Internal, "internal", "internal server error")
@@ -138,7 +148,26 @@ impl IntoResponse for AppError {
 
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
-        AppError::internal(format_args!("sqlite: {e}"))
+        // SQLite rolls a failed write back: the database stays intact, the caller is told why.
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                tracing::error!(error = %e, "the data folder's disk is full");
+                AppError::new(
+                    Kind::VolumeFull,
+                    "storage-full",
+                    "the server's database disk is full; free some space",
+                )
+            }
+            Some(rusqlite::ErrorCode::ReadOnly) => {
+                tracing::error!(error = %e, "the database is read-only");
+                AppError::new(
+                    Kind::Unavailable,
+                    "storage-read-only",
+                    "the server's database is read-only",
+                )
+            }
+            _ => AppError::internal(format_args!("sqlite: {e}")),
+        }
     }
 }
 

@@ -14,5 +14,6 @@ pub mod http;
 pub mod jobs;
 pub mod media;
 pub mod ml;
+pub mod ops;
 pub mod search;
 pub mod store;

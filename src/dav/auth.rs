@@ -113,6 +113,7 @@ pub async fn authenticate_basic(
     app.auth
         .check_login_limits(&limiter_key_account, &limiter_key_addr)?;
     let auth = app.auth.clone();
+    let typed = username.clone();
     let result = app
         .db
         .run(move |c| {
@@ -154,6 +155,12 @@ pub async fn authenticate_basic(
             if e.code == "unauthorized" {
                 app.auth
                     .record_login_failure(&limiter_key_account, &limiter_key_addr);
+                use crate::ops::audit::{Entry, action, record};
+                record(
+                    &app.db,
+                    Entry::by_name(action::WEBDAV_LOGIN_FAILED, &typed).from(addr),
+                )
+                .await;
             }
             Err(e)
         }

@@ -1,6 +1,7 @@
 //! SQLite: the pool, the PRAGMAs every connection gets, the schema, and one module per table.
 
 pub mod app_passwords;
+pub mod audit;
 pub mod chunks;
 pub mod embeddings;
 pub mod invites;
@@ -26,13 +27,14 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Bumped with every numbered migration.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `(version it produces, SQL)`: applied in order to a database older than `SCHEMA_VERSION`.
 /// schema.sql always equals version 1 plus every migration (tested).
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_jobs_media_tags.sql")),
     (3, include_str!("../../migrations/0003_tus_uploads.sql")),
+    (4, include_str!("../../migrations/0004_audit.sql")),
 ];
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;

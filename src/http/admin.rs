@@ -11,7 +11,8 @@ use crate::config::{ByteSize, Dur};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::dto::{UserResponse, rfc3339};
-use crate::http::extract::{AdminUser, ApiJson};
+use crate::http::extract::{AdminUser, ApiJson, ClientAddr};
+use crate::ops::audit::{self, Entry, action};
 
 pub async fn list_users(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
     let users = app.db.run(|c| db::users::list_users(c)).await?;
@@ -30,6 +31,7 @@ pub struct QuotaRequest {
 pub async fn set_quota(
     State(app): State<App>,
     AdminUser(admin): AdminUser,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<QuotaRequest>,
 ) -> AppResult<Json<UserResponse>> {
@@ -65,6 +67,11 @@ pub async fn set_quota(
         })
         .await?;
     tracing::info!(admin = %admin.id, user = %user.id, quota = bytes, "quota set");
+    let entry = Entry::by(action::QUOTA_SET, &admin)
+        .on(&user)
+        .detail(json!({ "quota_bytes": bytes }))
+        .from(addr);
+    audit::record(&app.db, entry).await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -77,6 +84,7 @@ pub struct DisableRequest {
 pub async fn set_disabled(
     State(app): State<App>,
     AdminUser(admin): AdminUser,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<DisableRequest>,
 ) -> AppResult<Json<UserResponse>> {
@@ -103,6 +111,12 @@ pub async fn set_disabled(
             Ok(u)
         })
         .await?;
+    let what = if req.disabled {
+        action::USER_DISABLE
+    } else {
+        action::USER_ENABLE
+    };
+    audit::record(&app.db, Entry::by(what, &admin).on(&user).from(addr)).await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -121,6 +135,7 @@ fn invite_json(i: &db::invites::Invite) -> Value {
 pub async fn create_invites(
     State(app): State<App>,
     AdminUser(admin): AdminUser,
+    ClientAddr(addr): ClientAddr,
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     // An empty body means one code with the default lifetime.
@@ -144,6 +159,10 @@ pub async fn create_invites(
         .create_invites(req.count.unwrap_or(1), ttl, Some(admin.id.clone()))
         .await?;
     tracing::info!(admin = %admin.id, count = codes.len(), "invite codes created");
+    let entry = Entry::by(action::INVITES_CREATE, &admin)
+        .detail(json!({ "count": codes.len() }))
+        .from(addr);
+    audit::record(&app.db, entry).await;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() })),
@@ -174,14 +193,20 @@ pub async fn list_access_requests(
 
 pub async fn delete_access_request(
     State(app): State<App>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
+    let rid = id.clone();
     let found = app
         .db
-        .run(move |c| db::requests::delete_request(c, &id))
+        .run(move |c| db::requests::delete_request(c, &rid))
         .await?;
     if found {
+        let entry = Entry::by(action::ACCESS_REQUEST_DELETE, &admin)
+            .on_object(&id)
+            .from(addr);
+        audit::record(&app.db, entry).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::not_found())

@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::cookies::{self, CookieContext};
 use crate::http::dto::UserResponse;
 use crate::http::extract::{ApiJson, AuthUser, ClientAddr};
+use crate::ops::audit::{self, Entry, action};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,6 +109,7 @@ fn parse_optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) ->
 
 pub async fn register(
     State(app): State<App>,
+    ClientAddr(addr): ClientAddr,
     ctx: CookieContext,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<(StatusCode, HeaderMap, Json<SessionResponse>)> {
@@ -116,6 +118,7 @@ pub async fn register(
         .register(&req.invite_code, &req.username, &req.password)
         .await?;
     tracing::info!(user = %user.id, username = %user.username, "registered");
+    audit::record(&app.db, Entry::by(action::REGISTER, &user).from(addr)).await;
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
     Ok((
@@ -134,10 +137,17 @@ pub async fn login(
     ctx: CookieContext,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<(HeaderMap, Json<SessionResponse>)> {
-    let (user, pair) = app
+    let result = app
         .accounts
         .login(&req.username, &req.password, &addr.to_string())
-        .await?;
+        .await;
+    let entry = match &result {
+        Ok((user, _)) => Entry::by(action::LOGIN, user),
+        Err(e) => Entry::by_name(action::LOGIN_FAILED, &req.username)
+            .detail(serde_json::json!({ "reason": e.code })),
+    };
+    audit::record(&app.db, entry.from(addr)).await;
+    let (user, pair) = result?;
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
     Ok((
@@ -232,6 +242,7 @@ pub async fn me(AuthUser(user): AuthUser) -> Json<UserResponse> {
 pub async fn change_password(
     State(app): State<App>,
     AuthUser(user): AuthUser,
+    ClientAddr(addr): ClientAddr,
     ctx: CookieContext,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> AppResult<(HeaderMap, Json<TokensResponse>)> {
@@ -239,6 +250,11 @@ pub async fn change_password(
         .accounts
         .change_password(&user, &req.current_password, &req.new_password)
         .await?;
+    audit::record(
+        &app.db,
+        Entry::by(action::PASSWORD_CHANGE, &user).from(addr),
+    )
+    .await;
     let cookie = cookies::read_cookie(&ctx.headers, cookies::REFRESH_COOKIE).is_some();
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, cookie, &ctx, &mut out);
@@ -316,6 +332,7 @@ pub struct AppPasswordRequest {
 pub async fn create_app_password(
     State(app): State<App>,
     AuthUser(user): AuthUser,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<AppPasswordRequest>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
     let name = req.name.trim().to_string();
@@ -338,6 +355,11 @@ pub async fn create_app_password(
     app.db
         .run(move |c| db::app_passwords::insert_app_password(c, &row, &hash))
         .await?;
+    let entry = Entry::by(action::APP_PASSWORD_CREATE, &user)
+        .on_object(&p.id)
+        .detail(serde_json::json!({ "name": p.name }))
+        .from(addr);
+    audit::record(&app.db, entry).await;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
@@ -370,13 +392,19 @@ pub async fn list_app_passwords(
 pub async fn delete_app_password(
     State(app): State<App>,
     AuthUser(user): AuthUser,
+    ClientAddr(addr): ClientAddr,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> AppResult<StatusCode> {
+    let (uid, pid) = (user.id.clone(), id.clone());
     let found = app
         .db
-        .run(move |c| db::app_passwords::delete_app_password(c, &user.id, &id))
+        .run(move |c| db::app_passwords::delete_app_password(c, &uid, &pid))
         .await?;
     if found {
+        let entry = Entry::by(action::APP_PASSWORD_DELETE, &user)
+            .on_object(&id)
+            .from(addr);
+        audit::record(&app.db, entry).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::not_found())

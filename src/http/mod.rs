@@ -8,6 +8,7 @@ pub mod download;
 pub mod dto;
 pub mod extract;
 pub mod files;
+pub mod ops;
 pub mod search;
 pub mod tags;
 pub mod tus;
@@ -78,7 +79,10 @@ pub fn router(app: App) -> Router {
         .route("/admin/volumes", get(admin::list_volumes))
         .route("/admin/jobs", get(admin::list_jobs))
         .route("/admin/stats", get(admin::server_stats))
+        .route("/admin/audit", get(ops::list_audit))
         .merge(tus::routes())
+        // Route templates label the metrics (must follow every route).
+        .route_layer(middleware::from_fn(crate::ops::remember_route))
         .fallback(files::api_not_found)
         // No other site may embed API answers (thumbnails and downloads above all).
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -91,6 +95,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api", api)
         .merge(crate::dav::routes())
+        .merge(ops::routes())
         .merge(webui::routes(&app.config))
         .layer(middleware::from_fn(dav_options_anywhere))
         .layer(middleware::from_fn_with_state(
@@ -98,6 +103,11 @@ pub fn router(app: App) -> Router {
             count_body_bytes,
         ))
         .layer(TraceLayer::new_for_http())
+        // Metrics, slow-body timeout, security headers, password-route limits (src/ops/).
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            crate::ops::http_layer,
+        ))
         .with_state(app)
 }
 

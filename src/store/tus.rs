@@ -143,6 +143,8 @@ impl Store {
                     return Err(AppError::quota_exceeded());
                 }
                 let volume = volumes.pick_for_write(pinned.as_deref())?;
+                // The whole length must fit on the disk, as it must fit in the quota.
+                volume.check_writable(req.length.max(0) as u64)?;
                 let now = db::now_ms();
                 let up = TusUpload {
                     id: db::new_id(),

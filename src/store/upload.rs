@@ -20,6 +20,8 @@ const WRITE_BUF: usize = 1 << 20;
 
 pub struct UploadSink {
     guard: Guard,
+    /// To check the volume's free space as the body grows (`volume-full` before the disk is).
+    volumes: Arc<Volumes>,
     written: i64,
     /// Total bytes expected, if the client said (Content-Length); bounds the first reservation.
     expected: Option<i64>,
@@ -89,8 +91,9 @@ impl UploadSink {
     ) -> AppResult<UploadSink> {
         let user_id = user_id.to_string();
         let db2 = db.clone();
+        let vols = volumes.clone();
         let (guard, file) = tokio::task::spawn_blocking(move || -> AppResult<_> {
-            let volume = volumes.pick_for_write(pinned.as_deref())?;
+            let volume = vols.pick_for_write(pinned.as_deref())?;
             let tmp_dir = volume.tmp_dir();
             std::fs::create_dir_all(&tmp_dir)?;
             let blob_id = db::new_id();
@@ -116,6 +119,7 @@ impl UploadSink {
         let writer = tokio::task::spawn_blocking(move || write_loop(file, rx));
         Ok(UploadSink {
             guard,
+            volumes,
             written: 0,
             expected: expected.map(|e| e.min(i64::MAX as u64) as i64),
             buf: Vec::with_capacity(WRITE_BUF),
@@ -237,10 +241,17 @@ impl UploadSink {
             _ => need.max(RESERVE_STEP),
         };
         let user = self.guard.user_id.clone();
+        let (volumes, volume) = (self.volumes.clone(), self.guard.volume.clone());
+        // A known length is checked whole, up front; an unknown one as it comes.
+        let disk_need = if self.expected.is_some() { want } else { need };
         let granted = self
             .guard
             .db
             .run(move |conn| {
+                // The disk first: what it can hold now, keeping its min_free.
+                if let Some(v) = volumes.get(&volume) {
+                    v.check_writable(disk_need.max(0) as u64)?;
+                }
                 db::relaxed(conn, |conn| {
                     let tx = rusqlite::Transaction::new_unchecked(
                         conn,

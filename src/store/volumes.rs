@@ -20,6 +20,10 @@ pub struct Volume {
     pub name: String,
     pub path: PathBuf,
     pub enabled: bool,
+    /// Free space below which the volume is reported low (admin page, /healthz).
+    pub low_space: u64,
+    /// Free space a new body may never eat into (`volume-full` instead).
+    pub min_free: u64,
     /// The marker id recorded in the database; None until the volume could be initialised.
     marker: RwLock<Option<String>>,
     /// Why initialisation failed (path named), for status and logs.
@@ -39,6 +43,13 @@ pub struct VolumeStatus {
     pub enabled: bool,
     pub online: bool,
     pub free_bytes: Option<u64>,
+    /// Size of the filesystem (when online).
+    pub total_bytes: Option<u64>,
+    /// The configured low-space threshold, and whether free space is below it.
+    pub low_space_bytes: u64,
+    pub low_space: bool,
+    /// Mounted read-only (a failing disk is often remounted so): files read, nothing is written.
+    pub read_only: bool,
     pub problem: Option<String>,
 }
 
@@ -53,6 +64,8 @@ impl Volumes {
                 name: vc.name.clone(),
                 path: vc.path.clone(),
                 enabled: vc.enabled,
+                low_space: vc.low_space.0,
+                min_free: vc.min_free.0,
                 marker: RwLock::new(None),
                 init_error: RwLock::new(None),
             };
@@ -106,25 +119,36 @@ impl Volumes {
     }
 
     /// Where a new body goes: the user's pinned volume, else by the placement policy among
-    /// enabled, online volumes.
+    /// enabled, online volumes that are writable and above their `min_free`.
     pub fn pick_for_write(&self, pinned: Option<&str>) -> AppResult<&Volume> {
         if let Some(name) = pinned {
-            return self.online(name);
+            let v = self.online(name)?;
+            v.check_writable(0)?;
+            return Ok(v);
         }
-        let candidates: Vec<&Volume> = self
+        let online: Vec<&Volume> = self
             .list
             .iter()
             .filter(|v| v.enabled && self.is_online(v))
             .collect();
+        let candidates: Vec<(&Volume, u64)> = online
+            .iter()
+            .filter_map(|v| match fs_stats(&v.path) {
+                Some(st) if !st.read_only && st.free > v.min_free => Some((*v, st.free)),
+                _ => None,
+            })
+            .collect();
         let chosen = match self.placement {
             Placement::FirstFit => candidates.first().copied(),
-            Placement::MostFree => candidates
-                .iter()
-                .copied()
-                .max_by_key(|v| free_bytes(&v.path).unwrap_or(0)),
+            Placement::MostFree => candidates.iter().copied().max_by_key(|(_, free)| *free),
         };
         match chosen {
-            Some(v) => Ok(v),
+            Some((v, _)) => Ok(v),
+            // Online but none can take it: say why (read-only or full), not "offline".
+            None if !online.is_empty() => Err(online
+                .iter()
+                .find_map(|v| v.check_writable(0).err())
+                .unwrap_or_else(AppError::volume_full)),
             None => {
                 let names: Vec<&str> = self
                     .list
@@ -142,12 +166,18 @@ impl Volumes {
             .iter()
             .map(|v| {
                 let online = self.is_online(v);
+                let st = if online { fs_stats(&v.path) } else { None };
+                let free = st.map(|s| s.free);
                 VolumeStatus {
                     name: v.name.clone(),
                     path: v.path.display().to_string(),
                     enabled: v.enabled,
                     online,
-                    free_bytes: if online { free_bytes(&v.path) } else { None },
+                    free_bytes: free,
+                    total_bytes: st.map(|s| s.total),
+                    low_space_bytes: v.low_space,
+                    low_space: free.is_some_and(|f| f < v.low_space),
+                    read_only: st.is_some_and(|s| s.read_only),
                     problem: if online { None } else { Some(v.problem()) },
                 }
             })
@@ -184,6 +214,19 @@ impl Volumes {
 }
 
 impl Volume {
+    /// Whether `need` more bytes may be written here now: `volume-read-only` on a read-only
+    /// mount, `volume-full` when they would leave less than `min_free`.
+    pub fn check_writable(&self, need: u64) -> AppResult<()> {
+        match fs_stats(&self.path) {
+            Some(st) if st.read_only => Err(AppError::volume_read_only(&self.name)),
+            Some(st) if st.free < need.saturating_add(self.min_free) => {
+                Err(AppError::volume_full())
+            }
+            // statvfs failing on an online volume: let the write itself say what is wrong.
+            _ => Ok(()),
+        }
+    }
+
     pub fn tmp_dir(&self) -> PathBuf {
         self.path.join(TMP_DIR)
     }
@@ -342,6 +385,31 @@ fn write_marker(path: &Path, id: &str) -> anyhow::Result<()> {
 
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// What statvfs says about the filesystem holding a volume.
+#[derive(Debug, Clone, Copy)]
+pub struct FsStats {
+    /// Bytes available to unprivileged writers.
+    pub free: u64,
+    pub total: u64,
+    pub read_only: bool,
+}
+
+pub fn fs_stats(path: &Path) -> Option<FsStats> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c is a valid NUL-terminated path and st a writable statvfs.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return None;
+    }
+    Some(FsStats {
+        free: st.f_bavail as u64 * st.f_frsize as u64,
+        total: st.f_blocks as u64 * st.f_frsize as u64,
+        read_only: st.f_flag & libc::ST_RDONLY != 0,
+    })
 }
 
 /// Bytes available to unprivileged writers on the filesystem holding `path`.

@@ -9,11 +9,7 @@ use cloudvault::config::{Placement, VolumeConfig};
 fn two_volumes(c: &mut cloudvault::config::Config, dir: &std::path::Path) {
     for name in ["usb1", "usb2"] {
         std::fs::create_dir_all(dir.join(name)).unwrap();
-        c.volumes.push(VolumeConfig {
-            name: name.into(),
-            path: dir.join(name),
-            enabled: true,
-        });
+        c.volumes.push(VolumeConfig::new(name, dir.join(name)));
     }
     c.placement = Placement::FirstFit;
 }
@@ -103,11 +99,7 @@ async fn unplugged_volume_is_never_written_and_uploads_go_elsewhere() {
 async fn with_every_volume_offline_uploads_fail_cleanly() {
     let app = spawn_app_with(|c, d| {
         std::fs::create_dir_all(d.join("only")).unwrap();
-        c.volumes.push(VolumeConfig {
-            name: "only".into(),
-            path: d.join("only"),
-            enabled: true,
-        });
+        c.volumes.push(VolumeConfig::new("only", d.join("only")));
     })
     .await;
     let u = app.register("nodisk").await;

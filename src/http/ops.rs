@@ -1,0 +1,188 @@
+//! `/healthz`, `/metrics` and `/api/admin/audit`. Health details and metrics are for this
+//! machine (a loopback client that came through no proxy) or an admin: a Bearer access token,
+//! or HTTP Basic with an admin's app password (what a Prometheus scrape config can hold).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::http::dto::rfc3339;
+use crate::http::extract::{AdminUser, AuthUser, ClientAddr};
+use crate::ops::health::{self, Status};
+use crate::ops::metrics::Gauges;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn(crate::ops::remember_route))
+}
+
+/// The caller may see details: this machine, or an admin.
+pub struct Privileged;
+
+impl FromRequestParts<App> for Privileged {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if crate::ops::is_local(parts) {
+            return Ok(Privileged);
+        }
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let user = match crate::dav::auth::parse_basic(auth.as_deref()) {
+            Some((name, pass)) => {
+                let ClientAddr(addr) = ClientAddr::from_request_parts(parts, app).await?;
+                crate::dav::auth::authenticate_basic(app, name, pass, addr).await?
+            }
+            None => AuthUser::from_request_parts(parts, app).await?.0,
+        };
+        if !user.is_admin {
+            return Err(AppError::forbidden("this needs the admin role"));
+        }
+        Ok(Privileged)
+    }
+}
+
+/// 200 with `status` ok or degraded, 503 when down. Others than this machine or an admin get
+/// only the status.
+pub async fn healthz(State(app): State<App>, privileged: Result<Privileged, AppError>) -> Response {
+    let privileged = privileged.is_ok();
+    let h = health::check(&app).await;
+    let code = if h.status == Status::Down {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = if privileged {
+        serde_json::to_value(&h).unwrap_or_default()
+    } else {
+        json!({ "status": h.status })
+    };
+    let mut res = (code, Json(body)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+pub async fn metrics(State(app): State<App>, _p: Privileged) -> AppResult<Response> {
+    let gauges = gather(&app).await?;
+    let text = app.ops.metrics.render(&gauges);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+async fn gather(app: &App) -> AppResult<Gauges> {
+    let (jobs, users, used_bytes) = app
+        .db
+        .run(|c| {
+            let jobs = db::jobs::count_jobs(c)?
+                .into_iter()
+                .map(|j| (j.kind, j.state, j.count))
+                .collect::<Vec<_>>();
+            let users = db::users::list_users(c)?;
+            let used = users.iter().map(|u| u.used_bytes).sum::<i64>();
+            Ok((jobs, users.len() as i64, used))
+        })
+        .await?;
+    let volumes = app.store.volumes.clone();
+    let volumes = tokio::task::spawn_blocking(move || volumes.status()).await?;
+    let (resident_bytes, open_fds) = crate::ops::metrics::process_stats();
+    Ok(Gauges {
+        jobs,
+        volumes,
+        users,
+        used_bytes,
+        largest_request_body: app
+            .stats
+            .largest_request_body
+            .load(std::sync::atomic::Ordering::Relaxed),
+        resident_bytes,
+        open_fds,
+        uptime: app.ops.started.elapsed(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// At most this many entries (default 100, at most 1000).
+    pub limit: Option<i64>,
+    /// Entries older than this id (the `next_before` of the previous page).
+    pub before: Option<i64>,
+    pub action: Option<String>,
+    /// Entries where this username acted or was acted upon.
+    pub user: Option<String>,
+}
+
+/// `GET /api/admin/audit`: newest first, a page at a time.
+pub async fn list_audit(
+    State(app): State<App>,
+    _admin: AdminUser,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::bad_request(
+            "invalid-query",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let filter = db::audit::AuditFilter {
+        before: q.before,
+        action: q.action.filter(|a| !a.is_empty()),
+        username: q.user.filter(|u| !u.is_empty()),
+        limit,
+    };
+    let entries = app
+        .db
+        .run(move |c| db::audit::list_audit_entries(c, &filter))
+        .await?;
+    let next_before = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    let entries: Vec<Value> = entries
+        .into_iter()
+        .map(|e| {
+            let detail = e
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<Value>(d).ok());
+            json!({
+                "id": e.id,
+                "at": rfc3339(e.at),
+                "action": e.action,
+                "actor": { "id": e.actor_id, "username": e.actor_name },
+                "target": e.target_name.as_ref().map(|n| json!({ "id": e.target_id, "username": n }))
+                    .or_else(|| e.target_id.as_ref().map(|id| json!({ "id": id }))),
+                "address": e.address,
+                "detail": detail,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "entries": entries, "next_before": next_before }),
+    ))
+}

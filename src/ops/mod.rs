@@ -1,0 +1,401 @@
+//! Running in production: the accept loop with slow-client limits and graceful shutdown
+//! (`serve`), metrics, health, the audit log, and the HTTP layer every request passes through
+//! (counting, body stall timeout, security headers, per-address limits on password routes).
+
+pub mod audit;
+pub mod health;
+pub mod install;
+pub mod metrics;
+pub mod serve;
+
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
+
+use crate::app::App;
+use crate::auth::limiter::RateLimiter;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::http::extract::ClientAddr;
+use metrics::{Cut, Metrics};
+
+/// Operational state shared by the server: metrics and the per-address limit on the routes
+/// that check passwords.
+pub struct Ops {
+    pub metrics: Arc<Metrics>,
+    /// POSTs to login, register and password change (each costs an argon2 hash) per address.
+    pub password_routes: RateLimiter,
+    pub started: Instant,
+}
+
+impl Ops {
+    pub fn new(config: &Config) -> Ops {
+        Ops {
+            metrics: Arc::default(),
+            password_routes: RateLimiter::new(
+                config.http.auth_requests_per_minute,
+                Duration::from_secs(60),
+            ),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The route template a request matched, carried from inside the router to the outer layer.
+#[derive(Clone)]
+pub struct MatchedRoute(pub String);
+
+/// `route_layer` on routers whose templates should label metrics (`/api/files/{id}`).
+pub async fn remember_route(req: Request, next: Next) -> Response {
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| MatchedRoute(m.as_str().to_string()));
+    let mut res = next.run(req).await;
+    if let Some(m) = matched {
+        res.extensions_mut().insert(m);
+    }
+    res
+}
+
+/// A bounded label for a request's route: the matched template, else a class of path (raw paths
+/// would let any client grow the metrics without end).
+pub fn route_label(path: &str, matched: Option<&str>) -> String {
+    if let Some(m) = matched {
+        return m.to_string();
+    }
+    if path == "/dav" || path.starts_with("/dav/") {
+        let second = path.split('/').filter(|s| !s.is_empty()).nth(1);
+        return match second {
+            Some(door @ ("files" | "uploads" | "tags" | "search")) => format!("/dav/{door}"),
+            _ => "/dav".into(),
+        };
+    }
+    if path == "/api" || path.starts_with("/api/") {
+        return "/api/{unmatched}".into();
+    }
+    if path.starts_with("/assets/") {
+        return "/assets/{file}".into();
+    }
+    "/{page}".into()
+}
+
+fn method_label(m: &Method) -> &'static str {
+    const KNOWN: [&str; 16] = [
+        "GET",
+        "HEAD",
+        "POST",
+        "PUT",
+        "PATCH",
+        "DELETE",
+        "OPTIONS",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "REPORT",
+        "SEARCH",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == m.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Transfer {
+    Upload(&'static str),
+    Download(&'static str),
+    Other,
+}
+
+fn transfer_of(method: &'static str, route: &str) -> Transfer {
+    match (method, route) {
+        ("POST", "/api/files/upload") => Transfer::Upload("api"),
+        ("PATCH", "/api/files/uploads/{id}") => Transfer::Upload("tus"),
+        ("PUT", "/dav/files") => Transfer::Upload("webdav"),
+        ("PUT", "/dav/uploads") => Transfer::Upload("webdav-chunk"),
+        ("GET", "/api/files/{id}/download") => Transfer::Download("api"),
+        ("GET", "/dav/files") => Transfer::Download("webdav"),
+        _ => Transfer::Other,
+    }
+}
+
+/// The routes that run argon2 on a password: limited per address so nobody can make the server
+/// hash all day (registration hashes before it checks the invite).
+fn is_password_route(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && matches!(
+            path.trim_end_matches('/'),
+            "/api/auth/login" | "/api/auth/register" | "/api/auth/password"
+        )
+}
+
+/// A request made on this machine, not through a proxy: loopback peer and no forwarding header
+/// (Caddy and cloudflared run on loopback too, but they always add one).
+pub fn is_local(parts: &Parts) -> bool {
+    let peer_local = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback());
+    peer_local && !is_forwarded(&parts.headers)
+}
+
+fn is_forwarded(h: &HeaderMap) -> bool {
+    [
+        "x-forwarded-for",
+        "forwarded",
+        "cf-connecting-ip",
+        "x-real-ip",
+    ]
+    .iter()
+    .any(|n| h.contains_key(*n))
+}
+
+/// The layer around every request: password-route limits, byte counting and the body stall
+/// timeout, the request counter and transfer durations, and security headers.
+pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let metrics = app.ops.metrics.clone();
+    let method = method_label(req.method());
+    let path = req.uri().path().to_string();
+    let (mut parts, body) = req.into_parts();
+    if is_password_route(&parts.method, &path) {
+        let ClientAddr(addr) = ClientAddr::from_request_parts(&mut parts, &app)
+            .await
+            .unwrap_or(ClientAddr(IpAddr::from([0, 0, 0, 0])));
+        if let Err(wait) = app.ops.password_routes.try_hit(&addr.to_string()) {
+            let res = AppError::rate_limited(wait).into_response();
+            metrics.count_request(method, route_label(&path, None), res.status().as_u16());
+            return with_security_headers(&path, res);
+        }
+    }
+    let body = Body::new(MeteredRequestBody {
+        inner: body,
+        metrics: metrics.clone(),
+        idle: app.config.http.body_idle_timeout.0,
+        stall: None,
+    });
+    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let res = next.run(Request::from_parts(parts, body)).await;
+    metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+
+    let route = route_label(
+        &path,
+        res.extensions().get::<MatchedRoute>().map(|m| m.0.as_str()),
+    );
+    let status = res.status();
+    let transfer = transfer_of(method, &route);
+    metrics.count_request(method, route, status.as_u16());
+    if let Transfer::Upload(door) = transfer {
+        if status.is_success() {
+            metrics.observe_upload(door, start.elapsed());
+        }
+    }
+    let download = match transfer {
+        Transfer::Download(door) if status.is_success() => Some(door),
+        _ => None,
+    };
+    let res = with_security_headers(&path, res);
+    let expected = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (parts, body) = res.into_parts();
+    let body = MeteredResponseBody {
+        inner: body,
+        metrics,
+        seen: 0,
+        download: download.map(|door| (door, start, expected)),
+    };
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// The web UI's own policy when it did not set one (the placeholder page).
+const PAGE_CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+                        object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// API answers are data, never pages: nothing in them may run or be framed.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
+/// A file served by the WebDAV door is opened by a browser as a page of our origin unless told
+/// otherwise: sandboxed, an uploaded HTML or SVG file cannot run script as the app.
+const DAV_CSP: &str = "sandbox; default-src 'none'";
+
+fn with_security_headers(path: &str, mut res: Response) -> Response {
+    let h = res.headers_mut();
+    let csp = if path.starts_with("/dav") {
+        DAV_CSP
+    } else if path.starts_with("/api") || path == "/healthz" || path == "/metrics" {
+        API_CSP
+    } else {
+        PAGE_CSP
+    };
+    let defaults = [
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    res
+}
+
+/// Counts request body bytes as the handler reads them, and fails the body when the client
+/// sends nothing for `idle` while the handler waits for it.
+struct MeteredRequestBody {
+    inner: Body,
+    metrics: Arc<Metrics>,
+    idle: Duration,
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl hyper::body::Body for MeteredRequestBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.stall = None;
+                if let Some(d) = frame.data_ref() {
+                    this.metrics.add_request_bytes(d.len() as u64);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(other) => {
+                this.stall = None;
+                Poll::Ready(other)
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let stall = this
+                    .stall
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                if stall.as_mut().poll(cx).is_ready() {
+                    this.stall = None;
+                    this.metrics.count_cut(Cut::BodyTimeout);
+                    return Poll::Ready(Some(Err(axum::Error::new(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client stopped sending the request body",
+                    )))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Counts response body bytes as they go out; times a download until its last byte.
+struct MeteredResponseBody {
+    inner: Body,
+    metrics: Arc<Metrics>,
+    seen: u64,
+    /// (door, start, Content-Length): taken when the download is complete.
+    download: Option<(&'static str, Instant, Option<u64>)>,
+}
+
+impl MeteredResponseBody {
+    fn finish_download(&mut self) {
+        if let Some((door, start, _)) = self.download.take() {
+            self.metrics.observe_download(door, start.elapsed());
+        }
+    }
+}
+
+impl hyper::body::Body for MeteredResponseBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.seen += d.len() as u64;
+                    this.metrics.add_response_bytes(d.len() as u64);
+                }
+                // Timed when the last byte is handed to the connection: hyper may never poll
+                // again once Content-Length bytes are out.
+                if matches!(this.download, Some((_, _, Some(n))) if this.seen >= n) {
+                    this.finish_download();
+                }
+            }
+            Poll::Ready(None) => this.finish_download(),
+            Poll::Ready(Some(Err(_))) => this.download = None,
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_labels_are_bounded() {
+        assert_eq!(
+            route_label("/api/files/x/download", Some("/api/files/{id}/download")),
+            "/api/files/{id}/download"
+        );
+        assert_eq!(route_label("/dav/files/alice/a/b.txt", None), "/dav/files");
+        assert_eq!(route_label("/dav/uploads/alice/1/2", None), "/dav/uploads");
+        assert_eq!(route_label("/dav/whatever", None), "/dav");
+        assert_eq!(route_label("/api/nope/123", None), "/api/{unmatched}");
+        assert_eq!(route_label("/files/deep/link", None), "/{page}");
+        assert_eq!(transfer_of("PUT", "/dav/files"), Transfer::Upload("webdav"));
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+    }
+
+    #[test]
+    fn only_password_routes_are_limited() {
+        assert!(is_password_route(&Method::POST, "/api/auth/login"));
+        assert!(is_password_route(&Method::POST, "/api/auth/register/"));
+        assert!(!is_password_route(&Method::POST, "/api/auth/refresh"));
+        assert!(!is_password_route(&Method::GET, "/api/auth/login"));
+    }
+}
