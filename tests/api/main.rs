@@ -13,6 +13,7 @@ mod files;
 mod helpers;
 mod media;
 mod ml;
+mod ops;
 mod quota;
 mod security;
 mod tags;
