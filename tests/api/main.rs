@@ -16,6 +16,7 @@ mod ml;
 mod ops;
 mod quota;
 mod security;
+mod slow_clients;
 mod tags;
 mod tus;
 mod volumes;
