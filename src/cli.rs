@@ -263,11 +263,13 @@ fn install(a: &InstallArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     // The same rules as the config file's.
-    let mut check = Config::default();
-    check.volumes = volumes
-        .iter()
-        .map(|(n, p)| crate::config::VolumeConfig::new(n.clone(), p.clone()))
-        .collect();
+    let check = Config {
+        volumes: volumes
+            .iter()
+            .map(|(n, p)| crate::config::VolumeConfig::new(n.clone(), p.clone()))
+            .collect(),
+        ..Config::default()
+    };
     check.validate()?;
     crate::ops::install::install(&crate::ops::install::InstallOptions {
         root: a.root.clone(),

@@ -111,7 +111,7 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
             Some(ids)
         }
         None if passwd.is_file() => {
-            let mut cmd = Command::new("useradd");
+            let mut cmd = Command::new(program("useradd"));
             if !o.is_real_root() {
                 cmd.arg("--root").arg(&o.root);
             }
@@ -246,7 +246,7 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
     }
 
     if o.systemctl && o.is_real_root() {
-        let ok = Command::new("systemctl")
+        let ok = Command::new(program("systemctl"))
             .arg("daemon-reload")
             .status()
             .map(|s| s.success())
@@ -269,6 +269,15 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
     say("  sudo systemctl enable --now cloudvault cloudvault-maintenance.timer".into());
     say("  then Caddy / cloudflared in front: README.md, \"Deployment\"".into());
     Ok(log)
+}
+
+/// A system program by its usual path: sudo and cron may run us with a PATH without sbin.
+fn program(name: &str) -> PathBuf {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn valid_user_name(s: &str) -> bool {

@@ -203,10 +203,10 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
     let status = res.status();
     let transfer = transfer_of(method, &route);
     metrics.count_request(method, route, status.as_u16());
-    if let Transfer::Upload(door) = transfer {
-        if status.is_success() {
-            metrics.observe_upload(door, start.elapsed());
-        }
+    if let Transfer::Upload(door) = transfer
+        && status.is_success()
+    {
+        metrics.observe_upload(door, start.elapsed());
     }
     let download = match transfer {
         Transfer::Download(door) if status.is_success() => Some(door),

@@ -12,6 +12,7 @@ mod dav_clients;
 mod disk_full;
 mod files;
 mod helpers;
+mod install;
 mod media;
 mod ml;
 mod ops;

@@ -13,6 +13,8 @@ use cloudvault::config::{ByteSize, Placement, VolumeConfig};
 // ---------------------------------------------------------------------------------------------
 // A strict parser of the Prometheus text exposition format (0.0.4).
 
+type Labels = Vec<(String, String)>;
+
 #[derive(Debug, Default)]
 pub struct Exposition {
     /// family name → type
@@ -63,7 +65,7 @@ fn parse_value(s: &str) -> Result<f64, String> {
 }
 
 /// Labels `{a="x",b="y"}` starting at `s` (after the metric name); returns them and the rest.
-fn parse_labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(s: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     let mut rest = s.strip_prefix('{').ok_or("expected {")?;
     loop {
@@ -175,7 +177,7 @@ pub fn parse_exposition(text: &str) -> Result<Exposition, String> {
             continue;
         }
         let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
+            .find(['{', ' '])
             .ok_or_else(|| err("no value".into()))?;
         let name = &line[..name_end];
         if !valid_metric_name(name) {
@@ -234,7 +236,7 @@ pub fn parse_exposition(text: &str) -> Result<Exposition, String> {
         if kind != "histogram" {
             continue;
         }
-        let mut groups: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut groups: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
         for ((n, labels), v) in &e.samples {
             if *n == format!("{family}_bucket") {
                 let le = parse_value(&labels.iter().find(|(k, _)| k == "le").unwrap().1)?;
