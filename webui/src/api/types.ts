@@ -149,5 +149,10 @@ export interface Volume {
   enabled: boolean
   online: boolean
   free_bytes: number | null
+  total_bytes: number | null
+  /** The configured low-space threshold, and whether free space is below it. */
+  low_space_bytes: number
+  low_space: boolean
+  read_only: boolean
   problem: string | null
 }

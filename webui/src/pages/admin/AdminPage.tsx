@@ -252,7 +252,17 @@ function Server() {
         {vols?.volumes.map((v) => (
           <li key={v.name}>
             <strong>{v.name}</strong> <span className="text-slate-500">{v.path}</span> ·{' '}
-            {v.online ? <span className="text-emerald-700">online, {formatBytes(v.free_bytes ?? 0)} free</span> : <span className="text-red-700">offline: {v.problem}</span>}
+            {!v.online ? (
+              <span className="text-red-700">offline: {v.problem}</span>
+            ) : v.read_only ? (
+              <span className="text-red-700">read-only, {formatBytes(v.free_bytes ?? 0)} free</span>
+            ) : v.low_space ? (
+              <span className="text-amber-700" data-testid="low-space">
+                low on space: {formatBytes(v.free_bytes ?? 0)} free (threshold {formatBytes(v.low_space_bytes)})
+              </span>
+            ) : (
+              <span className="text-emerald-700">online, {formatBytes(v.free_bytes ?? 0)} free</span>
+            )}
           </li>
         ))}
       </ul>
