@@ -9,4 +9,5 @@ pub mod dav;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod search;
 pub mod store;
