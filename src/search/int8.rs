@@ -22,6 +22,16 @@ pub fn quantize_per_vector(v: &[f32], out: &mut [i8]) -> f32 {
     scale
 }
 
+/// `1 / ‖code‖`: the factor that makes the quantised vector unit length (0 for all zeros).
+pub fn unit_scale(code: &[i8]) -> f32 {
+    let sq: i64 = code.iter().map(|&c| c as i64 * c as i64).sum();
+    if sq == 0 {
+        0.0
+    } else {
+        (1.0 / (sq as f64).sqrt()) as f32
+    }
+}
+
 /// Quantises `v` with a given scale, clamping to ±127 (values beyond `127 · scale` are clipped).
 /// The global-scale scheme (one scale for every vector) uses this; the index uses per-vector
 /// scales, which measured better (see bench/RESULTS.md).

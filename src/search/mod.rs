@@ -5,3 +5,6 @@ pub mod index;
 pub mod int8;
 pub mod semantic;
 pub mod service;
+
+#[cfg(test)]
+mod tests;
