@@ -424,4 +424,56 @@ describe('CloudVault in a real browser', () => {
     await page.locator('[data-testid=file-item][data-name="note-0999.txt"]').waitFor()
     await ctx.close()
   })
+
+  it('an uploaded HTML or SVG file cannot run script in the app origin', async () => {
+    // Each payload, if its script runs, renames the page and logs a marker: checked first on a
+    // blank page (so the payloads are known to work), then served by CloudVault every way a
+    // browser can reach it.
+    const html = '<!doctype html><title>inert</title><script>document.title="PWNED";console.log("PWNED-html");fetch("/api/auth/me")</script><img src=x onerror="console.log(\'PWNED-img\')">'
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" onload="console.log(\'PWNED-svg-onload\')"><script>document.title="PWNED";console.log("PWNED-svg")</script><rect width="10" height="10"/></svg>'
+    const folder = await alice.api.call('POST', '/api/files/folders', { parent_id: null, name: 'Untrusted' })
+    await alice.api.uploadMany(folder.id, [['evil.html', html], ['evil.svg', svg]])
+    const byName = Object.fromEntries((await alice.api.list(folder.id)).map((i) => [i.name, i.id]))
+    const ctx = await browser.newContext({ ...DESKTOP, acceptDownloads: true, httpCredentials: { username: 'alice', password: PASSWORD } })
+    const page = await ctx.newPage()
+    const ran = []
+    page.on('console', (m) => m.text().startsWith('PWNED') && ran.push(`${page.url()}: ${m.text()}`))
+    await page.setContent(html)
+    await until('the control payload to run', async () => (await page.title()) === 'PWNED')
+    assert.ok(ran.some((r) => r.includes('PWNED-html')), 'the HTML payload runs where nothing stops it')
+    ran.length = 0
+    await signIn(page, 'alice') // the media cookie the web UI uses for downloads
+    const visits = []
+    for (const [name, id] of Object.entries(byName)) {
+      for (const url of [`/api/files/${id}/download`, `/api/files/${id}/download?inline=true`, `/dav/files/alice/Untrusted/${name}`]) {
+        const download = page.waitForEvent('download', { timeout: 3_000 }).catch(() => null)
+        let res = null
+        try {
+          res = await page.goto(server.base + url)
+        } catch (e) {
+          assert.match(String(e), /Download is starting|ERR_ABORTED/, `${url}: ${e}`)
+        }
+        const d = await download
+        if (res) {
+          assert.equal(res.status(), 200, url)
+          const h = res.headers()
+          assert.match(h['content-security-policy'] ?? '', /sandbox/, `${url} is sandboxed`)
+          assert.equal(h['x-content-type-options'], 'nosniff', url)
+          await page.waitForTimeout(300)
+          assert.notEqual(await page.title(), 'PWNED', `${url} ran its script`)
+        } else {
+          assert.ok(d, `${url} neither rendered nor downloaded`)
+          assert.equal(d.suggestedFilename(), name)
+          await d.cancel()
+        }
+        visits.push(`${url} → ${res ? 'rendered, sandboxed' : 'downloaded'}`)
+      }
+    }
+    assert.deepEqual(ran, [], 'no payload ran in the app origin')
+    // Inert in the app's own storage too: a sandboxed page has an opaque origin.
+    await page.goto(`${server.base}/files/${folder.id}`)
+    assert.notEqual(await page.title(), 'PWNED')
+    log('untrusted files:', visits.join('; '))
+    await ctx.close()
+  })
 })
