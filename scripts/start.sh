@@ -55,7 +55,7 @@ version_ge() { # version_ge A B: A >= B
 
 # 1. Build packages (C compiler and linker for the bundled SQLite, curl for rustup).
 if command -v dpkg-query >/dev/null 2>&1; then
-  apt_install build-essential pkg-config curl ca-certificates
+  apt_install build-essential pkg-config nasm curl ca-certificates
 else
   say "Not a Debian system: make sure a C compiler, pkg-config and curl are installed"
 fi

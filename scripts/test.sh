@@ -9,8 +9,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages the tests use: build tools for bundled SQLite and blake3's assembly, the litmus
-# WebDAV suite, and Python (for rclone below).
-APT_PACKAGES=(build-essential pkg-config curl ca-certificates litmus python3 python3-venv)
+# WebDAV suite, and Python (for rclone below); nasm for the SIMD JPEG decoder (mozjpeg-sys).
+APT_PACKAGES=(build-essential pkg-config nasm curl ca-certificates litmus python3 python3-venv)
 # media: the tests make videos with ffmpeg and the code under test runs ffprobe/ffmpeg.
 APT_PACKAGES+=(ffmpeg)
 missing=()

@@ -6,6 +6,7 @@
 //! before anything large is allocated. Videos go through `ffprobe` and `ffmpeg` child processes with a
 //! deadline. Thumbnails are JPEG, written atomically.
 
+pub mod jpeg;
 mod metadata;
 mod picture;
 mod thumbs;

@@ -1,4 +1,4 @@
-//! Decoding still images to RGB: JPEG through `jpeg-decoder` with DCT scaling, the rest through the
+//! Decoding still images to RGB: JPEG through libjpeg-turbo's decoder with DCT scaling (`jpeg.rs`), the rest through the
 //! `image` crate; pixel counts checked from the header before decoding; decoder panics become errors.
 
 use std::fs::File;
@@ -8,6 +8,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
 
+use super::jpeg::JpegError;
 use super::metadata::{ExifFacts, facts_from_exif, read_exif_from_container};
 use super::{MediaError, MediaErrorKind, MediaLimits};
 
@@ -91,55 +92,33 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn decode_jpeg(bytes: &[u8], want: Want, limits: &MediaLimits) -> Result<Picture, MediaError> {
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
-    decoder.read_info().map_err(jpeg_error)?;
-    let info = decoder.info().ok_or_else(|| corrupt("no frame header"))?;
-    let (full_w, full_h) = (info.width as u32, info.height as u32);
-    check_pixels(full_w, full_h, limits)?;
-    let facts = read_exif_from_container(&mut Cursor::new(bytes)).unwrap_or_else(|| ExifFacts {
-        orientation: 1,
-        ..Default::default()
+    let facts = || {
+        read_exif_from_container(&mut Cursor::new(bytes)).unwrap_or_else(|| ExifFacts {
+            orientation: 1,
+            ..Default::default()
+        })
+    };
+    let decoded = super::jpeg::decode_scaled(bytes, limits.max_pixels, |w, h| {
+        let (req_w, req_h) = requested_size(w, h, want);
+        super::jpeg::numerator_for(w, h, req_w, req_h)
     });
-    let gray = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => false,
-        jpeg_decoder::PixelFormat::L8 => true,
-        // CMYK and 12-bit JPEGs are rare: the image crate's decoder converts them (full size).
-        _ => return decode_jpeg_fallback(bytes, facts, limits),
-    };
-    let (req_w, req_h) = requested_size(full_w, full_h, want);
-    let (w, h) = decoder
-        .scale(req_w as u16, req_h as u16)
-        .map_err(jpeg_error)?;
-    decoder.set_max_decoding_buffer_size(
-        limits.max_pixels.saturating_mul(4).min(usize::MAX as u64) as usize,
-    );
-    let pixels = match decoder.decode() {
-        Ok(p) => p,
-        Err(jpeg_decoder::Error::Unsupported(_)) => {
-            return decode_jpeg_fallback(bytes, facts, limits);
-        }
-        Err(e) => return Err(jpeg_error(e)),
-    };
-    let (w, h) = (w as u32, h as u32);
-    let rgb = if gray {
-        let mut out = Vec::with_capacity(pixels.len() * 3);
-        for v in pixels {
-            out.extend_from_slice(&[v, v, v]);
-        }
-        RgbImage::from_raw(w, h, out)
-    } else {
-        RgbImage::from_raw(w, h, pixels)
+    match decoded {
+        Ok(s) => Ok(Picture {
+            rgb: s.rgb,
+            full_w: s.full_w,
+            full_h: s.full_h,
+            facts: facts(),
+        }),
+        Err(JpegError::TooLarge { width, height }) => check_pixels(width, height, limits)
+            .and_then(|_| Err(corrupt("the header and the decoder disagree on the size"))),
+        // CMYK and the like: the image crate's decoder converts them (full size).
+        Err(JpegError::Unsupported(_)) => decode_jpeg_fallback(bytes, facts(), limits),
+        Err(JpegError::Truncated) => Err(corrupt("the file is truncated")),
+        Err(JpegError::Corrupt(what)) => Err(corrupt(&what)),
     }
-    .ok_or_else(|| corrupt("decoded size does not match the header"))?;
-    Ok(Picture {
-        rgb,
-        full_w,
-        full_h,
-        facts,
-    })
 }
 
-/// The scaled size to ask jpeg-decoder for: it picks the smallest of 1/8, 1/4, 1/2, 1 that reaches it.
+/// The scaled size to ask the decoder for: it picks the smallest of 1/8, 1/4, 1/2, 1 that reaches it.
 fn requested_size(w: u32, h: u32, want: Want) -> (u32, u32) {
     match want {
         Want::Fit(n) => super::thumbs::fit(w, h, n),
@@ -304,22 +283,6 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> MediaError {
         MediaErrorKind::Io,
         format!("{what} {}: {e}", path.display()),
     )
-}
-
-fn jpeg_error(e: jpeg_decoder::Error) -> MediaError {
-    match e {
-        jpeg_decoder::Error::Unsupported(f) => MediaError::new(
-            MediaErrorKind::Unsupported,
-            format!("unsupported JPEG feature: {f:?}"),
-        ),
-        jpeg_decoder::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            corrupt("the file is truncated")
-        }
-        jpeg_decoder::Error::Io(e) => {
-            MediaError::new(MediaErrorKind::Io, format!("reading image: {e}"))
-        }
-        other => corrupt(&other.to_string()),
-    }
 }
 
 fn image_error(e: ImageError) -> MediaError {

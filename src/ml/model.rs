@@ -335,7 +335,13 @@ impl ClipModel {
         };
 
         // Textual encoder: token ids (int32 or int64), maybe an attention mask.
-        let session = open_session(&files.textual, threads, tuning)?;
+        // A text query runs alone and the index scan follows at once on the same cores: the
+        // encoder's threads must not stay spinning after it (bench/search.sh, whole-query row).
+        let text_tuning = SessionTuning {
+            intra_op_spinning: false,
+            ..*tuning
+        };
+        let session = open_session(&files.textual, threads, &text_tuning)?;
         let mut ids = None;
         let mut mask_input = None;
         for input in session.inputs() {

@@ -250,8 +250,7 @@ pub fn decode_bytes_for_clip(bytes: &[u8], min_side: u32) -> Result<RgbImage, St
     let img = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         match decode_jpeg_scaled(bytes, min_side) {
             Ok(img) => img,
-            // jpeg-decoder is stricter than zune-jpeg (the `image` crate's) on some odd files, and
-            // does not do CMYK → RGB the same way: let the other decoder try at full size.
+            // CMYK and other odd files: let the `image` crate's decoder try at full size.
             Err(_) => decode_with_image_crate(bytes)?,
         }
     } else {
@@ -267,28 +266,12 @@ fn decode_with_image_crate(bytes: &[u8]) -> Result<RgbImage, String> {
 }
 
 fn decode_jpeg_scaled(bytes: &[u8], min_side: u32) -> Result<RgbImage, String> {
-    let mut dec = jpeg_decoder::Decoder::new(bytes);
-    dec.read_info().map_err(|e| e.to_string())?;
-    let info = dec.info().ok_or("no JPEG header")?;
-    let (w, h) = (info.width as u32, info.height as u32);
-    // Largest divisor that keeps both sides >= min_side (each side rounds up, as the decoder does).
-    let divisor = [8u32, 4, 2, 1]
-        .into_iter()
-        .find(|d| w.div_ceil(*d) >= min_side.min(w) && h.div_ceil(*d) >= min_side.min(h))
-        .unwrap_or(1);
-    if divisor > 1 {
-        dec.scale(w.div_ceil(divisor) as u16, h.div_ceil(divisor) as u16)
-            .map_err(|e| e.to_string())?;
-    }
-    let pixels = dec.decode().map_err(|e| e.to_string())?;
-    let info = dec.info().ok_or("no JPEG header")?;
-    let (w, h) = (info.width as u32, info.height as u32);
-    let rgb = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => pixels,
-        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
-        other => return Err(format!("JPEG pixel format {other:?}")),
-    };
-    RgbImage::from_raw(w, h, rgb).ok_or_else(|| "JPEG decoder returned a short buffer".to_string())
+    // Largest reduction that keeps both sides >= min_side; the media job's default pixel limit.
+    let max_pixels = crate::media::MediaLimits::default().max_pixels;
+    let decoded = crate::media::jpeg::decode_scaled(bytes, max_pixels, |w, h| {
+        crate::media::jpeg::numerator_for(w, h, min_side, min_side)
+    });
+    decoded.map(|s| s.rgb).map_err(|e| e.to_string())
 }
 
 fn exif_orientation(bytes: &[u8]) -> u32 {
