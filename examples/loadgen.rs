@@ -89,7 +89,10 @@ fn parse_args() -> Args {
             other => panic!("unknown argument {other}"),
         }
     }
-    assert!(!a.users.is_empty() && !a.password.is_empty(), "--users and --password");
+    assert!(
+        !a.users.is_empty() && !a.password.is_empty(),
+        "--users and --password"
+    );
     // Bounded and loopback only: this is a benchmark of this machine, never a load on others.
     let host = a
         .base
@@ -306,7 +309,10 @@ async fn one(
             if res.status() != StatusCode::OK {
                 return Err(format!("download: {}", res.status()));
             }
-            let b = res.bytes().await.map_err(|e| format!("download body: {e}"))?;
+            let b = res
+                .bytes()
+                .await
+                .map_err(|e| format!("download body: {e}"))?;
             if b.len() != *size {
                 return Err(format!("download: {} bytes, want {size}", b.len()));
             }
@@ -337,7 +343,10 @@ async fn one(
             if res.status().as_u16() != 207 {
                 return Err(format!("propfind: {}", res.status()));
             }
-            let text = res.text().await.map_err(|e| format!("propfind body: {e}"))?;
+            let text = res
+                .text()
+                .await
+                .map_err(|e| format!("propfind body: {e}"))?;
             if text.matches("<D:response>").count() + text.matches("<d:response>").count()
                 < acc.files.len() + 1
             {
@@ -380,9 +389,18 @@ async fn main() {
     // ~50 ms: 200 clients would otherwise all pay it in the first second).
     for acc in &accounts {
         let mut t = Tally::default();
-        one(&c, &a.base, acc, &a.password, Op::Propfind, &mut Rng(7), 0, &mut t)
-            .await
-            .expect("warm-up PROPFIND");
+        one(
+            &c,
+            &a.base,
+            acc,
+            &a.password,
+            Op::Propfind,
+            &mut Rng(7),
+            0,
+            &mut t,
+        )
+        .await
+        .expect("warm-up PROPFIND");
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -399,9 +417,8 @@ async fn main() {
                 let op = pick(&a.mix, &mut r);
                 let s = Instant::now();
                 match one(&c, &a.base, &acc, &a.password, op, &mut r, client, &mut t).await {
-                    Ok(()) => {
-                        t.lat[op as usize].push(s.elapsed().as_micros().min(u32::MAX as u128) as u32)
-                    }
+                    Ok(()) => t.lat[op as usize]
+                        .push(s.elapsed().as_micros().min(u32::MAX as u128) as u32),
                     Err(e) => t.errors.push(e),
                 }
                 done_ops.fetch_add(1, Ordering::Relaxed);

@@ -17,8 +17,8 @@
 use std::io::Write;
 use std::time::Instant;
 
-use cloudvault::search::index::{EmbeddingIndex, Rescore};
 use cloudvault::ml::{ClipModel, ClipOptions};
+use cloudvault::search::index::{EmbeddingIndex, Rescore};
 use cloudvault::search::int8;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -63,7 +63,10 @@ fn parse_args() -> Args {
             _ => panic!("unknown argument {k}"),
         }
     }
-    assert!(a.kind == "random" || a.kind == "clustered", "--kind random|clustered");
+    assert!(
+        a.kind == "random" || a.kind == "clustered",
+        "--kind random|clustered"
+    );
     a
 }
 
@@ -247,14 +250,22 @@ fn recall_only(idx: &EmbeddingIndex, queries: &[f32], dim: usize, truth: &[Vec<u
 }
 
 /// Recall@10 of the int8 ranking alone (no rescoring) for one quantisation of the rows.
-fn ranking_recall(codes: &[i8], scales: &[f32], q8: &[Vec<i8>], dim: usize, truth: &[Vec<u32>]) -> f64 {
+fn ranking_recall(
+    codes: &[i8],
+    scales: &[f32],
+    q8: &[Vec<i8>],
+    dim: usize,
+    truth: &[Vec<u32>],
+) -> f64 {
     let scan = int8::best_scan();
     let n = scales.len();
     let mut dots = vec![0i32; n];
     let mut found = 0;
     for (q, t) in q8.iter().zip(truth) {
         scan(codes, q, &mut dots);
-        let mut s: Vec<(f32, u32)> = (0..n).map(|r| (dots[r] as f32 * scales[r], r as u32)).collect();
+        let mut s: Vec<(f32, u32)> = (0..n)
+            .map(|r| (dots[r] as f32 * scales[r], r as u32))
+            .collect();
         s.select_nth_unstable_by(9, |a, b| b.0.total_cmp(&a.0));
         found += s[..10].iter().filter(|(_, r)| t.contains(r)).count();
     }
@@ -283,7 +294,11 @@ fn main() {
         m
     });
     let set = a.kind.as_str();
-    eprintln!("== {set} n={n} dim={dim} queries={} kernel={}", a.queries, int8::best_scan_name());
+    eprintln!(
+        "== {set} n={n} dim={dim} queries={} kernel={}",
+        a.queries,
+        int8::best_scan_name()
+    );
 
     let mut centres = vec![0f32; 1000 * dim];
     let mut rng = StdRng::seed_from_u64(7);
@@ -306,7 +321,11 @@ fn main() {
         let as_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         write("data.f32", &as_bytes(&data));
         write("queries.f32", &as_bytes(&queries));
-        let t: Vec<u8> = truth.iter().flatten().flat_map(|r| r.to_le_bytes()).collect();
+        let t: Vec<u8> = truth
+            .iter()
+            .flatten()
+            .flat_map(|r| r.to_le_bytes())
+            .collect();
         write("truth.u32", &t);
     }
 

@@ -32,7 +32,12 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--mode" => mode = args.next().expect("--mode small|full"),
-            "--threads" => threads = args.next().and_then(|v| v.parse().ok()).expect("--threads N"),
+            "--threads" => {
+                threads = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--threads N")
+            }
             "--reps" => reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
             "--out" => out = args.next().map(PathBuf::from).expect("--out DIR"),
             _ => files.push(PathBuf::from(a)),
@@ -45,11 +50,16 @@ fn main() {
     let run = |i: usize| {
         let src = &files[i % files.len()];
         if mode == "small" {
-            let jpeg = media::thumbnail_jpeg(src, media::SMALL_PX, &limits).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+            let jpeg = media::thumbnail_jpeg(src, media::SMALL_PX, &limits)
+                .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
             std::fs::write(out.join(format!("s{i}.jpg")), jpeg).unwrap();
         } else {
-            let t = ThumbTargets { small: out.join(format!("s{i}.jpg")), large: out.join(format!("l{i}.jpg")) };
-            media::process_file(src, MediaKind::Image, &t, &limits).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+            let t = ThumbTargets {
+                small: out.join(format!("s{i}.jpg")),
+                large: out.join(format!("l{i}.jpg")),
+            };
+            media::process_file(src, MediaKind::Image, &t, &limits)
+                .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
         }
     };
     // Warm-up (page cache, allocator, rayon's pool), not timed.
@@ -74,5 +84,9 @@ fn main() {
     });
     let wall = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
-    println!("{mode}\t{threads}\t{total}\t{wall:.3}\t{:.2}\t{:.1}", total as f64 / wall, cpu * 1000.0 / total as f64);
+    println!(
+        "{mode}\t{threads}\t{total}\t{wall:.3}\t{:.2}\t{:.1}",
+        total as f64 / wall,
+        cpu * 1000.0 / total as f64
+    );
 }

@@ -25,7 +25,10 @@ pub struct Scaled {
 #[derive(Debug)]
 pub enum JpegError {
     /// The header says more pixels than allowed: nothing was decoded.
-    TooLarge { width: u32, height: u32 },
+    TooLarge {
+        width: u32,
+        height: u32,
+    },
     /// The data ends before the image does.
     Truncated,
     /// CMYK/YCCK and the like: let a general decoder convert it.

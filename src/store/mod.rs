@@ -557,7 +557,30 @@ impl Store {
     }
 
     /// Opens a file's body for reading; `volume-offline` if its disk is not there.
-    pub async fn open_body(&self, node: &Node) -> AppResult<std::fs::File> {
+    /// [`Self::open_body`] plus the first `max` bytes of the body, read on the same blocking
+    /// thread: a small file is then served without another trip to the blocking pool.
+    pub async fn open_body_with_head(
+        &self,
+        node: &Node,
+        max: usize,
+    ) -> AppResult<(std::fs::File, Vec<u8>)> {
+        let file = self.open_body_sync_parts(node)?;
+        let want = max.min(node.size.max(0) as usize);
+        tokio::task::spawn_blocking(move || -> AppResult<(std::fs::File, Vec<u8>)> {
+            let mut file = file()?;
+            let mut head = Vec::with_capacity(want);
+            std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, want as u64), &mut head)
+                .map_err(|e| AppError::internal(format_args!("reading a body: {e}")))?;
+            Ok((file, head))
+        })
+        .await?
+    }
+
+    /// What opening `node`'s body needs, as a closure to run on a blocking thread.
+    fn open_body_sync_parts(
+        &self,
+        node: &Node,
+    ) -> AppResult<impl FnOnce() -> AppResult<std::fs::File> + Send + 'static> {
         let (Some(volume), Some(blob), ext) =
             (node.volume.clone(), node.blob_id.clone(), node.ext.clone())
         else {
@@ -565,7 +588,7 @@ impl Store {
         };
         let volumes = self.volumes.clone();
         let owner = node.owner_id.clone();
-        tokio::task::spawn_blocking(move || -> AppResult<std::fs::File> {
+        Ok(move || -> AppResult<std::fs::File> {
             let v = volumes.online(&volume)?;
             let path = v.body_path(&owner, &blob, ext.as_deref().unwrap_or(""));
             std::fs::File::open(&path).map_err(|e| {
@@ -575,7 +598,11 @@ impl Store {
                 ))
             })
         })
-        .await?
+    }
+
+    pub async fn open_body(&self, node: &Node) -> AppResult<std::fs::File> {
+        let open = self.open_body_sync_parts(node)?;
+        tokio::task::spawn_blocking(open).await?
     }
 
     /// Unlinks trashed bodies and forgets their entries; entries on offline volumes wait.

@@ -127,6 +127,30 @@ async fn webdav_and_api_share_files_folders_and_ids() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
     assert_same(&r.bytes().await.unwrap(), &api_data[100..200]);
+    // The first 64 KiB of a body are read with its open: ranges inside, across and past that
+    // head, and the whole of a file larger than it, come back exact.
+    for (a, b) in [
+        (0usize, 65_535usize),
+        (60_000, 70_000),
+        (65_530, 65_545),
+        (65_536, 299_999),
+        (250_000, 299_999),
+    ] {
+        let r = app
+            .dav("GET", &drive(&u, "hello.bin"), "alice", PASSWORD)
+            .header("range", format!("bytes={a}-{b}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT, "{a}-{b}");
+        assert_same(&r.bytes().await.unwrap(), &data[a..=b]);
+    }
+    let r = app
+        .dav("GET", &drive(&u, "hello.bin"), "alice", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_same(&r.bytes().await.unwrap(), &data);
 
     // MKCOL shows as a folder in the API.
     let r = app
