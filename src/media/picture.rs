@@ -99,7 +99,10 @@ fn decode_jpeg(bytes: &[u8], want: Want, limits: &MediaLimits) -> Result<Picture
         })
     };
     let decoded = super::jpeg::decode_scaled(bytes, limits.max_pixels, |w, h| {
-        let (req_w, req_h) = requested_size(w, h, want);
+        let (req_w, req_h) = match want {
+            Want::Fit(n) => super::thumbs::fit(w, h, n),
+            Want::ShortSide(n) => (n, n),
+        };
         super::jpeg::numerator_for(w, h, req_w, req_h)
     });
     match decoded {
@@ -115,22 +118,6 @@ fn decode_jpeg(bytes: &[u8], want: Want, limits: &MediaLimits) -> Result<Picture
         Err(JpegError::Unsupported(_)) => decode_jpeg_fallback(bytes, facts(), limits),
         Err(JpegError::Truncated) => Err(corrupt("the file is truncated")),
         Err(JpegError::Corrupt(what)) => Err(corrupt(&what)),
-    }
-}
-
-/// The scaled size to ask the decoder for: it picks the smallest of 1/8, 1/4, 1/2, 1 that reaches it.
-fn requested_size(w: u32, h: u32, want: Want) -> (u32, u32) {
-    match want {
-        Want::Fit(n) => super::thumbs::fit(w, h, n),
-        Want::ShortSide(n) => {
-            // Pick the scale ourselves so the *shorter* side reaches n, then ask for exactly that size.
-            let scaled = |len: u32, s: u32| (len * s).div_ceil(8);
-            let s = [1, 2, 4, 8]
-                .into_iter()
-                .find(|&s| scaled(w.min(h), s) >= n)
-                .unwrap_or(8);
-            (scaled(w, s), scaled(h, s))
-        }
     }
 }
 
