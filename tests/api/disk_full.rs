@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -74,11 +73,6 @@ impl Drop for Tmpfs {
             .arg(&self.0)
             .status();
     }
-}
-
-fn basic(user: &str) -> String {
-    let b = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{PASSWORD}"));
-    format!("Basic {b}")
 }
 
 fn integrity(app: &TestApp) -> String {
@@ -176,15 +170,7 @@ async fn a_volume_filled_during_uploads_refuses_them_cleanly_and_recovers() {
         .upload(&u.token, "", &[("more.txt", b"x".to_vec())])
         .await;
     assert_error(r, StatusCode::INSUFFICIENT_STORAGE, "volume-full").await;
-    let h: serde_json::Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: serde_json::Value = app.health().await;
     assert_eq!(h["status"], "degraded");
     assert_eq!(h["volumes"][0]["low_space"], true);
     assert_eq!(h["volumes"][0]["free_bytes"], 0);
@@ -207,15 +193,7 @@ async fn a_volume_filled_during_uploads_refuses_them_cleanly_and_recovers() {
         app.download(&u.token, keep["id"].as_str().unwrap()).await,
         b"kept through it all"
     );
-    let h: serde_json::Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: serde_json::Value = app.health().await;
     assert_eq!(h["status"], "ok", "{h}");
     app.assert_usage_consistent(&u).await;
 
@@ -224,15 +202,7 @@ async fn a_volume_filled_during_uploads_refuses_them_cleanly_and_recovers() {
     let r = app.upload(&u.token, "", &[("ro.txt", b"x".to_vec())]).await;
     assert_error(r, StatusCode::SERVICE_UNAVAILABLE, "volume-read-only").await;
     assert_eq!(app.download(&u.token, f["id"].as_str().unwrap()).await, big);
-    let h: serde_json::Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: serde_json::Value = app.health().await;
     assert_eq!(h["volumes"][0]["read_only"], true);
     assert_eq!(h["status"], "down", "the only volume takes no files");
     disk.remount("rw");

@@ -11,6 +11,18 @@ use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "tulip-orbit-92";
 
+/// An `Authorization: Basic …` value.
+pub fn basic_header(user: &str, pass: &str) -> String {
+    use base64::Engine;
+    let b = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    format!("Basic {b}")
+}
+
+/// [`basic_header`] with the test password.
+pub fn basic(user: &str) -> String {
+    basic_header(user, PASSWORD)
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: Client,
@@ -305,6 +317,18 @@ impl TestApp {
             .basic_auth(user, Some(pass))
     }
 
+    /// `GET /healthz` as JSON (details are shown to this machine).
+    pub async fn health(&self) -> Value {
+        self.client
+            .get(self.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The `host:port` the server listens on.
     pub fn host(&self) -> &str {
         self.base.trim_start_matches("http://")
@@ -320,7 +344,6 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> RawResponse {
-        use base64::Engine;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut req = format!(
             "{m} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -328,8 +351,7 @@ impl TestApp {
             body.len()
         );
         if let Some((u, p)) = auth {
-            let b = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-            req.push_str(&format!("Authorization: Basic {b}\r\n"));
+            req.push_str(&format!("Authorization: {}\r\n", basic_header(u, p)));
         }
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));

@@ -549,15 +549,7 @@ async fn metrics_and_health_details_are_for_this_machine_or_an_admin() {
     let h: Value = r.json().await.unwrap();
     assert_eq!(h["database"]["ok"], true);
     assert_eq!(h["volumes"][0]["name"], "default");
-    let local: Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let local: Value = app.health().await;
     assert_eq!(local["status"], "ok");
     assert!(local["volumes"].is_array());
 }
@@ -675,15 +667,7 @@ async fn low_space_threshold_shows_in_health() {
         c.volumes.push(v);
     })
     .await;
-    let h: Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = app.health().await;
     assert_eq!(h["status"], "degraded");
     assert_eq!(h["volumes"][0]["low_space"], true);
     assert!(

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -16,11 +15,6 @@ use cloudvault::ops::metrics::Cut;
 
 fn secs(s: f64) -> Dur {
     Dur(Duration::from_secs_f64(s))
-}
-
-fn basic(user: &str) -> String {
-    let b = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{PASSWORD}"));
-    format!("Basic {b}")
 }
 
 /// Waits until the server closes `s` (EOF, reset, or an answer followed by EOF): how long it took.
