@@ -51,6 +51,12 @@ impl DavAuthCache {
             .map(|(id, tv, _)| (id.clone(), *tv))
     }
 
+    /// The account (id, token version) these credentials last proved, if still cached. The
+    /// caller must check both against the users row before trusting them.
+    pub fn cached(&self, username: &str, password: &str) -> Option<(String, i64)> {
+        self.get(&self.key_of(username, password))
+    }
+
     fn put(&self, k: [u8; 32], user: &User) {
         let mut entries = self.entries.lock().unwrap();
         if entries.len() >= CACHE_MAX {

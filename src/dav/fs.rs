@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use crate::db::nodes::Node;
 use crate::db::{self};
 use crate::error::{AppError, Kind};
-use crate::store::{NodeName, OnConflict, Store, UploadSink};
+use crate::store::{NodeName, OnConflict, Store, UploadSink, resolve_path_blocking};
 
 /// What a request knows about its user (read once per request).
 #[derive(Debug, Clone)]
@@ -186,19 +186,42 @@ impl UserFs {
 
     /// The parent folder and the validated new name for a path that is to be created.
     async fn parent_and_name(&self, path: &DavPath) -> FsResult<(Node, NodeName)> {
+        let (parent, name, _) = self.parent_name_existing(path, false).await?;
+        Ok((parent, name))
+    }
+
+    /// As `parent_and_name`, plus (with `look`) what the name holds now: one trip to the
+    /// database for the whole lookup (every PUT starts with it).
+    async fn parent_name_existing(
+        &self,
+        path: &DavPath,
+        look: bool,
+    ) -> FsResult<(Node, NodeName, Option<Node>)> {
         let mut segs = segments(path)?;
         let last = segs.pop().ok_or(FsError::Forbidden)?;
         let name = NodeName::parse(&last).map_err(|_| FsError::Forbidden)?;
-        let parent = self
+        let (owner, key) = (self.user.id.clone(), name.key().to_string());
+        let (parent, existing) = self
             .store
-            .resolve_path(&self.user.id, segs)
+            .db
+            .run(move |c| {
+                let tx = c.transaction()?; // one read snapshot for both lookups
+                let Some(parent) = resolve_path_blocking(&tx, &owner, &segs)? else {
+                    return Ok(None);
+                };
+                let existing = match look && parent.is_dir() {
+                    true => db::nodes::find_child(&tx, &parent.id, &key)?,
+                    false => None,
+                };
+                Ok(Some((parent, existing)))
+            })
             .await
             .map_err(fs_error)?
             .ok_or(FsError::NotFound)?;
         if !parent.is_dir() {
             return Err(FsError::NotFound);
         }
-        Ok((parent, name))
+        Ok((parent, name, existing))
     }
 }
 
@@ -222,17 +245,7 @@ impl DavFileSystem for UserFs {
                 let meta = Meta::of(&node, &self.user);
                 return Ok(Box::new(ReadFile::with_head(file, meta, head)) as Box<dyn DavFile>);
             }
-            let (parent, name) = self.parent_and_name(path).await?;
-            let (p, key, store) = (
-                parent.id.clone(),
-                name.key().to_string(),
-                self.store.clone(),
-            );
-            let existing = store
-                .db
-                .run(move |c| db::nodes::find_child(c, &p, &key))
-                .await
-                .map_err(fs_error)?;
+            let (parent, name, existing) = self.parent_name_existing(path, true).await?;
             match &existing {
                 Some(n) if n.is_dir() => return Err(FsError::Forbidden),
                 Some(_) if options.create_new => return Err(FsError::Exists),

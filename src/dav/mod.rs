@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod chunked;
 pub mod fs;
+mod get;
 pub mod views;
 
 use std::collections::HashMap;
@@ -113,14 +114,27 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let user = match auth::parse_basic(auth_header.as_deref()) {
-        None => return unauthorized(),
-        Some((u, p)) => match auth::authenticate_basic(&app, u, p, addr).await {
-            Ok(user) => user,
-            Err(e) if e.code == "rate-limited" => return e.into_response(),
-            Err(e) if e.code == "unauthorized" => return unauthorized(),
-            Err(e) => return e.into_response(),
-        },
+    let Some((username, password)) = auth::parse_basic(auth_header.as_deref()) else {
+        return unauthorized();
+    };
+    if matches!(*req.method(), Method::GET | Method::HEAD)
+        && segs.len() > 3
+        && segs[1] == "files"
+        && get::is_plain(req.headers())
+    {
+        if let Some((id, tv)) = app.dav.auth.cached(&username, &password) {
+            if let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await {
+                res.headers_mut()
+                    .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+                return res;
+            }
+        }
+    }
+    let user = match auth::authenticate_basic(&app, username, password, addr).await {
+        Ok(user) => user,
+        Err(e) if e.code == "rate-limited" => return e.into_response(),
+        Err(e) if e.code == "unauthorized" => return unauthorized(),
+        Err(e) => return e.into_response(),
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs.as_slice() {

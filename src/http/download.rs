@@ -18,7 +18,7 @@ pub fn quoted_etag(node: &Node) -> String {
     format!("\"{}\"", node.etag)
 }
 
-fn http_date(ms: i64) -> String {
+pub(crate) fn http_date(ms: i64) -> String {
     httpdate::fmt_http_date(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64),
     )

@@ -284,17 +284,22 @@ pub fn wants_media(name: &str, ext: &str) -> bool {
 
 /// Called inside the transaction that gives a file a new body: queues its media job and
 /// forgets what was computed from the old body (in the same commit, so a crash never loses
-/// the job or keeps stale results).
-pub fn queue_for_new_body(tx: &Connection, node: &Node) -> AppResult<bool> {
-    db::embeddings::delete_embedding(tx, &node.id)?;
-    db::tags::clear_auto_tags(tx, &node.id)?;
-    tx.execute(
-        "DELETE FROM jobs WHERE node_id = ?1 AND kind = 'clip'",
-        [&node.id],
-    )?;
+/// the job or keeps stale results). `replaced_body`: the node existed before this commit (an
+/// overwrite); a node created by it has nothing computed yet. Returns whether a job was queued.
+pub fn queue_for_new_body(tx: &Connection, node: &Node, replaced_body: bool) -> AppResult<bool> {
+    if replaced_body {
+        db::embeddings::delete_embedding(tx, &node.id)?;
+        db::tags::clear_auto_tags(tx, &node.id)?;
+        tx.prepare_cached("DELETE FROM jobs WHERE node_id = ?1 AND kind = 'clip'")?
+            .execute([&node.id])?;
+    }
     if !wants_media(&node.name, node.ext.as_deref().unwrap_or("")) {
-        tx.execute("DELETE FROM media WHERE node_id = ?1", [&node.id])?;
-        tx.execute("DELETE FROM jobs WHERE node_id = ?1", [&node.id])?;
+        if replaced_body {
+            tx.prepare_cached("DELETE FROM media WHERE node_id = ?1")?
+                .execute([&node.id])?;
+            tx.prepare_cached("DELETE FROM jobs WHERE node_id = ?1")?
+                .execute([&node.id])?;
+        }
         return Ok(false);
     }
     db::jobs::enqueue_job(tx, KIND_MEDIA, &node.id, &node.owner_id, db::now_ms())?;

@@ -366,7 +366,7 @@ impl Store {
     ) -> AppResult<Node> {
         let owner = owner.to_string();
         let volumes = self.volumes.clone();
-        let (node, replaced) = self
+        let (node, replaced, queued) = self
             .db
             .run(move |c| {
                 let g = &mut staged.guard;
@@ -407,7 +407,9 @@ impl Store {
             .await?;
         if let Some(ev) = self.events.get() {
             ev.files_changed(&node.owner_id, std::slice::from_ref(&node.id));
-            ev.jobs_queued();
+            if queued {
+                ev.jobs_queued();
+            }
         }
         if let Some(old) = replaced {
             self.purge(vec![old]).await;
@@ -577,7 +579,7 @@ impl Store {
     }
 
     /// What opening `node`'s body needs, as a closure to run on a blocking thread.
-    fn open_body_sync_parts(
+    pub(crate) fn open_body_sync_parts(
         &self,
         node: &Node,
     ) -> AppResult<impl FnOnce() -> AppResult<std::fs::File> + Send + 'static> {
@@ -687,7 +689,7 @@ fn insert_file_row(
     name: &NodeName,
     staged: &StagedBody,
     opts: &CommitOptions,
-) -> AppResult<(Node, Option<TrashEntry>)> {
+) -> AppResult<(Node, Option<TrashEntry>, bool)> {
     let on_conflict = opts.on_conflict;
     let g = &staged.guard;
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -775,7 +777,7 @@ fn insert_file_row(
     }
     db::trash::remove_trash(&tx, &g.volume, &g.blob_id)?;
     db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
-    crate::jobs::queue_for_new_body(&tx, &node)?;
+    let queued = crate::jobs::queue_for_new_body(&tx, &node, replaced.is_some())?;
     tx.commit()?;
-    Ok((node, replaced))
+    Ok((node, replaced, queued))
 }

@@ -2616,3 +2616,117 @@ async fn nextcloud_mtime_and_checksum_headers() {
         .unwrap();
     assert!(!r.text().await.unwrap().contains("<x/>"));
 }
+
+/// A plain GET/HEAD of a file by a client whose password is cached skips dav-server
+/// (`src/dav/get.rs`): it must answer exactly as dav-server does, and fall back to it for
+/// folders, missing paths, someone else's drive and a disabled account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_gets_answer_exactly_as_dav_server_does() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let u = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let files = [
+        ("notes.txt", bytes(1_000, 3)),
+        ("exact.bin", bytes(65_536, 4)),
+        ("photo.jpeg.raw", bytes(65_537, 5)),
+        ("résumé final.pdf", bytes(300_001, 6)),
+        ("noext", Vec::new()),
+    ];
+    for (name, data) in &files {
+        let r = put(&app, &u, name, data.clone()).await;
+        assert!(r.status().is_success(), "{name}");
+    }
+    let compared = [
+        "etag",
+        "last-modified",
+        "content-type",
+        "content-length",
+        "accept-ranges",
+        "ms-author-via",
+        "content-security-policy",
+    ];
+    for (name, data) in &files {
+        let path = drive(
+            &u,
+            &percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+        for m in ["GET", "HEAD"] {
+            // The plain request (the password is cached since the PUTs), then one that only
+            // dav-server answers (a conditional that cannot match).
+            let fast = app.dav(m, &path, "alice", PASSWORD).send().await.unwrap();
+            let full = app
+                .dav(m, &path, "alice", PASSWORD)
+                .header("if-none-match", "\"no-such-etag\"")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(fast.status(), StatusCode::OK, "{m} {name}");
+            assert_eq!(full.status(), StatusCode::OK, "{m} {name}");
+            for h in compared {
+                assert_eq!(
+                    fast.headers().get(h),
+                    full.headers().get(h),
+                    "{m} {name}: header {h}"
+                );
+                assert!(fast.headers().contains_key(h), "{m} {name}: {h} missing");
+            }
+            let (a, b) = (fast.bytes().await.unwrap(), full.bytes().await.unwrap());
+            if m == "GET" {
+                assert_same(&a, data);
+                assert_same(&b, data);
+            } else {
+                assert!(a.is_empty() && b.is_empty());
+            }
+        }
+    }
+
+    // What the fast path leaves to dav-server still gets dav-server's answers.
+    let get = |path: String, user: &'static str| {
+        let req = app.dav("GET", &path, user, PASSWORD);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(
+        get(drive(&u, "nothing-here"), "alice").await,
+        StatusCode::NOT_FOUND
+    );
+    app.dav("MKCOL", &drive(&u, "folder"), "alice", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    let folder = app
+        .dav("GET", &drive(&u, "folder"), "alice", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    // dav-server redirects to `folder/` (followed here) and lists no folder to GET.
+    assert_eq!(folder.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(folder.url().path().ends_with("/folder/"));
+    // Someone else's file, with credentials that are cached: the same 403 as for any path.
+    let r = app
+        .dav("PROPFIND", &drive(&bob, ""), "bob", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    for path in [drive(&u, "notes.txt"), drive(&u, "nothing-here")] {
+        let r = app.dav("GET", &path, "bob", PASSWORD).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(r.text().await.unwrap(), "not your drive\n");
+    }
+    // A disabled account is refused at once, cached password or not.
+    let r = app
+        .client
+        .put(app.url(&format!("/api/admin/users/{}/disabled", u.id)))
+        .bearer_auth(&admin.token)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        get(drive(&u, "notes.txt"), "alice").await,
+        StatusCode::UNAUTHORIZED
+    );
+}
