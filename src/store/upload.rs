@@ -195,9 +195,16 @@ impl UploadSink {
             self.reserve(need - self.guard.reserved).await?;
         }
         self.written = need;
-        self.buf.extend_from_slice(chunk);
-        if self.buf.len() >= WRITE_BUF {
-            self.flush_buf().await?;
+        // Fill the buffer to exactly WRITE_BUF: letting a chunk overflow it doubled its
+        // allocation (a 2 MiB Vec per buffer in the channel: +18 MB peak for a 1 GiB WebDAV PUT).
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let take = (WRITE_BUF - self.buf.len()).min(rest.len());
+            self.buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.buf.len() >= WRITE_BUF {
+                self.flush_buf().await?;
+            }
         }
         Ok(())
     }
