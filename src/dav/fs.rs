@@ -213,15 +213,17 @@ impl UserFs {
             .store
             .db
             .run(move |c| {
-                let tx = c.transaction()?; // one read snapshot for both lookups
-                let Some(parent) = resolve_path_blocking(&tx, &owner, &segs)? else {
-                    return Ok(None);
-                };
-                let existing = match look && parent.is_dir() {
-                    true => db::nodes::find_child(&tx, &parent.id, &key)?,
-                    false => None,
-                };
-                Ok(Some((parent, existing)))
+                // One read snapshot for both lookups.
+                db::read_tx(c, |c| {
+                    let Some(parent) = resolve_path_blocking(c, &owner, &segs)? else {
+                        return Ok(None);
+                    };
+                    let existing = match look && parent.is_dir() {
+                        true => db::nodes::find_child(c, &parent.id, &key)?,
+                        false => None,
+                    };
+                    Ok(Some((parent, existing)))
+                })
             })
             .await
             .map_err(fs_error)?

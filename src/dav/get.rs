@@ -50,22 +50,25 @@ pub async fn serve(
     let found = app
         .db
         .run(move |c| {
-            let tx = c.transaction()?;
-            let user = match db::users::find_user_by_id(&tx, &user_id)? {
-                Some(u)
-                    if !u.disabled
-                        && u.token_version == token_version
-                        && u.username.eq_ignore_ascii_case(&owner) =>
-                {
-                    u
+            let found = db::read_tx(c, |c| {
+                let user = match db::users::find_user_by_id(c, &user_id)? {
+                    Some(u)
+                        if !u.disabled
+                            && u.token_version == token_version
+                            && u.username.eq_ignore_ascii_case(&owner) =>
+                    {
+                        u
+                    }
+                    _ => return Ok(None),
+                };
+                match resolve_path_blocking(c, &user.id, &rel)? {
+                    Some(n) if !n.is_dir() => Ok(Some(n)),
+                    _ => Ok(None),
                 }
-                _ => return Ok(None),
+            })?;
+            let Some(node) = found else {
+                return Ok(None);
             };
-            let node = match resolve_path_blocking(&tx, &user.id, &rel)? {
-                Some(n) if !n.is_dir() => n,
-                _ => return Ok(None),
-            };
-            drop(tx);
             if head_only {
                 return Ok(Some((node, None)));
             }

@@ -591,9 +591,17 @@ impl Store {
         let volumes = self.volumes.clone();
         let owner = node.owner_id.clone();
         Ok(move || -> AppResult<std::fs::File> {
-            let v = volumes.online(&volume)?;
+            // Reading needs no marker check up front (writing does): a body's path holds a
+            // fresh uuid, so it opens only on its own disk. Only a failed open asks whether the
+            // disk is unplugged. (Reading the marker was 7% of a small WebDAV GET's CPU.)
+            let v = volumes
+                .get(&volume)
+                .ok_or_else(|| AppError::volume_offline(&volume))?;
             let path = v.body_path(&owner, &blob, ext.as_deref().unwrap_or(""));
             std::fs::File::open(&path).map_err(|e| {
+                if let Err(offline) = volumes.online(&volume) {
+                    return offline;
+                }
                 AppError::internal(format_args!(
                     "body {} of a live row is unreadable: {e}",
                     path.display()
