@@ -491,10 +491,10 @@ impl DavFileSystem for UserFs {
                 })
                 .await
                 .map_err(fs_error)?;
-            if let Ok(segs) = segments(path) {
-                if let Some(has) = self.listed.lock().unwrap().get_mut(&segs) {
-                    *has = true;
-                }
+            if let Ok(segs) = segments(path)
+                && let Some(has) = self.listed.lock().unwrap().get_mut(&segs)
+            {
+                *has = true;
             }
             Ok(result)
         }

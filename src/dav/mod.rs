@@ -121,14 +121,12 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         && segs.len() > 3
         && segs[1] == "files"
         && get::is_plain(req.headers())
+        && let Some((id, tv)) = app.dav.auth.cached(&username, &password)
+        && let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await
     {
-        if let Some((id, tv)) = app.dav.auth.cached(&username, &password) {
-            if let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await {
-                res.headers_mut()
-                    .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
-                return res;
-            }
-        }
+        res.headers_mut()
+            .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+        return res;
     }
     let user = match auth::authenticate_basic(&app, username, password, addr).await {
         Ok(user) => user,

@@ -415,15 +415,7 @@ async fn disabled_user_is_locked_out() {
     let app = spawn_app().await;
     let admin = app.admin("root").await;
     let user = app.register("jack").await;
-    let r = app
-        .client
-        .put(app.url(&format!("/api/admin/users/{}/disabled", user.id)))
-        .bearer_auth(&admin.token)
-        .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.set_disabled(&admin.token, &user.id, true).await;
     assert_eq!(
         app.get("/api/auth/me", &user.token).await.status(),
         StatusCode::UNAUTHORIZED

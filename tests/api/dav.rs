@@ -2440,15 +2440,7 @@ async fn disabling_an_account_ends_its_webdav_access_at_once() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::MULTI_STATUS);
     }
-    let r = app
-        .client
-        .put(app.url(&format!("/api/admin/users/{}/disabled", u.id)))
-        .bearer_auth(&admin.token)
-        .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.set_disabled(&admin.token, &u.id, true).await;
     for pass in [PASSWORD, secret.as_str()] {
         let r = app
             .dav("PROPFIND", &drive(&u, ""), "leaver", pass)
@@ -2458,15 +2450,7 @@ async fn disabling_an_account_ends_its_webdav_access_at_once() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    let r = app
-        .client
-        .put(app.url(&format!("/api/admin/users/{}/disabled", u.id)))
-        .bearer_auth(&admin.token)
-        .json(&json!({"disabled": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.set_disabled(&admin.token, &u.id, false).await;
     let r = app
         .dav("PROPFIND", &drive(&u, ""), "leaver", PASSWORD)
         .header("depth", "0")
@@ -2716,15 +2700,7 @@ async fn plain_gets_answer_exactly_as_dav_server_does() {
         assert_eq!(r.text().await.unwrap(), "not your drive\n");
     }
     // A disabled account is refused at once, cached password or not.
-    let r = app
-        .client
-        .put(app.url(&format!("/api/admin/users/{}/disabled", u.id)))
-        .bearer_auth(&admin.token)
-        .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.set_disabled(&admin.token, &u.id, true).await;
     assert_eq!(
         get(drive(&u, "notes.txt"), "alice").await,
         StatusCode::UNAUTHORIZED

@@ -317,6 +317,19 @@ impl TestApp {
             .basic_auth(user, Some(pass))
     }
 
+    /// `PUT /api/admin/users/{id}/disabled` by an admin; asserts 200.
+    pub async fn set_disabled(&self, admin_token: &str, user_id: &str, disabled: bool) {
+        let r = self
+            .client
+            .put(self.url(&format!("/api/admin/users/{user_id}/disabled")))
+            .bearer_auth(admin_token)
+            .json(&serde_json::json!({ "disabled": disabled }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+    }
+
     /// `GET /healthz` as JSON (details are shown to this machine).
     pub async fn health(&self) -> Value {
         self.client

@@ -705,15 +705,7 @@ async fn audit_log_records_sign_ins_and_admin_actions() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = app
-        .client
-        .put(app.url(&format!("/api/admin/users/{}/disabled", bob.id)))
-        .bearer_auth(&boss.token)
-        .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.set_disabled(&boss.token, &bob.id, true).await;
     let r = app
         .post_json(
             "/api/admin/invite-codes",
