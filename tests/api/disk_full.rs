@@ -108,9 +108,13 @@ async fn a_volume_filled_during_uploads_refuses_them_cleanly_and_recovers() {
     assert_error(r, StatusCode::INSUFFICIENT_STORAGE, "volume-full").await;
     app.assert_usage_consistent(&u).await;
 
-    // Three uploads stream; meanwhile something else fills the disk to the last byte.
+    // Three uploads stream; meanwhile something else fills the disk to the last byte. Each has
+    // 1 MiB on disk (the server writes in 1 MiB buffers) and 5 MiB still to come: the space two
+    // refused uploads give back when their temp files go (at most ~2 MiB each) can never let the
+    // third one finish, whatever order they fail in.
     let host = app.host().to_string();
-    let bodies: Vec<Vec<u8>> = (0..3).map(|i| bytes(5 << 20, 10 + i)).collect();
+    const FIRST: usize = 1 << 20;
+    let bodies: Vec<Vec<u8>> = (0..3).map(|i| bytes(6 << 20, 10 + i)).collect();
     let mut conns = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
         let mut s = TcpStream::connect(&host).await.unwrap();
@@ -120,7 +124,7 @@ async fn a_volume_filled_during_uploads_refuses_them_cleanly_and_recovers() {
             body.len()
         );
         s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(&body[..2 << 20]).await.unwrap();
+        s.write_all(&body[..FIRST]).await.unwrap();
         conns.push(s);
     }
     let tmp = app.volume_path().join(".cloudvault-tmp");
@@ -139,7 +143,7 @@ async fn a_volume_filled_during_uploads_refuses_them_cleanly_and_recovers() {
     let filler = disk.fill();
     let mut answers = Vec::new();
     for (mut s, body) in conns.into_iter().zip(&bodies) {
-        let rest = body[2 << 20..].to_vec();
+        let rest = body[FIRST..].to_vec();
         answers.push(tokio::spawn(async move {
             // The server may answer and close before taking the rest: a failed write is fine.
             let _ = s.write_all(&rest).await;
