@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::dav::fs::READ_HEAD;
 use crate::db;
 use crate::http::download::{file_body, http_date, quoted_etag};
-use crate::store::resolve_path_blocking;
+use crate::store::{read_head, resolve_path_blocking};
 
 /// Headers that make a GET conditional, ranged or lock-aware: dav-server handles those.
 const NOT_PLAIN: [&str; 7] = [
@@ -75,14 +75,7 @@ pub async fn serve(
             let mut file = store.open_body_sync_parts(&node)?()?;
             let size = node.size.max(0) as usize;
             let whole = if size <= READ_HEAD {
-                let mut buf = Vec::with_capacity(size);
-                std::io::Read::read_to_end(
-                    &mut std::io::Read::take(&mut file, size as u64),
-                    &mut buf,
-                )
-                .map_err(|e| {
-                    crate::error::AppError::internal(format_args!("reading a body: {e}"))
-                })?;
+                let buf = read_head(&mut file, size)?;
                 if buf.len() != size {
                     return Ok(None); // let the full path report the damage
                 }

@@ -137,14 +137,10 @@ pub fn relaxed<T>(conn: &Connection, f: impl FnOnce(&Connection) -> AppResult<T>
     struct Restore<'a>(&'a Connection);
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            let _ = self
-                .0
-                .prepare_cached("PRAGMA synchronous = FULL")
-                .and_then(|mut s| s.execute([]));
+            let _ = exec_cached(self.0, "PRAGMA synchronous = FULL");
         }
     }
-    conn.prepare_cached("PRAGMA synchronous = NORMAL")?
-        .execute([])?;
+    exec_cached(conn, "PRAGMA synchronous = NORMAL")?;
     let _restore = Restore(conn);
     f(conn)
 }
@@ -158,19 +154,22 @@ pub fn read_tx<T>(conn: &Connection, f: impl FnOnce(&Connection) -> AppResult<T>
     impl Drop for End<'_> {
         fn drop(&mut self) {
             if !self.1 {
-                let _ = self
-                    .0
-                    .prepare_cached("ROLLBACK")
-                    .and_then(|mut s| s.execute([]));
+                let _ = exec_cached(self.0, "ROLLBACK");
             }
         }
     }
-    conn.prepare_cached("BEGIN")?.execute([])?;
+    exec_cached(conn, "BEGIN")?;
     let mut end = End(conn, false);
     let out = f(conn)?;
-    conn.prepare_cached("COMMIT")?.execute([])?;
+    exec_cached(conn, "COMMIT")?;
     end.1 = true;
     Ok(out)
+}
+
+/// One statement without parameters or rows (a pragma, BEGIN, COMMIT), prepared once per
+/// connection: `execute_batch` parses its text every time.
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute([])
 }
 
 /// Waits for another connection's write lock, for up to ~15 s. SQLite's own busy_timeout

@@ -570,9 +570,7 @@ impl Store {
         let want = max.min(node.size.max(0) as usize);
         tokio::task::spawn_blocking(move || -> AppResult<(std::fs::File, Vec<u8>)> {
             let mut file = file()?;
-            let mut head = Vec::with_capacity(want);
-            std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, want as u64), &mut head)
-                .map_err(|e| AppError::internal(format_args!("reading a body: {e}")))?;
+            let head = read_head(&mut file, want)?;
             Ok((file, head))
         })
         .await?
@@ -657,6 +655,14 @@ impl Store {
         drop(conn);
         self.purge_blocking(entries)
     }
+}
+
+/// Up to `want` bytes from the current position of an open body (fewer only at its end).
+pub(crate) fn read_head(file: &mut std::fs::File, want: usize) -> AppResult<Vec<u8>> {
+    let mut head = Vec::with_capacity(want);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, want as u64), &mut head)
+        .map_err(|e| AppError::internal(format_args!("reading a body: {e}")))?;
+    Ok(head)
 }
 
 pub fn resolve_path_blocking(
