@@ -88,6 +88,7 @@ pub async fn serve(
         .await
         .ok()??;
     let (node, body) = found;
+    app.ops.metrics.count_dav_fast(false);
     let size = node.size.max(0) as u64;
     let res = Response::builder()
         .status(StatusCode::OK)

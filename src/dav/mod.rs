@@ -8,6 +8,7 @@ pub mod auth;
 pub mod chunked;
 pub mod fs;
 mod get;
+mod put;
 pub mod views;
 
 use std::collections::HashMap;
@@ -127,6 +128,36 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         res.headers_mut()
             .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
         return res;
+    }
+    let mut req = req;
+    if req.method() == Method::PUT
+        && segs.len() > 3
+        && segs[1] == "files"
+        && let Some(len) = put::small_plain_len(req.headers())
+        && let Some((id, tv)) = app.dav.auth.cached(&username, &password)
+    {
+        let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
+        let prefix = raw_prefix(&raw_path, 3);
+        match put::serve(
+            &app,
+            req,
+            id,
+            tv,
+            &segs,
+            &prefix,
+            len,
+            oc_mtime,
+            oc_checksum,
+        )
+        .await
+        {
+            Ok(mut res) => {
+                res.headers_mut()
+                    .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+                return res;
+            }
+            Err(given_back) => req = *given_back,
+        }
     }
     let user = match auth::authenticate_basic(&app, username, password, addr).await {
         Ok(user) => user,
@@ -291,27 +322,15 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         )
             .into_response();
     }
-    // rclone (nextcloud vendor) and Nextcloud clients send the file's own mtime with a PUT.
     let oc_mtime = (req.method() == Method::PUT)
-        .then(|| {
-            req.headers()
-                .get("x-oc-mtime")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<i64>().ok())
-        })
-        .flatten()
-        .filter(|t| *t > 0);
+        .then(|| oc_mtime(req.headers()))
+        .flatten();
     let rel = req
         .uri()
         .path()
         .get(prefix.len()..)
         .and_then(decode_segments);
-    let oc_checksum = req
-        .headers()
-        .get("oc-checksum")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .filter(|v| valid_checksum(v));
+    let oc_checksum = oc_checksum(req.headers());
     if req.method() == Method::PATCH {
         if let Some(alg) = req
             .headers()
@@ -431,6 +450,25 @@ mod tests {
         };
         assert!(n.contains(&("urn:z".to_string(), "c".to_string())) && n.len() == 2);
     }
+}
+
+/// rclone (nextcloud vendor) and Nextcloud clients send the file's own mtime with a PUT
+/// (`X-OC-Mtime`, seconds).
+fn oc_mtime(headers: &axum::http::HeaderMap) -> Option<i64> {
+    headers
+        .get("x-oc-mtime")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|t| *t > 0)
+}
+
+/// A valid `OC-Checksum` header of a PUT, to store with the file.
+fn oc_checksum(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("oc-checksum")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|v| valid_checksum(v))
 }
 
 /// `OC-Checksum: SHA1:...` (and MD5/ADLER32): short, plain tokens only.

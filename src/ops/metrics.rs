@@ -65,6 +65,9 @@ pub struct Metrics {
     uploads: Mutex<BTreeMap<&'static str, Histogram>>,
     downloads: Mutex<BTreeMap<&'static str, Histogram>>,
     cuts: Mutex<BTreeMap<Cut, u64>>,
+    /// WebDAV GETs and PUTs answered in one blocking hop without dav-server.
+    dav_fast_gets: AtomicU64,
+    dav_fast_puts: AtomicU64,
     pub in_flight: AtomicI64,
     pub connections: AtomicI64,
 }
@@ -113,6 +116,16 @@ impl Metrics {
 
     pub fn count_cut(&self, why: Cut) {
         *self.cuts.lock().unwrap().entry(why).or_default() += 1;
+    }
+
+    /// A WebDAV request the fast path answered (`src/dav/get.rs`, `src/dav/put.rs`).
+    pub fn count_dav_fast(&self, put: bool) {
+        let c = if put {
+            &self.dav_fast_puts
+        } else {
+            &self.dav_fast_gets
+        };
+        c.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn cuts(&self, why: Cut) -> u64 {
@@ -182,6 +195,20 @@ impl Metrics {
             "counter",
             "Connections closed on a slow or greedy client, by reason.",
         );
+        family(
+            &mut out,
+            "cloudvault_webdav_fast_requests_total",
+            "counter",
+            "WebDAV GETs/HEADs and small PUTs answered in one blocking hop, without dav-server (the rest of the WebDAV requests took the full path).",
+        );
+        for (method, c) in [("GET", &self.dav_fast_gets), ("PUT", &self.dav_fast_puts)] {
+            sample(
+                &mut out,
+                "cloudvault_webdav_fast_requests_total",
+                &[("method", method)],
+                c.load(Ordering::Relaxed) as f64,
+            );
+        }
         let cuts = self.cuts.lock().unwrap();
         for why in [
             Cut::HeaderTimeout,

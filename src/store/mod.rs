@@ -59,6 +59,16 @@ pub struct CommitOptions {
     /// A resumable (tus) upload whose bytes this body is: its reservation becomes the file's
     /// usage and it is marked finished in the same transaction.
     pub finish_tus_upload: Option<String>,
+    /// No reservation holds the body's bytes (a small WebDAV PUT staged whole): the commit
+    /// checks the quota itself, in its transaction.
+    pub unreserved: bool,
+}
+
+/// A body given its row: the node, the body it replaced (to unlink), whether jobs were queued.
+pub(crate) struct Committed {
+    pub node: Node,
+    pub replaced: Option<TrashEntry>,
+    pub queued: bool,
 }
 
 pub struct Listing {
@@ -365,46 +375,81 @@ impl Store {
         opts: CommitOptions,
     ) -> AppResult<Node> {
         let owner = owner.to_string();
-        let volumes = self.volumes.clone();
-        let (node, replaced, queued) = self
+        let store = self.clone();
+        let committed = self
             .db
             .run(move |c| {
-                let g = &mut staged.guard;
-                let volume = volumes.online(&g.volume)?;
-                let pending = TrashEntry {
-                    volume: g.volume.clone(),
-                    user_id: owner.clone(),
-                    blob_id: g.blob_id.clone(),
-                    ext: g.ext.clone(),
-                };
-                db::relaxed(c, |c| db::trash::insert_trash(c, &pending, db::now_ms()))?;
-                let final_dir = volume.user_files_dir(&owner);
-                let final_path = volume.body_path(&owner, &g.blob_id, &g.ext);
-                let placed = (|| -> std::io::Result<()> {
-                    std::fs::create_dir_all(&final_dir)?;
-                    std::fs::rename(&g.tmp_path, &final_path)?;
-                    sync_dir(&final_dir)
-                })();
-                if let Err(e) = placed {
-                    let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
-                    return Err(e.into());
-                }
-                // From here the body is at its final path: on any error below, unlink it.
-                let result = insert_file_row(c, &owner, folder.as_deref(), &name, &staged, &opts);
-                let g = &mut staged.guard;
-                match result {
-                    Ok(ok) => {
-                        g.disarmed = true; // the reservation became used_bytes in the same transaction
-                        Ok(ok)
-                    }
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&final_path);
-                        let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
-                        Err(e)
-                    }
-                }
+                store.commit_staged_blocking(
+                    c,
+                    &owner,
+                    folder.as_deref(),
+                    &name,
+                    &mut staged,
+                    &opts,
+                )
             })
             .await?;
+        Ok(self.after_commit(committed).await)
+    }
+
+    /// The blocking part of `commit_file` (steps 1–3), for callers already on a blocking thread
+    /// with a connection. `after_commit` must follow, off the blocking thread.
+    pub(crate) fn commit_staged_blocking(
+        &self,
+        c: &mut Connection,
+        owner: &str,
+        folder: Option<&str>,
+        name: &NodeName,
+        staged: &mut StagedBody,
+        opts: &CommitOptions,
+    ) -> AppResult<Committed> {
+        let g = &mut staged.guard;
+        let volume = self.volumes.online(&g.volume)?;
+        let pending = TrashEntry {
+            volume: g.volume.clone(),
+            user_id: owner.to_string(),
+            blob_id: g.blob_id.clone(),
+            ext: g.ext.clone(),
+        };
+        db::relaxed(c, |c| db::trash::insert_trash(c, &pending, db::now_ms()))?;
+        let final_dir = volume.user_files_dir(owner);
+        let final_path = volume.body_path(owner, &g.blob_id, &g.ext);
+        let placed = (|| -> std::io::Result<()> {
+            std::fs::create_dir_all(&final_dir)?;
+            std::fs::rename(&g.tmp_path, &final_path)?;
+            sync_dir(&final_dir)
+        })();
+        if let Err(e) = placed {
+            let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
+            return Err(e.into());
+        }
+        // From here the body is at its final path: on any error below, unlink it.
+        let result = insert_file_row(c, owner, folder, name, staged, opts);
+        let g = &mut staged.guard;
+        match result {
+            Ok((node, replaced, queued)) => {
+                g.disarmed = true; // the reservation became used_bytes in the same transaction
+                Ok(Committed {
+                    node,
+                    replaced,
+                    queued,
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&final_path);
+                let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
+                Err(e)
+            }
+        }
+    }
+
+    /// After a commit: wakes the workers, tells the caches, unlinks a replaced body.
+    pub(crate) async fn after_commit(&self, committed: Committed) -> Node {
+        let Committed {
+            node,
+            replaced,
+            queued,
+        } = committed;
         if let Some(ev) = self.events.get() {
             ev.files_changed(&node.owner_id, std::slice::from_ref(&node.id));
             if queued {
@@ -414,7 +459,7 @@ impl Store {
         if let Some(old) = replaced {
             self.purge(vec![old]).await;
         }
-        Ok(node)
+        node
     }
 
     /// The node at `segments` below the owner's root (the root for none). Segments that are not
@@ -761,6 +806,16 @@ fn insert_file_row(
                 db::nodes::insert_node(&tx, &node, free.key())?;
             }
         },
+    }
+    if opts.unreserved && used_delta > 0 {
+        let avail: i64 = tx.query_row(
+            "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
+            [owner],
+            |r| r.get(0),
+        )?;
+        if used_delta > avail {
+            return Err(AppError::quota_exceeded());
+        }
     }
     db::users::apply_usage(&tx, owner, used_delta, g.reserved)?;
     if let Some(upload) = &opts.finish_chunk_upload {

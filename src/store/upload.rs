@@ -341,6 +341,42 @@ impl StagedBody {
     }
 }
 
+impl StagedBody {
+    /// A small body already in memory, written whole to a temp file on `volume` and fsynced, on
+    /// the calling (blocking) thread. No quota is reserved for it: commit it with
+    /// `CommitOptions::unreserved`, which checks the quota in the commit's transaction.
+    pub fn write_whole_blocking(
+        db: Db,
+        volume: &crate::store::volumes::Volume,
+        user_id: &str,
+        ext: String,
+        body: &[u8],
+    ) -> AppResult<StagedBody> {
+        let tmp_dir = volume.tmp_dir();
+        std::fs::create_dir_all(&tmp_dir)?;
+        let blob_id = db::new_id();
+        let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp_path)?;
+        // From here the guard unlinks the temp file on any error.
+        let staged = StagedBody::from_temp_file(
+            db,
+            user_id,
+            &volume.name,
+            blob_id,
+            ext,
+            tmp_path,
+            body.len() as i64,
+            blake3::hash(body).to_hex().to_string(),
+        );
+        file.write_all(body)?;
+        file.sync_all()?;
+        Ok(staged)
+    }
+}
+
 impl Guard {
     fn empty(db: Db) -> Guard {
         Guard {

@@ -2666,6 +2666,12 @@ async fn plain_gets_answer_exactly_as_dav_server_does() {
         }
     }
 
+    assert_eq!(
+        fast_answers(&app, "GET").await,
+        10.0,
+        "the plain ones took the one-hop path"
+    );
+
     // What the fast path leaves to dav-server still gets dav-server's answers.
     let get = |path: String, user: &'static str| {
         let req = app.dav("GET", &path, user, PASSWORD);
@@ -2705,4 +2711,293 @@ async fn plain_gets_answer_exactly_as_dav_server_does() {
         get(drive(&u, "notes.txt"), "alice").await,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// How many WebDAV requests of `method` the one-hop paths (`src/dav/get.rs`, `src/dav/put.rs`)
+/// answered so far, from `/metrics`.
+async fn fast_answers(app: &TestApp, method: &str) -> f64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    crate::ops::parse_exposition(&text)
+        .unwrap()
+        .get(
+            "cloudvault_webdav_fast_requests_total",
+            &[("method", method)],
+        )
+        .unwrap()
+}
+
+/// A chunked (no Content-Length) PUT: always the full dav-server path.
+async fn put_streamed(
+    app: &TestApp,
+    user: &TestUser,
+    rest: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        body.chunks(7_000).map(|c| Ok(c.to_vec())).collect();
+    app.dav("PUT", &drive(user, rest), &user.username, PASSWORD)
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A small PUT with a Content-Length by a client whose password is cached is answered without
+/// dav-server (`src/dav/put.rs`): same statuses and headers as dav-server's PUT, the same bytes
+/// stored, exact quota under parallel writers, locks and conditions honoured by falling back,
+/// and nothing left behind by a body that never arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_puts_answer_as_dav_server_does() {
+    let app = spawn_app().await;
+    let u = app.register("putter").await;
+    app.dav("PROPFIND", &drive(&u, ""), "putter", PASSWORD)
+        .header("depth", "0")
+        .send()
+        .await
+        .unwrap(); // caches the password
+    let fast0 = fast_answers(&app, "PUT").await;
+
+    // New files: 201 with the same headers either way; overwrites: 204.
+    let data = bytes(40_000, 7);
+    let fast = put(&app, &u, "fast.bin", data.clone()).await;
+    assert_eq!(
+        fast_answers(&app, "PUT").await,
+        fast0 + 1.0,
+        "the one-hop path answered"
+    );
+    let full = put_streamed(&app, &u, "full.bin", data.clone()).await;
+    assert_eq!(
+        fast_answers(&app, "PUT").await,
+        fast0 + 1.0,
+        "chunked: dav-server answered"
+    );
+    for r in [&fast, &full] {
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()["content-length"], "0");
+        assert_eq!(r.headers()["accept-ranges"], "bytes");
+        assert_eq!(r.headers()["ms-author-via"], "DAV");
+        let etag = r.headers()["etag"].to_str().unwrap();
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2,
+            "{etag}"
+        );
+        assert!(
+            r.headers()["last-modified"]
+                .to_str()
+                .unwrap()
+                .ends_with(" GMT")
+        );
+    }
+    let names = |r: &reqwest::Response| {
+        let mut v: Vec<String> = r.headers().keys().map(|k| k.to_string()).collect();
+        v.retain(|k| k != "date");
+        v.sort();
+        v
+    };
+    assert_eq!(names(&fast), names(&full));
+    // The ETag answered is the file's: a GET of it matches.
+    for (name, r) in [("fast.bin", &fast), ("full.bin", &full)] {
+        let g = app
+            .dav("GET", &drive(&u, name), "putter", PASSWORD)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(g.headers()["etag"], r.headers()["etag"], "{name}");
+        assert_same(&g.bytes().await.unwrap(), &data);
+    }
+    let again = put(&app, &u, "fast.bin", bytes(1_000, 8)).await;
+    let again_full = put_streamed(&app, &u, "full.bin", bytes(1_000, 8)).await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(again_full.status(), StatusCode::NO_CONTENT);
+    assert_ne!(again.headers()["etag"], fast.headers()["etag"]);
+    assert_eq!(names(&again), names(&again_full));
+    let item = listed(&app, &u.token, None, "fast.bin").await.unwrap();
+    assert_eq!(item["size"], 1_000);
+    assert_same(
+        &app.download(&u.token, item["id"].as_str().unwrap()).await,
+        &bytes(1_000, 8),
+    );
+    // Empty and exactly-the-limit bodies.
+    // (reqwest sends no Content-Length for an empty body: written byte for byte here.)
+    let r = app
+        .raw_request(
+            "PUT",
+            &drive(&u, "empty"),
+            Some(("putter", PASSWORD)),
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let limit = bytes(1 << 20, 9);
+    assert_eq!(
+        put(&app, &u, "limit.bin", limit.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    let item = listed(&app, &u.token, None, "limit.bin").await.unwrap();
+    assert_same(
+        &app.download(&u.token, item["id"].as_str().unwrap()).await,
+        &limit,
+    );
+    assert_eq!(fast_answers(&app, "PUT").await, fast0 + 4.0);
+    assert_eq!(
+        app.assert_usage_consistent(&u).await,
+        1_000 + 1_000 + (1 << 20)
+    );
+
+    // The client's mtime and checksum (rclone's nextcloud vendor) are kept.
+    let r = app
+        .dav("PUT", &drive(&u, "m.txt"), "putter", PASSWORD)
+        .header("x-oc-mtime", "1600000000")
+        .header(
+            "oc-checksum",
+            "SHA1:0123456789abcdef0123456789abcdef01234567",
+        )
+        .body("mtime")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["x-oc-mtime"], "accepted");
+    assert_eq!(fast_answers(&app, "PUT").await, fast0 + 5.0);
+    let find = r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:oc="http://owncloud.org/ns"><D:prop><D:getlastmodified/><oc:checksums/></D:prop></D:propfind>"#;
+    let body = app
+        .dav("PROPFIND", &drive(&u, "m.txt"), "putter", PASSWORD)
+        .header("depth", "0")
+        .body(find)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        xml_value(&body, "getlastmodified").as_deref(),
+        Some("Sun, 13 Sep 2020 12:26:40 GMT"),
+        "{body}"
+    );
+    assert_eq!(
+        xml_value(&body, "checksum").as_deref(),
+        Some("SHA1:0123456789abcdef0123456789abcdef01234567")
+    );
+
+    // What the one-hop path leaves to dav-server gets dav-server's answers, and the body
+    // already read is not lost on the way.
+    let before = fast_answers(&app, "PUT").await;
+    assert_eq!(
+        put(&app, &u, "no/such/folder.txt", b"x".to_vec())
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    app.dav("MKCOL", &drive(&u, "dir"), "putter", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    let onto_dir = put(&app, &u, "dir", b"x".to_vec()).await.status();
+    assert_eq!(
+        onto_dir,
+        put_streamed(&app, &u, "dir", b"x".to_vec()).await.status()
+    );
+    assert!(onto_dir.is_client_error(), "{onto_dir}");
+    let r = app
+        .dav("PUT", &drive(&u, "fast.bin"), "putter", PASSWORD)
+        .header("if-none-match", "*")
+        .body("not over an existing file")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    // A locked file: refused without its token, written with it.
+    let lock = app
+        .dav("LOCK", &drive(&u, "fast.bin"), "putter", PASSWORD)
+        .header("timeout", "Second-600")
+        .body(r#"<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>t</D:owner></D:lockinfo>"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lock.status(), StatusCode::OK);
+    let token = lock.headers()["lock-token"].to_str().unwrap().to_string();
+    assert_eq!(
+        put(&app, &u, "fast.bin", b"no".to_vec()).await.status(),
+        StatusCode::LOCKED
+    );
+    let r = app
+        .dav("PUT", &drive(&u, "fast.bin"), "putter", PASSWORD)
+        .header("if", format!("({token})"))
+        .body("with the lock token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let item = listed(&app, &u.token, None, "fast.bin").await.unwrap();
+    assert_eq!(
+        app.download(&u.token, item["id"].as_str().unwrap()).await,
+        b"with the lock token"
+    );
+    assert_eq!(
+        fast_answers(&app, "PUT").await,
+        before,
+        "all of these went to dav-server"
+    );
+
+    // Parallel small PUTs past the quota: each is refused with 507 or stored, never both, and
+    // used_bytes stays exact and within the quota.
+    let used = app.assert_usage_consistent(&u).await;
+    app.set_quota(&u, used + 1_000_000);
+    let puts = (0..20).map(|i| {
+        let (app, u) = (&app, &u);
+        async move {
+            put(app, u, &format!("par{i}.bin"), bytes(100_000, i as u8))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(puts).await;
+    let stored = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::INSUFFICIENT_STORAGE),
+        "{statuses:?}"
+    );
+    assert_eq!(stored, 10, "exactly what fits: {statuses:?}");
+    assert_eq!(app.assert_usage_consistent(&u).await, used + 1_000_000);
+
+    // A body cut short: no file, no temp file, no change in usage.
+    let used = app.assert_usage_consistent(&u).await;
+    app.set_quota(&u, used + 10_000_000);
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut s = tokio::net::TcpStream::connect(app.host()).await.unwrap();
+        let head = format!(
+            "PUT {} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: 50000\r\n\r\n",
+            drive(&u, "cut.bin"),
+            app.host(),
+            basic_header("putter", PASSWORD)
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&bytes(20_000, 1)).await.unwrap();
+        s.shutdown().await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut s, &mut out).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(listed(&app, &u.token, None, "cut.bin").await.is_none());
+    assert_eq!(app.assert_usage_consistent(&u).await, used);
+    let tmp = walk(&app.volume_path().join(".cloudvault-tmp"));
+    assert!(tmp.is_empty(), "temp files left: {tmp:?}");
 }

@@ -1,0 +1,223 @@
+//! The common WebDAV write, answered in one blocking hop: a plain `PUT` of a small body (a known
+//! `Content-Length` up to `SMALL_PUT`, no conditions, no ranges, no lock on the path) by a client
+//! whose credentials are in the auth cache. The body is read first (no more than the streaming
+//! upload path buffers before its first disk write), then one blocking thread checks the user and
+//! the path in one read snapshot, writes and fsyncs the body to a temp file on its volume, and
+//! commits it exactly as every upload is committed (pending entry, rename, folder fsync, one
+//! transaction that also checks the quota). The answer carries the headers dav-server's PUT would
+//! (201 with `Content-Length: 0` or 204, `ETag`, `Last-Modified`, `Accept-Ranges`).
+//!
+//! Anything else — a missing parent, a folder in the way, a request the quota or the volume
+//! cannot take, a locked path, an account that changed — goes, with the body already read, the
+//! full dav-server way, which answers it (or reports the error) as before.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use dav_server::davpath::DavPath;
+
+use crate::app::App;
+use crate::db;
+use crate::http::download::{http_date, quoted_etag};
+use crate::store::{CommitOptions, NodeName, OnConflict, StagedBody, resolve_path_blocking};
+
+/// Largest body taken this way: the streaming path's write buffer (`UploadSink` holds up to
+/// 1 MiB before its first write), so a PUT holds no more memory than it did.
+pub const SMALL_PUT: u64 = 1 << 20;
+
+/// Headers that make a PUT conditional, partial or lock-aware: dav-server handles those.
+const NOT_PLAIN: [&str; 8] = [
+    "if",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "if-range",
+    "content-range",
+    "x-update-range",
+];
+
+/// The body length of a plain, small PUT (None: not one).
+pub fn small_plain_len(headers: &HeaderMap) -> Option<u64> {
+    if NOT_PLAIN.iter().any(|h| headers.contains_key(*h))
+        || headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        return None;
+    }
+    let len: u64 = headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (len <= SMALL_PUT).then_some(len)
+}
+
+/// Answers the PUT, or gives the request back (its body read into memory) for dav-server.
+/// `segs` are the decoded segments of the whole URL path (`dav`, `files`, owner, then at least
+/// one inside the drive); `prefix` is the raw drive prefix dav-server would strip.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve(
+    app: &App,
+    req: Request,
+    user_id: String,
+    token_version: i64,
+    segs: &[String],
+    prefix: &str,
+    len: u64,
+    oc_mtime: Option<i64>,
+    oc_checksum: Option<String>,
+) -> Result<Response, Box<Request>> {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, len as usize).await {
+        Ok(b) if b.len() as u64 == len => b,
+        // The client sent less (or more) than it announced: nothing was written.
+        _ => {
+            let mut r = Response::new(Body::from("incomplete request body\n"));
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(r);
+        }
+    };
+    let give_back = |parts, bytes| Err(Box::new(Request::from_parts(parts, Body::from(bytes))));
+    let (Some(owner), Some(rel)) = (segs.get(2).cloned(), segs.get(3..).map(<[String]>::to_vec))
+    else {
+        return give_back(parts, bytes);
+    };
+    let Some(Ok(name)) = rel.last().map(|n| NodeName::parse(n)) else {
+        return give_back(parts, bytes);
+    };
+    if parts.uri.path().ends_with('/') {
+        return give_back(parts, bytes);
+    }
+    // A lock on the path (or a folder above it) needs its token: dav-server checks those.
+    let mut path = match DavPath::new(parts.uri.path()) {
+        Ok(p) => p,
+        Err(_) => return give_back(parts, bytes),
+    };
+    if path.set_prefix(prefix).is_err()
+        || app
+            .dav
+            .locks_for(&user_id)
+            .check(&path, None, false, false, &[])
+            .await
+            .is_err()
+    {
+        return give_back(parts, bytes);
+    }
+
+    let store = app.store.clone();
+    let body = bytes.clone();
+    let done = app
+        .db
+        .run(move |c| {
+            // The user, the folder and what the name holds now, in one read snapshot.
+            let found = db::read_tx(c, |c| {
+                let user = match db::users::find_user_by_id(c, &user_id)? {
+                    Some(u)
+                        if !u.disabled
+                            && u.token_version == token_version
+                            && u.username.eq_ignore_ascii_case(&owner) =>
+                    {
+                        u
+                    }
+                    _ => return Ok(None),
+                };
+                let parent = match resolve_path_blocking(c, &user.id, &rel[..rel.len() - 1])? {
+                    Some(p) if p.is_dir() => p,
+                    _ => return Ok(None),
+                };
+                let existing = db::nodes::find_child(c, &parent.id, name.key())?;
+                if existing.as_ref().is_some_and(|e| e.is_dir()) {
+                    return Ok(None);
+                }
+                // A first look at the quota (the commit checks it again, exactly).
+                let freed = existing.as_ref().map_or(0, |e| e.size);
+                if user.used_bytes + user.reserved_bytes - freed + body.len() as i64
+                    > user.quota_bytes
+                {
+                    return Ok(None);
+                }
+                Ok(Some((user, parent, existing.is_some())))
+            })?;
+            let Some((user, parent, existed)) = found else {
+                return Ok(None);
+            };
+            let volume = match store.volumes.pick_for_write(user.pinned_volume.as_deref()) {
+                Ok(v) if v.check_writable(body.len() as u64).is_ok() => v,
+                _ => return Ok(None),
+            };
+            let mut staged = StagedBody::write_whole_blocking(
+                store.db.clone(),
+                volume,
+                &user.id,
+                name.disk_ext(),
+                &body,
+            )?;
+            let opts = CommitOptions {
+                on_conflict: OnConflict::Overwrite,
+                modified_at: oc_mtime.map(|t| t * 1000),
+                unreserved: true,
+                ..Default::default()
+            };
+            let committed = store.commit_staged_blocking(
+                c,
+                &user.id,
+                Some(&parent.id),
+                &name,
+                &mut staged,
+                &opts,
+            )?;
+            if let Some(sum) = &oc_checksum {
+                db::props::set_checksums(c, &committed.node.id, sum)?;
+            }
+            Ok(Some((committed, existed)))
+        })
+        .await;
+    let (committed, existed) = match done {
+        Ok(Some(c)) => c,
+        // Not this way (or it failed before the commit): dav-server answers, as before.
+        _ => return give_back(parts, bytes),
+    };
+    let node = app.store.after_commit(committed).await;
+    app.ops.metrics.count_dav_fast(true);
+    let mut res = Response::builder()
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, quoted_etag(&node))
+        .header(header::LAST_MODIFIED, http_date(node.modified_at));
+    res = if existed {
+        res.status(StatusCode::NO_CONTENT)
+    } else {
+        res.status(StatusCode::CREATED)
+            .header(header::CONTENT_LENGTH, "0")
+    };
+    if oc_mtime.is_some() {
+        res = res.header("X-OC-MTime", "accepted");
+    }
+    Ok(res.body(Body::empty()).expect("valid response"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_puts_are_small_and_plain() {
+        let mut h = HeaderMap::new();
+        assert_eq!(small_plain_len(&h), None, "no length: streamed");
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
+        assert_eq!(small_plain_len(&h), Some(4096));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(SMALL_PUT + 1));
+        assert_eq!(small_plain_len(&h), None, "too big: streamed");
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(SMALL_PUT));
+        assert_eq!(small_plain_len(&h), Some(SMALL_PUT));
+        h.insert("if-none-match", HeaderValue::from_static("*"));
+        assert_eq!(small_plain_len(&h), None, "conditional: dav-server");
+        h.remove("if-none-match");
+        h.insert("if", HeaderValue::from_static("(<opaquelocktoken:x>)"));
+        assert_eq!(small_plain_len(&h), None, "lock token: dav-server");
+    }
+}
