@@ -415,8 +415,14 @@ impl Store {
         let final_dir = volume.user_files_dir(owner);
         let final_path = volume.body_path(owner, &g.blob_id, &g.ext);
         let placed = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(&final_dir)?;
-            std::fs::rename(&g.tmp_path, &final_path)?;
+            // The user's folder is made when missing, not probed on every commit.
+            if let Err(e) = std::fs::rename(&g.tmp_path, &final_path) {
+                if e.kind() != std::io::ErrorKind::NotFound || !g.tmp_path.exists() {
+                    return Err(e);
+                }
+                std::fs::create_dir_all(&final_dir)?;
+                std::fs::rename(&g.tmp_path, &final_path)?;
+            }
             sync_dir(&final_dir)
         })();
         if let Err(e) = placed {

@@ -94,14 +94,9 @@ impl UploadSink {
         let vols = volumes.clone();
         let (guard, file) = tokio::task::spawn_blocking(move || -> AppResult<_> {
             let volume = vols.pick_for_write(pinned.as_deref())?;
-            let tmp_dir = volume.tmp_dir();
-            std::fs::create_dir_all(&tmp_dir)?;
             let blob_id = db::new_id();
-            let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp_path)?;
+            let tmp_path = volume.tmp_dir().join(format!("{blob_id}.part"));
+            let file = create_temp(&tmp_path)?;
             let guard = Guard {
                 db: db2,
                 user_id,
@@ -352,14 +347,9 @@ impl StagedBody {
         ext: String,
         body: &[u8],
     ) -> AppResult<StagedBody> {
-        let tmp_dir = volume.tmp_dir();
-        std::fs::create_dir_all(&tmp_dir)?;
         let blob_id = db::new_id();
-        let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp_path)?;
+        let tmp_path = volume.tmp_dir().join(format!("{blob_id}.part"));
+        let mut file = create_temp(&tmp_path)?;
         // From here the guard unlinks the temp file on any error.
         let staged = StagedBody::from_temp_file(
             db,
@@ -389,6 +379,25 @@ impl Guard {
             reserved: 0,
             disarmed: true,
         }
+    }
+}
+
+/// A new temp file; its folder is made only when missing (not probed on every upload).
+fn create_temp(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            open()
+        }
+        r => r,
     }
 }
 
