@@ -3000,4 +3000,32 @@ async fn small_puts_answer_as_dav_server_does() {
     assert_eq!(app.assert_usage_consistent(&u).await, used);
     let tmp = walk(&app.volume_path().join(".cloudvault-tmp"));
     assert!(tmp.is_empty(), "temp files left: {tmp:?}");
+
+    // Someone else's drive, and an account disabled while its password is cached: refused,
+    // nothing written.
+    let other = app.register("neighbour").await;
+    let r = app
+        .dav("PUT", &drive(&u, "planted.txt"), "neighbour", PASSWORD)
+        .body("planted")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(listed(&app, &u.token, None, "planted.txt").await.is_none());
+    assert!(app.all_nodes(&other.token).await.is_empty());
+    let admin = app.admin("root").await;
+    app.set_disabled(&admin.token, &u.id, true).await;
+    assert_eq!(
+        put(&app, &u, "after-disable.txt", b"x".to_vec())
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.set_disabled(&admin.token, &u.id, false).await;
+    let r = app
+        .dav("GET", &drive(&u, "after-disable.txt"), "putter", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "nothing was stored");
 }
