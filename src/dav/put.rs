@@ -3,9 +3,11 @@
 //! whose credentials are in the auth cache. The body is read first (no more than the streaming
 //! upload path buffers before its first disk write), then one blocking thread checks the user and
 //! the path in one read snapshot, writes and fsyncs the body to a temp file on its volume, and
-//! commits it exactly as every upload is committed (pending entry, rename, folder fsync, one
-//! transaction that also checks the quota). The answer carries the headers dav-server's PUT would
-//! (201 with `Content-Length: 0` or 204, `ETag`, `Last-Modified`, `Accept-Ranges`).
+//! commits it in the same steps as every upload (pending entry, rename, folder fsync, one
+//! transaction that also checks the quota), together with the other small PUTs ready at that
+//! moment (`store/group.rs`: one folder fsync and one durable commit for the group). The answer
+//! carries the headers dav-server's PUT would (201 with `Content-Length: 0` or 204, `ETag`,
+//! `Last-Modified`, `Accept-Ranges`).
 //!
 //! Anything else — a missing parent, a folder in the way, a request the quota or the volume
 //! cannot take, a locked path, an account that changed — goes, with the body already read, the
@@ -20,7 +22,9 @@ use dav_server::davpath::DavPath;
 use crate::app::App;
 use crate::db;
 use crate::http::download::{http_date, quoted_etag};
-use crate::store::{CommitOptions, NodeName, OnConflict, StagedBody, resolve_path_blocking};
+use crate::store::{
+    CommitOptions, NodeName, OnConflict, Pending, StagedBody, resolve_path_blocking,
+};
 
 /// Largest body taken this way: the streaming path's write buffer (`UploadSink` holds up to
 /// 1 MiB before its first write), so a PUT holds no more memory than it did.
@@ -150,7 +154,7 @@ pub async fn serve(
                 Ok(v) if v.check_writable(body.len() as u64).is_ok() => v,
                 _ => return Ok(None),
             };
-            let mut staged = StagedBody::write_whole_blocking(
+            let staged = StagedBody::write_whole_blocking(
                 store.db.clone(),
                 volume,
                 &user.id,
@@ -163,13 +167,16 @@ pub async fn serve(
                 unreserved: true,
                 ..Default::default()
             };
-            let committed = store.commit_staged_blocking(
+            // Committed together with the other small PUTs ready at the same moment.
+            let committed = store.commit_grouped_blocking(
                 c,
-                &user.id,
-                Some(&parent.id),
-                &name,
-                &mut staged,
-                &opts,
+                Pending {
+                    owner: user.id.clone(),
+                    folder: parent.id.clone(),
+                    name: name.clone(),
+                    staged,
+                    opts,
+                },
             )?;
             if let Some(sum) = &oc_checksum {
                 db::props::set_checksums(c, &committed.node.id, sum)?;

@@ -2,6 +2,7 @@
 //! volumes, atomic writes and exact quota accounting. Nothing outside this module joins a path.
 
 pub mod fsck;
+mod group;
 pub mod names;
 pub mod tus;
 pub mod upload;
@@ -15,6 +16,7 @@ use crate::db::nodes::{Node, NodeKind, SortBy};
 use crate::db::trash::TrashEntry;
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
+pub(crate) use group::Pending;
 pub use names::NodeName;
 pub use upload::{StagedBody, UploadSink};
 use volumes::{Volumes, sync_dir};
@@ -27,6 +29,8 @@ pub struct Store {
     pub tus: Arc<tus::TusState>,
     /// Who hears about committed changes (the worker pool, the search index); set once at start.
     pub events: Arc<std::sync::OnceLock<Arc<dyn StoreEvents>>>,
+    /// Small bodies waiting to be committed together (`group.rs`).
+    commits: Arc<group::CommitQueue>,
 }
 
 /// Told after a commit, outside the transaction. Everything that matters is already in the
@@ -123,6 +127,7 @@ impl Store {
             volumes,
             tus: Default::default(),
             events: Default::default(),
+            commits: Default::default(),
         }
     }
 
@@ -755,10 +760,24 @@ fn insert_file_row(
     staged: &StagedBody,
     opts: &CommitOptions,
 ) -> AppResult<(Node, Option<TrashEntry>, bool)> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = insert_file_row_in(&tx, owner, folder, name, staged, opts)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// `insert_file_row` inside a transaction the caller commits.
+fn insert_file_row_in(
+    tx: &Connection,
+    owner: &str,
+    folder: Option<&str>,
+    name: &NodeName,
+    staged: &StagedBody,
+    opts: &CommitOptions,
+) -> AppResult<(Node, Option<TrashEntry>, bool)> {
     let on_conflict = opts.on_conflict;
     let g = &staged.guard;
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let parent = owned_dir(&tx, owner, folder)?;
+    let parent = owned_dir(tx, owner, folder)?;
     let now = db::now_ms();
     let modified = opts.modified_at.unwrap_or(now);
     let mut node = Node {
@@ -779,8 +798,8 @@ fn insert_file_row(
     };
     let mut replaced = None;
     let mut used_delta = staged.size;
-    match db::nodes::find_child(&tx, &parent.id, name.key())? {
-        None => db::nodes::insert_node(&tx, &node, name.key())?,
+    match db::nodes::find_child(tx, &parent.id, name.key())? {
+        None => db::nodes::insert_node(tx, &node, name.key())?,
         Some(existing) => match on_conflict {
             OnConflict::Fail => return Err(name_exists()),
             OnConflict::Overwrite if existing.is_dir() => return Err(name_exists()),
@@ -791,16 +810,16 @@ fn insert_file_row(
                 node.name = existing.name.clone();
                 used_delta -= existing.size;
                 let old = trash_entry_of(&existing);
-                db::trash::insert_trash(&tx, &old, now)?;
-                db::nodes::update_body(&tx, &node)?;
-                db::props::clear_checksums(&tx, &node.id)?;
+                db::trash::insert_trash(tx, &old, now)?;
+                db::nodes::update_body(tx, &node)?;
+                db::props::clear_checksums(tx, &node.id)?;
                 replaced = Some(old);
             }
             OnConflict::KeepBoth => {
                 let mut n = 1;
                 let free = loop {
                     let candidate = name.numbered(n)?;
-                    if !db::nodes::name_taken(&tx, &parent.id, candidate.key())? {
+                    if !db::nodes::name_taken(tx, &parent.id, candidate.key())? {
                         break candidate;
                     }
                     n += 1;
@@ -809,7 +828,7 @@ fn insert_file_row(
                     }
                 };
                 node.name = free.as_str().to_string();
-                db::nodes::insert_node(&tx, &node, free.key())?;
+                db::nodes::insert_node(tx, &node, free.key())?;
             }
         },
     }
@@ -823,7 +842,7 @@ fn insert_file_row(
             return Err(AppError::quota_exceeded());
         }
     }
-    db::users::apply_usage(&tx, owner, used_delta, g.reserved)?;
+    db::users::apply_usage(tx, owner, used_delta, g.reserved)?;
     if let Some(upload) = &opts.finish_chunk_upload {
         // The chunks' reservation becomes this file's usage: the session goes in the same commit.
         let held: i64 = tx.query_row(
@@ -831,8 +850,8 @@ fn insert_file_row(
             [upload],
             |r| r.get(0),
         )?;
-        db::users::release_reservation(&tx, owner, held)?;
-        db::chunks::delete_chunk_upload(&tx, upload)?;
+        db::users::release_reservation(tx, owner, held)?;
+        db::chunks::delete_chunk_upload(tx, upload)?;
     }
     if let Some(upload) = &opts.finish_tus_upload {
         let held: Option<i64> = rusqlite::OptionalExtension::optional(tx.query_row(
@@ -847,12 +866,11 @@ fn insert_file_row(
                 "the upload was terminated or expired",
             ));
         };
-        db::users::release_reservation(&tx, owner, held)?;
-        db::tus::finish_tus_upload(&tx, upload, &node.id, now)?;
+        db::users::release_reservation(tx, owner, held)?;
+        db::tus::finish_tus_upload(tx, upload, &node.id, now)?;
     }
-    db::trash::remove_trash(&tx, &g.volume, &g.blob_id)?;
-    db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
-    let queued = crate::jobs::queue_for_new_body(&tx, &node, replaced.is_some())?;
-    tx.commit()?;
+    db::trash::remove_trash(tx, &g.volume, &g.blob_id)?;
+    db::nodes::touch_dir(tx, &parent.id, now, &etag())?;
+    let queued = crate::jobs::queue_for_new_body(tx, &node, replaced.is_some())?;
     Ok((node, replaced, queued))
 }

@@ -1,0 +1,247 @@
+//! Group commit for small bodies: PUTs that are ready to commit at the same moment share one
+//! folder fsync per folder and one durable SQLite commit, where each would otherwise pay for
+//! its own (measured: those two fsyncs were ~0.6 ms of CPU and ~40% of the time of a small
+//! WebDAV PUT, bench/RESULTS.md).
+//!
+//! Each caller has already written and fsynced its body to a temp file. It queues its commit;
+//! the first caller to find no commit in progress becomes the leader and commits everything
+//! queued so far as one batch, in the same order of steps as a single commit
+//! (`Store::commit_staged_blocking`), so a crash at any point leaves the old state or the new:
+//! 1. one transaction lists every body in `blob_trash` (start-up unlinks what stays listed);
+//! 2. every body is renamed to its final path, then each folder is fsynced once;
+//! 3. one transaction gives every body its row, each inside its own savepoint: a body that
+//!    cannot be committed (name taken by a folder, over quota...) is rolled back alone;
+//! 4. the bodies that failed are unlinked and their entries removed.
+//!
+//! The leader answers for the whole batch and then gives up leadership; whoever queued meanwhile
+//! forms the next batch. Callers wait on a condition variable, on blocking threads.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::volumes::sync_dir;
+use super::{CommitOptions, Committed, NodeName, StagedBody, Store, insert_file_row_in};
+use crate::db::trash::TrashEntry;
+use crate::db::{self};
+use crate::error::{AppError, AppResult};
+
+/// One body waiting for its commit.
+pub(crate) struct Pending {
+    pub owner: String,
+    pub folder: String,
+    pub name: NodeName,
+    pub staged: StagedBody,
+    pub opts: CommitOptions,
+}
+
+#[derive(Default)]
+pub(crate) struct CommitQueue {
+    state: Mutex<QueueState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    leading: bool,
+    next_ticket: u64,
+    queue: Vec<(u64, Pending)>,
+    done: HashMap<u64, AppResult<Committed>>,
+}
+
+impl Store {
+    /// Commits `p` together with whatever else is waiting (see the module comment). Blocking.
+    pub(crate) fn commit_grouped_blocking(
+        &self,
+        c: &mut Connection,
+        p: Pending,
+    ) -> AppResult<Committed> {
+        let q = &self.commits;
+        let mut st = q.state.lock().unwrap_or_else(|e| e.into_inner());
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        st.queue.push((ticket, p));
+        loop {
+            if let Some(r) = st.done.remove(&ticket) {
+                return r;
+            }
+            if !st.leading && !st.queue.is_empty() {
+                st.leading = true;
+                let batch = std::mem::take(&mut st.queue);
+                drop(st);
+                let (tickets, items): (Vec<u64>, Vec<Pending>) = batch.into_iter().unzip();
+                let results = self.commit_batch(c, items);
+                st = q.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.done.extend(tickets.into_iter().zip(results));
+                st.leading = false;
+                q.changed.notify_all();
+                continue;
+            }
+            st = q.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Steps 1–4 for a batch; one result per item, in order.
+    fn commit_batch(
+        &self,
+        c: &mut Connection,
+        mut items: Vec<Pending>,
+    ) -> Vec<AppResult<Committed>> {
+        let n = items.len();
+        let mut results: Vec<Option<AppResult<Committed>>> = (0..n).map(|_| None).collect();
+        let pending: Vec<TrashEntry> = items
+            .iter()
+            .map(|p| TrashEntry {
+                volume: p.staged.guard.volume.clone(),
+                user_id: p.owner.clone(),
+                blob_id: p.staged.guard.blob_id.clone(),
+                ext: p.staged.guard.ext.clone(),
+            })
+            .collect();
+        // Where each body goes, for those whose volume is online.
+        let mut finals: Vec<Option<(PathBuf, PathBuf)>> = Vec::with_capacity(n);
+        for (i, p) in items.iter().enumerate() {
+            let g = &p.staged.guard;
+            match self.volumes.online(&g.volume) {
+                Ok(v) => finals.push(Some((
+                    v.user_files_dir(&p.owner),
+                    v.body_path(&p.owner, &g.blob_id, &g.ext),
+                ))),
+                Err(e) => {
+                    results[i] = Some(Err(e));
+                    finals.push(None);
+                }
+            }
+        }
+        // 1. Every body listed before any is moved.
+        let listed = db::relaxed(c, |c| {
+            let tx = rusqlite::Transaction::new_unchecked(c, TransactionBehavior::Immediate)?;
+            let now = db::now_ms();
+            for (e, f) in pending.iter().zip(&finals) {
+                if f.is_some() {
+                    db::trash::insert_trash(&tx, e, now)?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        });
+        if let Err(e) = listed {
+            let msg = e.to_string();
+            return (0..n)
+                .map(|i| match results[i].take() {
+                    Some(r) => r,
+                    None => Err(AppError::internal(&msg)),
+                })
+                .collect();
+        }
+        // 2. Renames, then one fsync per folder.
+        let mut placed = vec![false; n];
+        let mut dirs: HashSet<PathBuf> = HashSet::new();
+        for i in 0..n {
+            let Some((dir, path)) = &finals[i] else {
+                continue;
+            };
+            let tmp = &items[i].staged.guard.tmp_path;
+            let moved = match std::fs::rename(tmp, path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tmp.exists() => {
+                    std::fs::create_dir_all(dir).and_then(|_| std::fs::rename(tmp, path))
+                }
+                r => r,
+            };
+            match moved {
+                Ok(()) => {
+                    placed[i] = true;
+                    dirs.insert(dir.clone());
+                }
+                Err(e) => results[i] = Some(Err(e.into())),
+            }
+        }
+        for dir in &dirs {
+            if let Err(e) = sync_dir(dir) {
+                let msg = e.to_string();
+                for i in 0..n {
+                    if placed[i] && finals[i].as_ref().is_some_and(|(d, _)| d == dir) {
+                        results[i] = Some(Err(AppError::internal(&msg)));
+                        placed[i] = false;
+                        let _ = std::fs::remove_file(&finals[i].as_ref().unwrap().1);
+                    }
+                }
+            }
+        }
+        // 3. One transaction, one savepoint per body.
+        let committed = (|| -> AppResult<Vec<(usize, Committed)>> {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut ok = Vec::new();
+            for i in (0..n).filter(|&i| placed[i]) {
+                let p = &items[i];
+                tx.execute_batch("SAVEPOINT body")?;
+                match insert_file_row_in(
+                    &tx,
+                    &p.owner,
+                    Some(&p.folder),
+                    &p.name,
+                    &p.staged,
+                    &p.opts,
+                ) {
+                    Ok((node, replaced, queued)) => {
+                        tx.execute_batch("RELEASE body")?;
+                        ok.push((
+                            i,
+                            Committed {
+                                node,
+                                replaced,
+                                queued,
+                            },
+                        ));
+                    }
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO body; RELEASE body")?;
+                        results[i] = Some(Err(e));
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(ok)
+        })();
+        match committed {
+            Ok(ok) => {
+                for (i, done) in ok {
+                    items[i].staged.guard.disarmed = true; // its reservation is now used_bytes
+                    results[i] = Some(Ok(done));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for i in (0..n).filter(|&i| placed[i]) {
+                    if results[i].is_none() {
+                        results[i] = Some(Err(AppError::internal(&msg)));
+                    }
+                }
+            }
+        }
+        // 4. Whatever did not get its row leaves no body and no entry behind.
+        let failed: Vec<usize> = (0..n)
+            .filter(|&i| finals[i].is_some() && !matches!(results[i], Some(Ok(_))))
+            .collect();
+        if !failed.is_empty() {
+            for &i in &failed {
+                if placed[i] {
+                    let _ = std::fs::remove_file(&finals[i].as_ref().unwrap().1);
+                }
+            }
+            let _ = db::relaxed(c, |c| {
+                for &i in &failed {
+                    db::trash::remove_trash(c, &pending[i].volume, &pending[i].blob_id)?;
+                }
+                Ok(())
+            });
+        }
+        drop(items); // failed bodies' guards unlink their temp files
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(AppError::internal("not committed"))))
+            .collect()
+    }
+}
