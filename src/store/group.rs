@@ -72,7 +72,16 @@ impl Store {
                 let batch = std::mem::take(&mut st.queue);
                 drop(st);
                 let (tickets, items): (Vec<u64>, Vec<Pending>) = batch.into_iter().unzip();
-                let results = self.commit_batch(c, items);
+                // A panic in the batch must not leave the queue led by nobody and its callers
+                // waiting for ever: each of them gets an error instead.
+                let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.commit_batch(c, items)
+                }))
+                .unwrap_or_else(|_| {
+                    (0..tickets.len())
+                        .map(|_| Err(AppError::internal("the group commit failed")))
+                        .collect()
+                });
                 st = q.state.lock().unwrap_or_else(|e| e.into_inner());
                 st.done.extend(tickets.into_iter().zip(results));
                 st.leading = false;
