@@ -20,6 +20,7 @@ use axum::response::Response;
 use dav_server::davpath::DavPath;
 
 use crate::app::App;
+use crate::dav::auth::cached_account_blocking;
 use crate::db;
 use crate::http::download::{http_date, quoted_etag};
 use crate::store::{
@@ -120,15 +121,9 @@ pub async fn serve(
         .run(move |c| {
             // The user, the folder and what the name holds now, in one read snapshot.
             let found = db::read_tx(c, |c| {
-                let user = match db::users::find_user_by_id(c, &user_id)? {
-                    Some(u)
-                        if !u.disabled
-                            && u.token_version == token_version
-                            && u.username.eq_ignore_ascii_case(&owner) =>
-                    {
-                        u
-                    }
-                    _ => return Ok(None),
+                let Some(user) = cached_account_blocking(c, &user_id, token_version, &owner)?
+                else {
+                    return Ok(None);
                 };
                 let parent = match resolve_path_blocking(c, &user.id, &rel[..rel.len() - 1])? {
                     Some(p) if p.is_dir() => p,
@@ -172,7 +167,7 @@ pub async fn serve(
                 c,
                 Pending {
                     owner: user.id.clone(),
-                    folder: parent.id.clone(),
+                    folder: Some(parent.id.clone()),
                     name: name.clone(),
                     staged,
                     opts,

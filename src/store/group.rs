@@ -5,8 +5,8 @@
 //!
 //! Each caller has already written and fsynced its body to a temp file. It queues its commit;
 //! the first caller to find no commit in progress becomes the leader and commits everything
-//! queued so far as one batch, in the same order of steps as a single commit
-//! (`Store::commit_staged_blocking`), so a crash at any point leaves the old state or the new:
+//! queued so far as one batch (a single upload through `Store::commit_file` is a batch of one),
+//! in an order of steps such that a crash at any point leaves the old state or the new:
 //! 1. one transaction lists every body in `blob_trash` (start-up unlinks what stays listed);
 //! 2. every body is renamed to its final path, then each folder is fsynced once;
 //! 3. one transaction gives every body its row, each inside its own savepoint: a body that
@@ -31,7 +31,8 @@ use crate::error::{AppError, AppResult};
 /// One body waiting for its commit.
 pub(crate) struct Pending {
     pub owner: String,
-    pub folder: String,
+    /// The folder's id; None for the owner's root.
+    pub folder: Option<String>,
     pub name: NodeName,
     pub staged: StagedBody,
     pub opts: CommitOptions,
@@ -93,7 +94,7 @@ impl Store {
     }
 
     /// Steps 1–4 for a batch; one result per item, in order.
-    fn commit_batch(
+    pub(crate) fn commit_batch(
         &self,
         c: &mut Connection,
         mut items: Vec<Pending>,
@@ -137,12 +138,8 @@ impl Store {
             Ok(())
         });
         if let Err(e) = listed {
-            let msg = e.to_string();
             return (0..n)
-                .map(|i| match results[i].take() {
-                    Some(r) => r,
-                    None => Err(AppError::internal(&msg)),
-                })
+                .map(|i| results[i].take().unwrap_or_else(|| Err(e.clone())))
                 .collect();
         }
         // 2. Renames, then one fsync per folder.
@@ -152,6 +149,7 @@ impl Store {
             let Some((dir, path)) = &finals[i] else {
                 continue;
             };
+            // The user's folder is made when missing, not probed on every commit.
             let tmp = &items[i].staged.guard.tmp_path;
             let moved = match std::fs::rename(tmp, path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && tmp.exists() => {
@@ -169,10 +167,10 @@ impl Store {
         }
         for dir in &dirs {
             if let Err(e) = sync_dir(dir) {
-                let msg = e.to_string();
+                let e = AppError::from(e);
                 for i in 0..n {
                     if placed[i] && finals[i].as_ref().is_some_and(|(d, _)| d == dir) {
-                        results[i] = Some(Err(AppError::internal(&msg)));
+                        results[i] = Some(Err(e.clone()));
                         placed[i] = false;
                         let _ = std::fs::remove_file(&finals[i].as_ref().unwrap().1);
                     }
@@ -189,7 +187,7 @@ impl Store {
                 match insert_file_row_in(
                     &tx,
                     &p.owner,
-                    Some(&p.folder),
+                    p.folder.as_deref(),
                     &p.name,
                     &p.staged,
                     &p.opts,
@@ -222,10 +220,9 @@ impl Store {
                 }
             }
             Err(e) => {
-                let msg = e.to_string();
                 for i in (0..n).filter(|&i| placed[i]) {
                     if results[i].is_none() {
-                        results[i] = Some(Err(AppError::internal(&msg)));
+                        results[i] = Some(Err(e.clone()));
                     }
                 }
             }

@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 pub(crate) use group::Pending;
 pub use names::NodeName;
 pub use upload::{StagedBody, UploadSink};
-use volumes::{Volumes, sync_dir};
+use volumes::Volumes;
 
 #[derive(Clone)]
 pub struct Store {
@@ -376,82 +376,26 @@ impl Store {
         owner: &str,
         folder: Option<String>,
         name: NodeName,
-        mut staged: StagedBody,
+        staged: StagedBody,
         opts: CommitOptions,
     ) -> AppResult<Node> {
-        let owner = owner.to_string();
         let store = self.clone();
+        let pending = Pending {
+            owner: owner.to_string(),
+            folder,
+            name,
+            staged,
+            opts,
+        };
         let committed = self
             .db
             .run(move |c| {
-                store.commit_staged_blocking(
-                    c,
-                    &owner,
-                    folder.as_deref(),
-                    &name,
-                    &mut staged,
-                    &opts,
-                )
+                // The steps of a group commit (`group.rs`), for a group of one.
+                let mut results = store.commit_batch(c, vec![pending]);
+                results.pop().expect("one result per body")
             })
             .await?;
         Ok(self.after_commit(committed).await)
-    }
-
-    /// The blocking part of `commit_file` (steps 1–3), for callers already on a blocking thread
-    /// with a connection. `after_commit` must follow, off the blocking thread.
-    pub(crate) fn commit_staged_blocking(
-        &self,
-        c: &mut Connection,
-        owner: &str,
-        folder: Option<&str>,
-        name: &NodeName,
-        staged: &mut StagedBody,
-        opts: &CommitOptions,
-    ) -> AppResult<Committed> {
-        let g = &mut staged.guard;
-        let volume = self.volumes.online(&g.volume)?;
-        let pending = TrashEntry {
-            volume: g.volume.clone(),
-            user_id: owner.to_string(),
-            blob_id: g.blob_id.clone(),
-            ext: g.ext.clone(),
-        };
-        db::relaxed(c, |c| db::trash::insert_trash(c, &pending, db::now_ms()))?;
-        let final_dir = volume.user_files_dir(owner);
-        let final_path = volume.body_path(owner, &g.blob_id, &g.ext);
-        let placed = (|| -> std::io::Result<()> {
-            // The user's folder is made when missing, not probed on every commit.
-            if let Err(e) = std::fs::rename(&g.tmp_path, &final_path) {
-                if e.kind() != std::io::ErrorKind::NotFound || !g.tmp_path.exists() {
-                    return Err(e);
-                }
-                std::fs::create_dir_all(&final_dir)?;
-                std::fs::rename(&g.tmp_path, &final_path)?;
-            }
-            sync_dir(&final_dir)
-        })();
-        if let Err(e) = placed {
-            let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
-            return Err(e.into());
-        }
-        // From here the body is at its final path: on any error below, unlink it.
-        let result = insert_file_row(c, owner, folder, name, staged, opts);
-        let g = &mut staged.guard;
-        match result {
-            Ok((node, replaced, queued)) => {
-                g.disarmed = true; // the reservation became used_bytes in the same transaction
-                Ok(Committed {
-                    node,
-                    replaced,
-                    queued,
-                })
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&final_path);
-                let _ = db::trash::remove_trash(c, &pending.volume, &pending.blob_id);
-                Err(e)
-            }
-        }
     }
 
     /// After a commit: wakes the workers, tells the caches, unlinks a replaced body.
@@ -751,22 +695,8 @@ fn trash_entry_of(f: &Node) -> TrashEntry {
     }
 }
 
-/// Step 3 of `commit_file`: returns the new node and, for an overwrite, the replaced body.
-fn insert_file_row(
-    c: &mut Connection,
-    owner: &str,
-    folder: Option<&str>,
-    name: &NodeName,
-    staged: &StagedBody,
-    opts: &CommitOptions,
-) -> AppResult<(Node, Option<TrashEntry>, bool)> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = insert_file_row_in(&tx, owner, folder, name, staged, opts)?;
-    tx.commit()?;
-    Ok(out)
-}
-
-/// `insert_file_row` inside a transaction the caller commits.
+/// Step 3 of a commit (`group.rs`), inside the caller's transaction: returns the new node
+/// and, for an overwrite, the replaced body.
 fn insert_file_row_in(
     tx: &Connection,
     owner: &str,
