@@ -172,3 +172,17 @@ pub async fn authenticate_basic(
         }
     }
 }
+
+/// The account behind credentials from the auth cache (`DavAuthCache::cached`), read again on a
+/// blocking thread: None when it was disabled or its sessions revoked since (token version), or
+/// when `owner` (the drive named in the URL) is not this account's.
+pub(crate) fn cached_account_blocking(
+    c: &rusqlite::Connection,
+    user_id: &str,
+    token_version: i64,
+    owner: &str,
+) -> crate::error::AppResult<Option<crate::db::users::User>> {
+    Ok(crate::db::users::find_user_by_id(c, user_id)?.filter(|u| {
+        !u.disabled && u.token_version == token_version && u.username.eq_ignore_ascii_case(owner)
+    }))
+}

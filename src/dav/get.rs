@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
 use crate::app::App;
+use crate::dav::auth::cached_account_blocking;
 use crate::dav::fs::READ_HEAD;
 use crate::db;
 use crate::http::download::{file_body, http_date, quoted_etag};
@@ -51,15 +52,9 @@ pub async fn serve(
         .db
         .run(move |c| {
             let found = db::read_tx(c, |c| {
-                let user = match db::users::find_user_by_id(c, &user_id)? {
-                    Some(u)
-                        if !u.disabled
-                            && u.token_version == token_version
-                            && u.username.eq_ignore_ascii_case(&owner) =>
-                    {
-                        u
-                    }
-                    _ => return Ok(None),
+                let Some(user) = cached_account_blocking(c, &user_id, token_version, &owner)?
+                else {
+                    return Ok(None);
                 };
                 match resolve_path_blocking(c, &user.id, &rel)? {
                     Some(n) if !n.is_dir() => Ok(Some(n)),
