@@ -159,9 +159,23 @@ if [[ -z $RUN || ${RUN##*/} == "$before" || ! -f $RUN/table.txt ]]; then
 fi
 cp "$BENCH_DIR/versions.txt" "$RUN/versions.txt"
 
+# --- the durable floor ------------------------------------------------------------------------------
+# The same small files stored with only the steps DESIGN.md §3 asks of an upload before its answer
+# (temp file + fsync, rename, folder fsync, one SQLite commit; no HTTP), from as many threads as
+# the harness's clients, on the same filesystem: a ceiling for small uploads that are durable
+# when answered. Apache, nginx, rclone and dufs answer before anything reaches the disk.
+SMALL_N=$(sed -n 's/^SMALL_N=//p' "$RUN/params" 2>/dev/null)
+PAR=$(sed -n 's/^PAR=//p' "$RUN/params" 2>/dev/null)
+if [[ -d $BENCH_DIR/data/small-${SMALL_N:-x} ]]; then
+    log "durable floor: the small files with only the durable steps of an upload (bench/durable_floor.py)"
+    python3 "$REPO/bench/durable_floor.py" "$BENCH_DIR/data/small-$SMALL_N" "$RUN/scratch" \
+        --threads "${PAR:-4}" > "$RUN/durable-floor.txt" \
+        || echo "durable floor: failed (see above)" >&2
+fi
+
 # --- CloudVault against the target ----------------------------------------------------------------
-python3 - "$RUN/table.txt" <<'EOF'
-import re, sys
+python3 - "$RUN/table.txt" "$RUN/durable-floor.txt" <<'EOF'
+import os, re, sys
 rows = {}
 for line in open(sys.argv[1]):
     t = line.split()
@@ -203,6 +217,25 @@ print(f"  {'litmus':20s} {' '.join(cv['litmus'])}  {'ok (all pass)' if lok else 
 print(f"  => against Apache in this run: {miss_run + (not lok)} row(s) short; against the 2026-11-28 reference"
       f" figures: {miss_ref + (not lok)} row(s) short")
 print("     (apache = this run; ref = issue 3's Apache figures; cv/nginx > 1 means CloudVault is ahead, for ms/MB rows too)")
+floor = {}
+if os.path.exists(sys.argv[2]):
+    for line in open(sys.argv[2]):
+        t = line.split()
+        if len(t) == 2:
+            floor[t[0]] = float(t[1])
+if floor:
+    print()
+    print('Durable floor: the same small files stored with only the steps DESIGN.md §3 asks before an')
+    print('answer, no HTTP (bench/durable_floor.py, same threads, same filesystem, right after the run):')
+    names = dict(fsync='write + fsync of each body, nothing else',
+                 single='temp + fsync, rename, folder fsync, SQLite commit, one file at a time',
+                 group='the same, with group commit as CloudVault does')
+    for k in ('fsync', 'single', 'group'):
+        if k in floor:
+            vs = f"  = {floor[k] / ap['up']:.2f}x Apache's small up" if ap and ap['up'] else ''
+            print(f"  {k:7s} {floor[k]:7.0f} files/s{vs}   ({names[k]})")
+    if 'group' in floor and cv['up']:
+        print(f"  CloudVault's small up is {cv['up'] / floor['group']:.2f}x the grouped floor")
 EOF
 echo
 echo "details: $RUN  (table.txt, results.tsv, versions.txt, litmus/cloudvault/litmus.out, srv/cloudvault/server.log)"
