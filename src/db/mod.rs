@@ -38,6 +38,9 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+/// Connections in the pool (one of them is kept by the group commit, `store/group.rs`).
+pub const POOL_SIZE: u32 = 16;
+pub type PooledConn = r2d2::PooledConnection<SqliteConnectionManager>;
 
 /// A cheap handle: clone it into closures that run on blocking threads.
 #[derive(Clone)]
@@ -67,7 +70,7 @@ impl Db {
             c.busy_handler(Some(wait_while_busy))
         });
         let pool = r2d2::Pool::builder()
-            .max_size(16)
+            .max_size(POOL_SIZE)
             .min_idle(Some(2))
             // r2d2 checks a connection on every checkout by running an empty batch: 4% of a
             // small WebDAV GET's CPU. A local SQLite connection does not go stale like a
@@ -80,8 +83,13 @@ impl Db {
         Ok(Db { pool })
     }
 
-    pub fn conn(&self) -> AppResult<r2d2::PooledConnection<SqliteConnectionManager>> {
+    pub fn conn(&self) -> AppResult<PooledConn> {
         Ok(self.pool.get()?)
+    }
+
+    /// A connection if one is free right now (never waits for one to be given back).
+    pub fn try_conn(&self) -> Option<PooledConn> {
+        self.pool.try_get()
     }
 
     /// Runs `f` with a connection on a blocking thread: SQLite never runs on the async runtime.

@@ -14,7 +14,9 @@
 //! 4. the bodies that failed are unlinked and their entries removed.
 //!
 //! The leader answers for the whole batch and then gives up leadership; whoever queued meanwhile
-//! forms the next batch. Callers wait on a condition variable, on blocking threads.
+//! forms the next batch. Callers wait on a condition variable, on blocking threads. Every batch
+//! runs on one connection kept for the purpose, whose page cache survives from batch to batch
+//! (the caller's own when the pool has none free).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -42,6 +44,10 @@ pub(crate) struct Pending {
 pub(crate) struct CommitQueue {
     state: Mutex<QueueState>,
     changed: Condvar,
+    /// The connection every batch is committed on. Only the leader uses it, so its page cache
+    /// stays warm from batch to batch; a pooled connection's cache is emptied by every commit
+    /// made on another connection (measured: ~40 page reads per small PUT).
+    writer: Mutex<Option<db::PooledConn>>,
 }
 
 #[derive(Default)]
@@ -75,14 +81,25 @@ impl Store {
                 let (tickets, items): (Vec<u64>, Vec<Pending>) = batch.into_iter().unzip();
                 // A panic in the batch must not leave the queue led by nobody and its callers
                 // waiting for ever: each of them gets an error instead.
-                let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.commit_batch(c, items)
-                }))
-                .unwrap_or_else(|_| {
-                    (0..tickets.len())
-                        .map(|_| Err(AppError::internal("the group commit failed")))
-                        .collect()
-                });
+                let mut writer = q.writer.lock().unwrap_or_else(|e| e.into_inner());
+                if writer.is_none() {
+                    // Not waiting for one: the callers queued behind us may hold them all.
+                    *writer = self.db.try_conn(); // else this batch uses the caller's
+                }
+                let results =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        match writer.as_mut() {
+                            Some(w) => self.commit_batch(w, items),
+                            None => self.commit_batch(c, items),
+                        }
+                    }))
+                    .unwrap_or_else(|_| {
+                        *writer = None; // whatever state the panic left it in goes with it
+                        (0..tickets.len())
+                            .map(|_| Err(AppError::internal("the group commit failed")))
+                            .collect()
+                    });
+                drop(writer);
                 st = q.state.lock().unwrap_or_else(|e| e.into_inner());
                 st.done.extend(tickets.into_iter().zip(results));
                 st.leading = false;
@@ -249,5 +266,99 @@ impl Store {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(AppError::internal("not committed"))))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::store::volumes::Volumes;
+
+    /// A store on a fresh data folder, and one account's id and root folder id.
+    fn store(dir: &std::path::Path) -> (Store, String, String) {
+        let config = Config {
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
+        let db = db::Db::open(&config.db_path()).unwrap();
+        let volumes = Arc::new(Volumes::open(&config, &db).unwrap());
+        let user =
+            crate::auth::create_user(&mut db.conn().unwrap(), "ann", "x", false, 1 << 30).unwrap();
+        (Store::new(db, volumes), user.id, user.root_id)
+    }
+
+    fn put(
+        store: &Store,
+        owner: &str,
+        root: &str,
+        name: &str,
+        body: &[u8],
+    ) -> AppResult<Committed> {
+        let volume = store.volumes.pick_for_write(None)?;
+        let staged =
+            StagedBody::write_whole_blocking(store.db.clone(), volume, owner, "bin".into(), body)?;
+        let mut c = store.db.conn()?;
+        store.commit_grouped_blocking(
+            &mut c,
+            Pending {
+                owner: owner.to_string(),
+                folder: Some(root.to_string()),
+                name: NodeName::parse(name)?,
+                staged,
+                opts: CommitOptions {
+                    unreserved: true,
+                    ..Default::default()
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn batches_commit_on_their_own_connection_and_on_the_callers_when_none_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, owner, root) = store(dir.path());
+        put(&store, &owner, &root, "a.bin", b"first").unwrap();
+        assert!(
+            store.commits.writer.lock().unwrap().is_some(),
+            "the first batch keeps a connection for the next ones"
+        );
+
+        // Every connection of the pool taken (by callers queued behind a leader, say): the batch
+        // neither waits for one to come back nor fails; it commits on the caller's connection.
+        *store.commits.writer.lock().unwrap() = None;
+        let max = db::POOL_SIZE as usize;
+        let held: Vec<_> = (0..max - 1).map(|_| store.db.conn().unwrap()).collect();
+        let t = Instant::now();
+        put(&store, &owner, &root, "b.bin", b"second!").unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "waited {:?} for a connection",
+            t.elapsed()
+        );
+        assert!(store.commits.writer.lock().unwrap().is_none());
+        drop(held);
+        put(&store, &owner, &root, "c.bin", b"third").unwrap();
+        assert!(store.commits.writer.lock().unwrap().is_some());
+
+        // All three are there, counted once each.
+        let c = store.db.conn().unwrap();
+        for (name, size) in [("a.bin", 5), ("b.bin", 7), ("c.bin", 5)] {
+            let n = db::nodes::find_child(&c, &root, NodeName::parse(name).unwrap().key())
+                .unwrap()
+                .unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(n.size, size);
+        }
+        let used: i64 = c
+            .query_row(
+                "SELECT used_bytes FROM users WHERE id = ?1",
+                [&owner],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(used, 17);
     }
 }
