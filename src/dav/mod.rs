@@ -412,46 +412,6 @@ async fn serve_view(
     Response::from_parts(parts, Body::new(body))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_and_segments() {
-        assert_eq!(raw_prefix("/dav/files/dav/x/y", 3), "/dav/files/dav");
-        assert_eq!(raw_prefix("/dav/files/alice", 3), "/dav/files/alice");
-        assert_eq!(raw_prefix("/dav/files/alice/", 3), "/dav/files/alice");
-        assert_eq!(
-            decode_segments("/dav/files/a/caf%C3%A9")
-                .unwrap()
-                .last()
-                .unwrap(),
-            "café"
-        );
-        assert!(decode_segments("/dav/files/a/%2e%2e/b").is_none());
-        assert!(decode_segments("/dav/files/a/x%2fy").is_none());
-        assert!(decode_segments("/dav/files/a/x%00").is_none());
-        assert!(decode_segments("/dav/files/a/../b").is_none());
-    }
-
-    #[test]
-    fn propfind_kinds() {
-        assert_eq!(propfind_kind(b""), PropfindKind::AllProp);
-        assert_eq!(
-            propfind_kind(b"<D:propfind xmlns:D=\"DAV:\"><D:allprop/></D:propfind>"),
-            PropfindKind::AllProp
-        );
-        assert_eq!(
-            propfind_kind(b"<propfind xmlns=\"DAV:\"><propname/></propfind>"),
-            PropfindKind::PropName
-        );
-        let PropfindKind::Named(n) = propfind_kind(b"<D:propfind xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\"><D:prop><D:getetag/><Z:c/></D:prop></D:propfind>") else {
-            panic!()
-        };
-        assert!(n.contains(&("urn:z".to_string(), "c".to_string())) && n.len() == 2);
-    }
-}
-
 /// rclone (nextcloud vendor) and Nextcloud clients send the file's own mtime with a PUT
 /// (`X-OC-Mtime`, seconds).
 fn oc_mtime(headers: &axum::http::HeaderMap) -> Option<i64> {
@@ -545,4 +505,44 @@ fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
         xml,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_and_segments() {
+        assert_eq!(raw_prefix("/dav/files/dav/x/y", 3), "/dav/files/dav");
+        assert_eq!(raw_prefix("/dav/files/alice", 3), "/dav/files/alice");
+        assert_eq!(raw_prefix("/dav/files/alice/", 3), "/dav/files/alice");
+        assert_eq!(
+            decode_segments("/dav/files/a/caf%C3%A9")
+                .unwrap()
+                .last()
+                .unwrap(),
+            "café"
+        );
+        assert!(decode_segments("/dav/files/a/%2e%2e/b").is_none());
+        assert!(decode_segments("/dav/files/a/x%2fy").is_none());
+        assert!(decode_segments("/dav/files/a/x%00").is_none());
+        assert!(decode_segments("/dav/files/a/../b").is_none());
+    }
+
+    #[test]
+    fn propfind_kinds() {
+        assert_eq!(propfind_kind(b""), PropfindKind::AllProp);
+        assert_eq!(
+            propfind_kind(b"<D:propfind xmlns:D=\"DAV:\"><D:allprop/></D:propfind>"),
+            PropfindKind::AllProp
+        );
+        assert_eq!(
+            propfind_kind(b"<propfind xmlns=\"DAV:\"><propname/></propfind>"),
+            PropfindKind::PropName
+        );
+        let PropfindKind::Named(n) = propfind_kind(b"<D:propfind xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\"><D:prop><D:getetag/><Z:c/></D:prop></D:propfind>") else {
+            panic!()
+        };
+        assert!(n.contains(&("urn:z".to_string(), "c".to_string())) && n.len() == 2);
+    }
 }
