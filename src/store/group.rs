@@ -94,7 +94,9 @@ impl Store {
                         }
                     }))
                     .unwrap_or_else(|_| {
-                        *writer = None; // whatever state the panic left it in goes with it
+                        // Its transaction was rolled back as the panic unwound; the next
+                        // batch takes a connection afresh all the same.
+                        *writer = None;
                         (0..tickets.len())
                             .map(|_| Err(AppError::internal("the group commit failed")))
                             .collect()
