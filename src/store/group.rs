@@ -5,7 +5,7 @@
 //!
 //! Each caller has already written and fsynced its body to a temp file. It queues its commit;
 //! the first caller to find no commit in progress becomes the leader and commits everything
-//! queued so far as one batch (a single upload through `Store::commit_file` is a batch of one),
+//! queued so far as one batch (every upload commits this way, `Store::commit_file` included),
 //! in an order of steps such that a crash at any point leaves the old state or the new:
 //! 1. one transaction lists every body in `blob_trash` (start-up unlinks what stays listed);
 //! 2. every body is renamed to its final path, then each folder is fsynced once;
@@ -113,7 +113,7 @@ impl Store {
     }
 
     /// Steps 1–4 for a batch; one result per item, in order.
-    pub(crate) fn commit_batch(
+    fn commit_batch(
         &self,
         c: &mut Connection,
         mut items: Vec<Pending>,

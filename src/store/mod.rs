@@ -389,11 +389,7 @@ impl Store {
         };
         let committed = self
             .db
-            .run(move |c| {
-                // The steps of a group commit (`group.rs`), for a group of one.
-                let mut results = store.commit_batch(c, vec![pending]);
-                results.pop().expect("one result per body")
-            })
+            .run(move |c| store.commit_grouped_blocking(c, pending))
             .await?;
         Ok(self.after_commit(committed).await)
     }
