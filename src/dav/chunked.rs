@@ -494,7 +494,7 @@ async fn assemble_inner(
     let chunk_dir = volume.chunk_dir(&up.id);
     let tmp_dir = volume.tmp_dir();
     let blob_id = db::new_id();
-    let tmp_path = tmp_dir.join(format!("{blob_id}.part"));
+    let tmp_path = volume.temp_path(&blob_id);
     let tp = tmp_path.clone();
     let hash =
         tokio::task::spawn_blocking(move || assemble_parts(&chunk_dir, &parts, &tmp_dir, &tp))

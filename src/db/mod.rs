@@ -240,11 +240,17 @@ pub fn new_id() -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn schema_applies_and_reopens() {
+    /// A database in a fresh folder (kept as long as the `TempDir` lives), and its path.
+    fn temp_db() -> (tempfile::TempDir, std::path::PathBuf, Db) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).unwrap();
+        (dir, path, db)
+    }
+
+    #[test]
+    fn schema_applies_and_reopens() {
+        let (_dir, path, db) = temp_db();
         let conn = db.conn().unwrap();
         let v: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -265,8 +271,7 @@ mod tests {
 
     #[test]
     fn read_tx_always_ends_its_transaction() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (_dir, _, db) = temp_db();
         let conn = db.conn().unwrap();
         let n: i64 = read_tx(&conn, |c| {
             assert!(!c.is_autocommit(), "inside a transaction");
@@ -285,9 +290,7 @@ mod tests {
 
     #[test]
     fn writers_wait_for_each_other_and_for_other_processes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let db = Db::open(&path).unwrap();
+        let (_dir, path, db) = temp_db();
         let conn = db.conn().unwrap();
         conn.execute_batch("CREATE TABLE w (n INTEGER)").unwrap();
         // Another connection of the pool holds the write lock for a while, then commits: the
@@ -336,9 +339,7 @@ mod tests {
     fn the_wal_is_checkpointed_as_it_grows() {
         // The commit hook replaces SQLite's auto-checkpoint: without its checkpoint the WAL
         // would hold every page ever written.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let db = Db::open(&path).unwrap();
+        let (dir, path, db) = temp_db();
         let conn = db.conn().unwrap();
         conn.execute_batch("CREATE TABLE big (b BLOB)").unwrap();
         let blob = vec![7u8; 64 * 1024];

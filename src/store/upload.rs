@@ -95,7 +95,7 @@ impl UploadSink {
         let (guard, file) = tokio::task::spawn_blocking(move || -> AppResult<_> {
             let volume = vols.pick_for_write(pinned.as_deref())?;
             let blob_id = db::new_id();
-            let tmp_path = volume.tmp_dir().join(format!("{blob_id}.part"));
+            let tmp_path = volume.temp_path(&blob_id);
             let file = create_temp(&tmp_path)?;
             let guard = Guard {
                 db: db2,
@@ -348,7 +348,7 @@ impl StagedBody {
         body: &[u8],
     ) -> AppResult<StagedBody> {
         let blob_id = db::new_id();
-        let tmp_path = volume.tmp_dir().join(format!("{blob_id}.part"));
+        let tmp_path = volume.temp_path(&blob_id);
         let mut file = create_temp(&tmp_path)?;
         // From here the guard unlinks the temp file on any error.
         let staged = StagedBody::from_temp_file(

@@ -231,6 +231,11 @@ impl Volume {
         self.path.join(TMP_DIR)
     }
 
+    /// Where the body `blob_id` is written before its commit (start-up sweeps what is left).
+    pub fn temp_path(&self, blob_id: &str) -> PathBuf {
+        self.tmp_dir().join(format!("{blob_id}.part"))
+    }
+
     /// Where the parts of one chunked upload wait for assembly.
     pub fn chunk_dir(&self, upload_id: &str) -> PathBuf {
         self.path.join(CHUNKS_DIR).join(upload_id)
