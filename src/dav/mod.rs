@@ -9,6 +9,7 @@ pub mod chunked;
 pub mod fs;
 mod get;
 mod put;
+mod tree;
 pub mod views;
 
 use std::collections::HashMap;
@@ -263,38 +264,53 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
             "the drive root cannot be deleted, moved or copied",
         );
     }
-    if matches!(method.as_str(), "MOVE" | "COPY") {
-        if let Some(dest) = req
-            .headers()
-            .get("destination")
-            .and_then(|v| v.to_str().ok())
+    let dest = if matches!(method.as_str(), "MOVE" | "COPY") {
+        match tree::destination(req.headers(), &user) {
+            Ok(d) => d,
+            Err(res) => return res,
+        }
+    } else {
+        None
+    };
+    if matches!(method.as_str(), "MOVE" | "COPY" | "DELETE") {
+        if let Some(res) = tree::serve(
+            &app,
+            &user,
+            &rel_segments,
+            dest.as_deref(),
+            req.method(),
+            req.headers(),
+        )
+        .await
         {
-            let path = dest
-                .parse::<axum::http::Uri>()
-                .map(|u| u.path().to_string())
-                .unwrap_or_default();
-            match decode_segments(&path) {
-                None => return status(StatusCode::BAD_REQUEST, "invalid Destination"),
-                Some(d) if d.len() <= 3 => {
-                    return status(
-                        StatusCode::FORBIDDEN,
-                        "the drive root cannot be a destination",
-                    );
-                }
-                // A folder copied or moved into itself would nest without end.
-                Some(d)
-                    if d.len() > 3 + rel_segments.len()
-                        && d[3..3 + rel_segments.len()] == rel_segments[..] =>
-                {
-                    return status(
-                        StatusCode::FORBIDDEN,
-                        "a folder cannot be copied or moved into itself",
-                    );
-                }
-                Some(_) => {}
+            return with_dav_header(res);
+        }
+        // Left to dav-server (conditions to evaluate): its walk must stay bounded and never
+        // land inside its own source, and it must see the Destination under its prefix.
+        if let Some(d) = &dest {
+            let deep = !req
+                .headers()
+                .get("depth")
+                .is_some_and(|v| v.as_bytes() == b"0");
+            if let Some(res) = tree::precheck(&app, &user, &rel_segments, d, deep).await {
+                return with_dav_header(res);
             }
         }
     }
+    let req = match &dest {
+        Some(d) => {
+            let mut req = req;
+            let canonical = format!("{prefix}{}", tree::encode_path(d));
+            match HeaderValue::from_str(&canonical) {
+                Ok(v) => {
+                    req.headers_mut().insert("destination", v);
+                }
+                Err(_) => return status(StatusCode::BAD_REQUEST, "invalid Destination"),
+            }
+            req
+        }
+        None => req,
+    };
     // Read a PROPFIND body (small) to know whether it names its properties.
     let (req, propfind) = if is_propfind {
         let (parts, body) = req.into_parts();
@@ -385,6 +401,12 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         }
     }
     Response::from_parts(parts, Body::new(body))
+}
+
+fn with_dav_header(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+    res
 }
 
 /// The read-only virtual trees: PROPFIND, GET and HEAD; every write is 405.

@@ -186,11 +186,67 @@ pub fn list_subtree_files(conn: &Connection, id: &str) -> AppResult<Vec<Node>> {
     Ok(rows)
 }
 
-/// Children go with it (ON DELETE CASCADE).
+/// Deletes a node and everything below it, deepest rows first, one row at a time: the
+/// `ON DELETE CASCADE` of a parent would recurse once per level, and SQLite stops a cascade
+/// 1,000 levels deep ("too many levels of trigger recursion"). Linear in the subtree's size.
 pub fn delete_node(conn: &Connection, id: &str) -> AppResult<()> {
-    conn.prepare_cached("DELETE FROM nodes WHERE id = :id")?
-        .execute(named_params! {":id": id})?;
+    let mut ids: Vec<(String, i64)> = conn
+        .prepare_cached(
+            "WITH RECURSIVE sub(id, lvl) AS (
+                 SELECT :id, 0 UNION ALL SELECT n.id, sub.lvl + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id)
+             SELECT id, lvl FROM sub",
+        )?
+        .query_map(named_params! {":id": id}, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    ids.sort_by_key(|(_, lvl)| std::cmp::Reverse(*lvl));
+    let mut stmt = conn.prepare_cached("DELETE FROM nodes WHERE id = :id")?;
+    for (id, _) in &ids {
+        stmt.execute(named_params! {":id": id})?;
+    }
     Ok(())
+}
+
+/// How many folders lie above `id` (a drive root is at depth 0, its children at 1).
+pub fn depth_of(conn: &Connection, id: &str) -> AppResult<i64> {
+    Ok(conn
+        .prepare_cached(
+            "WITH RECURSIVE up(id, depth) AS (
+                 SELECT :id, 0
+                 UNION ALL SELECT n.parent_id, up.depth + 1 FROM nodes n JOIN up ON n.id = up.id
+                 WHERE n.parent_id IS NOT NULL AND up.depth < 100000)
+             SELECT MAX(depth) FROM up",
+        )?
+        .query_row(named_params! {":id": id}, |r| r.get(0))?)
+}
+
+/// A node and everything below it, each with its level below `id` (0 for `id` itself), parents
+/// before their children.
+pub fn list_subtree(conn: &Connection, id: &str) -> AppResult<Vec<(Node, i64)>> {
+    let sql = format!(
+        "WITH RECURSIVE sub(id, lvl) AS (
+             SELECT :id, 0 UNION ALL SELECT n.id, sub.lvl + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id)
+         SELECT {COLUMNS}, sub.lvl FROM nodes JOIN sub USING (id) ORDER BY sub.lvl"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(named_params! {":id": id}, |r| {
+            Ok((from_row(r)?, r.get(14)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// How many levels of folders lie below folder `id` (0: no subfolder).
+pub fn folder_height(conn: &Connection, id: &str) -> AppResult<i64> {
+    Ok(conn
+        .prepare_cached(
+            "WITH RECURSIVE sub(id, lvl) AS (
+                 SELECT :id, 0
+                 UNION ALL SELECT n.id, sub.lvl + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id
+                 WHERE n.kind = 'dir')
+             SELECT MAX(lvl) FROM sub",
+        )?
+        .query_row(named_params! {":id": id}, |r| r.get(0))?)
 }
 
 pub fn update_placement(

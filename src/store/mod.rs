@@ -4,6 +4,7 @@
 pub mod fsck;
 mod group;
 pub mod names;
+mod tree;
 pub mod tus;
 pub mod upload;
 pub mod volumes;
@@ -18,6 +19,7 @@ use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
 pub(crate) use group::Pending;
 pub use names::NodeName;
+pub use tree::{MAX_FOLDER_DEPTH, Placed};
 pub use upload::{StagedBody, UploadSink};
 use volumes::Volumes;
 
@@ -181,6 +183,7 @@ impl Store {
                 if db::nodes::name_taken(&tx, &parent.id, name.key())? {
                     return Err(name_exists());
                 }
+                tree::check_depth(&tx, &parent.id, 0)?;
                 let now = db::now_ms();
                 let node = Node {
                     id: db::new_id(),
@@ -214,8 +217,27 @@ impl Store {
         new_parent: Option<String>,
         new_name: Option<NodeName>,
     ) -> AppResult<Node> {
+        Ok(self
+            .move_node_with(owner, id, new_parent, new_name, false)
+            .await?
+            .node)
+    }
+
+    /// [`Self::move_node`], and with `overwrite` a node already holding the target name is
+    /// deleted in the same transaction (WebDAV `MOVE` with `Overwrite: T`); without it, that
+    /// answers `name-exists`. A case-only rename is a rename of the node itself.
+    pub async fn move_node_with(
+        &self,
+        owner: &str,
+        id: &str,
+        new_parent: Option<String>,
+        new_name: Option<NodeName>,
+        overwrite: bool,
+    ) -> AppResult<Placed> {
         let (owner, id) = (owner.to_string(), id.to_string());
-        self.db
+        let owner_of_move = owner.clone();
+        let (placed, removed) = self
+            .db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let mut node = db::nodes::find_owned_node(&tx, &owner, &id)?
@@ -230,23 +252,27 @@ impl Store {
                     Some(p) => owned_dir(&tx, &owner, Some(p))?,
                     None => owned_dir(&tx, &owner, Some(&old_parent))?,
                 };
-                if node.is_dir()
-                    && db::nodes::list_ancestry(&tx, &parent.id)?
-                        .iter()
-                        .any(|a| a.id == node.id)
-                {
-                    return Err(AppError::bad_request(
-                        "invalid-move",
-                        "a folder cannot be moved into itself",
-                    ));
+                if node.is_dir() {
+                    tree::check_not_into_itself(&tx, &node.id, &parent.id)?;
+                    if parent.id != old_parent {
+                        tree::check_depth(
+                            &tx,
+                            &parent.id,
+                            db::nodes::folder_height(&tx, &node.id)?,
+                        )?;
+                    }
                 }
                 let name = match new_name {
                     Some(n) => n,
                     None => NodeName::parse(&node.name)?,
                 };
+                let mut removed = None;
                 if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.key())? {
                     if other.id != node.id {
-                        return Err(name_exists());
+                        if !overwrite {
+                            return Err(name_exists());
+                        }
+                        removed = Some(remove_subtree_in(&tx, &owner, &other)?);
                     }
                 }
                 db::nodes::update_placement(&tx, &node.id, &parent.id, name.as_str(), name.key())?;
@@ -258,9 +284,14 @@ impl Store {
                 tx.commit()?;
                 node.parent_id = Some(parent.id);
                 node.name = name.as_str().to_string();
-                Ok(node)
+                let replaced = removed.is_some();
+                Ok((Placed { node, replaced }, removed))
             })
-            .await
+            .await?;
+        if let Some(r) = removed {
+            self.after_remove(&owner_of_move, r).await;
+        }
+        Ok(placed)
     }
 
     /// Deletes a file, or a folder and everything in it. The rows and `used_bytes` change in
@@ -268,48 +299,37 @@ impl Store {
     pub async fn delete_node(&self, owner: &str, id: &str) -> AppResult<Deleted> {
         let (owner, id) = (owner.to_string(), id.to_string());
         let owner_of_delete = owner.clone();
-        let (deleted, trash, ids) = self
+        let removed = self
             .db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let node = db::nodes::find_owned_node(&tx, &owner, &id)?
                     .ok_or_else(AppError::not_found)?;
-                let Some(parent) = node.parent_id.clone() else {
+                if node.parent_id.is_none() {
                     return Err(AppError::bad_request(
                         "invalid-delete",
                         "the root folder cannot be deleted",
                     ));
-                };
-                let files = db::nodes::list_subtree_files(&tx, &node.id)?;
-                let now = db::now_ms();
-                let mut trash = Vec::with_capacity(files.len());
-                let mut bytes = 0;
-                for f in &files {
-                    bytes += f.size;
-                    let e = trash_entry_of(f);
-                    db::trash::insert_trash(&tx, &e, now)?;
-                    trash.push(e);
                 }
-                db::nodes::delete_node(&tx, &node.id)?;
-                db::users::apply_usage(&tx, &owner, -bytes, 0)?;
-                db::nodes::touch_dir(&tx, &parent, now, &etag())?;
+                let removed = remove_subtree_in(&tx, &owner, &node)?;
                 tx.commit()?;
-                let ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
-                Ok((
-                    Deleted {
-                        files: files.len(),
-                        bytes,
-                    },
-                    trash,
-                    ids,
-                ))
+                Ok(removed)
             })
             .await?;
-        if let Some(ev) = self.events.get() {
-            ev.files_changed(&owner_of_delete, &ids);
-        }
-        self.purge(trash).await;
+        let deleted = Deleted {
+            files: removed.ids.len(),
+            bytes: removed.bytes,
+        };
+        self.after_remove(&owner_of_delete, removed).await;
         Ok(deleted)
+    }
+
+    /// After a transaction that removed rows: caches told, bodies unlinked.
+    async fn after_remove(&self, owner: &str, removed: Removed) {
+        if let Some(ev) = self.events.get() {
+            ev.files_changed(owner, &removed.ids);
+        }
+        self.purge(removed.trash).await;
     }
 
     /// Streams a new body for `owner` onto a volume; `commit_file` gives it a row.
@@ -680,6 +700,39 @@ pub fn resolve_path_blocking(
         }
     }
     Ok(Some(node))
+}
+
+/// What a removal inside a transaction took away: bodies to unlink once it commits, the file
+/// ids, and their bytes (already released from `used_bytes`).
+struct Removed {
+    trash: Vec<TrashEntry>,
+    ids: Vec<String>,
+    bytes: i64,
+}
+
+/// Removes `node` (a file, or a folder with everything in it) inside the caller's transaction:
+/// its bodies listed for unlinking, `used_bytes` released, its folder touched.
+fn remove_subtree_in(tx: &Connection, owner: &str, node: &Node) -> AppResult<Removed> {
+    let files = db::nodes::list_subtree_files(tx, &node.id)?;
+    let now = db::now_ms();
+    let mut trash = Vec::with_capacity(files.len());
+    let mut bytes = 0;
+    for f in &files {
+        bytes += f.size;
+        let e = trash_entry_of(f);
+        db::trash::insert_trash(tx, &e, now)?;
+        trash.push(e);
+    }
+    db::nodes::delete_node(tx, &node.id)?;
+    db::users::apply_usage(tx, owner, -bytes, 0)?;
+    if let Some(parent) = &node.parent_id {
+        db::nodes::touch_dir(tx, parent, now, &etag())?;
+    }
+    Ok(Removed {
+        trash,
+        ids: files.into_iter().map(|f| f.id).collect(),
+        bytes,
+    })
 }
 
 fn trash_entry_of(f: &Node) -> TrashEntry {
