@@ -287,6 +287,11 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         }
         // Left to dav-server (conditions to evaluate): its walk must stay bounded and never
         // land inside its own source, and it must see the Destination under its prefix.
+        if method == "DELETE" {
+            if let Some(res) = tree::precheck_delete(&app, &user, &rel_segments).await {
+                return with_dav_header(res);
+            }
+        }
         if let Some(d) = &dest {
             let deep = !req
                 .headers()

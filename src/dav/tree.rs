@@ -231,6 +231,18 @@ fn no_content() -> Response {
         .unwrap()
 }
 
+/// Before a DELETE goes to dav-server: a tree too deep to walk is refused.
+pub async fn precheck_delete(app: &App, user: &User, rel: &[String]) -> Option<Response> {
+    let source = match app.store.resolve_path(&user.id, rel.to_vec()).await {
+        Ok(Some(n)) => n,
+        _ => return None,
+    };
+    match app.store.check_walkable(&user.id, &source.id).await {
+        Ok(()) => None,
+        Err(e) => Some(answer(e, true)),
+    }
+}
+
 /// Before a COPY or MOVE goes to dav-server: the checks that must hold whatever its conditions
 /// say (into itself, on node ids; the depth limit), so that its recursive walk stays bounded.
 pub async fn precheck(

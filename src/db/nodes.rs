@@ -310,6 +310,21 @@ pub fn find_structure_problems(conn: &Connection) -> AppResult<Vec<String>> {
     for name in stmt.query_map([], |r| r.get::<_, String>(0))? {
         out.push(format!("user {} has no root folder", name?));
     }
+    // Every node hangs below its owner's root: a parent cycle (or a second root) would be a
+    // tree that no walk from the root ever reaches.
+    let unreachable: i64 = conn.query_row(
+        "WITH RECURSIVE reach(id) AS (
+             SELECT id FROM nodes WHERE parent_id IS NULL
+             UNION ALL SELECT n.id FROM nodes n JOIN reach ON n.parent_id = reach.id)
+         SELECT (SELECT count(*) FROM nodes) - (SELECT count(*) FROM reach)",
+        [],
+        |r| r.get(0),
+    )?;
+    if unreachable > 0 {
+        out.push(format!(
+            "{unreachable} nodes cannot be reached from their owner's root folder"
+        ));
+    }
     Ok(out)
 }
 

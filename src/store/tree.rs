@@ -61,6 +61,23 @@ struct CopyPlan {
 }
 
 impl Store {
+    /// Whether node `id` may be walked level by level (a WebDAV DELETE whose conditions
+    /// dav-server evaluates): a tree deeper than [`MAX_FOLDER_DEPTH`], which only a database
+    /// from before the limit can hold, is refused rather than walked.
+    pub async fn check_walkable(&self, owner: &str, id: &str) -> AppResult<()> {
+        let (o, id) = (owner.to_string(), id.to_string());
+        self.db
+            .run(move |c| {
+                let node =
+                    db::nodes::find_owned_node(c, &o, &id)?.ok_or_else(AppError::not_found)?;
+                if node.is_dir() && db::nodes::folder_height(c, &node.id)? > MAX_FOLDER_DEPTH {
+                    return Err(too_deep());
+                }
+                Ok(())
+            })
+            .await
+    }
+
     /// Whether node `id` may be copied or moved into folder `parent` (with its subfolders when
     /// `deep`): not into itself, not deeper than [`MAX_FOLDER_DEPTH`].
     pub async fn check_placement(

@@ -9,6 +9,7 @@ mod clip;
 mod crash;
 mod dav;
 mod dav_clients;
+mod deep_trees;
 mod disk_full;
 mod files;
 mod helpers;
