@@ -192,9 +192,10 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
         idle: app.config.http.body_idle_timeout.0,
         stall: None,
     });
-    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    // A guard, not a pair of calls: a client that goes away drops this future mid-request.
+    let in_flight = InFlight::enter(&metrics);
     let res = next.run(Request::from_parts(parts, body)).await;
-    metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    drop(in_flight);
 
     let route = route_label(
         &path,
@@ -397,5 +398,21 @@ mod tests {
         assert!(is_password_route(&Method::POST, "/api/auth/register/"));
         assert!(!is_password_route(&Method::POST, "/api/auth/refresh"));
         assert!(!is_password_route(&Method::GET, "/api/auth/login"));
+    }
+}
+
+/// One request counted in `cloudvault_http_requests_in_flight` for as long as it lives.
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn enter(m: &Arc<Metrics>) -> InFlight {
+        m.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(m.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }

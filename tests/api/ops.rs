@@ -902,3 +902,40 @@ async fn security_headers_and_sandboxed_dav_files() {
             .starts_with("sandbox")
     );
 }
+
+/// A client that goes away while its request waits (here: for the database's write lock, held
+/// by the test) leaves no request counted in flight: the server drops the request's future.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_dropped_by_their_client_leave_the_in_flight_gauge() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let u = app.register("leaver").await;
+    let in_flight = || app.app.ops.metrics.in_flight.load(Ordering::Relaxed);
+    let lock = app.app.db.conn().unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for i in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(app.host()).await.unwrap();
+        let head = format!(
+            "MKCOL /dav/files/leaver/gone{i}/ HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: 0\r\n\r\n",
+            app.host(),
+            basic_header(&u.username, PASSWORD)
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        wait_until("the request is in flight", Duration::from_secs(10), || {
+            in_flight() >= 1
+        })
+        .await;
+        drop(s);
+        wait_until(
+            "the dropped request leaves the gauge",
+            Duration::from_secs(10),
+            || in_flight() == 0,
+        )
+        .await;
+    }
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
+    app.assert_usage_consistent(&u).await;
+}
