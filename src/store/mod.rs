@@ -185,22 +185,7 @@ impl Store {
                 }
                 tree::check_depth(&tx, &parent.id, 0)?;
                 let now = db::now_ms();
-                let node = Node {
-                    id: db::new_id(),
-                    owner_id: owner.clone(),
-                    parent_id: Some(parent.id.clone()),
-                    name: name.as_str().to_string(),
-                    kind: NodeKind::Dir,
-                    size: 0,
-                    content_type: None,
-                    blob_id: None,
-                    volume: None,
-                    ext: None,
-                    content_hash: None,
-                    created_at: now,
-                    modified_at: now,
-                    etag: etag(),
-                };
+                let node = new_folder(&owner, &parent.id, &name, now, now);
                 db::nodes::insert_node(&tx, &node, name.key())?;
                 db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
                 tx.commit()?;
@@ -700,6 +685,26 @@ pub fn resolve_path_blocking(
         }
     }
     Ok(Some(node))
+}
+
+/// A new folder's row (not yet inserted).
+fn new_folder(owner: &str, parent: &str, name: &NodeName, created: i64, modified: i64) -> Node {
+    Node {
+        id: db::new_id(),
+        owner_id: owner.to_string(),
+        parent_id: Some(parent.to_string()),
+        name: name.as_str().to_string(),
+        kind: NodeKind::Dir,
+        size: 0,
+        content_type: None,
+        blob_id: None,
+        volume: None,
+        ext: None,
+        content_hash: None,
+        created_at: created,
+        modified_at: modified,
+        etag: etag(),
+    }
 }
 
 /// What a removal inside a transaction took away: bodies to unlink once it commits, the file

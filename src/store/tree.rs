@@ -4,8 +4,8 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{NodeName, OnConflict, Store, etag, name_exists, owned_dir};
-use crate::db::nodes::{Node, NodeKind};
+use super::{NodeName, OnConflict, Store, etag, name_exists, new_folder, owned_dir};
+use crate::db::nodes::Node;
 use crate::db::{self};
 use crate::error::{AppError, AppResult};
 
@@ -233,22 +233,7 @@ impl Store {
                             NodeName::parse(&f.name)?,
                         )
                     };
-                    let node = Node {
-                        id: db::new_id(),
-                        owner_id: o.clone(),
-                        parent_id: Some(new_parent),
-                        name: name.as_str().to_string(),
-                        kind: NodeKind::Dir,
-                        size: 0,
-                        content_type: None,
-                        blob_id: None,
-                        volume: None,
-                        ext: None,
-                        content_hash: None,
-                        created_at: now,
-                        modified_at: f.modified_at,
-                        etag: etag(),
-                    };
+                    let node = new_folder(&o, &new_parent, &name, now, f.modified_at);
                     db::nodes::insert_node(&tx, &node, name.key())?;
                     db::props::copy_props(&tx, &f.id, &node.id)?;
                     new_ids.insert(f.id.clone(), node.id.clone());
