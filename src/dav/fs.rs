@@ -157,12 +157,19 @@ impl UserFs {
         if let Some(n) = self.nodes.lock().unwrap().get(&segs) {
             return Ok(n.clone());
         }
-        let node = self
-            .store
-            .resolve_path(&self.user.id, segs.clone())
-            .await
-            .map_err(fs_error)?
-            .ok_or(FsError::NotFound)?;
+        // dav-server walks a tree parent first: from a resolved parent, one name is one lookup.
+        let parent = match segs.split_last() {
+            Some((_, up)) if !up.is_empty() => self.nodes.lock().unwrap().get(up).cloned(),
+            _ => None,
+        };
+        let found = match parent {
+            Some(p) => {
+                let last = segs[segs.len() - 1..].to_vec();
+                self.store.resolve_below(&self.user.id, &p, last).await
+            }
+            None => self.store.resolve_path(&self.user.id, segs.clone()).await,
+        };
+        let node = found.map_err(fs_error)?.ok_or(FsError::NotFound)?;
         self.nodes.lock().unwrap().insert(segs, node.clone());
         Ok(node)
     }

@@ -431,6 +431,23 @@ impl Store {
             .await
     }
 
+    /// The node at `segments` below folder `from` of `owner` (a walk that already knows the
+    /// parent asks for one name, not for the whole path again).
+    pub async fn resolve_below(
+        &self,
+        owner: &str,
+        from: &Node,
+        segments: Vec<String>,
+    ) -> AppResult<Option<Node>> {
+        if from.owner_id != owner {
+            return Ok(None);
+        }
+        let from = from.clone();
+        self.db
+            .run(move |c| walk_blocking(c, from, &segments))
+            .await
+    }
+
     /// Sets the modification time of the file at `segments` (after a WebDAV PUT with X-OC-Mtime).
     pub async fn set_modified_at_path(
         &self,
@@ -671,7 +688,11 @@ pub fn resolve_path_blocking(
     owner: &str,
     segments: &[String],
 ) -> AppResult<Option<Node>> {
-    let mut node = owned_dir(c, owner, None)?;
+    walk_blocking(c, owned_dir(c, owner, None)?, segments)
+}
+
+/// The node at `segments` below `node`.
+fn walk_blocking(c: &Connection, mut node: Node, segments: &[String]) -> AppResult<Option<Node>> {
     for seg in segments {
         let Ok(name) = NodeName::parse(seg) else {
             return Ok(None);
