@@ -22,3 +22,4 @@ mod slow_clients;
 mod tags;
 mod tus;
 mod volumes;
+mod xml_bodies;
