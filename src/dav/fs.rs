@@ -490,9 +490,9 @@ impl DavFileSystem for UserFs {
                 .map(|(outcome, (_, prop))| {
                     let status = match outcome {
                         PropOutcome::Done => StatusCode::OK,
-                        PropOutcome::Protected
-                        | PropOutcome::TooLarge
-                        | PropOutcome::NodeFull => StatusCode::FORBIDDEN,
+                        PropOutcome::Protected | PropOutcome::TooLarge | PropOutcome::NodeFull => {
+                            StatusCode::FORBIDDEN
+                        }
                         PropOutcome::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
                         PropOutcome::NotApplied => StatusCode::FAILED_DEPENDENCY,
                     };

@@ -51,8 +51,8 @@ fn sql_i64(data: &Path, sql: &str) -> i64 {
 /// The status the multistatus answer gives the property `local_name`.
 fn prop_status(body: &str, local_name: &str) -> Option<u16> {
     body.split("propstat>").find_map(|chunk| {
-        let named =
-            chunk.contains(&format!(":{local_name}>")) || chunk.contains(&format!(":{local_name}/>"));
+        let named = chunk.contains(&format!(":{local_name}>"))
+            || chunk.contains(&format!(":{local_name}/>"));
         let at = chunk.find("HTTP/1.1 ")?;
         named.then(|| chunk[at + 9..at + 12].parse().ok())?
     })
@@ -69,7 +69,11 @@ async fn entity_expansion_is_refused_fast_without_memory_growth() {
         .args(["admin", "create-user", "bomb", "--password", PASSWORD])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let server = start_server(&data);
     let pid = server.child.id();
     let client = reqwest::Client::new();
@@ -83,17 +87,37 @@ async fn entity_expansion_is_refused_fast_without_memory_growth() {
     let r = dav("MKCOL", "d/").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     // Warm: a PROPFIND and a PROPPATCH answered normally first, so the peak below is the bodies'.
-    let r = dav("PROPFIND", "").header("depth", "1").send().await.unwrap();
+    let r = dav("PROPFIND", "")
+        .header("depth", "1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::MULTI_STATUS);
     let (_, hwm_before) = memory_of(pid);
 
     let bodies = [
         // The issue's bodies: ~50 KB, one 20 KB entity referenced 10,000 times (200 MB).
-        ("PROPFIND", "d/", entity_body("!DOCTYPE", 20_000, 10_000, PROPFIND_WRAP)),
-        ("PROPPATCH", "d/", entity_body("!DOCTYPE", 20_000, 10_000, PROPPATCH_WRAP)),
-        ("LOCK", "f.txt", entity_body("!DOCTYPE", 20_000, 10_000, LOCK_WRAP)),
+        (
+            "PROPFIND",
+            "d/",
+            entity_body("!DOCTYPE", 20_000, 10_000, PROPFIND_WRAP),
+        ),
+        (
+            "PROPPATCH",
+            "d/",
+            entity_body("!DOCTYPE", 20_000, 10_000, PROPPATCH_WRAP),
+        ),
+        (
+            "LOCK",
+            "f.txt",
+            entity_body("!DOCTYPE", 20_000, 10_000, LOCK_WRAP),
+        ),
         // Under the LOCK limit (8 KiB), so the DTD itself is what is refused: 3 MB expanded.
-        ("LOCK", "f.txt", entity_body("!DOCTYPE", 1_000, 1_500, LOCK_WRAP)),
+        (
+            "LOCK",
+            "f.txt",
+            entity_body("!DOCTYPE", 1_000, 1_500, LOCK_WRAP),
+        ),
         // Any case, after a BOM and a comment.
         (
             "PROPPATCH",
@@ -123,7 +147,11 @@ async fn entity_expansion_is_refused_fast_without_memory_growth() {
         } else {
             (StatusCode::BAD_REQUEST, "xml-dtd-refused")
         };
-        assert_eq!((status, answer["code"].as_str().unwrap_or("")), want, "{m} {path}: {answer}");
+        assert_eq!(
+            (status, answer["code"].as_str().unwrap_or("")),
+            want,
+            "{m} {path}: {answer}"
+        );
         assert!(took < Duration::from_secs(1), "{m} {path} took {took:?}");
         let (rss, hwm) = memory_of(pid);
         let growth = hwm.saturating_sub(hwm_before);
@@ -157,7 +185,10 @@ async fn entity_expansion_is_refused_fast_without_memory_growth() {
     assert!(r.status().is_success(), "{}", r.status());
     let out = cli(&data).arg("fsck").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("store consistent"), "{text}");
+    assert!(
+        out.status.success() && text.contains("store consistent"),
+        "{text}"
+    );
 }
 
 async fn put(app: &TestApp, user: &str, path: &str, body: &'static [u8]) {
@@ -194,6 +225,16 @@ async fn ordinary_bodies_pass_and_dtds_are_refused_everywhere() {
     .unwrap();
     assert_eq!(r.status(), StatusCode::MULTI_STATUS);
     assert!(r.text().await.unwrap().contains(">5<"));
+    // As Windows' mini-redirector, macOS Finder, davfs2 and rclone send them.
+    for body in [
+        r#"<?xml version="1.0" encoding="utf-8" ?><D:propfind xmlns:D="DAV:"><D:prop><D:name/><D:parentname/><D:href/><D:ishidden/><D:isroot/><D:iscollection/><D:getcontentlength/><D:creationdate/><D:getlastmodified/><D:resourcetype/></D:prop></D:propfind>"#,
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:getlastmodified/><D:getcontentlength/><D:creationdate/><D:resourcetype/></D:prop></D:propfind>"#,
+        r#"<?xml version="1.0" encoding="utf-8" ?><propfind xmlns="DAV:"><prop><getlastmodified/><getcontentlength/><resourcetype/><displayname/><getetag/><executable xmlns="http://apache.org/dav/props/"/></prop></propfind>"#,
+        r#"<?xml version="1.0" encoding="UTF-8"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns"><d:prop><d:displayname/><d:getlastmodified/><d:getcontentlength/><d:resourcetype/><d:getcontenttype/><oc:checksums/><oc:permissions/></d:prop></d:propfind>"#,
+    ] {
+        let r = send("PROPFIND", f, body.into()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::MULTI_STATUS, "{body}");
+    }
     let r = send(
         "PROPPATCH",
         f,
@@ -262,9 +303,13 @@ async fn ordinary_bodies_pass_and_dtds_are_refused_everywhere() {
         .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, "xml-dtd-refused").await;
     // A malformed body is still dav-server's 400.
-    let r = send("PROPFIND", f, "<propfind xmlns=\"DAV:\"><prop></propfind>".into())
-        .await
-        .unwrap();
+    let r = send(
+        "PROPFIND",
+        f,
+        "<propfind xmlns=\"DAV:\"><prop></propfind>".into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -293,7 +338,9 @@ async fn xml_body_limits_and_nesting() {
                     .chunks(4096)
                     .map(|c| Ok(c.to_vec()))
                     .collect();
-                req.body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+                req.body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                    chunks,
+                )))
             } else {
                 req.body(body.clone())
             };
@@ -381,7 +428,9 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
     assert_eq!(used().await, 10);
 
     // Stored and counted.
-    let r = patch(f, proppatch_body(&[("colour", "blue")])).await.unwrap();
+    let r = patch(f, proppatch_body(&[("colour", "blue")]))
+        .await
+        .unwrap();
     assert_eq!(prop_status(&r.text().await.unwrap(), "colour"), Some(200));
     let counted = prop_bytes(&app, &u.id);
     assert!(counted >= ("urn:x-test".len() + "colour".len() + "blue".len()) as i64);
@@ -406,7 +455,10 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
         .send()
         .await
         .unwrap();
-    assert_eq!(prop_status(&r.text().await.unwrap(), "checksums"), Some(403));
+    assert_eq!(
+        prop_status(&r.text().await.unwrap(), "checksums"),
+        Some(403)
+    );
 
     // 64 KiB a node: four 15 KiB values fit, a fifth does not.
     let v15 = "v".repeat(15 * 1024);
@@ -422,9 +474,12 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
 
     // Over quota: 507, nothing stored, nothing counted.
     app.set_quota(&u, 10 + counted + 100);
-    let r = patch("/dav/files/props/", proppatch_body(&[("note", &"n".repeat(1000))]))
-        .await
-        .unwrap();
+    let r = patch(
+        "/dav/files/props/",
+        proppatch_body(&[("note", &"n".repeat(1000))]),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::MULTI_STATUS);
     assert_eq!(prop_status(&r.text().await.unwrap(), "note"), Some(507));
     assert_eq!(prop_bytes(&app, &u.id), counted);
@@ -497,7 +552,11 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
     assert!(r.status().is_success(), "{}", r.status());
     // Deleted through WebDAV: released.
     for path in ["/dav/files/props/g.txt", "/dav/files/props/d/"] {
-        let r = app.dav("DELETE", path, "props", PASSWORD).send().await.unwrap();
+        let r = app
+            .dav("DELETE", path, "props", PASSWORD)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path}");
     }
     assert_eq!(used().await, 10 + counted);
@@ -516,7 +575,9 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
     assert_eq!(app.assert_usage_consistent(&u).await, 10);
 
     // fsck finds a counter that forgot the properties and repairs it to files + properties.
-    let r = patch(f, proppatch_body(&[("colour", "green")])).await.unwrap();
+    let r = patch(f, proppatch_body(&[("colour", "green")]))
+        .await
+        .unwrap();
     assert_eq!(prop_status(&r.text().await.unwrap(), "colour"), Some(200));
     let counted = prop_bytes(&app, &u.id);
     app.app
@@ -529,14 +590,21 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{text}");
     assert!(
-        text.contains(&format!("used_bytes is 10 but their files and dead properties add up to {}", 10 + counted)),
+        text.contains(&format!(
+            "used_bytes is 10 but their files and dead properties add up to {}",
+            10 + counted
+        )),
         "{text}"
     );
     let out = cli(&app.config.data_dir)
         .args(["fsck", "--repair"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(used().await, 10 + counted);
     assert_fsck_clean(&app);
 }
@@ -544,5 +612,8 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
 fn assert_fsck_clean(app: &TestApp) {
     let out = cli(&app.config.data_dir).arg("fsck").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("store consistent"), "{text}");
+    assert!(
+        out.status.success() && text.contains("store consistent"),
+        "{text}"
+    );
 }
