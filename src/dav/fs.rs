@@ -19,6 +19,7 @@ use futures_util::FutureExt;
 use crate::db::nodes::Node;
 use crate::db::{self};
 use crate::error::{AppError, Kind};
+use crate::store::props::{PropChange, PropOutcome};
 use crate::store::{NodeName, OnConflict, Store, UploadSink, resolve_path_blocking};
 
 /// What a request knows about its user (read once per request).
@@ -394,10 +395,8 @@ impl DavFileSystem for UserFs {
                     .create_folder(&self.user.id, Some(parent.id), name)
                     .await
                     .map_err(fs_error)?;
-                let (from_id, to_id) = (node.id.clone(), dir.id.clone());
                 self.store
-                    .db
-                    .run(move |c| db::props::copy_props(c, &from_id, &to_id))
+                    .copy_props(&self.user.id, &node.id, &dir.id)
                     .await
                     .map_err(fs_error)?;
             } else {
@@ -467,37 +466,49 @@ impl DavFileSystem for UserFs {
     ) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
         async move {
             let node = self.resolve(path).await?;
-            let id = node.id.clone();
-            let result = self
-                .store
-                .db
-                .run(move |c| {
-                    let tx =
-                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    let mut out = Vec::new();
-                    for (set, prop) in patch {
-                        let ns = prop.namespace.clone().unwrap_or_default();
-                        if set {
-                            db::props::set_prop(
-                                &tx,
-                                &id,
-                                &db::props::Prop {
-                                    namespace: ns,
-                                    name: prop.name.clone(),
-                                    prefix: prop.prefix.clone(),
-                                    xml: prop.xml.clone(),
-                                },
-                            )?;
-                        } else {
-                            db::props::remove_prop(&tx, &id, &ns, &prop.name)?;
-                        }
-                        out.push((StatusCode::OK, DavProp { xml: None, ..prop }));
+            let changes = patch
+                .iter()
+                .map(|(set, prop)| {
+                    let namespace = prop.namespace.clone().unwrap_or_default();
+                    match set {
+                        true => PropChange::Set(db::props::Prop {
+                            namespace,
+                            name: prop.name.clone(),
+                            prefix: prop.prefix.clone(),
+                            xml: prop.xml.clone(),
+                        }),
+                        false => PropChange::Remove {
+                            namespace,
+                            name: prop.name.clone(),
+                        },
                     }
-                    tx.commit()?;
-                    Ok(out)
                 })
+                .collect();
+            let outcomes = self
+                .store
+                .patch_props(&self.user.id, &node.id, changes)
                 .await
                 .map_err(fs_error)?;
+            // RFC 4918 9.2.1: 403 for a property the client may not change (or a value over
+            // the bounds), 507 for one there is no room to record, 424 for the rest.
+            let result: Vec<(StatusCode, DavProp)> = outcomes
+                .iter()
+                .zip(patch)
+                .map(|(outcome, (_, prop))| {
+                    let status = match outcome {
+                        PropOutcome::Done => StatusCode::OK,
+                        PropOutcome::Protected | PropOutcome::TooLarge | PropOutcome::NodeFull => {
+                            StatusCode::FORBIDDEN
+                        }
+                        PropOutcome::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
+                        PropOutcome::NotApplied => StatusCode::FAILED_DEPENDENCY,
+                    };
+                    (status, DavProp { xml: None, ..prop })
+                })
+                .collect();
+            if outcomes.iter().any(|o| *o != PropOutcome::Done) {
+                return Ok(result);
+            }
             if let Ok(segs) = segments(path)
                 && let Some(has) = self.listed.lock().unwrap().get_mut(&segs)
             {

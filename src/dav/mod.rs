@@ -11,6 +11,7 @@ mod get;
 mod put;
 mod tree;
 pub mod views;
+pub mod xml_guard;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -165,6 +166,11 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         Err(e) if e.code == "rate-limited" => return e.into_response(),
         Err(e) if e.code == "unauthorized" => return unauthorized(),
         Err(e) => return e.into_response(),
+    };
+    // Every XML body, for every tree below /dav, is bounded and DTD-free before it is parsed.
+    let req = match xml_guard::read_xml_body(req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs.as_slice() {

@@ -12,6 +12,78 @@ pub struct Prop {
     pub xml: Option<Vec<u8>>,
 }
 
+impl Prop {
+    /// What this property adds to its owner's `used_bytes` once stored ([`PROP_BYTES`]).
+    pub fn counted_bytes(&self) -> i64 {
+        if !is_counted(&self.namespace, &self.name) {
+            return 0;
+        }
+        (self.namespace.len()
+            + self.name.len()
+            + self.prefix.as_ref().map_or(0, String::len)
+            + self.xml.as_ref().map_or(0, Vec::len)) as i64
+    }
+}
+
+/// The bytes of a stored property (`dav_props AS p`) as counted in its owner's `used_bytes`:
+/// namespace, name, prefix and XML value. Only [`COUNTED`] rows count.
+pub const PROP_BYTES: &str = "(length(CAST(p.namespace AS BLOB)) + length(CAST(p.name AS BLOB)) \
+     + coalesce(length(CAST(p.prefix AS BLOB)), 0) + coalesce(length(p.xml), 0))";
+
+/// Every property but the server's own `oc:checksums`, which it writes with a file's body (at
+/// most ~200 bytes, like a thumbnail not counted) and which clients cannot change.
+pub const COUNTED: &str = "NOT (p.namespace = 'http://owncloud.org/ns' AND p.name = 'checksums')";
+
+pub fn is_counted(namespace: &str, name: &str) -> bool {
+    !(namespace == OC_NS && name == "checksums")
+}
+
+/// The counted bytes of a node's properties.
+pub fn sum_node_prop_bytes(conn: &Connection, node: &str) -> AppResult<i64> {
+    let sql = format!(
+        "SELECT coalesce(sum({PROP_BYTES}), 0) FROM dav_props p WHERE p.node_id = :n AND {COUNTED}"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(named_params! {":n": node}, |r| r.get(0))?)
+}
+
+/// The counted bytes of the properties of `root` and every node below it.
+pub fn sum_subtree_prop_bytes(conn: &Connection, root: &str) -> AppResult<i64> {
+    let sql = format!(
+        "WITH RECURSIVE sub(id) AS (
+             SELECT :id UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)
+         SELECT coalesce(sum({PROP_BYTES}), 0) FROM dav_props p JOIN sub ON p.node_id = sub.id
+         WHERE {COUNTED}"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(named_params! {":id": root}, |r| r.get(0))?)
+}
+
+/// A scalar subquery: the counted bytes of the properties of every node of the user whose id
+/// is the SQL expression `owner`.
+pub fn owner_prop_bytes_sql(owner: &str) -> String {
+    format!(
+        "(SELECT coalesce(sum({PROP_BYTES}), 0) FROM dav_props p JOIN nodes pn ON pn.id = p.node_id \
+          WHERE pn.owner_id = {owner} AND {COUNTED})"
+    )
+}
+
+/// (node id, counted bytes) of every node whose properties exceed `max` bytes (stored before
+/// properties were bounded).
+pub fn find_oversized_props(conn: &Connection, max: i64) -> AppResult<Vec<(String, i64)>> {
+    let sql = format!(
+        "SELECT p.node_id, sum({PROP_BYTES}) AS b FROM dav_props p WHERE {COUNTED}
+         GROUP BY p.node_id HAVING b > :max"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(named_params! {":max": max}, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 pub fn list_props(conn: &Connection, node: &str) -> AppResult<Vec<Prop>> {
     let mut stmt = conn.prepare_cached(
         "SELECT namespace, name, prefix, xml FROM dav_props WHERE node_id = :n ORDER BY rowid",

@@ -158,17 +158,50 @@ pub fn reset_reservations(conn: &Connection) -> AppResult<usize> {
     )?)
 }
 
-/// (user id, username, used_bytes, sum of file sizes) for every user whose counter is off.
+/// What `used_bytes` of the user `u` must be: their files' sizes and their dead properties'
+/// bytes.
+fn actual_usage_sql() -> String {
+    format!(
+        "((SELECT coalesce(sum(size), 0) FROM nodes n WHERE n.owner_id = u.id AND n.kind = 'file') + {})",
+        crate::db::props::owner_prop_bytes_sql("u.id")
+    )
+}
+
+/// (user id, username, used_bytes, files + properties) for every user whose counter is off.
 pub fn find_usage_mismatches(conn: &Connection) -> AppResult<Vec<(String, String, i64, i64)>> {
-    let mut stmt = conn.prepare(
-        "SELECT u.id, u.username, u.used_bytes,
-                (SELECT coalesce(sum(size), 0) FROM nodes n WHERE n.owner_id = u.id AND n.kind = 'file') AS actual
+    let mut stmt = conn.prepare(&format!(
+        "SELECT u.id, u.username, u.used_bytes, {} AS actual
          FROM users u WHERE u.used_bytes <> actual",
-    )?;
+        actual_usage_sql()
+    ))?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// Sets `used_bytes` to what the user's files and properties add up to, in one statement.
+pub fn recompute_used_bytes(conn: &Connection, id: &str) -> AppResult<()> {
+    conn.execute(
+        &format!(
+            "UPDATE users AS u SET used_bytes = {} WHERE u.id = ?1",
+            actual_usage_sql()
+        ),
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Adds `n` bytes to `used_bytes` only if the quota allows it (reservations included): one
+/// statement, like [`try_reserve`].
+pub fn try_use(conn: &Connection, id: &str, n: i64) -> AppResult<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE users SET used_bytes = used_bytes + :n
+             WHERE id = :id AND used_bytes + reserved_bytes + :n <= quota_bytes",
+        )?
+        .execute(named_params! {":n": n, ":id": id})?;
+    Ok(changed == 1)
 }
 
 pub fn set_used_bytes(conn: &Connection, id: &str, used: i64) -> AppResult<()> {

@@ -1,10 +1,12 @@
-//! `cloudvault fsck`: rows against bodies, `used_bytes` against the sum of sizes, stale temp
-//! files and reservations; `--repair` fixes what can be fixed without guessing.
+//! `cloudvault fsck`: rows against bodies, `used_bytes` against the sum of sizes and dead
+//! properties' bytes, stale temp files and reservations; `--repair` fixes what can be fixed
+//! without guessing.
 
 use std::collections::HashSet;
 
 use crate::db;
 use crate::store::Store;
+use crate::store::props::MAX_NODE_PROP_BYTES;
 use crate::store::volumes::TMP_DIR;
 
 #[derive(Debug, Default)]
@@ -162,17 +164,22 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
     r.users_checked = users.len();
     for (id, name, used, actual) in db::users::find_usage_mismatches(&conn)? {
         r.problems.push(format!(
-            "user {name}: used_bytes is {used} but their files add up to {actual}"
+            "user {name}: used_bytes is {used} but their files and dead properties add up to {actual}"
         ));
         if repair {
-            conn.execute(
-                "UPDATE users SET used_bytes = (SELECT coalesce(sum(size), 0) FROM nodes WHERE owner_id = ?1 AND kind = 'file')
-                 WHERE id = ?1",
-                [&id],
-            )?;
+            db::users::recompute_used_bytes(&conn, &id)?;
             r.repaired
                 .push(format!("user {name}: used_bytes recomputed"));
         }
+    }
+
+    // Properties stored before they were bounded: counted like the others; PROPPATCH can still
+    // remove or shrink them, so they are the owner's to clean up, not fsck's to guess at.
+    for (node, bytes) in db::props::find_oversized_props(&conn, MAX_NODE_PROP_BYTES)? {
+        r.notes.push(format!(
+            "node {node} carries {bytes} bytes of dead properties, over the {} KiB bound",
+            MAX_NODE_PROP_BYTES / 1024
+        ));
     }
 
     let temp = store.volumes.count_temp_files();

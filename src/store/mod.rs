@@ -4,6 +4,7 @@
 pub mod fsck;
 mod group;
 pub mod names;
+pub mod props;
 mod tree;
 pub mod tus;
 pub mod upload;
@@ -68,6 +69,8 @@ pub struct CommitOptions {
     /// No reservation holds the body's bytes (a small WebDAV PUT staged whole): the commit
     /// checks the quota itself, in its transaction.
     pub unreserved: bool,
+    /// A copied file: the dead properties of this node come along, counted in the quota.
+    pub copy_props_from: Option<String>,
 }
 
 /// A body given its row: the node, the body it replaced (to unlink), whether jobs were queued.
@@ -566,14 +569,13 @@ impl Store {
             source.content_hash.clone().unwrap_or_default(),
         )
         .await?;
-        let node = self
-            .commit_file(owner, folder, name, staged, on_conflict)
-            .await?;
-        let (from, to) = (source.id.clone(), node.id.clone());
-        self.db
-            .run(move |c| db::props::copy_props(c, &from, &to))
-            .await?;
-        Ok(node)
+        let opts = CommitOptions {
+            on_conflict,
+            copy_props_from: Some(source.id.clone()),
+            ..Default::default()
+        };
+        self.commit_file_with(owner, folder, name, staged, opts)
+            .await
     }
 
     /// Opens a file's body for reading; `volume-offline` if its disk is not there.
@@ -749,8 +751,10 @@ fn remove_subtree_in(tx: &Connection, owner: &str, node: &Node) -> AppResult<Rem
         db::trash::insert_trash(tx, &e, now)?;
         trash.push(e);
     }
+    // Dead properties count in `used_bytes` too (`props.rs`).
+    let prop_bytes = db::props::sum_subtree_prop_bytes(tx, &node.id)?;
     db::nodes::delete_node(tx, &node.id)?;
-    db::users::apply_usage(tx, owner, -bytes, 0)?;
+    db::users::apply_usage(tx, owner, -(bytes + prop_bytes), 0)?;
     if let Some(parent) = &node.parent_id {
         db::nodes::touch_dir(tx, parent, now, &etag())?;
     }
@@ -848,6 +852,9 @@ fn insert_file_row_in(
         }
     }
     db::users::apply_usage(tx, owner, used_delta, g.reserved)?;
+    if let Some(from) = &opts.copy_props_from {
+        props::copy_props_counted(tx, owner, from, &node.id)?;
+    }
     if let Some(upload) = &opts.finish_chunk_upload {
         // The chunks' reservation becomes this file's usage: the session goes in the same commit.
         let held: i64 = tx.query_row(

@@ -235,7 +235,7 @@ impl Store {
                     };
                     let node = new_folder(&o, &new_parent, &name, now, f.modified_at);
                     db::nodes::insert_node(&tx, &node, name.key())?;
-                    db::props::copy_props(&tx, &f.id, &node.id)?;
+                    super::props::copy_props_counted(&tx, &o, &f.id, &node.id)?;
                     new_ids.insert(f.id.clone(), node.id.clone());
                     if i == 0 {
                         top = Some(node);

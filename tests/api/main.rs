@@ -23,3 +23,4 @@ mod slow_clients;
 mod tags;
 mod tus;
 mod volumes;
+mod xml_bodies;
