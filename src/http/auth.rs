@@ -104,7 +104,7 @@ fn parse_optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) ->
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
+    crate::http::extract::parse_json_object(body)
 }
 
 pub async fn register(
