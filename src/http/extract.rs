@@ -43,10 +43,12 @@ impl FromRequestParts<App> for AuthUser {
                 }
             },
         };
+        // Signature, expiry and revoked sign-ins first, without taking a connection.
+        let claims = app.auth.verify_token(&token, typ)?;
         let auth = app.auth.clone();
         let user = app
             .db
-            .run(move |c| auth.authenticate_typed(c, &token, typ))
+            .run(move |c| auth.current_user(c, &claims))
             .await?;
         Ok(AuthUser(user))
     }
