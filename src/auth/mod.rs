@@ -186,9 +186,9 @@ impl Auth {
     ) -> AppResult<TokenPair> {
         let now = now_secs();
         let family = family.map(str::to_string).unwrap_or_else(db::new_id);
-        let access = self
-            .keys
-            .issue(&user.id, user.token_version, &family, now, self.access_ttl)?;
+        let access =
+            self.keys
+                .issue(&user.id, user.token_version, &family, now, self.access_ttl)?;
         let media = self.keys.issue_typed(
             &user.id,
             user.token_version,
@@ -232,7 +232,10 @@ impl Auth {
             .login_by_account
             .acquire(&format!("login:{username}"))
             .map_err(AppError::rate_limited)?;
-        match self.login_by_address.acquire(&format!("login-addr:{address}")) {
+        match self
+            .login_by_address
+            .acquire(&format!("login-addr:{address}"))
+        {
             Ok(address) => Ok(LoginAttempt { account, address }),
             Err(wait) => {
                 self.login_by_account.refund(account);
@@ -260,7 +263,11 @@ impl Auth {
     /// account is checked next with [`Auth::current_user`].
     pub fn verify_token(&self, token: &str, typ: &str) -> AppResult<Claims> {
         let claims = self.keys.verify_typed(token, typ)?;
-        if claims.fam.as_deref().is_some_and(|f| self.revoked.contains(f)) {
+        if claims
+            .fam
+            .as_deref()
+            .is_some_and(|f| self.revoked.contains(f))
+        {
             return Err(invalid_access_token());
         }
         Ok(claims)
@@ -415,8 +422,7 @@ impl Accounts {
             .as_ref()
             .map_or_else(|| self.auth.dummy_hash.clone(), |u| u.password_hash.clone());
         let pw = password.to_string();
-        let ok =
-            tokio::task::spawn_blocking(move || password::verify_password(&pw, &hash)).await?;
+        let ok = tokio::task::spawn_blocking(move || password::verify_password(&pw, &hash)).await?;
         match user {
             Some(u) if ok && !u.disabled => Ok(u),
             _ => Err(wrong_credentials()),

@@ -52,6 +52,9 @@ mod tests {
         assert!(r.contains("b") && r.contains("c"));
         r.insert("b", 3_000, 2_000);
         r.insert("x", 9_000, 4_000);
-        assert!(r.contains("b"), "a later revocation never shortens the time");
+        assert!(
+            r.contains("b"),
+            "a later revocation never shortens the time"
+        );
     }
 }

@@ -88,7 +88,9 @@ pub fn list_families_revoked_since(conn: &Connection, since: i64) -> AppResult<V
          WHERE revoked_at >= :since GROUP BY family_id",
     )?;
     let rows = stmt
-        .query_map(named_params! {":since": since}, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(named_params! {":since": since}, |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

@@ -46,10 +46,7 @@ impl FromRequestParts<App> for AuthUser {
         // Signature, expiry and revoked sign-ins first, without taking a connection.
         let claims = app.auth.verify_token(&token, typ)?;
         let auth = app.auth.clone();
-        let user = app
-            .db
-            .run(move |c| auth.current_user(c, &claims))
-            .await?;
+        let user = app.db.run(move |c| auth.current_user(c, &claims)).await?;
         Ok(AuthUser(user))
     }
 }
@@ -236,7 +233,10 @@ mod tests {
         assert_eq!(addr, UNKNOWN_CLIENT);
         assert!(!trusted().contains(&addr));
         assert!(!addr.is_loopback());
-        assert_eq!(client_addr(None, &HeaderMap::new(), &trusted()), UNKNOWN_CLIENT);
+        assert_eq!(
+            client_addr(None, &HeaderMap::new(), &trusted()),
+            UNKNOWN_CLIENT
+        );
     }
 
     #[test]
