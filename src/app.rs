@@ -309,6 +309,8 @@ fn recover(app: &App) -> anyhow::Result<()> {
         );
     }
     db::tokens::delete_expired_tokens(&conn, db::now_ms())?;
+    // Sign-ins revoked shortly before the stop: their access tokens stay dead.
+    app.auth.restore_revoked_families(&conn)?;
     drop(conn);
     let purged = app.store.purge_all_trash()?;
     if purged > 0 {

@@ -15,7 +15,15 @@ pub struct Claims {
     /// The user's `token_version` when issued: a password change makes older tokens invalid.
     pub tv: i64,
     pub typ: String,
+    /// The sign-in (refresh-token family) the token was issued in: revoking the family (reuse of
+    /// a refresh token, sign-out) ends its access tokens at once. Absent in tokens made before
+    /// this claim existed (they expire within one access-token lifetime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
 }
+
+/// Clock skew allowed past `exp`: a token lives `ttl + LEEWAY_SECS` seconds at most.
+pub const LEEWAY_SECS: u64 = 5;
 
 pub struct JwtKeys {
     encoding: EncodingKey,
@@ -53,10 +61,11 @@ impl JwtKeys {
         &self,
         user_id: &str,
         token_version: i64,
+        family: &str,
         now_secs: i64,
         ttl_secs: i64,
     ) -> AppResult<String> {
-        self.issue_typed(user_id, token_version, now_secs, ttl_secs, "access")
+        self.issue_typed(user_id, token_version, family, now_secs, ttl_secs, "access")
     }
 
     /// A token of another type: "media" tokens ride in a cookie and only open thumbnails and
@@ -65,6 +74,7 @@ impl JwtKeys {
         &self,
         user_id: &str,
         token_version: i64,
+        family: &str,
         now_secs: i64,
         ttl_secs: i64,
         typ: &str,
@@ -75,6 +85,7 @@ impl JwtKeys {
             exp: now_secs + ttl_secs,
             tv: token_version,
             typ: typ.into(),
+            fam: Some(family.into()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::internal(format_args!("jwt: {e}")))
@@ -88,7 +99,7 @@ impl JwtKeys {
 
     pub fn verify_typed(&self, token: &str, typ: &str) -> AppResult<Claims> {
         let mut v = Validation::new(Algorithm::HS256);
-        v.leeway = 5;
+        v.leeway = LEEWAY_SECS;
         v.set_required_spec_claims(&["exp", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map_err(|_| AppError::unauthorized("the access token is invalid or expired"))?;

@@ -4,6 +4,7 @@
 pub mod jwt;
 pub mod limiter;
 pub mod password;
+pub mod revoked;
 
 use std::sync::Arc;
 
@@ -14,8 +15,9 @@ use crate::config::Config;
 use crate::db::users::{NewUser, User};
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
-use jwt::JwtKeys;
-use limiter::RateLimiter;
+use jwt::{Claims, JwtKeys};
+use limiter::{RateLimiter, Slot};
+use revoked::RevokedFamilies;
 
 pub struct Auth {
     pub keys: JwtKeys,
@@ -27,6 +29,40 @@ pub struct Auth {
     pub requests_by_address: RateLimiter,
     /// Verified against when the username is unknown, so both failures take the same time.
     dummy_hash: String,
+    /// Sign-ins whose access tokens must die before they expire.
+    revoked: RevokedFamilies,
+}
+
+/// A password check that holds its places in both login limits (account and address): counted
+/// as a failure unless [`Auth::login_succeeded`] gives the places back.
+#[must_use]
+pub struct LoginAttempt {
+    account: Slot,
+    address: Slot,
+}
+
+pub const APP_PASSWORD_PREFIX: &str = "cvap_";
+
+/// App passwords are random (192 bits): a fast hash is enough to store them, and looking one up
+/// costs no argon2.
+pub fn hash_app_secret(secret: &str) -> String {
+    blake3::hash(secret.as_bytes()).to_hex().to_string()
+}
+
+pub fn new_app_secret() -> String {
+    let raw: [u8; 24] = rand::random();
+    format!(
+        "{APP_PASSWORD_PREFIX}{}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
+    )
+}
+
+fn wrong_credentials() -> AppError {
+    AppError::unauthorized("wrong username or password")
+}
+
+fn invalid_access_token() -> AppError {
+    AppError::unauthorized("the access token is invalid or expired")
 }
 
 #[derive(Debug, Serialize)]
@@ -109,7 +145,36 @@ impl Auth {
             login_by_address: RateLimiter::new(a.login_failures_per_address, a.login_window.0),
             requests_by_address: RateLimiter::new(a.access_requests_per_address, a.login_window.0),
             dummy_hash: password::hash_password("dummy password for timing")?,
+            revoked: RevokedFamilies::default(),
         })
+    }
+
+    /// How long after its revocation (ms) a family's access tokens could still be accepted:
+    /// the last one was issued at the latest when it was revoked.
+    fn access_token_reach_ms(&self) -> i64 {
+        (self.access_ttl + jwt::LEEWAY_SECS as i64) * 1000
+    }
+
+    /// Ends the access tokens of `family` now (its refresh tokens are revoked in the database
+    /// by the caller, in the same transaction that calls this just before committing).
+    fn forget_family(&self, family: &str, revoked_at_ms: i64) {
+        self.revoked.insert(
+            family,
+            revoked_at_ms + self.access_token_reach_ms(),
+            db::now_ms(),
+        );
+    }
+
+    /// At start-up: the families revoked recently enough that access tokens issued in them
+    /// could still be alive. Returns how many.
+    pub fn restore_revoked_families(&self, conn: &Connection) -> AppResult<usize> {
+        let now = db::now_ms();
+        let families =
+            db::tokens::list_families_revoked_since(conn, now - self.access_token_reach_ms())?;
+        for (family, revoked_at) in &families {
+            self.forget_family(family, *revoked_at);
+        }
+        Ok(families.len())
     }
 
     /// Issues an access token and a new refresh token in `family` (a new family on login).
@@ -120,17 +185,22 @@ impl Auth {
         family: Option<&str>,
     ) -> AppResult<TokenPair> {
         let now = now_secs();
-        let access = self
-            .keys
-            .issue(&user.id, user.token_version, now, self.access_ttl)?;
-        let media =
+        let family = family.map(str::to_string).unwrap_or_else(db::new_id);
+        let access =
             self.keys
-                .issue_typed(&user.id, user.token_version, now, self.access_ttl, "media")?;
+                .issue(&user.id, user.token_version, &family, now, self.access_ttl)?;
+        let media = self.keys.issue_typed(
+            &user.id,
+            user.token_version,
+            &family,
+            now,
+            self.access_ttl,
+            "media",
+        )?;
         let refresh = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             rand::random::<[u8; 32]>(),
         );
-        let family = family.map(str::to_string).unwrap_or_else(db::new_id);
         db::tokens::insert_refresh_token(
             conn,
             &db::new_id(),
@@ -154,19 +224,30 @@ impl Auth {
         &self.dummy_hash
     }
 
-    pub fn check_login_limits(&self, account_key: &str, address_key: &str) -> AppResult<()> {
-        self.login_by_account
-            .check(account_key)
+    /// Takes a place in both login limits in one step each (`rate-limited` when either is
+    /// full, and then nothing stays counted): at most the configured number of password checks
+    /// per window, however many arrive at once.
+    pub fn begin_login(&self, username: &str, address: &str) -> AppResult<LoginAttempt> {
+        let account = self
+            .login_by_account
+            .acquire(&format!("login:{username}"))
             .map_err(AppError::rate_limited)?;
-        self.login_by_address
-            .check(address_key)
-            .map_err(AppError::rate_limited)?;
-        Ok(())
+        match self
+            .login_by_address
+            .acquire(&format!("login-addr:{address}"))
+        {
+            Ok(address) => Ok(LoginAttempt { account, address }),
+            Err(wait) => {
+                self.login_by_account.refund(account);
+                Err(AppError::rate_limited(wait))
+            }
+        }
     }
 
-    pub fn record_login_failure(&self, account_key: &str, address_key: &str) {
-        self.login_by_account.hit(account_key);
-        self.login_by_address.hit(address_key);
+    /// The credentials were right: the attempt does not count as a failure.
+    pub fn login_succeeded(&self, attempt: LoginAttempt) {
+        self.login_by_account.refund(attempt.account);
+        self.login_by_address.refund(attempt.address);
     }
 
     pub fn access_ttl(&self) -> i64 {
@@ -177,6 +258,30 @@ impl Auth {
         self.refresh_ttl
     }
 
+    /// The claims of a token of type `typ` ("access", or "media" from the media cookie): signed
+    /// by us, not expired, and not from a revoked sign-in. Needs no database connection; the
+    /// account is checked next with [`Auth::current_user`].
+    pub fn verify_token(&self, token: &str, typ: &str) -> AppResult<Claims> {
+        let claims = self.keys.verify_typed(token, typ)?;
+        if claims
+            .fam
+            .as_deref()
+            .is_some_and(|f| self.revoked.contains(f))
+        {
+            return Err(invalid_access_token());
+        }
+        Ok(claims)
+    }
+
+    /// The account behind verified claims, if it is enabled and its sessions were not revoked
+    /// since (password change, disabling: `token_version`).
+    pub fn current_user(&self, conn: &Connection, claims: &Claims) -> AppResult<User> {
+        match db::users::find_user_by_id(conn, &claims.sub)? {
+            Some(u) if !u.disabled && u.token_version == claims.tv => Ok(u),
+            _ => Err(invalid_access_token()),
+        }
+    }
+
     /// The user behind an access token, if the token is valid and still current.
     pub fn authenticate(&self, conn: &Connection, token: &str) -> AppResult<User> {
         self.authenticate_typed(conn, token, "access")
@@ -184,13 +289,8 @@ impl Auth {
 
     /// The user behind a token of type `typ` ("access", or "media" from the media cookie).
     pub fn authenticate_typed(&self, conn: &Connection, token: &str, typ: &str) -> AppResult<User> {
-        let claims = self.keys.verify_typed(token, typ)?;
-        match db::users::find_user_by_id(conn, &claims.sub)? {
-            Some(u) if !u.disabled && u.token_version == claims.tv => Ok(u),
-            _ => Err(AppError::unauthorized(
-                "the access token is invalid or expired",
-            )),
-        }
+        let claims = self.verify_token(token, typ)?;
+        self.current_user(conn, &claims)
     }
 }
 
@@ -291,48 +391,100 @@ impl Accounts {
             .await
     }
 
+    /// The account behind a username and its password, checked the same way for every door
+    /// (API login, WebDAV Basic): a place in the login limits first, then the row read and the
+    /// connection given back, then argon2 on a blocking thread while no connection is held.
     /// Every failure (unknown user, wrong password, disabled account) gives the same answer.
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> AppResult<User> {
+        let username = username.trim().to_lowercase();
+        let attempt = self.auth.begin_login(&username, address)?;
+        let result = self.verify_password_of(username, password).await;
+        if result.is_ok() {
+            self.auth.login_succeeded(attempt);
+        }
+        result
+    }
+
+    async fn verify_password_of(&self, username: String, password: &str) -> AppResult<User> {
+        if password.len() > password::MAX_PASSWORD_BYTES {
+            return Err(wrong_credentials());
+        }
+        let user = self
+            .db
+            .run(move |c| db::users::find_user_by_name(c, &username))
+            .await?;
+        let hash = user
+            .as_ref()
+            .map_or_else(|| self.auth.dummy_hash.clone(), |u| u.password_hash.clone());
+        let pw = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || password::verify_password(&pw, &hash)).await?;
+        match user {
+            Some(u) if ok && !u.disabled => Ok(u),
+            _ => Err(wrong_credentials()),
+        }
+    }
+
+    /// An app password (`cvap_…`, WebDAV clients): looked up by its hash, no argon2. Counts
+    /// against the same login limits as passwords.
+    pub async fn check_app_password(
+        &self,
+        username: &str,
+        secret: &str,
+        address: &str,
+    ) -> AppResult<User> {
+        let username = username.trim().to_lowercase();
+        let attempt = self.auth.begin_login(&username, address)?;
+        let hash = hash_app_secret(secret);
+        let result = self
+            .db
+            .run(move |c| {
+                let Some(ap) = db::app_passwords::find_by_secret_hash(c, &hash)? else {
+                    return Err(wrong_credentials());
+                };
+                match db::users::find_user_by_name(c, &username)? {
+                    Some(u) if u.id == ap.user_id && !u.disabled => {
+                        db::app_passwords::touch_app_password(c, &ap.id, db::now_ms())?;
+                        Ok(u)
+                    }
+                    _ => Err(wrong_credentials()),
+                }
+            })
+            .await;
+        if result.is_ok() {
+            self.auth.login_succeeded(attempt);
+        }
+        result
+    }
+
+    /// Signs in: a new sign-in (token family) for the right credentials.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         address: &str,
     ) -> AppResult<(User, TokenPair)> {
-        let username = username.trim().to_lowercase();
-        let account_key = format!("login:{username}");
-        let address_key = format!("login-addr:{address}");
-        self.auth.check_login_limits(&account_key, &address_key)?;
-        if password.len() > password::MAX_PASSWORD_BYTES {
-            return Err(AppError::unauthorized("wrong username or password"));
-        }
+        let checked = self.check_password(username, password, address).await?;
         let auth = self.auth.clone();
-        let pw = password.to_string();
-        let result = self
-            .db
+        self.db
             .run(move |c| {
-                let user = db::users::find_user_by_name(c, &username)?;
-                let hash = user
-                    .as_ref()
-                    .map(|u| u.password_hash.as_str())
-                    .unwrap_or(&auth.dummy_hash);
-                let ok = password::verify_password(&pw, hash);
-                match user {
-                    Some(u) if ok && !u.disabled => {
-                        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // The password was checked without a connection: the account may have been
+                // disabled or its password changed since (both bump token_version).
+                match db::users::find_user_by_id(&tx, &checked.id)? {
+                    Some(u) if !u.disabled && u.token_version == checked.token_version => {
                         let pair = auth.issue_pair(&tx, &u, None)?;
                         tx.commit()?;
                         Ok((u, pair))
                     }
-                    _ => Err(AppError::unauthorized("wrong username or password")),
+                    _ => Err(wrong_credentials()),
                 }
             })
-            .await;
-        if let Err(e) = &result {
-            if e.code == "unauthorized" {
-                self.auth.record_login_failure(&account_key, &address_key);
-            }
-        }
-        result
+            .await
     }
 
     /// Exchanges a refresh token for a new pair. A token presented twice means it was stolen
@@ -352,8 +504,12 @@ impl Accounts {
                 }
                 if t.rotated_at.is_some() || !db::tokens::mark_rotated(&tx, &t.id, now)? {
                     db::tokens::revoke_family(&tx, &t.family_id, now)?;
+                    // Before the commit: from the moment the revocation is visible, no access
+                    // token of the family passes (an error here rolls back; the family then
+                    // stays dead in memory only, the safe side).
+                    auth.forget_family(&t.family_id, now);
                     tx.commit()?;
-                    tracing::warn!(user = %t.user_id, "refresh token reuse: family revoked");
+                    tracing::warn!(user = %t.user_id, "refresh token reuse: sign-in revoked");
                     return Err(invalid_refresh());
                 }
                 if t.expires_at <= now {
@@ -370,12 +526,16 @@ impl Accounts {
             .await
     }
 
+    /// Ends the sign-in the refresh token belongs to: its refresh and access tokens.
     pub async fn logout(&self, token: &str) -> AppResult<()> {
         let hash = hash_token(token);
+        let auth = self.auth.clone();
         self.db
             .run(move |c| {
                 if let Some(t) = db::tokens::find_refresh_token(c, &hash)? {
-                    db::tokens::revoke_family(c, &t.family_id, db::now_ms())?;
+                    let now = db::now_ms();
+                    auth.forget_family(&t.family_id, now);
+                    db::tokens::revoke_family(c, &t.family_id, now)?;
                 }
                 Ok(())
             })
@@ -395,9 +555,10 @@ impl Accounts {
             new.to_string(),
             user.password_hash.clone(),
         );
+        let checked_hash = old_hash.clone();
         let hash = tokio::task::spawn_blocking(move || {
             if cur.len() > password::MAX_PASSWORD_BYTES
-                || !password::verify_password(&cur, &old_hash)
+                || !password::verify_password(&cur, &checked_hash)
             {
                 return Err(AppError::unauthorized("the current password is wrong"));
             }
@@ -409,6 +570,12 @@ impl Accounts {
         self.db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // The current password was checked against the row read when the request came
+                // in, without a connection: a change that landed since wins, this one is refused.
+                match db::users::find_user_by_id(&tx, &id)? {
+                    Some(u) if u.password_hash == old_hash => {}
+                    _ => return Err(AppError::unauthorized("the current password is wrong")),
+                }
                 db::users::set_password(&tx, &id, &hash)?;
                 db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
                 let user = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;

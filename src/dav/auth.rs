@@ -10,14 +10,12 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 
 use crate::app::App;
-use crate::auth::password;
 use crate::db::users::User;
 use crate::db::{self};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 const CACHE_TTL: Duration = Duration::from_secs(300);
 const CACHE_MAX: usize = 10_000;
-pub const APP_PASSWORD_PREFIX: &str = "cvap_";
 
 pub struct DavAuthCache {
     /// Keyed by a keyed hash of the credentials (never the password itself).
@@ -69,17 +67,7 @@ impl DavAuthCache {
     }
 }
 
-pub fn hash_app_secret(secret: &str) -> String {
-    blake3::hash(secret.as_bytes()).to_hex().to_string()
-}
-
-pub fn new_app_secret() -> String {
-    let raw: [u8; 24] = rand::random();
-    format!(
-        "{APP_PASSWORD_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    )
-}
+pub use crate::auth::{APP_PASSWORD_PREFIX, hash_app_secret, new_app_secret};
 
 /// (username, password) from `Authorization: Basic ...`.
 pub fn parse_basic(header: Option<&str>) -> Option<(String, String)> {
@@ -97,6 +85,8 @@ pub fn parse_basic(header: Option<&str>) -> Option<(String, String)> {
 }
 
 /// The user behind Basic credentials, or `unauthorized` (all failures alike), or `rate-limited`.
+/// The checks are the accounts service's, the same as the API's login
+/// ([`crate::auth::Accounts::check_password`]); only the cache of recent successes is WebDAV's.
 pub async fn authenticate_basic(
     app: &App,
     username: String,
@@ -114,57 +104,32 @@ pub async fn authenticate_basic(
             return Ok(u);
         }
     }
-    let limiter_key_account = format!("login:{username}");
-    let limiter_key_addr = format!("login-addr:{addr}");
-    app.auth
-        .check_login_limits(&limiter_key_account, &limiter_key_addr)?;
-    let auth = app.auth.clone();
-    let typed = username.clone();
-    let result = app
-        .db
-        .run(move |c| {
-            let user = db::users::find_user_by_name(c, &username)?;
-            if password.starts_with(APP_PASSWORD_PREFIX) {
-                if let Some(ap) =
-                    db::app_passwords::find_by_secret_hash(c, &hash_app_secret(&password))?
-                {
-                    if let Some(u) = user.filter(|u| u.id == ap.user_id && !u.disabled) {
-                        db::app_passwords::touch_app_password(c, &ap.id, db::now_ms())?;
-                        return Ok((u, false));
-                    }
-                }
-                return Err(AppError::unauthorized("wrong username or password"));
-            }
-            if password.len() > password::MAX_PASSWORD_BYTES {
-                return Err(AppError::unauthorized("wrong username or password"));
-            }
-            let hash = user
-                .as_ref()
-                .map(|u| u.password_hash.clone())
-                .unwrap_or_else(|| auth.dummy_hash().to_string());
-            match user {
-                Some(u) if password::verify_password(&password, &hash) && !u.disabled => {
-                    Ok((u, true))
-                }
-                _ => Err(AppError::unauthorized("wrong username or password")),
-            }
-        })
-        .await;
+    let address = addr.to_string();
+    // App passwords are looked up every time (revoking one works at once); account passwords
+    // cost an argon2 check, so their success is cached.
+    let app_password = password.starts_with(APP_PASSWORD_PREFIX);
+    let result = if app_password {
+        app.accounts
+            .check_app_password(&username, &password, &address)
+            .await
+    } else {
+        app.accounts
+            .check_password(&username, &password, &address)
+            .await
+    };
     match result {
-        Ok((user, cacheable)) => {
-            if cacheable {
+        Ok(user) => {
+            if !app_password {
                 cache.put(k, &user);
             }
             Ok(user)
         }
         Err(e) => {
             if e.code == "unauthorized" {
-                app.auth
-                    .record_login_failure(&limiter_key_account, &limiter_key_addr);
                 use crate::ops::audit::{Entry, action, record};
                 record(
                     &app.db,
-                    Entry::by_name(action::WEBDAV_LOGIN_FAILED, &typed).from(addr),
+                    Entry::by_name(action::WEBDAV_LOGIN_FAILED, &username).from(addr),
                 )
                 .await;
             }

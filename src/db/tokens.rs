@@ -79,3 +79,18 @@ pub fn revoke_user_tokens(conn: &Connection, user_id: &str, now: i64) -> AppResu
 pub fn delete_expired_tokens(conn: &Connection, now: i64) -> AppResult<usize> {
     Ok(conn.execute("DELETE FROM refresh_tokens WHERE expires_at < ?1", [now])?)
 }
+
+/// The families revoked at or after `since` (unix ms), each with when it was revoked: access
+/// tokens issued in them may still be alive.
+pub fn list_families_revoked_since(conn: &Connection, since: i64) -> AppResult<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT family_id, MAX(revoked_at) FROM refresh_tokens
+         WHERE revoked_at >= :since GROUP BY family_id",
+    )?;
+    let rows = stmt
+        .query_map(named_params! {":since": since}, |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

@@ -104,7 +104,7 @@ fn parse_optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) ->
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
+    crate::http::extract::parse_json_object(body)
 }
 
 pub async fn register(
@@ -342,7 +342,7 @@ pub async fn create_app_password(
             "name the app password (1 to 100 characters), e.g. \"laptop rclone\"",
         ));
     }
-    let secret = crate::dav::auth::new_app_secret();
+    let secret = crate::auth::new_app_secret();
     let p = db::app_passwords::AppPassword {
         id: db::new_id(),
         user_id: user.id.clone(),
@@ -350,7 +350,7 @@ pub async fn create_app_password(
         created_at: db::now_ms(),
         last_used_at: None,
     };
-    let hash = crate::dav::auth::hash_app_secret(&secret);
+    let hash = crate::auth::hash_app_secret(&secret);
     let row = p.clone();
     app.db
         .run(move |c| db::app_passwords::insert_app_password(c, &row, &hash))

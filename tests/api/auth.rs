@@ -351,6 +351,28 @@ async fn logout_revokes_the_session() {
     assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
+/// Signing out ends that sign-in's access token at once; another sign-in keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_ends_the_sign_ins_access_token() {
+    let app = spawn_app().await;
+    let user = app.register("hugo").await;
+    let other = app.login("hugo", PASSWORD).await;
+    let r = app
+        .post_json(
+            "/api/auth/logout",
+            None,
+            json!({"refresh_token": user.refresh}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app.get("/api/auth/me", &user.token).await;
+    assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(
+        app.get("/api/auth/me", &other.token).await.status(),
+        StatusCode::OK
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_change_revokes_old_tokens() {
     let app = spawn_app().await;
@@ -513,4 +535,222 @@ async fn access_requests_are_stored_bounded_and_rate_limited() {
         .get_json("/api/admin/access-requests", &admin.token)
         .await;
     assert_eq!(list["requests"].as_array().unwrap().len(), 1);
+}
+
+/// The refresh token used twice: every token of that sign-in dies at once, the access tokens
+/// (15 min JWTs) included, and stays dead across a restart. Another sign-in is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_reuse_ends_the_sign_ins_access_tokens_at_once() {
+    let app = spawn_app().await;
+    let user = app.register("mona").await;
+    let other = app.login("mona", PASSWORD).await;
+    let r = app
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let rotated: Value = r.json().await.unwrap();
+    let rotated_access = rotated["access_token"].as_str().unwrap().to_string();
+    for t in [&user.token, &rotated_access, &other.token] {
+        assert_eq!(app.get("/api/auth/me", t).await.status(), StatusCode::OK);
+    }
+
+    let reuse = app
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh}),
+        )
+        .await;
+    assert_error(reuse, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    for (what, t) in [
+        (
+            "the access token issued with the reused refresh token",
+            &user.token,
+        ),
+        ("the access token of the rotation", &rotated_access),
+    ] {
+        let r = app.get("/api/auth/me", t).await;
+        assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        let r = app.get("/api/files/", t).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what}");
+    }
+    assert_eq!(
+        app.get("/api/auth/me", &other.token).await.status(),
+        StatusCode::OK,
+        "another sign-in of the same user"
+    );
+
+    // A restart remembers: the revocation is read back from the database.
+    let (dir, config) = app.stop().await;
+    let app = start(dir, config).await;
+    for t in [&user.token, &rotated_access] {
+        let r = app.get("/api/auth/me", t).await;
+        assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    assert_eq!(
+        app.get("/api/auth/me", &other.token).await.status(),
+        StatusCode::OK
+    );
+}
+
+/// 50 wrong passwords at once against one account, half through the API and half through
+/// WebDAV Basic: exactly the configured number are checked (401), every other one is 429 with
+/// Retry-After. Then the same from one address against 50 accounts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_attempts_check_exactly_the_limit() {
+    const PER_ACCOUNT: usize = 5;
+    const PER_ADDRESS: usize = 7;
+    let app = spawn_app_with(|c, _| {
+        c.auth.login_failures_per_account = PER_ACCOUNT as u32;
+        c.auth.login_failures_per_address = PER_ADDRESS as u32;
+        c.http.auth_requests_per_minute = 1000;
+    })
+    .await;
+    app.register("nina").await;
+
+    let attempt = |user: String, from: String, webdav: bool| {
+        let req = if webdav {
+            app.client
+                .request(method("PROPFIND"), app.url(&format!("/dav/files/{user}/")))
+                .header("depth", "0")
+                .basic_auth(&user, Some("wrong-wrong-wrong"))
+        } else {
+            app.client
+                .post(app.url("/api/auth/login"))
+                .json(&json!({"username": user, "password": "wrong-wrong-wrong"}))
+        };
+        async move {
+            let r = req.header("x-forwarded-for", from).send().await.unwrap();
+            let retry_after = r.headers().get("retry-after").is_some();
+            (r.status(), retry_after)
+        }
+    };
+    let tally = |answers: Vec<(StatusCode, bool)>| {
+        let checked = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
+            .count();
+        let limited = answers
+            .iter()
+            .filter(|(s, retry)| *s == StatusCode::TOO_MANY_REQUESTS && *retry)
+            .count();
+        (checked, limited)
+    };
+
+    // One account, 50 addresses (the address limit stays out of the way).
+    let answers = futures_util::future::join_all(
+        (0..50).map(|i| attempt("nina".into(), format!("198.51.100.{i}"), i % 2 == 0)),
+    )
+    .await;
+    assert_eq!(
+        tally(answers.clone()),
+        (PER_ACCOUNT, 50 - PER_ACCOUNT),
+        "{answers:?}"
+    );
+    // And the right password waits too now.
+    let r = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            json!({"username": "nina", "password": PASSWORD}),
+        )
+        .await;
+    assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate-limited").await;
+
+    // One address (what the trusted proxy appended, the right-most entry, whatever the client
+    // wrote before it), 50 accounts.
+    let answers = futures_util::future::join_all((0..50).map(|i| {
+        attempt(
+            format!("user{i}"),
+            format!("10.9.8.{i}, 203.0.113.50"),
+            i % 2 == 1,
+        )
+    }))
+    .await;
+    assert_eq!(
+        tally(answers.clone()),
+        (PER_ADDRESS, 50 - PER_ADDRESS),
+        "{answers:?}"
+    );
+    // Another address is not affected.
+    let r = attempt("user0".into(), "203.0.113.51".into(), false).await;
+    assert_eq!(r.0, StatusCode::UNAUTHORIZED);
+}
+
+/// argon2 runs with no database connection checked out: with every connection of the pool but
+/// one held elsewhere, a burst of first-time WebDAV sign-ins (each a password check, the same
+/// `Accounts::check_password` as the API's login, then a read-only PROPFIND) leaves that one
+/// connection free most of the time. When each check held a connection for its argon2 run, the
+/// checks queued for it one after another and it was busy for the whole burst (measured before
+/// the change: busy 423 ms of a 448 ms burst, 616 of 648). Nothing in the burst writes, so no
+/// fsync blurs the measure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_checks_hold_no_database_connection() {
+    const CHECKS: usize = 8;
+    let app = spawn_app_with(|c, _| {
+        c.auth.login_failures_per_account = 1000;
+        c.auth.login_failures_per_address = 1000;
+        c.http.auth_requests_per_minute = 1000;
+    })
+    .await;
+    for i in 0..CHECKS {
+        app.register(&format!("olga{i}")).await;
+    }
+
+    let db = app.app.db.clone();
+    let held = tokio::task::spawn_blocking(move || {
+        (0..cloudvault::db::POOL_SIZE - 1)
+            .map(|_| db.conn().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    wait_until(
+        "the last connection to be open",
+        std::time::Duration::from_secs(10),
+        || app.app.db.try_conn().is_some(),
+    )
+    .await;
+
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..CHECKS {
+        let req = app
+            .dav(
+                "PROPFIND",
+                &format!("/dav/files/olga{i}/"),
+                &format!("olga{i}"),
+                PASSWORD,
+            )
+            .header("depth", "0");
+        burst.spawn(async move { req.send().await.unwrap().status() });
+    }
+    let start = std::time::Instant::now();
+    let mut busy = std::time::Duration::ZERO;
+    let mut last = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    while statuses.len() < CHECKS {
+        let free = app.app.db.try_conn().is_some();
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        if !free {
+            busy += last.elapsed();
+        }
+        last = std::time::Instant::now();
+        while let Some(done) = burst.try_join_next() {
+            statuses.push(done.unwrap());
+        }
+    }
+    let total = start.elapsed();
+    drop(held);
+    assert!(statuses.iter().all(|s| s.as_u16() == 207), "{statuses:?}");
+    eprintln!(
+        "burst of {CHECKS} password checks: {total:?}; the free connection was busy {busy:?}"
+    );
+    assert!(
+        busy < total / 3,
+        "the last free connection was busy {busy:?} of the {total:?} that {CHECKS} password checks took"
+    );
 }

@@ -212,3 +212,43 @@ async fn admin_routes_need_the_admin_role() {
         "the refused quota change did nothing"
     );
 }
+
+/// A JSON body is an object: serde's structs would also take the fields as an array in order
+/// (`["user","password"]`), which no client sends. Refused with 400 `invalid-json`, and
+/// nothing happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bodies_must_be_objects() {
+    let app = spawn_app().await;
+    let u = app.register("arrays").await;
+    let r = app
+        .post_json("/api/auth/login", None, json!(["arrays", PASSWORD]))
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid-json").await;
+    let r = app
+        .post_json("/api/auth/login", None, json!(["arrays", PASSWORD, false]))
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid-json").await;
+    for body in [json!([null, "planted"]), json!("planted"), json!(42)] {
+        let r = app
+            .post_json("/api/files/folders", Some(&u.token), body)
+            .await;
+        assert_error(r, StatusCode::BAD_REQUEST, "invalid-json").await;
+    }
+    assert_eq!(app.get_json("/api/files/", &u.token).await["total"], 0);
+    // The refresh route reads its (optional) body by hand: the same rule.
+    let r = app
+        .post_json("/api/auth/refresh", None, json!([u.refresh]))
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid-json").await;
+    let r = app
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": u.refresh}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "the token was not spent");
+    // Objects still work.
+    app.login("arrays", PASSWORD).await;
+    app.mkdir(&u.token, None, "real").await;
+}
