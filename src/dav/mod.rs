@@ -8,6 +8,7 @@ pub mod auth;
 pub mod chunked;
 pub mod fs;
 mod get;
+mod locks;
 mod put;
 mod tree;
 pub mod views;
@@ -24,7 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use dav_server::DavHandler;
 use dav_server::ls::DavLockSystem;
-use dav_server::memls::MemLs;
 
 use crate::app::App;
 use crate::db::users::User;
@@ -37,14 +37,16 @@ use fs::{DavUser, PropfindKind, UserFs};
 pub struct DavState {
     pub auth: Arc<DavAuthCache>,
     pub assembling: chunked::Assembling,
-    locks: Mutex<HashMap<String, Box<MemLs>>>,
+    locks: Mutex<HashMap<String, Box<locks::UserLocks>>>,
 }
 
 impl DavState {
     /// Lock paths are relative to a user's root, so every user has a lock table of their own.
     fn locks_for(&self, user_id: &str) -> Box<dyn DavLockSystem> {
         let mut locks = self.locks.lock().unwrap();
-        let ls = locks.entry(user_id.to_string()).or_insert_with(MemLs::new);
+        let ls = locks
+            .entry(user_id.to_string())
+            .or_insert_with(locks::UserLocks::new);
         ls.clone() as Box<dyn DavLockSystem>
     }
 }
