@@ -168,6 +168,23 @@ fn is_forwarded(h: &HeaderMap) -> bool {
     .any(|n| h.contains_key(*n))
 }
 
+/// One request counted in `in_flight` until it is answered, or until its future is dropped
+/// (hyper drops it when the client goes away mid-request), so the gauge cannot drift.
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn enter(m: &Arc<Metrics>) -> InFlight {
+        m.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(m.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The layer around every request: password-route limits, byte counting and the body stall
 /// timeout, the request counter and transfer durations, and security headers.
 pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Response {
@@ -192,9 +209,9 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
         idle: app.config.http.body_idle_timeout.0,
         stall: None,
     });
-    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let in_flight = InFlight::enter(&metrics);
     let res = next.run(Request::from_parts(parts, body)).await;
-    metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    drop(in_flight);
 
     let route = route_label(
         &path,

@@ -11,6 +11,7 @@ mod dav;
 mod dav_clients;
 mod disk_full;
 mod files;
+mod hazards;
 mod helpers;
 mod install;
 mod media;
