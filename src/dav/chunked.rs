@@ -498,16 +498,20 @@ async fn assemble_inner(
     }
     parts.sort_by_key(|p| (chunk_order(&p.name), p.name.clone()));
     let total: i64 = parts.iter().map(|p| p.size).sum();
-    if let Some(want) = header_i64(headers, "oc-total-length") {
-        if want != total {
-            return Err(text(
-                StatusCode::BAD_REQUEST,
-                &format!("OC-Total-Length is {want} but the chunks hold {total} bytes"),
-            ));
-        }
+    if let Some(want) = header_i64(headers, "oc-total-length")
+        && want != total
+    {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            &format!("OC-Total-Length is {want} but the chunks hold {total} bytes"),
+        ));
     }
     let staged = {
-        let (db, volumes, cancel) = (app.db.clone(), app.store.volumes.clone(), busy.cancel.clone());
+        let (db, volumes, cancel) = (
+            app.db.clone(),
+            app.store.volumes.clone(),
+            busy.cancel.clone(),
+        );
         let (uid, volume, upload_id, ext) = (
             user.id.clone(),
             up.volume.clone(),
@@ -531,8 +535,13 @@ async fn assemble_inner(
                 total,
                 String::new(),
             );
-            staged.hash =
-                assemble_parts(&v.chunk_dir(&upload_id), &parts, &v.tmp_dir(), &tmp_path, &cancel)?;
+            staged.hash = assemble_parts(
+                &v.chunk_dir(&upload_id),
+                &parts,
+                &v.tmp_dir(),
+                &tmp_path,
+                &cancel,
+            )?;
             Ok(staged)
         })
         .await

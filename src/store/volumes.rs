@@ -286,7 +286,12 @@ impl Volume {
                 if now >= deadline {
                     return false;
                 }
-                st = self.health.looked.wait_timeout(st, deadline - now).unwrap().0;
+                st = self
+                    .health
+                    .looked
+                    .wait_timeout(st, deadline - now)
+                    .unwrap()
+                    .0;
             }
         }
         let online = self.marker_matches();
@@ -365,7 +370,12 @@ impl Volume {
             if now >= deadline {
                 break;
             }
-            st = self.health.looked.wait_timeout(st, deadline - now).unwrap().0;
+            st = self
+                .health
+                .looked
+                .wait_timeout(st, deadline - now)
+                .unwrap()
+                .0;
         }
         let waited = st
             .looking_since

@@ -178,7 +178,12 @@ async fn overwrite_f_holds_when_many_final_moves_race_to_one_name() {
     assert_eq!(r.status(), expect);
     for i in (0..N).filter(|i| *i != won[0]) {
         let r = app
-            .dav("DELETE", &format!("/dav/uploads/racer/up{i}"), "racer", PASSWORD)
+            .dav(
+                "DELETE",
+                &format!("/dav/uploads/racer/up{i}"),
+                "racer",
+                PASSWORD,
+            )
             .send()
             .await
             .unwrap();
@@ -227,7 +232,11 @@ fn head_for(app: &TestApp, request_line: &str, auth: &str, headers: &[(&str, Str
 /// Nothing of a cut-off body stays: no row, no body, no temp file, no reservation.
 async fn assert_nothing_kept(app: &TestApp, u: &TestUser) {
     assert_eq!(app.assert_usage_consistent(u).await, 0, "used_bytes exact");
-    assert!(app.bodies_on_disk().is_empty(), "{:?}", app.bodies_on_disk());
+    assert!(
+        app.bodies_on_disk().is_empty(),
+        "{:?}",
+        app.bodies_on_disk()
+    );
     assert_eq!(
         app.get_json("/api/files/", &u.token).await["total"],
         0,
@@ -257,7 +266,11 @@ async fn a_body_cut_short_is_a_400_at_every_upload_door() {
         &auth,
         &[("Content-Length", "1000".into())],
     );
-    assert_eq!(send_cut(&app, &head, &part[..500]).await, Some(400), "small PUT");
+    assert_eq!(
+        send_cut(&app, &head, &part[..500]).await,
+        Some(400),
+        "small PUT"
+    );
 
     // A chunk of a chunked upload.
     let r = app
@@ -349,7 +362,10 @@ async fn a_body_cut_short_is_a_400_at_every_upload_door() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["upload-offset"], part.len().to_string().as_str());
+    assert_eq!(
+        r.headers()["upload-offset"],
+        part.len().to_string().as_str()
+    );
     let r = app
         .client
         .delete(app.url(&location))
@@ -377,7 +393,11 @@ async fn a_streamed_webdav_put_cut_short_is_a_400_not_a_502() {
         &auth,
         &[("Content-Length", "1000".into())],
     );
-    assert_eq!(send_cut(&app, &head, &part[..500]).await, Some(400), "uncached small PUT");
+    assert_eq!(
+        send_cut(&app, &head, &part[..500]).await,
+        Some(400),
+        "uncached small PUT"
+    );
 
     // Content-Length over the one-hop limit: dav-server's streamed PUT.
     let head = head_for(
@@ -386,7 +406,11 @@ async fn a_streamed_webdav_put_cut_short_is_a_400_not_a_502() {
         &auth,
         &[("Content-Length", (5 * MIB).to_string())],
     );
-    assert_eq!(send_cut(&app, &head, &part).await, Some(400), "Content-Length");
+    assert_eq!(
+        send_cut(&app, &head, &part).await,
+        Some(400),
+        "Content-Length"
+    );
 
     // A chunked body that stops in the middle of a chunk.
     let head = head_for(

@@ -275,7 +275,10 @@ async fn a_hung_disk_stalls_no_request_and_health_says_so() {
         .clone();
     assert_eq!(usb1["online"], false, "{body}");
     assert!(
-        usb1["problem"].as_str().unwrap().contains("has not answered"),
+        usb1["problem"]
+            .as_str()
+            .unwrap()
+            .contains("has not answered"),
         "{usb1}"
     );
     for p in patches {
@@ -286,7 +289,11 @@ async fn a_hung_disk_stalls_no_request_and_health_says_so() {
     let (text, took) = put.expect("a PUT while usb1 hangs answered");
     assert!(text.starts_with("HTTP/1.1 201"), "{text}");
     assert!(took < Duration::from_secs(3), "PUT took {took:?}");
-    assert_eq!(walk(&root.join("usb2/users")).len(), 1, "the new file is on usb2");
+    assert_eq!(
+        walk(&root.join("usb2/users")).len(),
+        1,
+        "the new file is on usb2"
+    );
 
     // Answering again: health sees usb1 online, without a restart.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -300,7 +307,10 @@ async fn a_hung_disk_stalls_no_request_and_health_says_so() {
         if online {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "usb1 back online: {h}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "usb1 back online: {h}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
