@@ -401,9 +401,11 @@ async fn destination(
         .ok_or_else(|| text(StatusCode::BAD_REQUEST, "invalid Destination"))?;
     let (owner, rest) = match segs.as_slice() {
         [d, f, owner, rest @ ..] if d == "dav" && f == "files" && !rest.is_empty() => (owner, rest),
+        // Not a place in a drive (another namespace of this server, or the drive root): refused
+        // as a client error, not as a 502 the client could make the server count at will.
         _ => {
             return Err(text(
-                StatusCode::BAD_GATEWAY,
+                StatusCode::FORBIDDEN,
                 "Destination must be a file under /dav/files/{username}/",
             ));
         }

@@ -193,6 +193,32 @@ async fn overwrite_f_holds_when_many_final_moves_race_to_one_name() {
     assert_eq!(used, wholes[won[0]].len() as i64, "used_bytes exact");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_move_outside_a_drive_is_403_not_502() {
+    let app = spawn_app().await;
+    let u = app.register("elsewhere").await;
+    chunked_upload(&app, "elsewhere", "up", &[bytes(1000, 1)]).await;
+    for dest in [
+        "/dav/uploads/elsewhere/other/x.bin",
+        "/api/files/x.bin",
+        "/dav/files/elsewhere",
+    ] {
+        let r = app
+            .dav(
+                "MOVE",
+                "/dav/uploads/elsewhere/up/.file",
+                "elsewhere",
+                PASSWORD,
+            )
+            .header("Destination", app.url(dest))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{dest}");
+    }
+    assert_eq!(app.get_json("/api/files/", &u.token).await["total"], 0);
+}
+
 /// Sends `head` (which announces more body than it carries) and `body`, half-closes, and returns
 /// the status of the answer, if one came before the connection closed.
 async fn send_cut(app: &TestApp, head: &str, body: &[u8]) -> Option<u16> {
