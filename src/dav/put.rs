@@ -216,7 +216,7 @@ pub async fn serve(
 
 /// Runs a request through dav-server; a PUT whose body was cut off or came short of (or past)
 /// its announced length answers 400 whatever dav-server made of it (502 for a body error, 500
-/// for a refused flush). Nothing of such a body is committed: dav-server stops before its flush,
+/// for a refused flush), and an `If-None-Match: *` PUT that lost a race for a free name 412. Nothing of such a body is committed: dav-server stops before its flush,
 /// or the flush refuses a body of the wrong length, and the dropped upload deletes its temp file
 /// and gives its reservation back.
 // Called by `serve_user_drive` in dav/mod.rs (wired by the lead, who rewrites that file).
@@ -229,6 +229,10 @@ pub async fn handle_streamed(
         return handler.handle(req).await;
     }
     let broken = Arc::new(AtomicBool::new(false));
+    let if_none_match_star = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"*");
     let (parts, body) = req.into_parts();
     let body = WatchedBody {
         inner: body,
@@ -240,6 +244,19 @@ pub async fn handle_streamed(
         .handle(Request::from_parts(parts, Body::new(body)))
         .await;
     if !broken.load(Ordering::Relaxed) {
+        // `If-None-Match: *` lost a race: the name was free when dav-server looked, taken when
+        // the body was committed (with fail-on-conflict), which dav-server reports as 405.
+        // It is the precondition that failed (RFC 9110 13.1.2): 412, as when the name was taken
+        // from the start.
+        if if_none_match_star && res.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let (mut parts, _) = res.into_parts();
+            parts.status = StatusCode::PRECONDITION_FAILED;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return axum::http::Response::from_parts(
+                parts,
+                dav_server::body::Body::from("the name was taken meanwhile (If-None-Match: *)\n"),
+            );
+        }
         return res;
     }
     let mut r = axum::http::Response::new(dav_server::body::Body::from(

@@ -193,6 +193,78 @@ async fn overwrite_f_holds_when_many_final_moves_race_to_one_name() {
     assert_eq!(used, wholes[won[0]].len() as i64, "used_bytes exact");
 }
 
+/// Final MOVEs with `Overwrite: F` and streamed PUTs with `If-None-Match: *` (the PUT's way to
+/// say "do not overwrite") racing for one free name: one wins, every other answers 412.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moves_and_puts_that_must_not_overwrite_race_to_one_name() {
+    let app = spawn_app().await;
+    let u = app.register("mixed").await;
+    const N: usize = 4;
+    let mut wholes = Vec::new();
+    for i in 0..N {
+        let parts = vec![bytes(2 * MIB, i as u8), bytes(MIB, 50 + i as u8)];
+        chunked_upload(&app, "mixed", &format!("up{i}"), &parts).await;
+        wholes.push(parts.concat());
+    }
+    for i in 0..N {
+        wholes.push(bytes(3 * MIB, 200 + i as u8));
+    }
+    let moves = (0..N).map(|i| {
+        move_request(&app, "mixed", &format!("up{i}"), "same.bin", false)
+            .header("OC-Total-Length", wholes[i].len().to_string())
+            .send()
+    });
+    let puts = (N..2 * N).map(|i| {
+        app.dav("PUT", "/dav/files/mixed/same.bin", "mixed", PASSWORD)
+            .header("If-None-Match", "*")
+            .body(wholes[i].clone())
+            .send()
+    });
+    let (moved, put) = tokio::join!(
+        futures_util::future::join_all(moves),
+        futures_util::future::join_all(puts)
+    );
+    let answers: Vec<StatusCode> = moved
+        .into_iter()
+        .chain(put)
+        .map(|r| r.unwrap().status())
+        .collect();
+    let won: Vec<usize> = (0..2 * N)
+        .filter(|i| answers[*i] == StatusCode::CREATED)
+        .collect();
+    assert_eq!(won.len(), 1, "exactly one wins: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::PRECONDITION_FAILED),
+        "the others are 412: {answers:?}"
+    );
+    let listed = app.get_json("/api/files/", &u.token).await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(
+        app.download(&u.token, items[0]["id"].as_str().unwrap())
+            .await,
+        wholes[won[0]],
+        "the file is the winner's, whole"
+    );
+    for i in (0..N).filter(|i| *i != won[0]) {
+        let r = app
+            .dav(
+                "DELETE",
+                &format!("/dav/uploads/mixed/up{i}"),
+                "mixed",
+                PASSWORD,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    let used = app.assert_usage_consistent(&u).await;
+    assert_eq!(used, wholes[won[0]].len() as i64, "used_bytes exact");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunked_move_outside_a_drive_is_403_not_502() {
     let app = spawn_app().await;
