@@ -645,3 +645,86 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     }
     Some(st.f_bavail as u64 * st.f_frsize as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn volumes(dir: &Path) -> Volumes {
+        let config = Config {
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
+        let db = Db::open(&config.db_path()).unwrap();
+        Volumes::open(&config, &db).unwrap()
+    }
+
+    #[test]
+    fn the_cached_look_reads_no_disk_and_a_fresh_look_updates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let vols = volumes(dir.path());
+        assert!(vols.online_cached("default").is_ok(), "seeded at open");
+        let marker = vols.get("default").unwrap().path.join(MARKER_FILE);
+        let text = std::fs::read_to_string(&marker).unwrap();
+        std::fs::remove_file(&marker).unwrap();
+        // Within HEALTH_TTL the cached answer stands: the disk was not read.
+        assert!(vols.online_cached("default").is_ok());
+        // A writer's look reads the disk, and what it saw is what the cache says next.
+        assert!(vols.online("default").is_err());
+        assert!(vols.online_cached("default").is_err());
+        std::fs::write(&marker, text).unwrap();
+        assert!(vols.online("default").is_ok());
+        assert!(vols.online_cached("default").is_ok());
+    }
+
+    #[test]
+    fn a_marker_that_never_answers_holds_health_and_writers_one_second_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let vols = volumes(dir.path());
+        let marker = vols.get("default").unwrap().path.join(MARKER_FILE);
+        let text = std::fs::read_to_string(&marker).unwrap();
+        std::fs::remove_file(&marker).unwrap();
+        // A FIFO nobody writes: open() waits, as on a disk in D-state.
+        let c = std::ffi::CString::new(marker.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let start = Instant::now();
+        let status = vols.status();
+        let took = start.elapsed();
+        let writer_start = Instant::now();
+        let writer_saw = vols.is_online(vols.get("default").unwrap());
+        let writer_took = writer_start.elapsed();
+        // Answer the hung look (an empty read), then put the marker back.
+        let fifo = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&marker)
+            .unwrap();
+        let back = marker.with_extension("back");
+        std::fs::write(&back, &text).unwrap();
+        std::fs::rename(&back, &marker).unwrap();
+        drop(fifo);
+
+        assert!(took < HEALTH_WAIT + Duration::from_millis(500), "{took:?}");
+        assert!(!status[0].online);
+        assert!(
+            status[0]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("has not answered"),
+            "{status:?}"
+        );
+        assert!(
+            !writer_saw,
+            "a writer does not read a disk whose look hangs"
+        );
+        assert!(writer_took < HEALTH_WAIT + Duration::from_millis(500));
+        // Answering again: the next report sees it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !vols.status()[0].online {
+            assert!(Instant::now() < deadline, "back online");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
