@@ -81,6 +81,7 @@ async fn a_client_gone_during_the_assembly_leaves_no_423_and_no_in_flight_reques
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     drop(s);
+    let dropped_at = Instant::now();
 
     // The same upload can be finished: no 423 once the dropped request is gone.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -91,6 +92,11 @@ async fn a_client_gone_during_the_assembly_leaves_no_423_and_no_in_flight_reques
             .await
             .unwrap();
         if r.status() != StatusCode::LOCKED {
+            eprintln!(
+                "MOVE again {:?} after the drop: {}",
+                dropped_at.elapsed(),
+                r.status()
+            );
             break r.status();
         }
         assert!(

@@ -262,6 +262,7 @@ async fn a_hung_disk_stalls_no_request_and_health_says_so() {
     }
 
     let (text, took) = health.expect("/healthz answered");
+    eprintln!("/healthz while usb1 hangs: {took:?}");
     assert!(took < Duration::from_secs(2), "/healthz took {took:?}");
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     let body: serde_json::Value =
@@ -283,10 +284,12 @@ async fn a_hung_disk_stalls_no_request_and_health_says_so() {
     );
     for p in patches {
         let (text, took) = p.expect("a PATCH to an upload on the hung disk answered");
+        eprintln!("tus PATCH on usb1 while it hangs: {took:?}");
         assert!(text.starts_with("HTTP/1.1 204"), "{text}");
         assert!(took < Duration::from_secs(3), "PATCH took {took:?}");
     }
     let (text, took) = put.expect("a PUT while usb1 hangs answered");
+    eprintln!("new WebDAV PUT (goes to usb2) while usb1 hangs: {took:?}");
     assert!(text.starts_with("HTTP/1.1 201"), "{text}");
     assert!(took < Duration::from_secs(3), "PUT took {took:?}");
     assert_eq!(
