@@ -175,7 +175,7 @@ pub async fn thumbnail(
     let (Some(volume), Some(blob)) = (node.volume.clone(), node.blob_id.clone()) else {
         return Err(none("no-thumbnail", "this file has no thumbnail"));
     };
-    let v = store.volumes.online(&volume)?;
+    let v = store.volumes.online_cached(&volume)?;
     Ok((
         v.thumb_path(&node.owner_id, &blob, size.as_str()),
         format!("\"{blob}-{}\"", size.as_str()),

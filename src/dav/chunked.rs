@@ -8,7 +8,8 @@
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,15 +22,47 @@ use crate::app::App;
 use crate::db::chunks::{ChunkPart, ChunkUpload};
 use crate::db::users::User;
 use crate::db::{self};
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, AppResult, Kind};
 use crate::store::volumes::sync_dir;
 use crate::store::{CommitOptions, NodeName, OnConflict, StagedBody};
 
 pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// Uploads being assembled right now (a second MOVE waits with 423, as Nextcloud answers).
+/// Each mark is held by an [`AssemblyGuard`], so a MOVE whose client goes away (hyper then drops
+/// the request's future wherever it waits) gives its mark back instead of leaving the upload
+/// answering 423 until a restart.
 #[derive(Default)]
-pub struct Assembling(Mutex<HashSet<String>>);
+pub struct Assembling(Arc<Mutex<HashSet<String>>>);
+
+impl Assembling {
+    /// Marks `upload_id` as being assembled, or None when another request already does.
+    fn enter(&self, upload_id: &str) -> Option<AssemblyGuard> {
+        if !self.0.lock().unwrap().insert(upload_id.to_string()) {
+            return None;
+        }
+        Some(AssemblyGuard {
+            set: self.0.clone(),
+            id: upload_id.to_string(),
+            cancel: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+/// One upload's "being assembled" mark, for as long as its MOVE runs. Dropped early (the
+/// client went away while the parts were being copied), it also tells the copy to stop.
+struct AssemblyGuard {
+    set: Arc<Mutex<HashSet<String>>>,
+    id: String,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Drop for AssemblyGuard {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.set.lock().unwrap().remove(&self.id);
+    }
+}
 
 fn text(code: StatusCode, msg: &str) -> Response {
     (
@@ -368,9 +401,11 @@ async fn destination(
         .ok_or_else(|| text(StatusCode::BAD_REQUEST, "invalid Destination"))?;
     let (owner, rest) = match segs.as_slice() {
         [d, f, owner, rest @ ..] if d == "dav" && f == "files" && !rest.is_empty() => (owner, rest),
+        // Not a place in a drive (another namespace of this server, or the drive root): refused
+        // as a client error, not as a 502 the client could make the server count at will.
         _ => {
             return Err(text(
-                StatusCode::BAD_GATEWAY,
+                StatusCode::FORBIDDEN,
                 "Destination must be a file under /dav/files/{username}/",
             ));
         }
@@ -404,27 +439,11 @@ async fn assemble(app: &App, user: &User, upload: &str, headers: &HeaderMap) -> 
         .get("overwrite")
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| !v.trim().eq_ignore_ascii_case("F"));
-    {
-        let mut busy = app.dav.assembling.0.lock().unwrap();
-        if !busy.insert(up.id.clone()) {
-            return text(StatusCode::LOCKED, "this upload is being assembled");
-        }
-    }
-    let result = assemble_inner(app, user, &up, folder, name, overwrite, headers).await;
-    app.dav.assembling.0.lock().unwrap().remove(&up.id);
-    match result {
+    let Some(busy) = app.dav.assembling.enter(&up.id) else {
+        return text(StatusCode::LOCKED, "this upload is being assembled");
+    };
+    match assemble_inner(app, user, &up, folder, name, overwrite, headers, busy).await {
         Ok((node, existed, mtime_set)) => {
-            if let Ok(v) = app.store.volumes.online(&up.volume) {
-                let dir = v.chunk_dir(&up.id);
-                let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
-            }
-            if let Some(sum) = headers
-                .get("oc-checksum")
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| super::valid_checksum(v))
-            {
-                let _ = app.store.set_checksums(&user.id, &node.id, sum).await;
-            }
             let mut r = text(
                 if existed {
                     StatusCode::NO_CONTENT
@@ -447,6 +466,11 @@ async fn assemble(app: &App, user: &User, upload: &str, headers: &HeaderMap) -> 
     }
 }
 
+/// Assembles the parts into a new body (given up if the client goes away meanwhile), then
+/// commits it: with `Overwrite: F` the commit itself refuses a taken name, so of two MOVEs racing
+/// to one destination only one can win. The commit and what follows it run to their end even if
+/// the client goes away then, holding the upload's mark until they are done.
+#[allow(clippy::too_many_arguments)]
 async fn assemble_inner(
     app: &App,
     user: &User,
@@ -455,6 +479,7 @@ async fn assemble_inner(
     name: NodeName,
     overwrite: bool,
     headers: &HeaderMap,
+    busy: AssemblyGuard,
 ) -> Result<(crate::db::nodes::Node, bool, bool), Response> {
     let (id, key, f) = (up.id.clone(), name.key().to_string(), folder.clone());
     let (mut parts, existing) = app
@@ -471,71 +496,135 @@ async fn assemble_inner(
         return Err(text(StatusCode::CONFLICT, "a folder of that name exists"));
     }
     if existing.is_some() && !overwrite {
-        return Err(text(
-            StatusCode::PRECONDITION_FAILED,
-            "the destination exists",
-        ));
+        return Err(destination_exists());
     }
     parts.sort_by_key(|p| (chunk_order(&p.name), p.name.clone()));
     let total: i64 = parts.iter().map(|p| p.size).sum();
-    if let Some(want) = header_i64(headers, "oc-total-length") {
-        if want != total {
-            return Err(text(
-                StatusCode::BAD_REQUEST,
-                &format!("OC-Total-Length is {want} but the chunks hold {total} bytes"),
-            ));
-        }
+    if let Some(want) = header_i64(headers, "oc-total-length")
+        && want != total
+    {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            &format!("OC-Total-Length is {want} but the chunks hold {total} bytes"),
+        ));
     }
-    let volume = app
-        .store
-        .volumes
-        .online(&up.volume)
-        .map_err(from_app_error)?;
-    let chunk_dir = volume.chunk_dir(&up.id);
-    let tmp_dir = volume.tmp_dir();
-    let blob_id = db::new_id();
-    let tmp_path = volume.temp_path(&blob_id);
-    let tp = tmp_path.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || assemble_parts(&chunk_dir, &parts, &tmp_dir, &tp))
-            .await
-            .map_err(|e| from_app_error(e.into()))?
-            .map_err(|e| from_app_error(e.into()))?;
-    let staged = StagedBody::from_temp_file(
-        app.db.clone(),
-        &user.id,
-        &up.volume,
-        blob_id,
-        name.disk_ext(),
-        tmp_path,
-        total,
-        hash,
-    );
+    let staged = {
+        let (db, volumes, cancel) = (
+            app.db.clone(),
+            app.store.volumes.clone(),
+            busy.cancel.clone(),
+        );
+        let (uid, volume, upload_id, ext) = (
+            user.id.clone(),
+            up.volume.clone(),
+            up.id.clone(),
+            name.disk_ext(),
+        );
+        tokio::task::spawn_blocking(move || -> AppResult<StagedBody> {
+            // Checked here, on this thread, right before a new body is made on the volume.
+            let v = volumes.online(&volume)?;
+            let blob_id = db::new_id();
+            let tmp_path = v.temp_path(&blob_id);
+            // The staged body owns the temp file from here: an error, or an answer nobody waits
+            // for any more (the client went away), deletes it.
+            let mut staged = StagedBody::from_temp_file(
+                db,
+                &uid,
+                &volume,
+                blob_id,
+                ext,
+                tmp_path.clone(),
+                total,
+                String::new(),
+            );
+            staged.hash = assemble_parts(
+                &v.chunk_dir(&upload_id),
+                &parts,
+                &v.tmp_dir(),
+                &tmp_path,
+                &cancel,
+            )?;
+            Ok(staged)
+        })
+        .await
+        .map_err(|e| from_app_error(e.into()))?
+        .map_err(from_app_error)?
+    };
     let mtime = header_i64(headers, "x-oc-mtime")
         .filter(|t| *t > 0)
         .map(|t| t * 1000);
     let opts = CommitOptions {
-        on_conflict: OnConflict::Overwrite,
+        on_conflict: if overwrite {
+            OnConflict::Overwrite
+        } else {
+            OnConflict::Fail
+        },
         modified_at: mtime,
         finish_chunk_upload: Some(up.id.clone()),
         ..Default::default()
     };
-    let node = app
-        .store
-        .commit_file_with(&user.id, Some(folder), name, staged, opts)
-        .await
-        .map_err(from_app_error)?;
+    let checksum = headers
+        .get("oc-checksum")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| super::valid_checksum(v))
+        .map(str::to_string);
+    let (app2, uid, up2) = (app.clone(), user.id.clone(), up.clone());
+    let committed = tokio::spawn(async move {
+        let _busy = busy;
+        let node = app2
+            .store
+            .commit_file_with(&uid, Some(folder), name, staged, opts)
+            .await?;
+        let volumes = app2.store.volumes.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(v) = volumes.online(&up2.volume) {
+                let _ = std::fs::remove_dir_all(v.chunk_dir(&up2.id));
+            }
+        })
+        .await;
+        if let Some(sum) = checksum {
+            let _ = app2.store.set_checksums(&uid, &node.id, &sum).await;
+        }
+        Ok::<_, AppError>(node)
+    })
+    .await
+    .map_err(|e| from_app_error(e.into()))?;
+    let node = match committed {
+        Ok(n) => n,
+        // Taken between the look above and the commit: `Overwrite: F` holds.
+        Err(e) if !overwrite && e.code == "name-exists" => return Err(destination_exists()),
+        Err(e) => return Err(from_app_error(e)),
+    };
     Ok((node, existing.is_some(), mtime.is_some()))
 }
 
+fn destination_exists() -> Response {
+    text(
+        StatusCode::PRECONDITION_FAILED,
+        "the destination exists (Overwrite: F)",
+    )
+}
+
 /// Concatenates the parts into `tmp` (kernel copy; a reflink on filesystems that share
-/// extents), hashing them on the way, and fsyncs the result.
+/// extents), hashing them on the way, and fsyncs the result. Stops (an `Interrupted` error)
+/// as soon as `cancel` is set.
 fn assemble_parts(
     chunk_dir: &std::path::Path,
     parts: &[ChunkPart],
     tmp_dir: &std::path::Path,
     tmp: &std::path::Path,
+    cancel: &AtomicBool,
 ) -> std::io::Result<String> {
+    let cancelled = || {
+        if cancel.load(Ordering::Relaxed) {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "the client went away during the assembly",
+            ))
+        } else {
+            Ok(())
+        }
+    };
     std::fs::create_dir_all(tmp_dir)?;
     let mut out = std::fs::OpenOptions::new()
         .write(true)
@@ -544,9 +633,11 @@ fn assemble_parts(
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     for p in parts {
+        cancelled()?;
         let path = chunk_dir.join(&p.name);
         let mut f = std::fs::File::open(&path)?;
         loop {
+            cancelled()?;
             let n = f.read(&mut buf)?;
             if n == 0 {
                 break;
@@ -556,13 +647,13 @@ fn assemble_parts(
         let mut f = std::fs::File::open(&path)?;
         let copied = std::io::copy(&mut f, &mut out)?;
         if copied as i64 != p.size {
-            let _ = std::fs::remove_file(tmp);
             return Err(std::io::Error::other(format!(
                 "chunk {} has {copied} bytes, {} expected",
                 p.name, p.size
             )));
         }
     }
+    cancelled()?;
     out.sync_all()?;
     drop(out);
     if let Some(d) = tmp.parent() {

@@ -387,7 +387,7 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         .read_buf_size(256 * 1024)
         .build_handler();
     let is_put = req.method() == Method::PUT;
-    let res = handler.handle(req).await;
+    let res = put::handle_streamed(&handler, req).await;
     let (mut parts, body) = res.into_parts();
     parts
         .headers

@@ -12,12 +12,24 @@
 //! Anything else — a missing parent, a folder in the way, a request the quota or the volume
 //! cannot take, a locked path, an account that changed — goes, with the body already read, the
 //! full dav-server way, which answers it (or reports the error) as before.
+//!
+//! A streamed PUT goes to dav-server through [`handle_streamed`], which watches its body: one
+//! that the client cut off (dav-server would answer 502 Bad Gateway, as for a failing upstream)
+//! or that ends short of the length it announced answers 400, as it does on the one-hop path.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use bytes::Bytes;
+use dav_server::DavHandler;
 use dav_server::davpath::DavPath;
+use hyper::body::{Frame, SizeHint};
 
 use crate::app::App;
 use crate::dav::auth::cached_account_blocking;
@@ -200,6 +212,115 @@ pub async fn serve(
         res = res.header("X-OC-MTime", "accepted");
     }
     Ok(res.body(Body::empty()).expect("valid response"))
+}
+
+/// Runs a request through dav-server; a PUT whose body was cut off or came short of (or past)
+/// its announced length answers 400 whatever dav-server made of it (502 for a body error, 500
+/// for a refused flush), and an `If-None-Match: *` PUT that lost a race for a free name 412. Nothing of such a body is committed: dav-server stops before its flush,
+/// or the flush refuses a body of the wrong length, and the dropped upload deletes its temp file
+/// and gives its reservation back.
+pub async fn handle_streamed(
+    handler: &DavHandler,
+    req: Request,
+) -> axum::http::Response<dav_server::body::Body> {
+    if req.method() != Method::PUT {
+        return handler.handle(req).await;
+    }
+    let broken = Arc::new(AtomicBool::new(false));
+    let if_none_match_star = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"*");
+    let (parts, body) = req.into_parts();
+    let body = WatchedBody {
+        inner: body,
+        seen: 0,
+        announced: announced_len(&parts.headers),
+        broken: broken.clone(),
+    };
+    let res = handler
+        .handle(Request::from_parts(parts, Body::new(body)))
+        .await;
+    if !broken.load(Ordering::Relaxed) {
+        // `If-None-Match: *` lost a race: the name was free when dav-server looked, taken when
+        // the body was committed (with fail-on-conflict), which dav-server reports as 405.
+        // It is the precondition that failed (RFC 9110 13.1.2): 412, as when the name was taken
+        // from the start.
+        if if_none_match_star && res.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let (mut parts, _) = res.into_parts();
+            parts.status = StatusCode::PRECONDITION_FAILED;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return axum::http::Response::from_parts(
+                parts,
+                dav_server::body::Body::from("the name was taken meanwhile (If-None-Match: *)\n"),
+            );
+        }
+        return res;
+    }
+    let mut r = axum::http::Response::new(dav_server::body::Body::from(
+        "the request body was cut off or does not match its announced length\n",
+    ));
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// The body length a PUT announces: `Content-Length`, else macOS Finder's
+/// `X-Expected-Entity-Length` (sent with a chunked body), as dav-server reads them.
+fn announced_len(headers: &HeaderMap) -> Option<u64> {
+    [header::CONTENT_LENGTH.as_str(), "x-expected-entity-length"]
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A request body that notes when it fails (hyper's "incomplete body" on an early EOF, a reset
+/// connection, the stall timeout) or ends with another length than announced.
+struct WatchedBody {
+    inner: Body,
+    seen: u64,
+    announced: Option<u64>,
+    broken: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for WatchedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                self.seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if self.announced.is_some_and(|n| self.seen > n) {
+                    self.broken.store(true, Ordering::Relaxed);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.broken.store(true, Ordering::Relaxed),
+            Poll::Ready(None) if self.announced.is_some_and(|n| self.seen != n) => {
+                self.broken.store(true, Ordering::Relaxed)
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 #[cfg(test)]

@@ -168,6 +168,23 @@ fn is_forwarded(h: &HeaderMap) -> bool {
     .any(|n| h.contains_key(*n))
 }
 
+/// One request counted in `in_flight` until it is answered, or until its future is dropped
+/// (hyper drops it when the client goes away mid-request), so the gauge cannot drift.
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn enter(m: &Arc<Metrics>) -> InFlight {
+        m.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(m.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The layer around every request: password-route limits, byte counting and the body stall
 /// timeout, the request counter and transfer durations, and security headers.
 pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Response {
@@ -398,21 +415,5 @@ mod tests {
         assert!(is_password_route(&Method::POST, "/api/auth/register/"));
         assert!(!is_password_route(&Method::POST, "/api/auth/refresh"));
         assert!(!is_password_route(&Method::GET, "/api/auth/login"));
-    }
-}
-
-/// One request counted in `cloudvault_http_requests_in_flight` for as long as it lives.
-struct InFlight(Arc<Metrics>);
-
-impl InFlight {
-    fn enter(m: &Arc<Metrics>) -> InFlight {
-        m.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(m.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }

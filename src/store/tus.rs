@@ -261,7 +261,12 @@ impl Store {
                 ),
             ));
         }
-        let volume = self.volumes.online(&up.volume)?;
+        // No marker read here (a runtime thread): the file opens only on its own disk, and a
+        // failed open asks whether the disk is there (`write_at`).
+        let volume = self
+            .volumes
+            .get(&up.volume)
+            .ok_or_else(|| AppError::volume_offline(&up.volume))?;
         let path = volume.tus_path(&up.id);
         let hasher = {
             let mut map = self.tus.hashers.lock().unwrap();
@@ -272,8 +277,15 @@ impl Store {
             }
         };
         let room = (up.length - up.offset) as u64;
-        let (written, hasher, outcome) =
-            write_at(path, up.offset as u64, room, hasher, body).await?;
+        let (written, hasher, outcome) = write_at(
+            (self.volumes.clone(), up.volume.clone()),
+            path,
+            up.offset as u64,
+            room,
+            hasher,
+            body,
+        )
+        .await?;
         let new_offset = up.offset + written as i64;
         let now = db::now_ms();
         if written > 0 {
@@ -321,7 +333,11 @@ impl Store {
         up: &TusUpload,
         hasher: Option<blake3::Hasher>,
     ) -> AppResult<Node> {
-        let volume = self.volumes.online(&up.volume)?;
+        // The commit checks the marker, on its blocking thread, before the body moves.
+        let volume = self
+            .volumes
+            .get(&up.volume)
+            .ok_or_else(|| AppError::volume_offline(&up.volume))?;
         let path = volume.tus_path(&up.id);
         let hash = match hasher {
             Some(h) => h.finalize().to_hex().to_string(),
@@ -437,6 +453,7 @@ impl Store {
 /// by the client, or one longer than `room` or than one request may be, is an error, but the
 /// bytes before that point stay written.
 async fn write_at<S, E>(
+    (volumes, volume): (std::sync::Arc<super::volumes::Volumes>, String),
     path: PathBuf,
     offset: u64,
     room: u64,
@@ -451,6 +468,8 @@ where
         let mut f = match std::fs::OpenOptions::new().write(true).open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // An unplugged disk, or bytes lost: the marker says which.
+                volumes.online(&volume)?;
                 return Err(AppError::internal(format_args!(
                     "the bytes of upload {} are missing",
                     path.display()

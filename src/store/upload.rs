@@ -96,7 +96,7 @@ impl UploadSink {
             let volume = vols.pick_for_write(pinned.as_deref())?;
             let blob_id = db::new_id();
             let tmp_path = volume.temp_path(&blob_id);
-            let file = create_temp(&tmp_path)?;
+            let file = create_temp(volume, &tmp_path)?;
             let guard = Guard {
                 db: db2,
                 user_id,
@@ -349,7 +349,7 @@ impl StagedBody {
     ) -> AppResult<StagedBody> {
         let blob_id = db::new_id();
         let tmp_path = volume.temp_path(&blob_id);
-        let mut file = create_temp(&tmp_path)?;
+        let mut file = create_temp(volume, &tmp_path)?;
         // From here the guard unlinks the temp file on any error.
         let staged = StagedBody::from_temp_file(
             db,
@@ -382,8 +382,13 @@ impl Guard {
     }
 }
 
-/// A new temp file; its folder is made only when missing (not probed on every upload).
-fn create_temp(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+/// A new temp file; its folder is made only when missing (not probed on every upload), and
+/// then only if the volume's marker is still there, read now on this thread: a missing folder
+/// may be an unplugged disk's empty mount point, which must stay empty.
+fn create_temp(
+    volume: &crate::store::volumes::Volume,
+    path: &std::path::Path,
+) -> AppResult<std::fs::File> {
     let open = || {
         std::fs::OpenOptions::new()
             .write(true)
@@ -392,12 +397,15 @@ fn create_temp(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     };
     match open() {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !volume.check_online() {
+                return Err(AppError::volume_offline(&volume.name));
+            }
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            open()
+            Ok(open()?)
         }
-        r => r,
+        r => Ok(r?),
     }
 }
 

@@ -1,9 +1,17 @@
 //! Volumes (the USB disks): marker files, placement of new bodies, body and temp paths.
 //! A volume this store has used carries a marker file; when the marker is missing (the disk is
 //! unplugged and the mount point is an empty folder) the volume is offline and nothing is written.
+//!
+//! Reading a marker is disk I/O, which can hang (a USB disk in D-state), so it never happens on
+//! a runtime thread: writers look on the blocking thread that then writes (`online`,
+//! `pick_for_write`, right before a body is created); code on a runtime thread asks
+//! `online_cached`, the last look (at most `HEALTH_TTL` old, refreshed off the runtime); health
+//! reports wait at most `HEALTH_WAIT` for a look and call a disk that does not answer offline.
+//! One look per volume at a time once a disk hangs: it costs one stuck thread, not one per request.
 
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, Placement};
 use crate::db::{self, Db};
@@ -28,6 +36,56 @@ pub struct Volume {
     marker: RwLock<Option<String>>,
     /// Why initialisation failed (path named), for status and logs.
     init_error: RwLock<Option<String>>,
+    /// The last look at the marker, and a look under way.
+    health: Arc<Health>,
+}
+
+/// How long the last look at a marker answers `online_cached` before another is started.
+pub const HEALTH_TTL: Duration = Duration::from_secs(3);
+/// How long a health report (`/healthz`, the admin page, `/metrics`) waits for a disk.
+pub const HEALTH_WAIT: Duration = Duration::from_secs(1);
+
+/// What is known of a volume's disk: the last look at its marker (and the last full report),
+/// and since when a look has been under way.
+#[derive(Debug, Default)]
+struct Health {
+    state: Mutex<HealthState>,
+    /// Notified when a look ends.
+    looked: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct HealthState {
+    online: Option<(Instant, bool)>,
+    report: Option<(Instant, VolumeStatus)>,
+    looking_since: Option<Instant>,
+}
+
+impl Health {
+    /// Claims the look for a new thread; None while one is under way.
+    fn begin(&self) -> Option<Instant> {
+        let mut st = self.state.lock().unwrap();
+        if st.looking_since.is_some() {
+            return None;
+        }
+        let now = Instant::now();
+        st.looking_since = Some(now);
+        Some(now)
+    }
+
+    /// Records a look: the marker's answer, and the full report of a look on its own thread.
+    fn end(&self, started: Option<Instant>, online: bool, report: Option<VolumeStatus>) {
+        let mut st = self.state.lock().unwrap();
+        let now = Instant::now();
+        st.online = Some((now, online));
+        if let Some(r) = report {
+            st.report = Some((now, r));
+        }
+        if started.is_some() && st.looking_since == started {
+            st.looking_since = None;
+        }
+        self.looked.notify_all();
+    }
 }
 
 #[derive(Debug)]
@@ -68,8 +126,10 @@ impl Volumes {
                 min_free: vc.min_free.0,
                 marker: RwLock::new(None),
                 init_error: RwLock::new(None),
+                health: Arc::default(),
             };
             v.try_init(config, &conn);
+            v.check_online();
             list.push(v);
         }
         Ok(Volumes {
@@ -84,6 +144,7 @@ impl Volumes {
         for v in &self.list {
             if v.marker.read().unwrap().is_none() {
                 v.try_init(config, &conn);
+                v.check_online();
                 if v.marker.read().unwrap().is_some() {
                     tracing::info!(volume = %v.name, "volume initialised");
                 }
@@ -99,21 +160,28 @@ impl Volumes {
         self.list.iter().find(|v| v.name == name)
     }
 
-    /// A volume is online when its marker file is there and names the id we recorded.
+    /// A volume is online when its marker file is there and names the id we recorded. Reads the
+    /// marker: call it on a blocking thread (from a runtime thread, use `online_cached`).
     pub fn is_online(&self, v: &Volume) -> bool {
-        let Some(expected) = v.marker.read().unwrap().clone() else {
-            return false;
-        };
-        match std::fs::read_to_string(v.path.join(MARKER_FILE)) {
-            Ok(text) => text.trim() == expected,
-            Err(_) => false,
-        }
+        v.check_online()
     }
 
-    /// The volume holding `name`'s bodies, if it is online (checked now, not at start).
+    /// The volume holding `name`'s bodies, if it is online (checked now, not at start). Reads
+    /// the marker: call it on a blocking thread, as the write that follows is.
     pub fn online(&self, name: &str) -> AppResult<&Volume> {
         match self.get(name) {
             Some(v) if self.is_online(v) => Ok(v),
+            _ => Err(AppError::volume_offline(name)),
+        }
+    }
+
+    /// `online` for code on a runtime thread: the last look at the marker, never the disk. A
+    /// look older than `HEALTH_TTL` starts a new one on a thread of its own (its answer serves
+    /// the next caller); a look that has hung for that long answers offline. Nothing may be
+    /// written on this answer alone: writers look again on their blocking thread.
+    pub fn online_cached(&self, name: &str) -> AppResult<&Volume> {
+        match self.get(name) {
+            Some(v) if v.cached_online() => Ok(v),
             _ => Err(AppError::volume_offline(name)),
         }
     }
@@ -161,26 +229,18 @@ impl Volumes {
         }
     }
 
+    /// Every volume as a health report shows it: a fresh look at each disk, made on threads of
+    /// their own and waited for at most `HEALTH_WAIT` in all. A disk that does not answer in
+    /// time is reported offline (not answering) instead of holding the report.
     pub fn status(&self) -> Vec<VolumeStatus> {
+        let asked = Instant::now();
+        for v in &self.list {
+            v.start_look();
+        }
+        let deadline = asked + HEALTH_WAIT;
         self.list
             .iter()
-            .map(|v| {
-                let online = self.is_online(v);
-                let st = if online { fs_stats(&v.path) } else { None };
-                let free = st.map(|s| s.free);
-                VolumeStatus {
-                    name: v.name.clone(),
-                    path: v.path.display().to_string(),
-                    enabled: v.enabled,
-                    online,
-                    free_bytes: free,
-                    total_bytes: st.map(|s| s.total),
-                    low_space_bytes: v.low_space,
-                    low_space: free.is_some_and(|f| f < v.low_space),
-                    read_only: st.is_some_and(|s| s.read_only),
-                    problem: if online { None } else { Some(v.problem()) },
-                }
-            })
+            .map(|v| v.report_since(asked, deadline))
             .collect()
     }
 
@@ -214,6 +274,131 @@ impl Volumes {
 }
 
 impl Volume {
+    /// Reads the marker now, on this (blocking) thread, and records what it says. While a look on
+    /// a thread of its own is under way, waits for its answer instead, at most `HEALTH_WAIT`
+    /// (then: offline), so writers do not pile up on a disk that does not answer.
+    pub fn check_online(&self) -> bool {
+        {
+            let mut st = self.health.state.lock().unwrap();
+            let deadline = Instant::now() + HEALTH_WAIT;
+            while st.looking_since.is_some() {
+                let now = Instant::now();
+                if now >= deadline {
+                    return false;
+                }
+                st = self
+                    .health
+                    .looked
+                    .wait_timeout(st, deadline - now)
+                    .unwrap()
+                    .0;
+            }
+        }
+        let online = self.marker_matches();
+        self.health.end(None, online, None);
+        online
+    }
+
+    fn marker_matches(&self) -> bool {
+        let Some(expected) = self.marker.read().unwrap().clone() else {
+            return false;
+        };
+        match std::fs::read_to_string(self.path.join(MARKER_FILE)) {
+            Ok(text) => text.trim() == expected,
+            Err(_) => false,
+        }
+    }
+
+    /// The last look (see `Volumes::online_cached`); never reads the disk on this thread.
+    fn cached_online(&self) -> bool {
+        let (last, looking) = {
+            let st = self.health.state.lock().unwrap();
+            (st.online, st.looking_since)
+        };
+        if let Some(t) = looking
+            && t.elapsed() > HEALTH_TTL
+        {
+            return false;
+        }
+        match last {
+            Some((at, online)) if at.elapsed() < HEALTH_TTL => online,
+            last => {
+                if looking.is_none() {
+                    self.start_look();
+                }
+                last.is_some_and(|(_, online)| online)
+            }
+        }
+    }
+
+    /// Starts a look at the disk on a thread of its own, unless one is under way.
+    fn start_look(&self) {
+        let Some(started) = self.health.begin() else {
+            return;
+        };
+        let probe = Probe {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            enabled: self.enabled,
+            low_space: self.low_space,
+            marker: self.marker.read().unwrap().clone(),
+            init_error: self.init_error.read().unwrap().clone(),
+        };
+        let health = self.health.clone();
+        let spawned = std::thread::Builder::new()
+            .name("volume-health".into())
+            .spawn(move || {
+                let status = probe.look();
+                health.end(Some(started), status.online, Some(status));
+            });
+        if spawned.is_err() {
+            self.health.end(Some(started), false, None);
+        }
+    }
+
+    /// The report of a look that ended after `asked`, waiting until `deadline` for it; else the
+    /// volume as not answering.
+    fn report_since(&self, asked: Instant, deadline: Instant) -> VolumeStatus {
+        let mut st = self.health.state.lock().unwrap();
+        loop {
+            if let Some((at, r)) = &st.report
+                && *at >= asked
+            {
+                return r.clone();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = self
+                .health
+                .looked
+                .wait_timeout(st, deadline - now)
+                .unwrap()
+                .0;
+        }
+        let waited = st
+            .looking_since
+            .map_or(HEALTH_WAIT, |t| t.elapsed())
+            .as_secs_f64();
+        drop(st);
+        VolumeStatus {
+            name: self.name.clone(),
+            path: self.path.display().to_string(),
+            enabled: self.enabled,
+            online: false,
+            free_bytes: None,
+            total_bytes: None,
+            low_space_bytes: self.low_space,
+            low_space: false,
+            read_only: false,
+            problem: Some(format!(
+                "{} has not answered for {waited:.1} s: the disk hangs or is failing",
+                self.path.display()
+            )),
+        }
+    }
+
     /// Whether `need` more bytes may be written here now: `volume-read-only` on a read-only
     /// mount, `volume-full` when they would leave less than `min_free`.
     pub fn check_writable(&self, need: u64) -> AppResult<()> {
@@ -296,29 +481,60 @@ pub fn body_file_name(blob_id: &str, ext: &str) -> String {
     }
 }
 
-impl Volume {
-    /// Why the volume is offline, in words that name the path.
-    pub fn problem(&self) -> String {
-        if let Some(e) = self.init_error.read().unwrap().clone() {
-            return e;
-        }
+/// What a look at a volume's disk needs, owned, for a thread of its own.
+struct Probe {
+    name: String,
+    path: PathBuf,
+    enabled: bool,
+    low_space: u64,
+    marker: Option<String>,
+    init_error: Option<String>,
+}
+
+impl Probe {
+    /// Reads the marker (and, online, statvfs) and says why the volume is offline if it is.
+    fn look(&self) -> VolumeStatus {
         let marker_path = self.path.join(MARKER_FILE);
-        match (
-            self.marker.read().unwrap().clone(),
-            std::fs::read_to_string(&marker_path),
-        ) {
-            (None, _) => format!("{} is not initialised", self.path.display()),
-            (Some(_), Err(_)) => format!(
-                "marker {} is missing: disk unplugged or not mounted",
-                marker_path.display()
-            ),
-            (Some(_), Ok(_)) => format!(
-                "{} carries another store's marker: a different disk is mounted",
-                self.path.display()
-            ),
+        let found = std::fs::read_to_string(&marker_path);
+        let online = match (&self.marker, &found) {
+            (Some(expected), Ok(text)) => text.trim() == expected,
+            _ => false,
+        };
+        let problem = if online {
+            None
+        } else if let Some(e) = &self.init_error {
+            Some(e.clone())
+        } else {
+            Some(match (&self.marker, &found) {
+                (None, _) => format!("{} is not initialised", self.path.display()),
+                (Some(_), Err(_)) => format!(
+                    "marker {} is missing: disk unplugged or not mounted",
+                    marker_path.display()
+                ),
+                (Some(_), Ok(_)) => format!(
+                    "{} carries another store's marker: a different disk is mounted",
+                    self.path.display()
+                ),
+            })
+        };
+        let st = if online { fs_stats(&self.path) } else { None };
+        let free = st.map(|s| s.free);
+        VolumeStatus {
+            name: self.name.clone(),
+            path: self.path.display().to_string(),
+            enabled: self.enabled,
+            online,
+            free_bytes: free,
+            total_bytes: st.map(|s| s.total),
+            low_space_bytes: self.low_space,
+            low_space: free.is_some_and(|f| f < self.low_space),
+            read_only: st.is_some_and(|s| s.read_only),
+            problem,
         }
     }
+}
 
+impl Volume {
     /// Learns the volume's marker: a volume this store knows keeps its recorded id (and is
     /// offline while the file does not match); a new one gets its marker written (first use).
     /// Never fails: a problem is recorded with the path it concerns.
@@ -428,4 +644,87 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
         return None;
     }
     Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn volumes(dir: &Path) -> Volumes {
+        let config = Config {
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
+        let db = Db::open(&config.db_path()).unwrap();
+        Volumes::open(&config, &db).unwrap()
+    }
+
+    #[test]
+    fn the_cached_look_reads_no_disk_and_a_fresh_look_updates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let vols = volumes(dir.path());
+        assert!(vols.online_cached("default").is_ok(), "seeded at open");
+        let marker = vols.get("default").unwrap().path.join(MARKER_FILE);
+        let text = std::fs::read_to_string(&marker).unwrap();
+        std::fs::remove_file(&marker).unwrap();
+        // Within HEALTH_TTL the cached answer stands: the disk was not read.
+        assert!(vols.online_cached("default").is_ok());
+        // A writer's look reads the disk, and what it saw is what the cache says next.
+        assert!(vols.online("default").is_err());
+        assert!(vols.online_cached("default").is_err());
+        std::fs::write(&marker, text).unwrap();
+        assert!(vols.online("default").is_ok());
+        assert!(vols.online_cached("default").is_ok());
+    }
+
+    #[test]
+    fn a_marker_that_never_answers_holds_health_and_writers_one_second_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let vols = volumes(dir.path());
+        let marker = vols.get("default").unwrap().path.join(MARKER_FILE);
+        let text = std::fs::read_to_string(&marker).unwrap();
+        std::fs::remove_file(&marker).unwrap();
+        // A FIFO nobody writes: open() waits, as on a disk in D-state.
+        let c = std::ffi::CString::new(marker.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let start = Instant::now();
+        let status = vols.status();
+        let took = start.elapsed();
+        let writer_start = Instant::now();
+        let writer_saw = vols.is_online(vols.get("default").unwrap());
+        let writer_took = writer_start.elapsed();
+        // Answer the hung look (an empty read), then put the marker back.
+        let fifo = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&marker)
+            .unwrap();
+        let back = marker.with_extension("back");
+        std::fs::write(&back, &text).unwrap();
+        std::fs::rename(&back, &marker).unwrap();
+        drop(fifo);
+
+        assert!(took < HEALTH_WAIT + Duration::from_millis(500), "{took:?}");
+        assert!(!status[0].online);
+        assert!(
+            status[0]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("has not answered"),
+            "{status:?}"
+        );
+        assert!(
+            !writer_saw,
+            "a writer does not read a disk whose look hangs"
+        );
+        assert!(writer_took < HEALTH_WAIT + Duration::from_millis(500));
+        // Answering again: the next report sees it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !vols.status()[0].online {
+            assert!(Instant::now() < deadline, "back online");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

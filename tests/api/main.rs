@@ -12,6 +12,7 @@ mod dav_clients;
 mod deep_trees;
 mod disk_full;
 mod files;
+mod hazards;
 mod helpers;
 mod install;
 mod media;
