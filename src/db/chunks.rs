@@ -106,6 +106,14 @@ pub fn put_part(
     Ok(old)
 }
 
+/// The bytes a chunked upload holds reserved; None when it is gone (deleted or expired).
+pub fn find_chunk_upload_bytes(conn: &Connection, upload_id: &str) -> AppResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT bytes FROM chunk_uploads WHERE id = :id")?
+        .query_row(named_params! {":id": upload_id}, |r| r.get(0))
+        .optional()?)
+}
+
 pub fn delete_chunk_upload(conn: &Connection, upload_id: &str) -> AppResult<()> {
     conn.prepare_cached("DELETE FROM chunk_uploads WHERE id = :id")?
         .execute(named_params! {":id": upload_id})?;

@@ -105,6 +105,14 @@ pub fn advance_tus_offset(
 }
 
 /// Marks an upload finished (inside the commit that made its file).
+/// The length an unfinished resumable upload holds reserved; None when it is gone or finished.
+pub fn find_unfinished_tus_length(conn: &Connection, id: &str) -> AppResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT length FROM tus_uploads WHERE id = :id AND file_id IS NULL")?
+        .query_row(named_params! {":id": id}, |r| r.get(0))
+        .optional()?)
+}
+
 pub fn finish_tus_upload(conn: &Connection, id: &str, file_id: &str, now: i64) -> AppResult<()> {
     conn.prepare_cached("UPDATE tus_uploads SET file_id = :f, updated_at = :now WHERE id = :id")?
         .execute(named_params! {":f": file_id, ":now": now, ":id": id})?;

@@ -710,6 +710,15 @@ fn walk_blocking(c: &Connection, mut node: Node, segments: &[String]) -> AppResu
     Ok(Some(node))
 }
 
+/// The upload a commit was to finish was deleted or expired meanwhile.
+fn upload_gone() -> AppError {
+    AppError::new(
+        crate::error::Kind::NotFound,
+        "upload-gone",
+        "the upload was terminated or expired",
+    )
+}
+
 /// A new folder's row (not yet inserted).
 fn new_folder(owner: &str, parent: &str, name: &NodeName, created: i64, modified: i64) -> Node {
     Node {
@@ -857,26 +866,15 @@ fn insert_file_row_in(
     }
     if let Some(upload) = &opts.finish_chunk_upload {
         // The chunks' reservation becomes this file's usage: the session goes in the same commit.
-        let held: i64 = tx.query_row(
-            "SELECT bytes FROM chunk_uploads WHERE id = ?1",
-            [upload],
-            |r| r.get(0),
-        )?;
+        let Some(held) = db::chunks::find_chunk_upload_bytes(tx, upload)? else {
+            return Err(upload_gone());
+        };
         db::users::release_reservation(tx, owner, held)?;
         db::chunks::delete_chunk_upload(tx, upload)?;
     }
     if let Some(upload) = &opts.finish_tus_upload {
-        let held: Option<i64> = rusqlite::OptionalExtension::optional(tx.query_row(
-            "SELECT length FROM tus_uploads WHERE id = ?1 AND file_id IS NULL",
-            [upload],
-            |r| r.get(0),
-        ))?;
-        let Some(held) = held else {
-            return Err(AppError::new(
-                crate::error::Kind::NotFound,
-                "upload-gone",
-                "the upload was terminated or expired",
-            ));
+        let Some(held) = db::tus::find_unfinished_tus_length(tx, upload)? else {
+            return Err(upload_gone());
         };
         db::users::release_reservation(tx, owner, held)?;
         db::tus::finish_tus_upload(tx, upload, &node.id, now)?;
