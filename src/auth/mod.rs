@@ -543,13 +543,18 @@ impl Accounts {
     }
 
     /// Changes the password, revokes every session of the user, and returns a fresh one.
+    /// Checking the current password is a password check like a login: it takes a place in the
+    /// same limits (per account and per address), so a stolen access token cannot be used to
+    /// guess the password faster than the sign-in page allows.
     pub async fn change_password(
         &self,
         user: &User,
         current: &str,
         new: &str,
+        address: &str,
     ) -> AppResult<TokenPair> {
         password::check_password_rules(new, &user.username)?;
+        let attempt = self.auth.begin_login(&user.username, address)?;
         let (cur, new, old_hash) = (
             current.to_string(),
             new.to_string(),
@@ -565,6 +570,7 @@ impl Accounts {
             password::hash_password(&new)
         })
         .await??;
+        self.auth.login_succeeded(attempt);
         let auth = self.auth.clone();
         let id = user.id.clone();
         self.db

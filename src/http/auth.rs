@@ -248,7 +248,12 @@ pub async fn change_password(
 ) -> AppResult<(HeaderMap, Json<TokensResponse>)> {
     let pair = app
         .accounts
-        .change_password(&user, &req.current_password, &req.new_password)
+        .change_password(
+            &user,
+            &req.current_password,
+            &req.new_password,
+            &addr.to_string(),
+        )
         .await?;
     audit::record(
         &app.db,

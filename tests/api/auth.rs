@@ -754,3 +754,47 @@ async fn password_checks_hold_no_database_connection() {
         "the last free connection was busy {busy:?} of the {total:?} that {CHECKS} password checks took"
     );
 }
+
+/// The current-password check of a password change counts against the login limits: a stolen
+/// access token cannot guess the password faster than the sign-in page allows. A right answer
+/// does not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_current_passwords_count_against_the_login_limits() {
+    const PER_ACCOUNT: usize = 4;
+    let app = spawn_app_with(|c, _| {
+        c.auth.login_failures_per_account = PER_ACCOUNT as u32;
+        c.auth.login_failures_per_address = 100;
+        c.http.auth_requests_per_minute = 1000;
+    })
+    .await;
+    let u = app.register("olga").await;
+    let change = |current: &'static str| {
+        app.client
+            .post(app.url("/api/auth/password"))
+            .bearer_auth(&u.token)
+            .json(&json!({"current_password": current, "new_password": "a-brand-new-phrase-7"}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..PER_ACCOUNT + 3 {
+        statuses.push(change("wrong-wrong-wrong").await.unwrap().status());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, limited), (PER_ACCOUNT, 3), "{statuses:?}");
+    // The sign-in page is limited alike now: the same account's failures are shared.
+    let r = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"username": "olga", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
