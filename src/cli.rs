@@ -465,10 +465,10 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
             if volume.is_none() && !none {
                 bail!("name a volume, or --none");
             }
-            if let Some(v) = &volume {
-                if app.store.volumes.get(v).is_none() {
-                    bail!("no volume named {v:?} in the configuration");
-                }
+            if let Some(v) = &volume
+                && app.store.volumes.get(v).is_none()
+            {
+                bail!("no volume named {v:?} in the configuration");
             }
             let conn = app.db.conn()?;
             db::users::set_pinned_volume(&conn, &u.id, volume.as_deref())?;

@@ -79,13 +79,13 @@ fn copy_or_link(
     previous: Option<&Path>,
     r: &mut BackupReport,
 ) -> std::io::Result<()> {
-    if let Some(prev) = previous {
-        if let (Ok(a), Ok(b)) = (std::fs::metadata(prev), std::fs::metadata(from)) {
-            if a.len() == b.len() && std::fs::hard_link(prev, to).is_ok() {
-                r.files_linked += 1;
-                return Ok(());
-            }
-        }
+    if let Some(prev) = previous
+        && let (Ok(a), Ok(b)) = (std::fs::metadata(prev), std::fs::metadata(from))
+        && a.len() == b.len()
+        && std::fs::hard_link(prev, to).is_ok()
+    {
+        r.files_linked += 1;
+        return Ok(());
     }
     let n = std::fs::copy(from, to)?;
     r.files_copied += 1;

@@ -661,11 +661,11 @@ impl DavFile for WriteFile {
             let Some(sink) = self.sink.take() else {
                 return Ok(());
             };
-            if let Some(n) = self.expected {
-                if sink.written() as u64 != n {
-                    // A short (or long) body: the connection broke. Nothing is committed.
-                    return Err(FsError::GeneralFailure);
-                }
+            if let Some(n) = self.expected
+                && sink.written() as u64 != n
+            {
+                // A short (or long) body: the connection broke. Nothing is committed.
+                return Err(FsError::GeneralFailure);
             }
             let staged = sink.finish().await.map_err(fs_error)?;
             let node = self

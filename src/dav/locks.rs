@@ -17,11 +17,13 @@ use xmltree::Element;
 /// Far more than any client holds (Office and Finder lock the files they have open).
 pub const MAX_LOCKS_PER_USER: usize = 1_000;
 
+/// Every live lock: token → (its path, when it expires).
+type Held = HashMap<String, (DavPath, Option<SystemTime>)>;
+
 #[derive(Debug, Clone)]
 pub struct UserLocks {
     inner: Box<MemLs>,
-    /// Every live lock: token → (its path, when it expires).
-    held: Arc<Mutex<HashMap<String, (DavPath, Option<SystemTime>)>>>,
+    held: Arc<Mutex<Held>>,
 }
 
 impl UserLocks {

@@ -275,7 +275,7 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
     let dest = if matches!(method.as_str(), "MOVE" | "COPY") {
         match tree::destination(req.headers(), &user) {
             Ok(d) => d,
-            Err(res) => return res,
+            Err(res) => return *res,
         }
     } else {
         None
@@ -295,16 +295,16 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         }
         // Left to dav-server (conditions to evaluate): its walk must stay bounded and never
         // land inside its own source, and it must see the Destination under its prefix.
-        if method == "DELETE" {
-            if let Some(res) = tree::precheck_delete(&app, &user, &rel_segments).await {
-                return with_dav_header(res);
-            }
+        if method == "DELETE"
+            && let Some(res) = tree::precheck_delete(&app, &user, &rel_segments).await
+        {
+            return with_dav_header(res);
         }
         if let Some(d) = &dest {
-            let deep = !req
+            let deep = req
                 .headers()
                 .get("depth")
-                .is_some_and(|v| v.as_bytes() == b"0");
+                .is_none_or(|v| v.as_bytes() != b"0");
             if let Some(res) = tree::precheck(&app, &user, &rel_segments, d, deep).await {
                 return with_dav_header(res);
             }
@@ -360,14 +360,13 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         .get(prefix.len()..)
         .and_then(decode_segments);
     let oc_checksum = oc_checksum(req.headers());
-    if req.method() == Method::PATCH {
-        if let Some(alg) = req
+    if req.method() == Method::PATCH
+        && let Some(alg) = req
             .headers()
             .get("x-recalculate-hash")
             .and_then(|v| v.to_str().ok())
-        {
-            return recalculate_hash(&app, &user, rel.unwrap_or_default(), alg).await;
-        }
+    {
+        return recalculate_hash(&app, &user, rel.unwrap_or_default(), alg).await;
     }
     let fs = UserFs::new(
         app.store.clone(),
@@ -392,25 +391,25 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
     parts
         .headers
         .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
-    if parts.status.is_success() && is_put {
-        if let Some(segs) = rel {
-            if let Some(t) = oc_mtime {
-                if app
-                    .store
-                    .set_modified_at_path(&user.id, segs.clone(), t * 1000)
-                    .await
-                    .unwrap_or(false)
-                {
-                    parts
-                        .headers
-                        .insert("X-OC-MTime", HeaderValue::from_static("accepted"));
-                }
-            }
-            if let Some(sum) = oc_checksum {
-                if let Ok(Some(node)) = app.store.resolve_path(&user.id, segs).await {
-                    let _ = app.store.set_checksums(&user.id, &node.id, &sum).await;
-                }
-            }
+    if parts.status.is_success()
+        && is_put
+        && let Some(segs) = rel
+    {
+        if let Some(t) = oc_mtime
+            && app
+                .store
+                .set_modified_at_path(&user.id, segs.clone(), t * 1000)
+                .await
+                .unwrap_or(false)
+        {
+            parts
+                .headers
+                .insert("X-OC-MTime", HeaderValue::from_static("accepted"));
+        }
+        if let Some(sum) = oc_checksum
+            && let Ok(Some(node)) = app.store.resolve_path(&user.id, segs).await
+        {
+            let _ = app.store.set_checksums(&user.id, &node.id, &sum).await;
         }
     }
     Response::from_parts(parts, Body::new(body))

@@ -49,7 +49,7 @@ pub fn encode_path(segs: &[String]) -> String {
 /// (another user's drive — whether or not it exists —, a name that merely starts with the
 /// caller's, another door) or the drive root itself. `Ok(None)`: no Destination (dav-server
 /// answers 400).
-pub fn destination(headers: &HeaderMap, user: &User) -> Result<Option<Vec<String>>, Response> {
+pub fn destination(headers: &HeaderMap, user: &User) -> Result<Option<Vec<String>>, Box<Response>> {
     let Some(raw) = headers.get("destination") else {
         return Ok(None);
     };
@@ -58,25 +58,25 @@ pub fn destination(headers: &HeaderMap, user: &User) -> Result<Option<Vec<String
         .ok()
         .and_then(|v| v.parse::<axum::http::Uri>().ok())
         .map(|u| u.path().to_string())
-        .ok_or_else(|| status(StatusCode::BAD_REQUEST, "invalid Destination"))?;
+        .ok_or_else(|| Box::new(status(StatusCode::BAD_REQUEST, "invalid Destination")))?;
     let segs = super::decode_segments(&path)
-        .ok_or_else(|| status(StatusCode::BAD_REQUEST, "invalid Destination"))?;
+        .ok_or_else(|| Box::new(status(StatusCode::BAD_REQUEST, "invalid Destination")))?;
     // Whole segments only: `/dav/files/alicex/...` is not under `/dav/files/alice`.
     match segs.as_slice() {
         [d, f, owner, ..]
             if d == "dav" && f == "files" && owner.eq_ignore_ascii_case(&user.username) => {}
         _ => {
-            return Err(status(
+            return Err(Box::new(status(
                 StatusCode::FORBIDDEN,
                 "the Destination must be in your own drive",
-            ));
+            )));
         }
     }
     if segs.len() == 3 {
-        return Err(status(
+        return Err(Box::new(status(
             StatusCode::FORBIDDEN,
             "the drive root cannot be a destination",
-        ));
+        )));
     }
     Ok(Some(segs[3..].to_vec()))
 }

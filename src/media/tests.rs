@@ -466,7 +466,7 @@ fn decode_for_model_scales_down_and_turns() {
     let (w, h) = img.dimensions();
     assert!(h > w, "orientation 6 makes it portrait: {w}x{h}");
     assert!(
-        w >= 224 && w <= 448,
+        (224..=448).contains(&w),
         "shortest side {w} should be in 224..=448 (DCT-scaled, not a full decode)"
     );
     assert_aspect(w, h, 3000, 4000);

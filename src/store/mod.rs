@@ -255,13 +255,13 @@ impl Store {
                     None => NodeName::parse(&node.name)?,
                 };
                 let mut removed = None;
-                if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.key())? {
-                    if other.id != node.id {
-                        if !overwrite {
-                            return Err(name_exists());
-                        }
-                        removed = Some(remove_subtree_in(&tx, &owner, &other)?);
+                if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.key())?
+                    && other.id != node.id
+                {
+                    if !overwrite {
+                        return Err(name_exists());
                     }
+                    removed = Some(remove_subtree_in(&tx, &owner, &other)?);
                 }
                 db::nodes::update_placement(&tx, &node.id, &parent.id, name.as_str(), name.key())?;
                 let now = db::now_ms();
