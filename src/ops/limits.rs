@@ -106,6 +106,19 @@ impl Transfers {
         self.counts.lock().unwrap().total
     }
 
+    /// Whether the server-wide cap is reached (a refusal needs no user yet).
+    pub fn is_full(&self) -> bool {
+        self.active() >= self.max
+    }
+
+    pub fn count_refused(&self, why: Busy) {
+        match why {
+            Busy::Server => &self.refused_server,
+            Busy::User => &self.refused_user,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// (refused by the server-wide cap, refused by the per-user cap) since start.
     pub fn refused(&self) -> (u64, u64) {
         (

@@ -203,6 +203,22 @@ fn transfer_of(method: &'static str, route: &str) -> Transfer {
     }
 }
 
+/// Requests that read or write a file body (each takes a transfer slot in its handler).
+fn is_transfer_request(method: &Method, path: &str) -> bool {
+    let under = |prefix: &str| path.starts_with(prefix);
+    match *method {
+        Method::GET => {
+            (under("/api/files/") && path.ends_with("/download"))
+                || under("/dav/files/")
+                || under("/dav/uploads/")
+        }
+        Method::PUT => under("/dav/files/") || under("/dav/uploads/"),
+        Method::POST => path == "/api/files/upload",
+        Method::PATCH => under("/api/files/uploads/"),
+        _ => false,
+    }
+}
+
 /// The routes that run argon2 on a password: limited per address so nobody can make the server
 /// hash all day (registration hashes before it checks the invite).
 fn is_password_route(method: &Method, path: &str) -> bool {
@@ -280,6 +296,24 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
                 return with_security_headers(&path, res);
             }
         }
+    }
+    // A crowd of transfers while all slots are taken is refused here, before any work (sign-in
+    // checks cost a database hop each: 1,000 at once stalled logins and listings for seconds).
+    if app.ops.transfers.is_full() && is_transfer_request(&parts.method, &path) {
+        app.ops.transfers.count_refused(limits::Busy::Server);
+        let res = if path.starts_with("/dav") {
+            busy_plain(limits::Busy::Server)
+        } else {
+            limits::Busy::Server.into_error().into_response()
+        };
+        let mut res = with_security_headers(&path, res);
+        if parts.method != Method::GET {
+            // The body is left unread: the connection cannot carry another request.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        metrics.count_request(method, route_label(&path, None), res.status().as_u16());
+        return res;
     }
     let clock = parts.extensions.get::<Arc<ResponseClock>>().cloned();
     let body = Body::new(MeteredRequestBody {
@@ -548,6 +582,11 @@ mod tests {
         assert_eq!(route_label("/files/deep/link", None), "/{page}");
         assert_eq!(transfer_of("PUT", "/dav/files"), Transfer::Upload("webdav"));
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+        assert!(is_transfer_request(&Method::GET, "/api/files/x/download"));
+        assert!(is_transfer_request(&Method::PUT, "/dav/uploads/a/1/2"));
+        assert!(is_transfer_request(&Method::PATCH, "/api/files/uploads/x"));
+        assert!(!is_transfer_request(&Method::GET, "/api/files/x/thumbnail"));
+        assert!(!is_transfer_request(&Method::PROPFIND, "/dav/files/a/"));
     }
 
     #[test]

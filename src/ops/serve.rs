@@ -47,7 +47,10 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(h.header_read_timeout.0)
         .max_header_size(h.max_header_bytes.0 as usize)
-        .max_headers(h.max_headers);
+        .max_headers(h.max_headers)
+        // What hyper buffers per connection, each way. Its default (~400 KiB) is what a slow
+        // reader's answer sat in: 256 trickling downloads held ~100 MB there. Headers must fit.
+        .max_buf_size(h.max_header_bytes.0.max(64 << 10) as usize + (8 << 10));
     let http = Arc::new(http);
     let per_address = Arc::new(PerAddress {
         max: h.max_connections_per_address,

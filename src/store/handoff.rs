@@ -114,11 +114,15 @@ impl HandoffWriter {
     }
 }
 
-/// The smallest read of a download; reads grow (doubling) up to `READ_MAX` while the client
-/// takes bytes faster than the disk gives them, and stay small for a slow reader, so a trickling
-/// download holds little memory (one chunk read ahead, one in hyper's write queue).
+/// The read of a download: `READ_MIN` until the client has shown it takes bytes fast (`FAST_AFTER`
+/// bytes at `FAST_RATE` or more: more than any socket buffer holds), then `READ_MAX`. A trickling
+/// download so holds little memory (one chunk read ahead, one in hyper's write queue); growing
+/// on the first bursts instead made every download's chunks 512 KiB, as socket buffers take the
+/// first megabytes at once (256 slow downloads: +250 MB).
 pub(crate) const READ_MIN: usize = 64 * 1024;
 pub(crate) const READ_MAX: usize = 512 * 1024;
+const FAST_AFTER: u64 = 16 << 20;
+const FAST_RATE: f64 = 64.0 * (1 << 20) as f64;
 
 type ReadHop = JoinHandle<(File, std::io::Result<Vec<u8>>)>;
 
@@ -130,6 +134,8 @@ pub(crate) struct FileStream {
     chunk: usize,
     hop: Option<ReadHop>,
     failed: bool,
+    started: std::time::Instant,
+    sent: u64,
 }
 
 impl FileStream {
@@ -141,6 +147,8 @@ impl FileStream {
             chunk: READ_MIN,
             hop: None,
             failed: false,
+            started: std::time::Instant::now(),
+            sent: 0,
         };
         s.start_hop();
         s
@@ -179,11 +187,7 @@ impl Stream for FileStream {
             return Poll::Ready(None);
         };
         let (file, read) = match Pin::new(hop).poll(cx) {
-            Poll::Pending => {
-                // The client waits for the disk: bigger reads cost fewer hops.
-                this.chunk = (this.chunk * 2).min(READ_MAX);
-                return Poll::Pending;
-            }
+            Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(done)) => done,
             Poll::Ready(Err(e)) => {
                 this.hop = None;
@@ -209,6 +213,14 @@ impl Stream for FileStream {
         };
         this.pos += buf.len() as u64;
         this.left -= buf.len() as u64;
+        this.sent += buf.len() as u64;
+        if this.chunk < READ_MAX
+            && this.sent >= FAST_AFTER
+            && this.sent as f64 >= FAST_RATE * this.started.elapsed().as_secs_f64()
+        {
+            // A fast client: bigger reads cost fewer hops.
+            this.chunk = READ_MAX;
+        }
         this.start_hop();
         Poll::Ready(Some(Ok(Bytes::from(buf))))
     }

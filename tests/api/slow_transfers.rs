@@ -421,6 +421,66 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[i.clamp(1, v.len()) - 1]
 }
 
+/// Login, listing and health check every 2 s for `HOLD`, timed; the server's peak RSS and
+/// thread count sampled on the way.
+async fn probe_loop(base: String, token: String, pid: u32) -> (Vec<(&'static str, Duration)>, u64, u64) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut probes = Vec::new();
+    let (mut peak_rss, mut peak_threads) = (0u64, 0u64);
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed() < HOLD {
+        n += 1;
+        let addr = format!("192.0.2.{}", 10 + n % 200);
+        let timed = |what: &'static str, req: reqwest::RequestBuilder| async move {
+            let t = Instant::now();
+            let r = req.send().await;
+            let took = t.elapsed();
+            let r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(r.status().is_success(), "{what}: {}", r.status());
+            let _ = r.bytes().await;
+            (what, took)
+        };
+        let (a, b, c) = tokio::join!(
+            timed(
+                "login",
+                client
+                    .post(format!("{base}/api/auth/login"))
+                    .header("x-forwarded-for", &addr)
+                    .json(&json!({"username": "prober", "password": PASSWORD}))
+            ),
+            timed(
+                "listing",
+                client
+                    .get(format!("{base}/api/files"))
+                    .header("x-forwarded-for", &addr)
+                    .bearer_auth(&token)
+            ),
+            timed(
+                "healthz",
+                client
+                    .get(format!("{base}/healthz"))
+                    .header("x-forwarded-for", &addr)
+            ),
+        );
+        for (what, took) in [a, b, c] {
+            if took > Duration::from_millis(500) {
+                println!("  slow {what} at {:?}: {took:?}", start.elapsed());
+            }
+            probes.push((what, took));
+        }
+        let (rss, threads) = proc_stats(pid);
+        peak_rss = peak_rss.max(rss);
+        peak_threads = peak_threads.max(threads);
+        let next = start + Duration::from_secs(2 * n as u64);
+        tokio::time::sleep_until(next.into()).await;
+    }
+    (probes, peak_rss, peak_threads)
+}
+
 struct Round {
     outcomes: Vec<(bool, Outcome)>,
     probes: Vec<(&'static str, Duration)>,
@@ -503,7 +563,8 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
             let (name, token, id) = &users[i % USERS];
             // Every client behind the proxy has its own address (as behind Caddy).
             let xff = format!("X-Forwarded-For: 10.{}.{}.{}\r\n", i / 65536, (i / 256) % 256, i % 256);
-            let upload = i >= DOWNLOADS;
+            // One in six is an upload, spread through the crowd.
+            let upload = i % 6 == 5;
             let head = match (upload, i % 2 == 0) {
                 (false, true) => get_head(&host, &format!("/api/files/{id}/download"), &bearer(token), &xff),
                 (false, false) => get_head(&host, &format!("/dav/files/{name}/big.bin"), &basic(name), &xff),
@@ -517,7 +578,11 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
                 ),
             };
             let host = host.clone();
+            // The crowd arrives within 3 s (a thousand clients do not connect in the same
+            // millisecond), and the probes start with it.
+            let arrive = Duration::from_micros(2500 * i as u64);
             tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(arrive).await;
                 let o = if upload {
                     trickle_upload(host, head, rate, HOLD).await
                 } else {
@@ -526,52 +591,20 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
                 (upload, o)
             }));
         }
-        // Probes every 2 s while the transfers are held; server memory and threads sampled.
-        let mut probes = Vec::new();
-        let (mut peak_rss, mut peak_threads) = (0u64, 0u64);
-        let start = Instant::now();
-        let mut n = 0u32;
-        while start.elapsed() < HOLD {
-            n += 1;
-            let addr = format!("192.0.2.{}", 10 + n % 200);
-            let timed = |what: &'static str, req: reqwest::RequestBuilder| async move {
-                let t = Instant::now();
-                let r = req.send().await;
-                let took = t.elapsed();
-                let r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
-                assert!(r.status().is_success(), "{what}: {}", r.status());
-                let _ = r.bytes().await;
-                (what, took)
-            };
-            let (a, b, c) = tokio::join!(
-                timed(
-                    "login",
-                    client
-                        .post(format!("{base}/api/auth/login"))
-                        .header("x-forwarded-for", &addr)
-                        .json(&json!({"username": "prober", "password": PASSWORD}))
-                ),
-                timed(
-                    "listing",
-                    client
-                        .get(format!("{base}/api/files"))
-                        .header("x-forwarded-for", &addr)
-                        .bearer_auth(&prober_token)
-                ),
-                timed(
-                    "healthz",
-                    client
-                        .get(format!("{base}/healthz"))
-                        .header("x-forwarded-for", &addr)
-                ),
-            );
-            probes.extend([a, b, c]);
-            let (rss, threads) = proc_stats(pid);
-            peak_rss = peak_rss.max(rss);
-            peak_threads = peak_threads.max(threads);
-            let next = start + Duration::from_secs(2 * n as u64);
-            tokio::time::sleep_until(next.into()).await;
-        }
+        // Probes every 2 s while the transfers are held; server memory and threads sampled. They
+        // run on a thread and runtime of their own, so the crowd's tasks in this process cannot
+        // delay them: what they time is the server.
+        let (base2, token2) = (base.clone(), prober_token.clone());
+        let (probes, peak_rss, peak_threads) = tokio::task::spawn_blocking(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(probe_loop(base2, token2, pid))
+        })
+        .await
+        .unwrap();
+        assert_eq!(tasks.len(), DOWNLOADS + UPLOADS);
         let mut outcomes = Vec::new();
         for t in tasks {
             outcomes.push(t.await.unwrap());
