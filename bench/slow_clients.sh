@@ -136,8 +136,8 @@ for rate in $RATES; do
     summary+=("$rate $peak_rss $peak_threads")
 done
 
-# After: every client gone; memory given back?
-sleep 5
+# After: every client gone; memory given back? (Idle blocking threads end after 10 s.)
+sleep 15
 AFTER_RSS=$(stat_of VmRSS)
 AFTER_THREADS=$(stat_of Threads)
 REFUSED=$(curl -s "$BASE/metrics" | grep -E '^cloudvault_(transfers_refused_total|http_connections_cut_total)' || true)

@@ -627,11 +627,13 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
 
     let mb = |b: u64| b as f64 / (1 << 20) as f64;
     println!("idle: {:.1} MiB RSS, {idle_threads} threads", mb(idle_rss));
+    // Every figure first, then the verdicts (a failing run still shows what it measured).
+    let mut misses = Vec::new();
     for (rate, r) in &mut rounds {
+        let kib = *rate >> 10;
         let count = |up: bool, o: Outcome| r.outcomes.iter().filter(|x| **x == (up, o)).count();
         println!(
-            "round at {} KiB/s: downloads held/cut/refused {}/{}/{}, uploads held/cut/refused {}/{}/{}; peak {:.1} MiB RSS, {} threads",
-            *rate >> 10,
+            "round at {kib} KiB/s: downloads held/cut/refused {}/{}/{}, uploads held/cut/refused {}/{}/{}; peak {:.1} MiB RSS, {} threads",
             count(false, Outcome::Held),
             count(false, Outcome::Cut),
             count(false, Outcome::Refused),
@@ -642,23 +644,34 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
             r.peak_threads
         );
         for what in ["login", "listing", "healthz"] {
-            let mut v: Vec<Duration> = r.probes.iter().filter(|p| p.0 == what).map(|p| p.1).collect();
+            let mut v: Vec<Duration> =
+                r.probes.iter().filter(|p| p.0 == what).map(|p| p.1).collect();
             let (p50, p99) = (percentile(&mut v, 50.0), percentile(&mut v, 99.0));
             println!("  {what}: {} probes, p50 {p50:?}, p99 {p99:?}", v.len());
-            assert!(v.len() >= 20, "{what}: only {} probes", v.len());
-            assert!(p99 < Duration::from_secs(1), "{what} p99 {p99:?} at {} KiB/s", *rate >> 10);
+            if v.len() < 20 {
+                misses.push(format!("{what}: only {} probes at {kib} KiB/s", v.len()));
+            }
+            if p99 >= Duration::from_secs(1) {
+                misses.push(format!("{what} p99 {p99:?} at {kib} KiB/s"));
+            }
         }
-        assert!(r.peak_rss < 300 << 20, "peak RSS {:.1} MiB", mb(r.peak_rss));
+        if r.peak_rss >= 300 << 20 {
+            misses.push(format!("peak RSS {:.1} MiB at {kib} KiB/s", mb(r.peak_rss)));
+        }
         // The caps admitted transfers: the crowd was really served, not all refused.
         let admitted = r.outcomes.iter().filter(|x| x.1 != Outcome::Refused).count();
-        assert!(admitted >= 200, "only {admitted} transfers admitted");
+        if admitted < 200 {
+            misses.push(format!("only {admitted} transfers admitted at {kib} KiB/s"));
+        }
     }
-    println!("after: {:.1} MiB RSS", mb(after.0));
-    assert!(
-        after.0 as f64 <= idle_rss as f64 * 1.2,
-        "RSS {:.1} MiB after the rounds, {:.1} MiB idle",
-        mb(after.0),
-        mb(idle_rss)
-    );
+    println!("after: {:.1} MiB RSS, {} threads", mb(after.0), after.1);
+    if after.0 as f64 > idle_rss as f64 * 1.2 {
+        misses.push(format!(
+            "RSS {:.1} MiB after the rounds, {:.1} MiB idle",
+            mb(after.0),
+            mb(idle_rss)
+        ));
+    }
+    assert!(misses.is_empty(), "{misses:#?}");
     drop(server);
 }
