@@ -395,7 +395,12 @@ pub async fn download(
         ));
     }
     let permit = if method == Method::GET {
-        Some(app.ops.transfers.try_begin(&user.id).map_err(|b| b.into_error())?)
+        Some(
+            app.ops
+                .transfers
+                .try_begin(&user.id)
+                .map_err(|b| b.into_error())?,
+        )
     } else {
         None
     };

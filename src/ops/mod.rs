@@ -56,7 +56,10 @@ impl Ops {
                 Duration::from_secs(60),
             ),
             started: Instant::now(),
-            transfers: Transfers::new(config.http.max_transfers, config.http.max_transfers_per_user),
+            transfers: Transfers::new(
+                config.http.max_transfers,
+                config.http.max_transfers_per_user,
+            ),
             per_client: PerClient::new(config.http.max_connections_per_address),
             min_rate: MinRate::from_config(config),
         }
@@ -71,8 +74,10 @@ pub fn busy_plain(why: limits::Busy) -> Response {
         format!("{}\n", why.into_error().message),
     )
         .into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(limits::BUSY_RETRY_AFTER));
+    res.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(limits::BUSY_RETRY_AFTER),
+    );
     res
 }
 
@@ -275,9 +280,9 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if let Some(client) = peer.and_then(|p| {
-        limits::forwarded_client(p, &parts.headers, &app.config.trusted_proxies)
-    }) {
+    if let Some(client) =
+        peer.and_then(|p| limits::forwarded_client(p, &parts.headers, &app.config.trusted_proxies))
+    {
         match app.ops.per_client.try_take(client) {
             Some(slot) => client_slot = Some(slot),
             None => {
@@ -455,9 +460,9 @@ impl hyper::body::Body for MeteredRequestBody {
                     return Poll::Ready(Some(Err(e)));
                 }
                 if let Some(at) = this.rate.deadline() {
-                    let check = this.rate_check.get_or_insert_with(|| {
-                        Box::pin(tokio::time::sleep_until(at.into()))
-                    });
+                    let check = this
+                        .rate_check
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at.into())));
                     if check.deadline() != at.into() {
                         check.as_mut().reset(at.into());
                     }

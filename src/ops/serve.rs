@@ -228,7 +228,12 @@ impl StallGuard {
 
     /// Counts `written` bytes of the answer being sent against the minimum rate; an error when
     /// a window ended below it. While a write waits, a timer looks again at the window's end.
-    fn check_rate(&mut self, cx: &mut Context<'_>, written: usize, waiting: bool) -> io::Result<()> {
+    fn check_rate(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: usize,
+        waiting: bool,
+    ) -> io::Result<()> {
         let Some(answer) = self.clock.current() else {
             self.meter = None;
             return Ok(());
@@ -304,7 +309,11 @@ impl StallGuard {
 
 impl StallGuard {
     /// `check`, with the bytes a write took counted against the minimum rate.
-    fn counted(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+    fn counted(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
         if let Poll::Ready(Ok(n)) = r {
             if let Err(e) = self.check_rate(cx, n, false) {
                 return Poll::Ready(Err(e));

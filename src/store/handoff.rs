@@ -236,10 +236,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("body");
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-        let mut w = HandoffWriter::new(
-            File::create(&path).unwrap(),
-            Some(blake3::Hasher::new()),
-        );
+        let mut w = HandoffWriter::new(File::create(&path).unwrap(), Some(blake3::Hasher::new()));
         for c in data.chunks(100_000) {
             w.write(Bytes::copy_from_slice(c)).await.unwrap();
         }

@@ -193,7 +193,9 @@ impl UploadSink {
             let need = self.buf.len() + take;
             if need > self.buf.capacity() {
                 // Doubling, but never past WRITE_BUF (Vec's own growth would overshoot it).
-                let cap = (self.buf.capacity() * 2).max(need).clamp(16 << 10, WRITE_BUF);
+                let cap = (self.buf.capacity() * 2)
+                    .max(need)
+                    .clamp(16 << 10, WRITE_BUF);
                 self.buf.reserve_exact(cap - self.buf.len());
             }
             self.buf.extend_from_slice(&rest[..take]);

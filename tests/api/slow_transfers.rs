@@ -53,7 +53,12 @@ fn get_head(host: &str, path: &str, auth: &str, extra: &str) -> String {
 }
 
 /// A GET whose answer is left unread after its header: the transfer stays open.
-async fn open_download(host: &str, path: &str, auth: &str, extra: &str) -> (TcpStream, u16, String) {
+async fn open_download(
+    host: &str,
+    path: &str,
+    auth: &str,
+    extra: &str,
+) -> (TcpStream, u16, String) {
     let mut s = connect_small(host).await;
     s.write_all(get_head(host, path, auth, extra).as_bytes())
         .await
@@ -149,15 +154,23 @@ async fn transfer_caps_answer_503_with_retry_after_and_give_slots_back() {
             break;
         }
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(Instant::now() < deadline, "the dropped download kept its slot");
+        assert!(
+            Instant::now() < deadline,
+            "the dropped download kept its slot"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // A finished body gave its slot back too (2 held: a2 and b1).
-    wait_until("finished transfers to give slots back", Duration::from_secs(5), || {
-        app.app.ops.transfers.active() == 2
-    })
+    wait_until(
+        "finished transfers to give slots back",
+        Duration::from_secs(5),
+        || app.app.ops.transfers.active() == 2,
+    )
     .await;
-    assert!(app.all_nodes(&b.token).await.len() == 1, "nothing refused was stored");
+    assert!(
+        app.all_nodes(&b.token).await.len() == 1,
+        "nothing refused was stored"
+    );
     app.assert_usage_consistent(&b).await;
 }
 
@@ -184,13 +197,17 @@ async fn transfers_below_the_minimum_rate_are_cut() {
     // the kernel had already buffered still reaches it, so the server's side is what counts).
     let (mut s, status, _) = open_download(&host, &path, &bearer(&u.token), "").await;
     assert_eq!(status, 200);
-    let reader = tokio::spawn(async move { closed_within(&mut s, Duration::from_secs(3600)).await });
+    let reader =
+        tokio::spawn(async move { closed_within(&mut s, Duration::from_secs(3600)).await });
     let t = Instant::now();
     wait_until("the slow reader to be cut", Duration::from_secs(15), || {
         app.app.ops.metrics.cuts(Cut::MinRate) == 1
     })
     .await;
-    assert!(t.elapsed() >= Duration::from_secs(1), "cut inside the grace period");
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "cut inside the grace period"
+    );
     wait_until("its slot to be given back", Duration::from_secs(5), || {
         app.app.ops.transfers.active() == 0
     })
@@ -207,7 +224,10 @@ async fn transfers_below_the_minimum_rate_are_cut() {
     let start = Instant::now();
     let mut buf = [0u8; 1024];
     loop {
-        assert!(start.elapsed() < Duration::from_secs(20), "a trickling upload was never cut");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "a trickling upload was never cut"
+        );
         tokio::select! {
             r = s.read(&mut buf) => if matches!(r, Ok(_) | Err(_)) { break },
             _ = tokio::time::sleep(Duration::from_millis(100)) => {
@@ -257,7 +277,10 @@ async fn the_per_address_limit_applies_to_the_client_the_proxy_names() {
     let (_c3, s, head) =
         open_download(&host, &path, &bearer(&u.token), &from("198.51.100.7")).await;
     assert_eq!(s, 503, "{head}");
-    assert!(head.contains("retry-after:") && head.contains("application/json"), "{head}");
+    assert!(
+        head.contains("retry-after:") && head.contains("application/json"),
+        "{head}"
+    );
     // Cloudflare's header names the client too.
     let (_c4, s, _) = open_download(
         &host,
@@ -286,7 +309,10 @@ async fn the_per_address_limit_applies_to_the_client_the_proxy_names() {
             break;
         }
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(Instant::now() < deadline, "the closed request kept its slot");
+        assert!(
+            Instant::now() < deadline,
+            "the closed request kept its slot"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -423,7 +449,11 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 
 /// Login, listing and health check every 2 s for `HOLD`, timed; the server's peak RSS and
 /// thread count sampled on the way.
-async fn probe_loop(base: String, token: String, pid: u32) -> (Vec<(&'static str, Duration)>, u64, u64) {
+async fn probe_loop(
+    base: String,
+    token: String,
+    pid: u32,
+) -> (Vec<(&'static str, Duration)>, u64, u64) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -499,7 +529,11 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
             .args(["admin", "create-user", n, "--password", PASSWORD])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let server = start_server(&data);
     let pid = server.child.id();
@@ -562,12 +596,27 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
         for i in 0..DOWNLOADS + UPLOADS {
             let (name, token, id) = &users[i % USERS];
             // Every client behind the proxy has its own address (as behind Caddy).
-            let xff = format!("X-Forwarded-For: 10.{}.{}.{}\r\n", i / 65536, (i / 256) % 256, i % 256);
+            let xff = format!(
+                "X-Forwarded-For: 10.{}.{}.{}\r\n",
+                i / 65536,
+                (i / 256) % 256,
+                i % 256
+            );
             // One in six is an upload, spread through the crowd.
             let upload = i % 6 == 5;
             let head = match (upload, i % 2 == 0) {
-                (false, true) => get_head(&host, &format!("/api/files/{id}/download"), &bearer(token), &xff),
-                (false, false) => get_head(&host, &format!("/dav/files/{name}/big.bin"), &basic(name), &xff),
+                (false, true) => get_head(
+                    &host,
+                    &format!("/api/files/{id}/download"),
+                    &bearer(token),
+                    &xff,
+                ),
+                (false, false) => get_head(
+                    &host,
+                    &format!("/dav/files/{name}/big.bin"),
+                    &basic(name),
+                    &xff,
+                ),
                 (true, true) => format!(
                     "PUT /dav/files/{name}/up{i}.bin HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\nContent-Length: {BIG}\r\n{xff}\r\n",
                     basic(name)
@@ -609,12 +658,15 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
         for t in tasks {
             outcomes.push(t.await.unwrap());
         }
-        rounds.push((rate, Round {
-            outcomes,
-            probes,
-            peak_rss,
-            peak_threads,
-        }));
+        rounds.push((
+            rate,
+            Round {
+                outcomes,
+                probes,
+                peak_rss,
+                peak_threads,
+            },
+        ));
     }
 
     // Every client is gone: memory goes back near idle (polled with a deadline).
@@ -644,8 +696,12 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
             r.peak_threads
         );
         for what in ["login", "listing", "healthz"] {
-            let mut v: Vec<Duration> =
-                r.probes.iter().filter(|p| p.0 == what).map(|p| p.1).collect();
+            let mut v: Vec<Duration> = r
+                .probes
+                .iter()
+                .filter(|p| p.0 == what)
+                .map(|p| p.1)
+                .collect();
             let (p50, p99) = (percentile(&mut v, 50.0), percentile(&mut v, 99.0));
             println!("  {what}: {} probes, p50 {p50:?}, p99 {p99:?}", v.len());
             if v.len() < 20 {
@@ -659,7 +715,11 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
             misses.push(format!("peak RSS {:.1} MiB at {kib} KiB/s", mb(r.peak_rss)));
         }
         // The caps admitted transfers: the crowd was really served, not all refused.
-        let admitted = r.outcomes.iter().filter(|x| x.1 != Outcome::Refused).count();
+        let admitted = r
+            .outcomes
+            .iter()
+            .filter(|x| x.1 != Outcome::Refused)
+            .count();
         if admitted < 200 {
             misses.push(format!("only {admitted} transfers admitted at {kib} KiB/s"));
         }
