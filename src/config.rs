@@ -57,6 +57,15 @@ pub struct HttpConfig {
     pub shutdown_grace: Dur,
     /// Requests to `/api/auth/*` (login, register, refresh, ...) per client address per minute.
     pub auth_requests_per_minute: u32,
+    /// Transfers (download and upload bodies) open at once; beyond it 503 + `Retry-After`.
+    pub max_transfers: usize,
+    /// Transfers open at once per signed-in user; beyond it 503 + `Retry-After`.
+    pub max_transfers_per_user: usize,
+    /// A transfer moving fewer bytes per second than this, over `min_rate_window` after
+    /// `min_rate_grace`, is cut. 0 turns the rule off.
+    pub min_transfer_rate: ByteSize,
+    pub min_rate_window: Dur,
+    pub min_rate_grace: Dur,
 }
 
 impl Default for HttpConfig {
@@ -70,6 +79,11 @@ impl Default for HttpConfig {
             max_connections_per_address: 256,
             shutdown_grace: Dur(Duration::from_secs(30)),
             auth_requests_per_minute: 60,
+            max_transfers: 256,
+            max_transfers_per_user: 32,
+            min_transfer_rate: ByteSize(2 << 10),
+            min_rate_window: Dur(Duration::from_secs(30)),
+            min_rate_grace: Dur(Duration::from_secs(10)),
         }
     }
 }
@@ -396,6 +410,12 @@ impl Config {
         }
         if !(16..=1000).contains(&h.max_headers) {
             bail!("http.max_headers must be between 16 and 1000");
+        }
+        if h.max_transfers == 0 || h.max_transfers_per_user == 0 {
+            bail!("http.max_transfers and http.max_transfers_per_user must be at least 1");
+        }
+        if h.min_transfer_rate.0 > 0 && h.min_rate_window.0.is_zero() {
+            bail!("http.min_rate_window must be longer than 0s when min_transfer_rate is set");
         }
         if h.max_connections_per_address == 0 {
             bail!("http.max_connections_per_address must be at least 1");

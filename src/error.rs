@@ -75,6 +75,13 @@ impl AppError {
             )
         }
     }
+    /// A cap on concurrent transfers is full (503 with `Retry-After`).
+    pub fn too_busy(retry_after: u64, message: impl Into<String>) -> Self {
+        AppError {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(Kind::Unavailable, "too-busy", message)
+        }
+    }
     pub fn volume_offline(volume: &str) -> Self {
         Self::new(
             Kind::VolumeOffline,

@@ -122,16 +122,29 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
     let Some((username, password)) = auth::parse_basic(auth_header.as_deref()) else {
         return unauthorized();
     };
+    // A body read or written (GET, PUT) takes a transfer slot, held until the body is done.
+    let is_transfer = matches!(*req.method(), Method::GET | Method::PUT)
+        && segs.len() > 3
+        && matches!(segs[1].as_str(), "files" | "uploads");
+    let begin_transfer = |user_id: &str| match is_transfer {
+        true => app.ops.transfers.try_begin(user_id).map(Some),
+        false => Ok(None),
+    };
     if matches!(*req.method(), Method::GET | Method::HEAD)
         && segs.len() > 3
         && segs[1] == "files"
         && get::is_plain(req.headers())
         && let Some((id, tv)) = app.dav.auth.cached(&username, &password)
-        && let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await
     {
-        res.headers_mut()
-            .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
-        return res;
+        let permit = match begin_transfer(&id) {
+            Ok(p) => p,
+            Err(busy) => return crate::ops::busy_plain(busy),
+        };
+        if let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await {
+            res.headers_mut()
+                .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+            return holding(res, permit);
+        }
     }
     let mut req = req;
     if req.method() == Method::PUT
@@ -140,6 +153,10 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         && let Some(len) = put::small_plain_len(req.headers())
         && let Some((id, tv)) = app.dav.auth.cached(&username, &password)
     {
+        let permit = match begin_transfer(&id) {
+            Ok(p) => p,
+            Err(busy) => return crate::ops::busy_plain(busy),
+        };
         let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
         let prefix = raw_prefix(&raw_path, 3);
         match put::serve(
@@ -158,7 +175,7 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
             Ok(mut res) => {
                 res.headers_mut()
                     .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
-                return res;
+                return holding(res, permit);
             }
             Err(given_back) => req = *given_back,
         }
@@ -174,8 +191,12 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         Ok(req) => req,
         Err(refused) => return refused,
     };
+    let permit = match begin_transfer(&user.id) {
+        Ok(p) => p,
+        Err(busy) => return crate::ops::busy_plain(busy),
+    };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match segs.as_slice() {
+    let res = match segs.as_slice() {
         ["dav"] | ["dav", "files"] | ["dav", "uploads"] | ["dav", "tags"] | ["dav", "search"] => {
             root_collection(&req, &raw_path, &user)
         }
@@ -198,11 +219,21 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
             // The prefix as it appears in the URL: everything up to the end of the third segment.
             let prefix = raw_prefix(&raw_path, 3);
             if *door == "uploads" {
-                return chunked::handle(app, user, prefix, req).await;
+                chunked::handle(app, user, prefix, req).await
+            } else {
+                serve_user_drive(app, user, prefix, req).await
             }
-            serve_user_drive(app, user, prefix, req).await
         }
         _ => status(StatusCode::NOT_FOUND, "not found"),
+    };
+    holding(res, permit)
+}
+
+/// `res` with the transfer slot kept until its body is sent (a GET's file, a PUT's answer).
+fn holding(res: Response, permit: Option<crate::ops::limits::TransferPermit>) -> Response {
+    match permit {
+        Some(p) => crate::ops::hold_until_sent(res, p),
+        None => res,
     }
 }
 

@@ -1,18 +1,13 @@
 //! Serving a file body: single Range requests, If-None-Match / If-Modified-Since / If-Range,
-//! `Content-Disposition` with RFC 6266 `filename*`, streamed from a blocking reader thread.
-
-use std::io::{Read, Seek, SeekFrom};
+//! `Content-Disposition` with RFC 6266 `filename*`, streamed in blocking hops.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use bytes::Bytes;
 
 use crate::db::nodes::Node;
 use crate::error::{AppError, AppResult, Kind};
 use crate::store::Store;
-
-const CHUNK: usize = 512 * 1024;
 
 pub fn quoted_etag(node: &Node) -> String {
     format!("\"{}\"", node.etag)
@@ -193,42 +188,10 @@ pub async fn serve_file(
     Ok(res.body(file_body(file, start, len)).unwrap())
 }
 
-/// Streams `len` bytes from `offset`, read on a blocking thread a chunk ahead of the socket.
-pub fn file_body(mut file: std::fs::File, offset: u64, len: u64) -> Body {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-    tokio::task::spawn_blocking(move || {
-        if offset > 0 {
-            if let Err(e) = file.seek(SeekFrom::Start(offset)) {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        }
-        let mut left = len;
-        while left > 0 {
-            let want = left.min(CHUNK as u64) as usize;
-            let mut buf = Vec::with_capacity(want);
-            match (&mut file).take(want as u64).read_to_end(&mut buf) {
-                Ok(0) => {
-                    let _ = tx.blocking_send(Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "body shrank",
-                    )));
-                    return;
-                }
-                Ok(n) => {
-                    left -= n as u64;
-                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                        return; // client went away
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+/// Streams `len` bytes from `offset`, read in blocking hops a chunk ahead of the socket (no
+/// thread is held while the client reads).
+pub fn file_body(file: std::fs::File, offset: u64, len: u64) -> Body {
+    Body::from_stream(crate::store::FileStream::new(file, offset, len))
 }
 
 #[cfg(test)]

@@ -179,6 +179,30 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Refused before a byte of the body is read (reading it would hold the slot it lacks).
+    let permit = match app.ops.transfers.try_begin(&user.id) {
+        Ok(p) => p,
+        Err(busy) => return busy_refusal(busy),
+    };
+    let res = upload_body(app, user, q, headers, body).await;
+    crate::ops::hold_until_sent(res, permit)
+}
+
+/// A transfer cap is full: 503 + `Retry-After`, and the unread body ends the connection.
+fn busy_refusal(busy: crate::ops::limits::Busy) -> Response {
+    let mut r = busy.into_error().into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+async fn upload_body(
+    app: App,
+    user: crate::db::users::User,
+    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let body = SharedBody::new(body);
     match upload_files(app, user, q, headers, body.clone()).await {
         Ok(ok) => ok.into_response(),
@@ -370,14 +394,28 @@ pub async fn download(
             "folders cannot be downloaded as a file",
         ));
     }
-    download::serve_file(
+    let permit = if method == Method::GET {
+        Some(
+            app.ops
+                .transfers
+                .try_begin(&user.id)
+                .map_err(|b| b.into_error())?,
+        )
+    } else {
+        None
+    };
+    let res = download::serve_file(
         &app.store,
         &node,
         &method,
         &headers,
         q.inline.unwrap_or(false),
     )
-    .await
+    .await?;
+    Ok(match permit {
+        Some(p) => crate::ops::hold_until_sent(res, p),
+        None => res,
+    })
 }
 
 #[derive(Deserialize)]

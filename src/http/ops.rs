@@ -121,6 +121,8 @@ async fn gather(app: &App) -> AppResult<Gauges> {
         resident_bytes,
         open_fds,
         uptime: app.ops.started.elapsed(),
+        transfers_active: app.ops.transfers.active(),
+        transfers_refused: app.ops.transfers.refused(),
     })
 }
 

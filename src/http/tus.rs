@@ -257,6 +257,16 @@ pub async fn append(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Refused before a byte of the body is read (reading it would hold the slot it lacks).
+    let permit = match app.ops.transfers.try_begin(&user.id) {
+        Ok(p) => p,
+        Err(busy) => {
+            let mut r = with_version_list(busy.into_error().into_response());
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+    };
     let result = async {
         check_version(&headers)?;
         let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -288,7 +298,7 @@ pub async fn append(
         Ok(res)
     }
     .await;
-    match result {
+    let res = match result {
         Ok(r) => r,
         Err(e) => {
             let mut r = with_version_list(e.into_response());
@@ -297,7 +307,8 @@ pub async fn append(
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
         }
-    }
+    };
+    crate::ops::hold_until_sent(res, permit)
 }
 
 fn unsupported_media_type() -> Response {

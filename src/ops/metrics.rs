@@ -40,8 +40,11 @@ pub enum Cut {
     BodyTimeout,
     /// The client stopped reading the answer.
     SendTimeout,
-    /// Too many open connections from one address.
+    /// Too many open connections from one address (behind a trusted proxy: too many open
+    /// requests from the address it reports, answered 503).
     TooManyConnections,
+    /// A transfer (request or answer body) moved less than the minimum rate over its window.
+    MinRate,
 }
 
 impl Cut {
@@ -51,6 +54,7 @@ impl Cut {
             Cut::BodyTimeout => "body-timeout",
             Cut::SendTimeout => "send-timeout",
             Cut::TooManyConnections => "too-many-connections",
+            Cut::MinRate => "below-min-rate",
         }
     }
 }
@@ -84,6 +88,9 @@ pub struct Gauges {
     pub resident_bytes: Option<u64>,
     pub open_fds: Option<u64>,
     pub uptime: Duration,
+    /// Transfers open now, and those refused by the server-wide and per-user caps.
+    pub transfers_active: usize,
+    pub transfers_refused: (u64, u64),
 }
 
 impl Metrics {
@@ -215,6 +222,7 @@ impl Metrics {
             Cut::BodyTimeout,
             Cut::SendTimeout,
             Cut::TooManyConnections,
+            Cut::MinRate,
         ] {
             let n = cuts.get(&why).copied().unwrap_or(0);
             sample(
@@ -225,6 +233,35 @@ impl Metrics {
             );
         }
         drop(cuts);
+        family(
+            &mut out,
+            "cloudvault_transfers",
+            "gauge",
+            "Download and upload bodies open now (capped by http.max_transfers).",
+        );
+        sample(
+            &mut out,
+            "cloudvault_transfers",
+            &[],
+            g.transfers_active as f64,
+        );
+        family(
+            &mut out,
+            "cloudvault_transfers_refused_total",
+            "counter",
+            "Transfers answered 503 + Retry-After, by the cap that was full (server, user).",
+        );
+        for (limit, n) in [
+            ("server", g.transfers_refused.0),
+            ("user", g.transfers_refused.1),
+        ] {
+            sample(
+                &mut out,
+                "cloudvault_transfers_refused_total",
+                &[("limit", limit)],
+                n as f64,
+            );
+        }
         family(
             &mut out,
             "cloudvault_http_requests_in_flight",

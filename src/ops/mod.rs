@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod health;
 pub mod install;
+pub mod limits;
 pub mod metrics;
 pub mod serve;
 
@@ -29,6 +30,7 @@ use crate::auth::limiter::RateLimiter;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::http::extract::ClientAddr;
+use limits::{ClientSlot, MinRate, PerClient, RateMeter, ResponseClock, Transfers};
 use metrics::{Cut, Metrics};
 
 /// Operational state shared by the server: metrics and the per-address limit on the routes
@@ -38,6 +40,11 @@ pub struct Ops {
     /// POSTs to login, register and password change (each costs an argon2 hash) per address.
     pub password_routes: RateLimiter,
     pub started: Instant,
+    /// Download and upload bodies open now, capped in all and per user.
+    pub transfers: Arc<Transfers>,
+    /// Requests open per client address behind a trusted proxy.
+    pub per_client: Arc<PerClient>,
+    pub min_rate: MinRate,
 }
 
 impl Ops {
@@ -49,7 +56,71 @@ impl Ops {
                 Duration::from_secs(60),
             ),
             started: Instant::now(),
+            transfers: Transfers::new(
+                config.http.max_transfers,
+                config.http.max_transfers_per_user,
+            ),
+            per_client: PerClient::new(config.http.max_connections_per_address),
+            min_rate: MinRate::from_config(config),
         }
+    }
+}
+
+/// The plain answer of the WebDAV door when a transfer cap is full (file managers show the
+/// status; `Retry-After` tells rclone and davfs2 when to try again).
+pub fn busy_plain(why: limits::Busy) -> Response {
+    let mut res = (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        format!("{}\n", why.into_error().message),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(limits::BUSY_RETRY_AFTER),
+    );
+    res
+}
+
+/// Keeps `guard` (a transfer permit, a client slot) until `res`'s body has been sent or the
+/// connection dropped.
+pub fn hold_until_sent<G: Send + Unpin + 'static>(res: Response, guard: G) -> Response {
+    let (parts, body) = res.into_parts();
+    Response::from_parts(
+        parts,
+        Body::new(Holding {
+            inner: body,
+            guard: Some(guard),
+        }),
+    )
+}
+
+struct Holding<G> {
+    inner: Body,
+    guard: Option<G>,
+}
+
+impl<G: Send + Unpin + 'static> hyper::body::Body for Holding<G> {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            this.guard = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -137,6 +208,22 @@ fn transfer_of(method: &'static str, route: &str) -> Transfer {
     }
 }
 
+/// Requests that read or write a file body (each takes a transfer slot in its handler).
+fn is_transfer_request(method: &Method, path: &str) -> bool {
+    let under = |prefix: &str| path.starts_with(prefix);
+    match *method {
+        Method::GET => {
+            (under("/api/files/") && path.ends_with("/download"))
+                || under("/dav/files/")
+                || under("/dav/uploads/")
+        }
+        Method::PUT => under("/dav/files/") || under("/dav/uploads/"),
+        Method::POST => path == "/api/files/upload",
+        Method::PATCH => under("/api/files/uploads/"),
+        _ => false,
+    }
+}
+
 /// The routes that run argon2 on a password: limited per address so nobody can make the server
 /// hash all day (registration hashes before it checks the invite).
 fn is_password_route(method: &Method, path: &str) -> bool {
@@ -203,11 +290,61 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
             return with_security_headers(&path, res);
         }
     }
+    // Behind a trusted proxy every connection is the proxy's: the per-address limit applies
+    // to the client it names, per request (held until the answer is sent).
+    let mut client_slot: Option<ClientSlot> = None;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(client) =
+        peer.and_then(|p| limits::forwarded_client(p, &parts.headers, &app.config.trusted_proxies))
+    {
+        match app.ops.per_client.try_take(client) {
+            Some(slot) => client_slot = Some(slot),
+            None => {
+                metrics.count_cut(Cut::TooManyConnections);
+                tracing::info!(%client, "too many open requests from one address behind the proxy");
+                let res = if path.starts_with("/dav") {
+                    busy_plain(limits::Busy::Server)
+                } else {
+                    AppError::too_busy(
+                        limits::BUSY_RETRY_AFTER,
+                        "too many open requests from your address; try again shortly",
+                    )
+                    .into_response()
+                };
+                metrics.count_request(method, route_label(&path, None), res.status().as_u16());
+                return with_security_headers(&path, res);
+            }
+        }
+    }
+    // A crowd of transfers while all slots are taken is refused here, before any work (sign-in
+    // checks cost a database hop each: 1,000 at once stalled logins and listings for seconds).
+    if app.ops.transfers.is_full() && is_transfer_request(&parts.method, &path) {
+        app.ops.transfers.count_refused(limits::Busy::Server);
+        let res = if path.starts_with("/dav") {
+            busy_plain(limits::Busy::Server)
+        } else {
+            limits::Busy::Server.into_error().into_response()
+        };
+        let mut res = with_security_headers(&path, res);
+        if parts.method != Method::GET {
+            // The body is left unread: the connection cannot carry another request.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        metrics.count_request(method, route_label(&path, None), res.status().as_u16());
+        return res;
+    }
+    let clock = parts.extensions.get::<Arc<ResponseClock>>().cloned();
     let body = Body::new(MeteredRequestBody {
         inner: body,
         metrics: metrics.clone(),
         idle: app.config.http.body_idle_timeout.0,
         stall: None,
+        rate: RateMeter::new(app.ops.min_rate, Instant::now()),
+        rate_check: None,
     });
     // A guard, not a pair of calls: a client that goes away drops this future mid-request.
     let in_flight = InFlight::enter(&metrics);
@@ -237,11 +374,18 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let (parts, body) = res.into_parts();
+    // The connection holds a slow reader of this answer to the minimum rate (src/ops/serve.rs).
+    let answer = clock.map(|c| {
+        let n = c.begin();
+        (c, n)
+    });
     let body = MeteredResponseBody {
         inner: body,
         metrics,
         seen: 0,
         download: download.map(|door| (door, start, expected)),
+        answer,
+        _client_slot: client_slot,
     };
     Response::from_parts(parts, Body::new(body))
 }
@@ -285,6 +429,25 @@ struct MeteredRequestBody {
     metrics: Arc<Metrics>,
     idle: Duration,
     stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The minimum-rate rule, and a wake-up at the end of its window while the client is silent.
+    rate: RateMeter,
+    rate_check: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl MeteredRequestBody {
+    fn too_slow(&mut self, bytes: u64) -> Option<axum::Error> {
+        let e = self.rate.record(Instant::now(), bytes).err()?;
+        self.metrics.count_cut(Cut::MinRate);
+        tracing::info!(
+            bytes = e.bytes,
+            window = ?e.window,
+            "request body below the minimum transfer rate: cut"
+        );
+        Some(axum::Error::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the client sent the request body too slowly",
+        )))
+    }
 }
 
 impl hyper::body::Body for MeteredRequestBody {
@@ -299,8 +462,10 @@ impl hyper::body::Body for MeteredRequestBody {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 this.stall = None;
-                if let Some(d) = frame.data_ref() {
-                    this.metrics.add_request_bytes(d.len() as u64);
+                let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+                this.metrics.add_request_bytes(n);
+                if let Some(e) = this.too_slow(n) {
+                    return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -309,6 +474,23 @@ impl hyper::body::Body for MeteredRequestBody {
                 Poll::Ready(other)
             }
             Poll::Pending => {
+                if let Some(e) = this.too_slow(0) {
+                    return Poll::Ready(Some(Err(e)));
+                }
+                if let Some(at) = this.rate.deadline() {
+                    let check = this
+                        .rate_check
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at.into())));
+                    if check.deadline() != at.into() {
+                        check.as_mut().reset(at.into());
+                    }
+                    // Woken at the window's end to look again, even if the client stays silent.
+                    if check.as_mut().poll(cx).is_ready() {
+                        if let Some(e) = this.too_slow(0) {
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                    }
+                }
                 let idle = this.idle;
                 let stall = this
                     .stall
@@ -342,6 +524,17 @@ struct MeteredResponseBody {
     seen: u64,
     /// (door, start, Content-Length): taken when the download is complete.
     download: Option<(&'static str, Instant, Option<u64>)>,
+    /// The connection's clock and this answer's number, ended when the body is.
+    answer: Option<(Arc<ResponseClock>, u64)>,
+    _client_slot: Option<ClientSlot>,
+}
+
+impl Drop for MeteredResponseBody {
+    fn drop(&mut self) {
+        if let Some((c, n)) = self.answer.take() {
+            c.end(n);
+        }
+    }
 }
 
 impl MeteredResponseBody {
@@ -374,7 +567,12 @@ impl hyper::body::Body for MeteredResponseBody {
                     this.finish_download();
                 }
             }
-            Poll::Ready(None) => this.finish_download(),
+            Poll::Ready(None) => {
+                this.finish_download();
+                if let Some((c, n)) = this.answer.take() {
+                    c.end(n);
+                }
+            }
             Poll::Ready(Some(Err(_))) => this.download = None,
             Poll::Pending => {}
         }
@@ -407,6 +605,11 @@ mod tests {
         assert_eq!(route_label("/files/deep/link", None), "/{page}");
         assert_eq!(transfer_of("PUT", "/dav/files"), Transfer::Upload("webdav"));
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+        assert!(is_transfer_request(&Method::GET, "/api/files/x/download"));
+        assert!(is_transfer_request(&Method::PUT, "/dav/uploads/a/1/2"));
+        assert!(is_transfer_request(&Method::PATCH, "/api/files/uploads/x"));
+        assert!(!is_transfer_request(&Method::GET, "/api/files/x/thumbnail"));
+        assert!(!is_transfer_request(&Method::PROPFIND, "/dav/files/a/"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The accept loop (HTTP/1.1, as Caddy and cloudflared speak to their origin): a deadline for
 //! each request header (slowloris; also the keep-alive idle limit), header size and count
-//! limits (431), a stall limit on sending answers, open connections per address, and a graceful
+//! limits (431), a stall limit and the minimum rate on sending answers, open connections per
+//! address (behind a trusted proxy, per request in `ops::http_layer`), and a graceful
 //! shutdown that lets requests in flight finish for `shutdown_grace`, then aborts the rest
 //! (their uploads' temp files and quota reservations are released, nothing half-committed).
 
@@ -11,7 +12,7 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -23,6 +24,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::config::Config;
+use crate::ops::limits::{MinRate, RateMeter, ResponseClock};
 use crate::ops::metrics::{Cut, Metrics};
 
 /// How the loop ended: requests that finished during the grace period, connections aborted.
@@ -45,7 +47,10 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(h.header_read_timeout.0)
         .max_header_size(h.max_header_bytes.0 as usize)
-        .max_headers(h.max_headers);
+        .max_headers(h.max_headers)
+        // What hyper buffers per connection, each way. Its default (~400 KiB) is what a slow
+        // reader's answer sat in: 256 trickling downloads held ~100 MB there. Headers must fit.
+        .max_buf_size(h.max_header_bytes.0.max(64 << 10) as usize + (8 << 10));
     let http = Arc::new(http);
     let per_address = Arc::new(PerAddress {
         max: h.max_connections_per_address,
@@ -53,6 +58,7 @@ pub async fn serve(
         open: Mutex::new(HashMap::new()),
     });
     let send_timeout = h.send_timeout.0;
+    let min_rate = MinRate::from_config(config);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
@@ -75,11 +81,18 @@ pub async fn serve(
                 };
                 // Small answers must not wait for Nagle (measured: small WebDAV GETs 130/s → 1,846/s).
                 let _ = tcp.set_nodelay(true);
-                let io = TokioIo::new(StallGuard::new(tcp, send_timeout, metrics.clone()));
+                let clock = Arc::new(ResponseClock::default());
+                let io = TokioIo::new(StallGuard::new(
+                    tcp,
+                    send_timeout,
+                    metrics.clone(),
+                    (min_rate, clock.clone()),
+                ));
                 let router = router.clone();
                 let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                     let mut req = req.map(axum::body::Body::new);
                     req.extensions_mut().insert(ConnectInfo(peer));
+                    req.extensions_mut().insert(clock.clone());
                     router.clone().oneshot(req)
                 });
                 let (http, metrics, mut stop) = (http.clone(), metrics.clone(), stop_rx.clone());
@@ -179,28 +192,99 @@ impl Drop for Slot {
 }
 
 /// A TCP stream whose writes fail when the peer has read nothing for `limit` (a client that
-/// stops reading an answer would otherwise hold its connection and buffers forever).
+/// stops reading an answer would otherwise hold its connection and buffers forever), or has
+/// read an answer slower than the minimum rate (a trickling reader holds it just as long).
 struct StallGuard {
     inner: TcpStream,
     limit: Duration,
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
     metrics: Arc<Metrics>,
+    rule: MinRate,
+    /// Set by `ops::http_layer` while an answer's body is being sent.
+    clock: Arc<ResponseClock>,
+    /// The answer being measured (its number on this connection) and its meter.
+    meter: Option<(u64, RateMeter)>,
+    rate_check: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl StallGuard {
-    fn new(inner: TcpStream, limit: Duration, metrics: Arc<Metrics>) -> Self {
+    fn new(
+        inner: TcpStream,
+        limit: Duration,
+        metrics: Arc<Metrics>,
+        (rule, clock): (MinRate, Arc<ResponseClock>),
+    ) -> Self {
         StallGuard {
             inner,
             limit,
             stalled: None,
             metrics,
+            rule,
+            clock,
+            meter: None,
+            rate_check: None,
         }
+    }
+
+    /// Counts `written` bytes of the answer being sent against the minimum rate; an error when
+    /// a window ended below it. While a write waits, a timer looks again at the window's end.
+    fn check_rate(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: usize,
+        waiting: bool,
+    ) -> io::Result<()> {
+        let Some(answer) = self.clock.current() else {
+            self.meter = None;
+            return Ok(());
+        };
+        let now = Instant::now();
+        let rule = self.rule;
+        let meter = match &mut self.meter {
+            Some((n, m)) if *n == answer => m,
+            slot => &mut slot.insert((answer, RateMeter::new(rule, now))).1,
+        };
+        if let Err(e) = meter.record(now, written as u64) {
+            self.meter = None;
+            self.rate_check = None;
+            self.metrics.count_cut(Cut::MinRate);
+            tracing::info!(
+                bytes = e.bytes,
+                window = ?e.window,
+                "answer read below the minimum transfer rate: connection cut"
+            );
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read the answer too slowly",
+            ));
+        }
+        if !waiting {
+            return Ok(());
+        }
+        let Some(at) = meter.deadline() else {
+            return Ok(());
+        };
+        let check = self
+            .rate_check
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at.into())));
+        if check.deadline() != at.into() {
+            check.as_mut().reset(at.into());
+        }
+        if check.as_mut().poll(cx).is_ready() {
+            // The window ended while the client read nothing more: judge it now.
+            self.rate_check = None;
+            return self.check_rate(cx, 0, false);
+        }
+        Ok(())
     }
 
     /// Turns a Pending write into an error once it has been pending for `limit`.
     fn check<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match r {
             Poll::Pending => {
+                if let Err(e) = self.check_rate(cx, 0, true) {
+                    return Poll::Ready(Err(e));
+                }
                 let limit = self.limit;
                 let sleep = self
                     .stalled
@@ -223,6 +307,22 @@ impl StallGuard {
     }
 }
 
+impl StallGuard {
+    /// `check`, with the bytes a write took counted against the minimum rate.
+    fn counted(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = r {
+            if let Err(e) = self.check_rate(cx, n, false) {
+                return Poll::Ready(Err(e));
+            }
+        }
+        self.check(cx, r)
+    }
+}
+
 impl AsyncRead for StallGuard {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -241,7 +341,7 @@ impl AsyncWrite for StallGuard {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
-        this.check(cx, r)
+        this.counted(cx, r)
     }
 
     fn poll_write_vectored(
@@ -251,7 +351,7 @@ impl AsyncWrite for StallGuard {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        this.check(cx, r)
+        this.counted(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -3,6 +3,8 @@
 
 pub mod fsck;
 mod group;
+mod handoff;
+pub(crate) use handoff::FileStream;
 pub mod names;
 pub mod props;
 mod tree;

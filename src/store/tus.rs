@@ -5,7 +5,7 @@
 //! restart; untouched ones expire after 24 h and give their space back.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,8 +13,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use rusqlite::TransactionBehavior;
-use tokio::sync::mpsc;
 
+use super::handoff::{HandoffWriter, Sync};
 use super::{CommitOptions, NodeName, OnConflict, StagedBody, Store, owned_dir};
 use crate::db::nodes::Node;
 use crate::db::tus::TusUpload;
@@ -27,7 +27,8 @@ pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_REQUEST_BODY: u64 = 100_000_000;
 /// Largest upload accepted (the quota is checked too).
 pub const MAX_UPLOAD_LENGTH: i64 = 1 << 40;
-const WRITE_BUF: usize = 1 << 20;
+/// Body bytes gathered before each write hop (small: hundreds of PATCHes may trickle at once).
+const WRITE_BUF: usize = 256 << 10;
 
 /// Uploads with a request in flight, and the running hash of each upload whose bytes this
 /// process has seen from the start (else the body is hashed from disk when it completes).
@@ -489,23 +490,10 @@ where
         Ok(f)
     })
     .await??;
-    let (tx, mut rx) = mpsc::channel::<Bytes>(4);
-    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<blake3::Hasher>> {
-        let mut file = file;
-        let mut hasher = hasher;
-        while let Some(chunk) = rx.blocking_recv() {
-            if let Some(h) = hasher.as_mut() {
-                h.update(&chunk);
-            }
-            file.write_all(&chunk)?;
-        }
-        file.sync_data()?;
-        Ok(hasher)
-    });
+    let mut writer = HandoffWriter::new(file, hasher);
     let mut written: u64 = 0;
-    let mut buf: Vec<u8> = Vec::with_capacity(WRITE_BUF);
+    let mut buf: Vec<u8> = Vec::new();
     let mut outcome: AppResult<()> = Ok(());
-    let mut send_failed = false;
     while let Some(item) = body.next().await {
         let chunk = match item {
             Ok(c) => c,
@@ -537,29 +525,19 @@ where
         }
         buf.extend_from_slice(&chunk);
         if buf.len() >= WRITE_BUF {
-            let data = Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(WRITE_BUF)));
+            let data = Bytes::from(std::mem::take(&mut buf));
             let len = data.len() as u64;
-            if tx.send(data).await.is_err() {
-                send_failed = true;
-                break;
-            }
+            writer.write(data).await?;
             written += len;
         }
     }
-    if !buf.is_empty() && !send_failed {
+    if !buf.is_empty() {
         let len = buf.len() as u64;
-        if tx.send(Bytes::from(buf)).await.is_ok() {
-            written += len;
-        } else {
-            send_failed = true;
-        }
+        writer.write(Bytes::from(buf)).await?;
+        written += len;
     }
-    drop(tx);
-    match writer.await? {
-        Ok(hasher) if !send_failed => Ok((written, hasher, outcome)),
-        Ok(_) => Err(AppError::internal("upload writer ended early")),
-        Err(e) => Err(e.into()),
-    }
+    let hasher = writer.finish(Sync::Data).await?;
+    Ok((written, hasher, outcome))
 }
 
 fn hash_file(path: &std::path::Path) -> std::io::Result<String> {

@@ -7,16 +7,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
+use crate::store::handoff::{HandoffWriter, Sync};
 use crate::store::volumes::Volumes;
 
 /// Reservations grow in steps this big (or the expected size), not per network chunk.
 const RESERVE_STEP: i64 = 16 << 20;
-/// Writes are batched into buffers this big before they go to the writer thread.
-const WRITE_BUF: usize = 1 << 20;
+/// Writes are batched into buffers this big, each handed to a blocking hop of its own (at most
+/// two per upload: one filling, one on the disk). 256 KiB keeps a trickling upload's memory
+/// small when hundreds are open (1 MiB buffers: ~2 MiB per upload).
+const WRITE_BUF: usize = 256 << 10;
 
 pub struct UploadSink {
     guard: Guard,
@@ -26,8 +28,7 @@ pub struct UploadSink {
     /// Total bytes expected, if the client said (Content-Length); bounds the first reservation.
     expected: Option<i64>,
     buf: Vec<u8>,
-    tx: Option<mpsc::Sender<Option<Bytes>>>,
-    writer: Option<tokio::task::JoinHandle<std::io::Result<blake3::Hash>>>,
+    writer: Option<HandoffWriter>,
 }
 
 /// A body fully written and fsynced to its temp file, waiting for its row.
@@ -110,16 +111,13 @@ impl UploadSink {
             Ok((guard, file))
         })
         .await??;
-        let (tx, rx) = mpsc::channel::<Option<Bytes>>(4);
-        let writer = tokio::task::spawn_blocking(move || write_loop(file, rx));
         Ok(UploadSink {
             guard,
             volumes,
             written: 0,
             expected: expected.map(|e| e.min(i64::MAX as u64) as i64),
-            buf: Vec::with_capacity(WRITE_BUF),
-            tx: Some(tx),
-            writer: Some(writer),
+            buf: Vec::new(),
+            writer: Some(HandoffWriter::new(file, Some(blake3::Hasher::new()))),
         })
     }
 
@@ -143,10 +141,7 @@ impl UploadSink {
             sink.reserve(size).await?;
         }
         // The streaming writer is not needed: close it and copy file to file.
-        sink.tx = None;
-        if let Some(w) = sink.writer.take() {
-            let _ = w.await;
-        }
+        drop(sink.writer.take());
         let tmp = sink.guard.tmp_path.clone();
         let copied = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
             let mut out = std::fs::OpenOptions::new()
@@ -195,6 +190,14 @@ impl UploadSink {
         let mut rest = chunk;
         while !rest.is_empty() {
             let take = (WRITE_BUF - self.buf.len()).min(rest.len());
+            let need = self.buf.len() + take;
+            if need > self.buf.capacity() {
+                // Doubling, but never past WRITE_BUF (Vec's own growth would overshoot it).
+                let cap = (self.buf.capacity() * 2)
+                    .max(need)
+                    .clamp(16 << 10, WRITE_BUF);
+                self.buf.reserve_exact(cap - self.buf.len());
+            }
             self.buf.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
             if self.buf.len() >= WRITE_BUF {
@@ -208,31 +211,15 @@ impl UploadSink {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let data = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(WRITE_BUF),
-        ));
-        let sent = match &self.tx {
-            Some(tx) => tx.send(Some(data)).await.is_ok(),
-            None => false,
-        };
-        if !sent {
-            // The writer stopped: its error says why (disk full, read-only, ...).
-            return Err(self.writer_error().await);
-        }
+        // The next buffer grows as bytes come (a trickling upload holds only what it sent).
+        let data = Bytes::from(std::mem::take(&mut self.buf));
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| AppError::internal("writer gone"))?;
+        // An error of the previous hop (disk full, read-only, ...) surfaces here.
+        writer.write(data).await?;
         Ok(())
-    }
-
-    async fn writer_error(&mut self) -> AppError {
-        self.tx = None;
-        match self.writer.take() {
-            Some(h) => match h.await {
-                Ok(Err(e)) => AppError::from(e),
-                Ok(Ok(_)) => AppError::internal("writer ended early"),
-                Err(e) => AppError::from(e),
-            },
-            None => AppError::internal("writer gone"),
-        }
     }
 
     /// Reserves at least `need` more bytes: a step (bounded by the expected size) when the quota
@@ -288,14 +275,12 @@ impl UploadSink {
     /// Flushes, fsyncs and closes the temp file.
     pub async fn finish(mut self) -> AppResult<StagedBody> {
         self.flush_buf().await?;
-        // None tells the writer the body is complete; a channel closed without it is an abort.
-        if let Some(tx) = self.tx.take() {
-            if tx.send(None).await.is_err() {
-                return Err(self.writer_error().await);
-            }
-        }
         let hash = match self.writer.take() {
-            Some(h) => h.await??,
+            Some(w) => w
+                .finish(Sync::All)
+                .await?
+                .ok_or_else(|| AppError::internal("no hash"))?
+                .finalize(),
             None => return Err(AppError::internal("writer gone")),
         };
         let empty = Guard::empty(self.guard.db.clone());
@@ -407,43 +392,4 @@ fn create_temp(
         }
         r => Ok(r?),
     }
-}
-
-fn write_loop(
-    file: std::fs::File,
-    mut rx: mpsc::Receiver<Option<Bytes>>,
-) -> std::io::Result<blake3::Hash> {
-    use std::os::fd::AsRawFd;
-    /// Writeback is started every this many bytes, so the disk writes while the body is still
-    /// arriving and the final fsync has little left to do.
-    const WRITEBACK_EVERY: u64 = 32 << 20;
-    let mut file = file;
-    let mut hasher = blake3::Hasher::new();
-    let (mut written, mut flushed) = (0u64, 0u64);
-    loop {
-        match rx.blocking_recv() {
-            Some(Some(chunk)) => {
-                hasher.update(&chunk);
-                file.write_all(&chunk)?;
-                written += chunk.len() as u64;
-                if written - flushed >= WRITEBACK_EVERY {
-                    // SAFETY: a valid open fd and a range inside what was written; only starts
-                    // asynchronous writeback (durability still comes from sync_all below).
-                    unsafe {
-                        libc::sync_file_range(
-                            file.as_raw_fd(),
-                            flushed as i64,
-                            (written - flushed) as i64,
-                            libc::SYNC_FILE_RANGE_WRITE,
-                        );
-                    }
-                    flushed = written;
-                }
-            }
-            Some(None) => break,
-            None => return Err(std::io::Error::other("upload aborted")),
-        }
-    }
-    file.sync_all()?;
-    Ok(hasher.finalize())
 }

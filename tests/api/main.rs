@@ -21,6 +21,7 @@ mod ops;
 mod quota;
 mod security;
 mod slow_clients;
+mod slow_transfers;
 mod tags;
 mod tus;
 mod volumes;
