@@ -147,7 +147,9 @@ impl Drop for TransferPermit {
 }
 
 /// glibc keeps freed heap pages of its arenas (after a burst of 1,000 transfers the process
-/// stayed hundreds of MB above idle): hand them back to the system, off the runtime.
+/// stayed hundreds of MB above idle): hand them back to the system, off the runtime. Done a
+/// little after the drain: the connections' buffers are freed after their last permit, and the
+/// blocking pool's idle threads hand their caches back when they end (after 10 s idle).
 fn release_freed_memory() {
     let trim = || {
         // SAFETY: malloc_trim has no preconditions; it only returns free memory to the OS.
@@ -157,11 +159,17 @@ fn release_freed_memory() {
     };
     match tokio::runtime::Handle::try_current() {
         Ok(h) => {
-            h.spawn_blocking(trim);
+            h.spawn(async move {
+                tokio::time::sleep(TRIM_DELAY).await;
+                let _ = tokio::task::spawn_blocking(trim).await;
+            });
         }
         Err(_) => trim(),
     }
 }
+
+/// How long after a burst drained its freed memory is handed back.
+const TRIM_DELAY: Duration = Duration::from_secs(11);
 
 /// Requests open per client address, for requests that come through a trusted proxy (the
 /// accept loop counts connections, but behind Caddy or cloudflared every connection is the
