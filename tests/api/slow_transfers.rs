@@ -470,13 +470,13 @@ fn spawn_crowd(
         let upload = i % 6 == 5;
         let head = match (upload, i % 2 == 0) {
             (false, true) => get_head(
-                &host,
+                host,
                 &format!("/api/files/{id}/download"),
                 &bearer(token),
                 &xff,
             ),
             (false, false) => get_head(
-                &host,
+                host,
                 &format!("/dav/files/{name}/big.bin"),
                 &basic(name),
                 &xff,
