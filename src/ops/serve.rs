@@ -314,10 +314,10 @@ impl StallGuard {
         cx: &mut Context<'_>,
         r: Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
-        if let Poll::Ready(Ok(n)) = r {
-            if let Err(e) = self.check_rate(cx, n, false) {
-                return Poll::Ready(Err(e));
-            }
+        if let Poll::Ready(Ok(n)) = r
+            && let Err(e) = self.check_rate(cx, n, false)
+        {
+            return Poll::Ready(Err(e));
         }
         self.check(cx, r)
     }
