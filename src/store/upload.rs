@@ -268,7 +268,22 @@ impl UploadSink {
                 self.guard.reserved += g;
                 Ok(())
             }
-            None => Err(AppError::quota_exceeded()),
+            None => {
+                // Give back what this body already holds before the refusal is answered (the
+                // guard would, but after the answer: a client could see the space still taken).
+                let held = self.guard.reserved;
+                if held > 0 {
+                    let user = self.guard.user_id.clone();
+                    self.guard
+                        .db
+                        .run(move |c| {
+                            db::relaxed(c, |c| db::users::release_reservation(c, &user, held))
+                        })
+                        .await?;
+                    self.guard.reserved = 0;
+                }
+                Err(AppError::quota_exceeded())
+            }
         }
     }
 

@@ -648,10 +648,17 @@ async fn trickling_transfers_cannot_stall_the_real_server() {
     }
     let prober_token = login("prober".into()).await;
     let (cold_rss, _) = proc_stats(pid);
-    // Idle is a warmed-up server at rest: a 3-second crowd first, then the drain. It grows the
-    // SQLite pool to its working size (4 -> 16 connections, ~6 MiB, kept 10 idle minutes by
-    // r2d2) and touches the code paths; what a long hold leaves behind is what is measured.
-    for t in spawn_crowd(&host, &users, 64 << 10, Duration::from_secs(3), 360) {
+    // Idle is a warmed-up server at rest: the same crowd for 3 seconds first, then the drain.
+    // It grows the SQLite pool to its working size (4 -> 16 connections, ~6 MiB, kept 10 idle
+    // minutes by r2d2), starts as many blocking threads (glibc keeps the stacks of ended threads
+    // for reuse) and touches the code paths: what the long holds leave behind is measured.
+    for t in spawn_crowd(
+        &host,
+        &users,
+        64 << 10,
+        Duration::from_secs(3),
+        DOWNLOADS + UPLOADS,
+    ) {
         t.await.unwrap();
     }
     // The server trims 11 s after a drain; idle blocking threads end after 10 s.
