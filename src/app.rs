@@ -106,6 +106,14 @@ impl App {
         ];
         let jobs = crate::jobs::Jobs::new(db.clone(), handlers, config.workers);
         let ops = Arc::new(crate::ops::Ops::new(&config));
+        let shed = db.clone();
+        ops.transfers.set_on_drain(move || {
+            let n = shed.shed_idle_connections();
+            tracing::debug!(
+                closed = n,
+                "after a burst: idle database connections closed"
+            );
+        });
         let app = App {
             ops,
             config: Arc::new(config),

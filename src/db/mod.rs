@@ -37,18 +37,65 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_audit.sql")),
 ];
 
-pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+pub type Pool = r2d2::Pool<Manager>;
 /// Connections in the pool (one of them is kept by the group commit, `store/group.rs`).
 pub const POOL_SIZE: u32 = 16;
-pub type PooledConn = r2d2::PooledConnection<SqliteConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// A cheap handle: clone it into closures that run on blocking threads.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    shedding: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// r2d2_sqlite's manager, and a way to close the connections a burst opened: while `shedding`
+/// is set, a connection given back to the pool is closed instead of kept (r2d2 keeps an idle
+/// connection, with its page and statement caches, for 10 minutes).
+#[derive(Debug)]
+pub struct Manager {
+    inner: SqliteConnectionManager,
+    shedding: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> Result<Connection, rusqlite::Error> {
+        self.inner.connect()
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), rusqlite::Error> {
+        self.inner.is_valid(conn)
+    }
+
+    fn has_broken(&self, _conn: &mut Connection) -> bool {
+        self.shedding.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Db {
+    /// Closes the idle connections above the pool's minimum (after a burst: each holds its own
+    /// page cache and prepared statements). Blocking, but never waits for a connection.
+    pub fn shed_idle_connections(&self) -> usize {
+        let keep = self.pool.min_idle().unwrap_or(0) as usize;
+        let mut taken = Vec::new();
+        while let Some(c) = self.pool.try_get() {
+            taken.push(c);
+        }
+        // The first `keep` go back as they are; the rest are closed on their way back.
+        let surplus = taken.split_off(keep.min(taken.len()));
+        drop(taken);
+        let shed = surplus.len();
+        self.shedding
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(surplus);
+        self.shedding
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        shed
+    }
+
     pub fn open(path: &Path) -> anyhow::Result<Db> {
         // WAL is a property of the file: set it once, before a pool opens connections in
         // parallel (concurrent switches to WAL on a new file fail with "database is locked").
@@ -69,6 +116,11 @@ impl Db {
             c.wal_hook(Some(wal_committed));
             c.busy_handler(Some(wait_while_busy))
         });
+        let shedding = std::sync::Arc::<std::sync::atomic::AtomicBool>::default();
+        let manager = Manager {
+            inner: manager,
+            shedding: shedding.clone(),
+        };
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(2))
@@ -80,7 +132,7 @@ impl Db {
             .with_context(|| format!("opening database {}", path.display()))?;
         let mut conn = pool.get()?;
         migrate(&mut conn)?;
-        Ok(Db { pool })
+        Ok(Db { pool, shedding })
     }
 
     pub fn conn(&self) -> AppResult<PooledConn> {
@@ -246,6 +298,40 @@ mod tests {
         let path = dir.path().join("t.db");
         let db = Db::open(&path).unwrap();
         (dir, path, db)
+    }
+
+    #[test]
+    fn a_burst_of_connections_is_closed_again_down_to_the_minimum() {
+        let (_dir, _path, db) = temp_db();
+        let held: Vec<_> = (0..10).map(|_| db.conn().unwrap()).collect();
+        drop(held);
+        // r2d2 opens connections in the background to keep its minimum idle: let it settle.
+        let mut last = db.pool.state().connections;
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let now = db.pool.state().connections;
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        let before = db.pool.state();
+        assert!(before.idle_connections >= 10, "{before:?}");
+        assert_eq!(
+            db.shed_idle_connections(),
+            before.idle_connections as usize - 2
+        );
+        assert_eq!(db.pool.state().idle_connections, 2);
+        // Connections given back later are kept again, and the pool still works.
+        let held: Vec<_> = (0..4).map(|_| db.conn().unwrap()).collect();
+        drop(held);
+        assert!(db.pool.state().idle_connections >= 4);
+        let one: i64 = db
+            .conn()
+            .unwrap()
+            .query_row("SELECT 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(one, 1);
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct Transfers {
     counts: Mutex<Counts>,
     refused_server: AtomicU64,
     refused_user: AtomicU64,
+    /// Run (on a blocking thread) before the trim after a burst: the database closes the
+    /// connections the burst opened. Set once at start.
+    on_drain: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// One open transfer; dropping it (body finished, connection gone) gives the slot back.
@@ -76,6 +79,7 @@ impl Transfers {
             counts: Mutex::default(),
             refused_server: AtomicU64::new(0),
             refused_user: AtomicU64::new(0),
+            on_drain: Default::default(),
         })
     }
 
@@ -100,6 +104,11 @@ impl Transfers {
             table: self.clone(),
             user: user_id.to_string(),
         })
+    }
+
+    /// What to release before the trim after a burst (the database's extra connections).
+    pub fn set_on_drain(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_drain.set(Box::new(f));
     }
 
     pub fn active(&self) -> usize {
@@ -141,7 +150,7 @@ impl Drop for TransferPermit {
         if c.total == 0 && c.peak >= TRIM_AFTER_PEAK {
             c.peak = 0;
             drop(c);
-            release_freed_memory();
+            release_freed_memory(self.table.clone());
         }
     }
 }
@@ -150,8 +159,11 @@ impl Drop for TransferPermit {
 /// stayed hundreds of MB above idle): hand them back to the system, off the runtime. Done a
 /// little after the drain: the connections' buffers are freed after their last permit, and the
 /// blocking pool's idle threads hand their caches back when they end (after 10 s idle).
-fn release_freed_memory() {
-    let trim = || {
+fn release_freed_memory(table: Arc<Transfers>) {
+    let trim = move || {
+        if let Some(f) = table.on_drain.get() {
+            f();
+        }
         // SAFETY: malloc_trim has no preconditions; it only returns free memory to the OS.
         unsafe {
             libc::malloc_trim(0);
