@@ -94,6 +94,10 @@ echo "==> ONNX Runtime $CLOUDVAULT_TEST_ORT_LIB, test model $CLOUDVAULT_TEST_MOD
 
 echo "==> cargo test"
 cargo test --locked "$@"
+# The slow-client test times the server under 1,200 trickling transfers: it runs alone, once the
+# other tests (and their servers) are done.
+echo "==> cargo test: the slow-client test, alone"
+cargo test --locked --test api -- --ignored --exact slow_transfers::trickling_transfers_cannot_stall_the_real_server
 
 # ---- Web UI (webui/): unit tests (Vitest), production build (bundle budget), then the end-to-end
 # story in Debian's Chromium against the debug binary cargo test just built. npm's cache lives with
