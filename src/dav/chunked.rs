@@ -7,7 +7,6 @@
 //! give their space back.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,12 +18,11 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use crate::app::App;
-use crate::db::chunks::{ChunkPart, ChunkUpload};
+use crate::db::chunks::ChunkUpload;
 use crate::db::users::User;
 use crate::db::{self};
-use crate::error::{AppError, AppResult, Kind};
-use crate::store::volumes::sync_dir;
-use crate::store::{CommitOptions, NodeName, OnConflict, StagedBody};
+use crate::error::{AppError, Kind};
+use crate::store::{CommitOptions, NodeName, OnConflict};
 
 pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
@@ -508,48 +506,19 @@ async fn assemble_inner(
             &format!("OC-Total-Length is {want} but the chunks hold {total} bytes"),
         ));
     }
-    let staged = {
-        let (db, volumes, cancel) = (
-            app.db.clone(),
-            app.store.volumes.clone(),
-            busy.cancel.clone(),
-        );
-        let (uid, volume, upload_id, ext) = (
-            user.id.clone(),
-            up.volume.clone(),
-            up.id.clone(),
+    let staged = app
+        .store
+        .stage_assembled(
+            &user.id,
+            &up.volume,
+            &up.id,
+            parts,
+            total,
             name.disk_ext(),
-        );
-        tokio::task::spawn_blocking(move || -> AppResult<StagedBody> {
-            // Checked here, on this thread, right before a new body is made on the volume.
-            let v = volumes.online(&volume)?;
-            let blob_id = db::new_id();
-            let tmp_path = v.temp_path(&blob_id);
-            // The staged body owns the temp file from here: an error, or an answer nobody waits
-            // for any more (the client went away), deletes it.
-            let mut staged = StagedBody::from_temp_file(
-                db,
-                &uid,
-                &volume,
-                blob_id,
-                ext,
-                tmp_path.clone(),
-                total,
-                String::new(),
-            );
-            staged.hash = assemble_parts(
-                &v.chunk_dir(&upload_id),
-                &parts,
-                &v.tmp_dir(),
-                &tmp_path,
-                &cancel,
-            )?;
-            Ok(staged)
-        })
+            busy.cancel.clone(),
+        )
         .await
-        .map_err(|e| from_app_error(e.into()))?
-        .map_err(from_app_error)?
-    };
+        .map_err(from_app_error)?;
     let mtime = header_i64(headers, "x-oc-mtime")
         .filter(|t| *t > 0)
         .map(|t| t * 1000);
@@ -603,63 +572,6 @@ fn destination_exists() -> Response {
         StatusCode::PRECONDITION_FAILED,
         "the destination exists (Overwrite: F)",
     )
-}
-
-/// Concatenates the parts into `tmp` (kernel copy; a reflink on filesystems that share
-/// extents), hashing them on the way, and fsyncs the result. Stops (an `Interrupted` error)
-/// as soon as `cancel` is set.
-fn assemble_parts(
-    chunk_dir: &std::path::Path,
-    parts: &[ChunkPart],
-    tmp_dir: &std::path::Path,
-    tmp: &std::path::Path,
-    cancel: &AtomicBool,
-) -> std::io::Result<String> {
-    let cancelled = || {
-        if cancel.load(Ordering::Relaxed) {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "the client went away during the assembly",
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    std::fs::create_dir_all(tmp_dir)?;
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(tmp)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    for p in parts {
-        cancelled()?;
-        let path = chunk_dir.join(&p.name);
-        let mut f = std::fs::File::open(&path)?;
-        loop {
-            cancelled()?;
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        let mut f = std::fs::File::open(&path)?;
-        let copied = std::io::copy(&mut f, &mut out)?;
-        if copied as i64 != p.size {
-            return Err(std::io::Error::other(format!(
-                "chunk {} has {copied} bytes, {} expected",
-                p.name, p.size
-            )));
-        }
-    }
-    cancelled()?;
-    out.sync_all()?;
-    drop(out);
-    if let Some(d) = tmp.parent() {
-        let _ = sync_dir(d);
-    }
-    Ok(hasher.finalize().to_hex().to_string())
 }
 
 fn multistatus(entries: &[(String, bool, i64)]) -> Response {

@@ -1,6 +1,7 @@
 //! The namespace both doors (JSON API and WebDAV) use: folders and files as rows, bodies on
 //! volumes, atomic writes and exact quota accounting. Nothing outside this module joins a path.
 
+mod chunks;
 pub mod fsck;
 mod group;
 mod handoff;
