@@ -231,18 +231,14 @@ impl Drop for ClientSlot {
     }
 }
 
-/// The client behind a trusted proxy, by the same rule as `http::extract::ClientAddr`:
-/// `CF-Connecting-IP`, else the last `X-Forwarded-For` entry (the one the proxy added). None
-/// when the peer is no trusted proxy or the proxy named nobody.
+/// The client behind a trusted proxy, by the rule of `http::extract::client_addr`:
+/// `CF-Connecting-IP`, else the right-most `X-Forwarded-For` entry that is not itself a trusted
+/// proxy. None when the peer is no trusted proxy or the proxy named nobody else.
 pub fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
-    if !trusted.contains(&peer) {
-        return None;
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    header("cf-connecting-ip")
-        .map(str::trim)
-        .or_else(|| header("x-forwarded-for").and_then(|v| v.rsplit(',').next().map(str::trim)))
-        .and_then(|s| s.parse::<IpAddr>().ok())
+    // The same rule as every other use of the client's address (`ClientAddr`).
+    let peer = peer.to_canonical();
+    let client = crate::http::extract::client_addr(Some(peer), headers, trusted);
+    (trusted.contains(&peer) && client != peer).then_some(client)
 }
 
 /// The minimum-rate rule: after `grace`, every `window` must carry at least
