@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ApiClient, ApiError, errorText, type TokenSource } from './client'
+import { ApiClient, ApiError, errorText, filenameOf, type TokenSource } from './client'
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
@@ -79,5 +79,64 @@ describe('ApiClient', () => {
     await new ApiClient(tokens('T', null), f).login('alice', 'pw')
     expect((calls[0].init.headers as Record<string, string>).Authorization).toBeUndefined()
     expect(JSON.parse(calls[0].init.body as string)).toEqual({ username: 'alice', password: 'pw', cookie: true })
+  })
+
+  it('speaks the trash routes', async () => {
+    const { f, calls } = scripted([
+      json(200, { trash_id: 'n1', deleted_files: 3, trashed_bytes: 30 }),
+      json(200, { items: [], total: 0, bytes: 0 }),
+      json(200, { id: 'n1', name: 'a (2).jpg', parent_id: 'p' }),
+      new Response(null, { status: 204 }),
+      json(200, { deleted: 4, freed_bytes: 99 }),
+    ])
+    const api = new ApiClient(tokens('T', null), f)
+    expect((await api.remove('n1')).trash_id).toBe('n1')
+    await api.trash(100, 200)
+    expect(calls[1].url).toBe('/api/trash?limit=100&offset=200')
+    expect((await api.restoreFromTrash('n1', { on_conflict: 'keep_both', parent_id: 'p' })).name).toBe('a (2).jpg')
+    expect(calls[2].url).toBe('/api/trash/n1/restore')
+    expect(calls[2].init.method).toBe('POST')
+    expect(JSON.parse(calls[2].init.body as string)).toEqual({ on_conflict: 'keep_both', parent_id: 'p' })
+    expect(await api.deleteFromTrash('n1')).toBeUndefined()
+    expect([calls[3].init.method, calls[3].url]).toEqual(['DELETE', '/api/trash/n1'])
+    expect(await api.emptyTrash()).toEqual({ deleted: 4, freed_bytes: 99 })
+    expect([calls[4].init.method, calls[4].url]).toEqual(['DELETE', '/api/trash'])
+  })
+
+  it('turns a taken name on restore into a name-exists error', async () => {
+    const { f } = scripted([json(409, { code: 'name-exists', message: 'a file or folder with that name already exists here' })])
+    const err = await new ApiClient(tokens('T', null), f).restoreFromTrash('n1').catch((e) => e)
+    expect([err.status, err.code]).toEqual([409, 'name-exists'])
+  })
+
+  it('speaks the version routes and downloads a version with the token', async () => {
+    const body = new Uint8Array([1, 2, 3])
+    const { f, calls } = scripted([
+      json(200, { items: [{ id: 'v1', size: 3, modified_at: 1, created_at: 2, content_hash: 'h' }] }),
+      new Response(body, { status: 200, headers: { 'Content-Disposition': `attachment; filename="notes.txt"; filename*=UTF-8''n%C3%B6tes.txt` } }),
+      json(200, { id: 'f1', size: 3 }),
+      new Response(null, { status: 204 }),
+    ])
+    const api = new ApiClient(tokens('T', null), f)
+    expect((await api.versions('f1')).items[0].id).toBe('v1')
+    expect(calls[0].url).toBe('/api/files/f1/versions')
+    const { blob, filename } = await api.versionContent('f1', 'v1')
+    expect(calls[1].url).toBe('/api/files/f1/versions/v1/content')
+    expect((calls[1].init.headers as Record<string, string>).Authorization).toBe('Bearer T')
+    expect(new Uint8Array(await blob.arrayBuffer())).toEqual(body)
+    expect(filename).toBe('nötes.txt')
+    await api.restoreVersion('f1', 'v1')
+    expect([calls[2].init.method, calls[2].url]).toEqual(['POST', '/api/files/f1/versions/v1/restore'])
+    await api.deleteVersion('f1', 'v1')
+    expect([calls[3].init.method, calls[3].url]).toEqual(['DELETE', '/api/files/f1/versions/v1'])
+  })
+
+  it('reads the file name of a Content-Disposition header', () => {
+    expect(filenameOf('attachment; filename="a b.txt"')).toBe('a b.txt')
+    expect(filenameOf('attachment; filename=plain.bin')).toBe('plain.bin')
+    expect(filenameOf(`attachment; filename="fallback.txt"; filename*=UTF-8''%E2%82%AC.txt`)).toBe('€.txt')
+    expect(filenameOf('attachment; filename="q\\"uote.txt"')).toBe('q"uote.txt')
+    expect(filenameOf('attachment')).toBeNull()
+    expect(filenameOf(null)).toBeNull()
   })
 })

@@ -38,6 +38,22 @@ export async function toApiError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message)
 }
 
+/** The file name of a `Content-Disposition` header (RFC 6266: `filename*` wins over `filename`). */
+export function filenameOf(header: string | null): string | null {
+  if (!header) return null
+  const star = header.match(/filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/)
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim())
+    } catch {
+      /* fall through to the plain name */
+    }
+  }
+  const plain = header.match(/filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/)
+  if (!plain) return null
+  return plain[1] !== undefined ? plain[1].replace(/\\(.)/g, '$1') : plain[2]
+}
+
 export interface TokenSource {
   /** A current access token (renewing it first if it is about to expire), or null. */
   token(): Promise<string | null>
@@ -62,6 +78,19 @@ export class ApiClient {
   ) {}
 
   async request<R>(name: RouteName, opts: RequestOptions = {}): Promise<R> {
+    const res = await this.send(name, opts)
+    if (res.status === 204) return undefined as R
+    const text = await res.text()
+    return (text ? JSON.parse(text) : undefined) as R
+  }
+
+  /** A body that is not JSON (a file), with the name the server gives it. */
+  async blob(name: RouteName, opts: RequestOptions = {}): Promise<{ blob: Blob; filename: string | null }> {
+    const res = await this.send(name, { ...opts, headers: { Accept: '*/*', ...opts.headers } })
+    return { blob: await res.blob(), filename: filenameOf(res.headers.get('Content-Disposition')) }
+  }
+
+  private async send(name: RouteName, opts: RequestOptions): Promise<Response> {
     const route = ROUTES[name]
     let url = pathOf(name, opts.params)
     const q = Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '')
@@ -84,9 +113,7 @@ export class ApiClient {
       if (fresh) res = await send(fresh)
     }
     if (!res.ok) throw await toApiError(res)
-    if (res.status === 204) return undefined as R
-    const text = await res.text()
-    return (text ? JSON.parse(text) : undefined) as R
+    return res
   }
 
   // Auth
@@ -128,8 +155,9 @@ export class ApiClient {
   move(id: string, parent_id: string) {
     return this.request<T.FileItem>('updateFile', { params: { id }, json: { parent_id } })
   }
+  /** Moves the file or folder to the trash. */
   remove(id: string) {
-    return this.request<{ deleted_files: number; freed_bytes: number }>('deleteFile', { params: { id } })
+    return this.request<T.DeleteResult>('deleteFile', { params: { id } })
   }
   createFolder(parent_id: string | null, name: string) {
     return this.request<T.FileItem>('createFolder', { json: { parent_id, name } })
@@ -146,6 +174,37 @@ export class ApiClient {
   }
   removeTag(id: string, tag: string) {
     return this.request<{ tags: T.FileTag[] }>('removeTag', { params: { id, tag } })
+  }
+
+  // Versions (earlier bodies of a file)
+  versions(id: string) {
+    return this.request<{ items: T.FileVersion[] }>('versions', { params: { id } })
+  }
+  /** The current body becomes a version; answers the file. */
+  restoreVersion(id: string, vid: string) {
+    return this.request<T.FileItem>('restoreVersion', { params: { id, vid } })
+  }
+  deleteVersion(id: string, vid: string) {
+    return this.request<void>('deleteVersion', { params: { id, vid } })
+  }
+  /** An earlier body as a Blob (fetched with the token: the media cookie only opens downloads and thumbnails). */
+  versionContent(id: string, vid: string) {
+    return this.blob('versionContent', { params: { id, vid } })
+  }
+
+  // Trash
+  trash(limit = 100, offset = 0) {
+    return this.request<T.TrashListing>('trash', { query: { limit, offset } })
+  }
+  /** Back to its old place (or the root when that folder is gone), or into `parent_id`. */
+  restoreFromTrash(id: string, opts: T.RestoreOptions = {}) {
+    return this.request<T.FileItem>('restoreTrash', { params: { id }, json: opts })
+  }
+  deleteFromTrash(id: string) {
+    return this.request<void>('deleteTrash', { params: { id } })
+  }
+  emptyTrash() {
+    return this.request<{ deleted: number; freed_bytes: number }>('emptyTrash')
   }
 
   // Tags and search

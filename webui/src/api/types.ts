@@ -156,3 +156,48 @@ export interface Volume {
   read_only: boolean
   problem: string | null
 }
+
+/** What a delete answers: the item went to the trash under `trash_id` (the node's own id). */
+export interface DeleteResult {
+  trash_id: string
+  deleted_files: number
+  trashed_bytes: number
+}
+
+export interface TrashItem {
+  id: string
+  name: string
+  kind: 'file' | 'dir'
+  /** Bytes of the item and everything in it. */
+  size: number
+  /** Number of files in it (1 for a file). */
+  files: number
+  /** Where it was, e.g. `/photos/2024/beach.jpg`. */
+  original_path: string
+  /** Milliseconds since the epoch. */
+  deleted_at: number
+}
+
+export interface TrashListing {
+  items: TrashItem[]
+  total: number
+  bytes: number
+}
+
+export type OnConflict = 'fail' | 'keep_both' | 'overwrite'
+
+export interface RestoreOptions {
+  on_conflict?: OnConflict
+  parent_id?: string
+}
+
+/** An earlier body of a file; the current body is the file itself and is not in the list. */
+export interface FileVersion {
+  id: string
+  size: number
+  /** When that body was written (milliseconds since the epoch or RFC 3339). */
+  modified_at: number | string
+  /** When it stopped being the current body. */
+  created_at: number | string
+  content_hash: string | null
+}
