@@ -51,6 +51,17 @@ describe('UploadQueue', () => {
     expect(uploadMetadata(file('x', 1), 'F9').folder).toBe('F9')
   })
 
+  it('replaces a taken name only when asked (the old content becomes a version)', async () => {
+    const { queue, started } = harness()
+    queue.add([file('new.jpg', 1)], null)
+    queue.add([file('taken.jpg', 1)], null, 'overwrite')
+    await tick()
+    expect(started.map((s) => [s.name, s.opts.metadata.on_conflict])).toEqual([
+      ['new.jpg', 'keep_both'],
+      ['taken.jpg', 'overwrite'],
+    ])
+  })
+
   it('pauses, resumes and cancels', async () => {
     const { queue, started } = harness()
     const [k] = queue.add([file('a.jpg', 10)], null)

@@ -2,6 +2,7 @@
 // be paused, resumed and cancelled, and report per-file and total progress. An upload the server
 // already knows (same name, size, folder and modification time: a reload, another tab, a
 // dropped connection) continues where it stopped instead of starting again.
+import type { OnConflict } from '../api/types'
 import { createStore, type Store } from '../lib/store'
 
 export type UploadStatus = 'queued' | 'uploading' | 'paused' | 'done' | 'error' | 'canceled'
@@ -11,6 +12,8 @@ export interface UploadItem {
   name: string
   size: number
   folderId: string | null
+  /** What the server does when the name is taken: keep both (a new name) or replace (a version). */
+  onConflict: OnConflict
   sent: number
   status: UploadStatus
   error?: string
@@ -60,11 +63,11 @@ export function totals(items: UploadItem[]): Totals {
   }
 }
 
-export function uploadMetadata(file: File, folderId: string | null): Record<string, string> {
+export function uploadMetadata(file: File, folderId: string | null, onConflict: OnConflict = 'keep_both'): Record<string, string> {
   const m: Record<string, string> = {
     filename: file.name,
     filetype: file.type || 'application/octet-stream',
-    on_conflict: 'keep_both',
+    on_conflict: onConflict,
     lastmod: String(file.lastModified),
   }
   if (folderId) m.folder = folderId
@@ -103,13 +106,13 @@ export class UploadQueue {
     return this.items.find((i) => i.key === key)
   }
 
-  add(files: File[], folderId: string | null): string[] {
+  add(files: File[], folderId: string | null, onConflict: OnConflict = 'keep_both'): string[] {
     const keys: string[] = []
     const added: UploadItem[] = files.map((file) => {
       const key = `u${++counter}`
       keys.push(key)
       this.files.set(key, file)
-      return { key, name: file.name, size: file.size, folderId, sent: 0, status: 'queued' }
+      return { key, name: file.name, size: file.size, folderId, onConflict, sent: 0, status: 'queued' }
     })
     this.store.set((s) => ({ items: [...s.items, ...added] }))
     this.pump()
@@ -138,7 +141,7 @@ export class UploadQueue {
     if (this.item(key)?.status !== 'uploading') return // paused or cancelled meanwhile
     const t = this.makeTransport(file, {
       uploadUrl,
-      metadata: uploadMetadata(file, item.folderId),
+      metadata: uploadMetadata(file, item.folderId, item.onConflict),
       onStart: (from) => this.update(key, { resumedFrom: from, sent: from }),
       onProgress: (sent) => this.update(key, { sent }),
       onSuccess: (fileId) => {
