@@ -1,5 +1,5 @@
-// Routes: the signed-out pages, then the app behind the session. Admin and the photo viewer
-// load on demand (their code stays out of the first load).
+// Routes: the signed-out pages, then the app behind the session. Admin, the viewer and the
+// trash load on demand (their code stays out of the first load).
 import { Component, lazy, Suspense, useEffect, type ReactNode } from 'react'
 import { Layout } from './components/Layout'
 import { Spinner, Toasts } from './components/ui'
@@ -16,6 +16,7 @@ import { AccountPage } from './pages/account/AccountPage'
 
 const AdminPage = lazy(() => import('./pages/admin/AdminPage'))
 const ViewerPage = lazy(() => import('./pages/viewer/ViewerPage'))
+const TrashPage = lazy(() => import('./pages/trash/TrashPage'))
 
 class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   state = { error: null as Error | null }
@@ -53,6 +54,7 @@ function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
   else if (path === '/search') page = <SearchPage query={search.get('q') ?? ''} />
   else if (path === '/tags') page = <TagsPage tag={null} />
   else if ((m = match('/tags/:tag', path))) page = <TagsPage tag={m.tag} />
+  else if (path === '/trash') page = <TrashPage />
   else if (path === '/account') page = <AccountPage />
   else if (path === '/admin') page = <AdminPage />
   else

@@ -9,6 +9,7 @@ const LINKS = [
   { href: '/files', label: 'Files' },
   { href: '/search', label: 'Search' },
   { href: '/tags', label: 'Tags' },
+  { href: '/trash', label: 'Trash' },
   { href: '/account', label: 'Account' },
 ]
 

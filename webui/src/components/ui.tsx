@@ -3,7 +3,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { errorText } from '../api/client'
 import { formatBytes, percent } from '../lib/format'
 import { useStore } from '../lib/store'
-import { toasts } from '../store/app'
+import { dismissToast, toasts } from '../store/app'
 
 export function ProgressBar({ value, max, label, className = '' }: { value: number; max: number; label: string; className?: string }) {
   const p = percent(value, max)
@@ -123,9 +123,22 @@ export function Toasts() {
         <div
           key={t.id}
           role={t.kind === 'error' ? 'alert' : 'status'}
-          className={`pointer-events-auto max-w-lg rounded-md px-4 py-2 text-sm shadow-lg ${t.kind === 'error' ? 'bg-red-700 text-white' : 'bg-slate-800 text-white'}`}
+          data-testid="toast"
+          className={`pointer-events-auto flex max-w-lg items-center gap-3 rounded-md px-4 py-2 text-sm shadow-lg ${t.kind === 'error' ? 'bg-red-700 text-white' : 'bg-slate-800 text-white'}`}
         >
-          {t.text}
+          <span>{t.text}</span>
+          {t.action && (
+            <button
+              type="button"
+              className="shrink-0 rounded px-2 py-0.5 font-semibold text-sky-300 underline-offset-2 hover:underline focus-visible:outline-2 focus-visible:outline-white"
+              onClick={() => {
+                dismissToast(t.id)
+                t.action!.run()
+              }}
+            >
+              {t.action.label}
+            </button>
+          )}
         </div>
       ))}
     </div>

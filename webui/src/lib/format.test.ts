@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatExpiry, parseSize, percent } from './format'
+import { formatAgo, formatBytes, formatExpiry, parseSize, percent, toDate } from './format'
 
 describe('formatBytes', () => {
   it('uses decimal units like the quota settings', () => {
@@ -39,5 +39,27 @@ describe('formatExpiry', () => {
     expect(formatExpiry('2026-01-01T00:30:00Z', now)).toBe('in 30 min')
     expect(formatExpiry('2026-01-01T05:00:00Z', now)).toBe('in 5 hours')
     expect(formatExpiry('2026-01-08T00:00:00Z', now)).toBe('in 7 days')
+  })
+})
+
+describe('server times', () => {
+  it('reads milliseconds and RFC 3339 alike', () => {
+    expect(toDate(1_700_000_000_000)?.toISOString()).toBe('2023-11-14T22:13:20.000Z')
+    expect(toDate('1700000000000')?.toISOString()).toBe('2023-11-14T22:13:20.000Z')
+    expect(toDate('2023-11-14T22:13:20Z')?.getTime()).toBe(1_700_000_000_000)
+    expect(toDate('soon')).toBeNull()
+    expect(toDate(null)).toBeNull()
+  })
+
+  it('says how long ago an item was deleted', () => {
+    const now = 1_700_000_000_000
+    expect(formatAgo(now - 10_000, now)).toBe('just now')
+    expect(formatAgo(now - 5 * 60_000, now)).toBe('5 min ago')
+    expect(formatAgo(now - 3600_000, now)).toBe('1 hour ago')
+    expect(formatAgo(now - 3 * 3600_000, now)).toBe('3 hours ago')
+    expect(formatAgo(now - 30 * 3600_000, now)).toBe('yesterday')
+    expect(formatAgo(now - 4 * 86_400_000, now)).toBe('4 days ago')
+    expect(formatAgo(now - 40 * 86_400_000, now)).toMatch(/2023/)
+    expect(formatAgo(undefined, now)).toBe('—')
   })
 })

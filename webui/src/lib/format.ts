@@ -53,3 +53,31 @@ export function parseSize(text: string): number | null {
   if (power < 0) return null
   return Math.round(value * Math.pow(binary ? 1024 : 1000, power))
 }
+
+/** A server time as a Date: milliseconds since the epoch or an RFC 3339 string. */
+export function toDate(v: number | string | null | undefined): Date | null {
+  if (v === null || v === undefined || v === '') return null
+  const d = typeof v === 'number' ? new Date(v) : /^\d+$/.test(v) ? new Date(Number(v)) : new Date(v)
+  return Number.isNaN(d.getTime()) ? null : d
+}
+
+/** "3 Dec 2026, 14:05": a moment the user may need to tell apart from another one that day. */
+export function formatDateTime(v: number | string | null | undefined): string {
+  const d = toDate(v)
+  if (!d) return '—'
+  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+}
+
+/** "just now", "5 min ago", "3 hours ago", "yesterday", "4 days ago", then the date. */
+export function formatAgo(v: number | string | null | undefined, now: number = Date.now()): string {
+  const d = toDate(v)
+  if (!d) return '—'
+  const s = Math.max(0, (now - d.getTime()) / 1000)
+  if (s < 45) return 'just now'
+  if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min ago`
+  if (s < 86_400) return `${Math.round(s / 3600)} hour${Math.round(s / 3600) === 1 ? '' : 's'} ago`
+  const days = Math.floor(s / 86_400)
+  if (days === 1) return 'yesterday'
+  if (days < 30) return `${days} days ago`
+  return d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })
+}

@@ -18,19 +18,32 @@ export const uploads = new UploadQueue(tusTransport(session), async (file, folde
   return match ? match.url : null
 })
 
+export interface ToastAction {
+  label: string
+  run(): void
+}
+
 export interface Toast {
   id: number
   text: string
   kind: 'error' | 'info'
+  /** A button in the toast ("Undo", "Open folder"); pressing it closes the toast. */
+  action?: ToastAction
 }
 
 export const toasts = createStore<{ list: Toast[] }>({ list: [] })
 let toastId = 0
 
-export function toast(text: string, kind: Toast['kind'] = 'info'): void {
+export function toast(text: string, kind: Toast['kind'] = 'info', opts: { action?: ToastAction; ms?: number } = {}): number {
   const id = ++toastId
-  toasts.set((s) => ({ list: [...s.list, { id, text, kind }] }))
-  setTimeout(() => toasts.set((s) => ({ list: s.list.filter((t) => t.id !== id) })), kind === 'error' ? 8000 : 4000)
+  toasts.set((s) => ({ list: [...s.list, { id, text, kind, action: opts.action }] }))
+  // A toast with a button stays long enough to reach the button.
+  setTimeout(() => dismissToast(id), opts.ms ?? (opts.action ? 10_000 : kind === 'error' ? 8000 : 4000))
+  return id
+}
+
+export function dismissToast(id: number): void {
+  toasts.set((s) => ({ list: s.list.filter((t) => t.id !== id) }))
 }
 
 /** Refreshes the signed-in user (quota bar) after uploads and deletes. */

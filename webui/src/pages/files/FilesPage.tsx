@@ -1,15 +1,19 @@
 // The files page: a folder's items as a grid of thumbnails or a list, breadcrumbs, sorting,
 // multi-select with rename/move/delete/download, new folders, and uploads by picker or by
-// dropping files from the desktop.
+// dropping files from the desktop. A delete moves items to the trash, with "Undo" in a toast;
+// an upload onto a taken name asks Replace (the old content becomes a version) or Keep both;
+// a name that differs from a sibling only in case is allowed, with a warning.
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react'
 import { errorText } from '../../api/client'
 import { downloadUrl } from '../../api/routes'
-import type { FileItem, Listing, SortBy } from '../../api/types'
+import type { FileItem, Listing, OnConflict, SortBy } from '../../api/types'
 import { FileIcon, isMediaLike, Thumb } from '../../components/Thumb'
 import { Dialog, ErrorText, Spinner } from '../../components/ui'
 import { formatBytes, formatDate } from '../../lib/format'
+import { caseTwins, caseWarning, planUploads, type UploadPlan } from '../../lib/names'
 import { Link, navigate } from '../../lib/router'
 import { api, refreshMe, toast, uploads } from '../../store/app'
+import { moveToTrash, undoTrash } from '../../store/trash'
 import { MoveDialog } from './MoveDialog'
 import { UploadPanel } from './UploadPanel'
 import { VirtualItems } from './VirtualItems'
@@ -18,7 +22,13 @@ import { VirtualItems } from './VirtualItems'
 const FIRST_PAGE = 200
 const PAGE = 1000
 
-type DialogState = { kind: 'new-folder' } | { kind: 'rename'; item: FileItem } | { kind: 'delete'; items: FileItem[] } | { kind: 'move'; items: FileItem[] } | null
+type DialogState =
+  | { kind: 'new-folder' }
+  | { kind: 'rename'; item: FileItem }
+  | { kind: 'delete'; items: FileItem[] }
+  | { kind: 'move'; items: FileItem[] }
+  | { kind: 'upload'; plan: UploadPlan<File> }
+  | null
 
 function openItem(item: FileItem) {
   if (item.kind === 'folder') navigate(`/files/${item.id}`)
@@ -108,7 +118,15 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
 
   const targetFolder = folderId ?? listing?.folder.id ?? null
   const addFiles = (files: File[]) => {
-    if (files.length) uploads.add(files, folderId)
+    if (!files.length) return
+    const plan = planUploads(files, items)
+    if (plan.taken.length || plan.twins.length) setDialog({ kind: 'upload', plan })
+    else uploads.add(files, folderId)
+  }
+  const startUploads = (plan: UploadPlan<File>, taken: OnConflict | 'skip') => {
+    setDialog(null)
+    if (plan.fresh.length) uploads.add(plan.fresh, folderId)
+    if (plan.taken.length && taken !== 'skip') uploads.add(plan.taken, folderId, taken)
   }
 
   const onDrop = (e: DragEvent) => {
@@ -156,6 +174,31 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
     setReloadKey((k) => k + 1)
     void refreshMe()
     if (!failed) toast(`${what}: ${list.length} item${list.length > 1 ? 's' : ''} done`)
+  }
+
+  async function deleteItems(list: FileItem[]) {
+    const { trashed, failed } = await moveToTrash(api, list)
+    for (const f of failed) toast(`Delete ${f.item.name}: ${errorText(f.error)}`, 'error')
+    setDialog(null)
+    setSelected(new Set())
+    setReloadKey((k) => k + 1)
+    void refreshMe()
+    if (!trashed.length) return
+    const what = trashed.length === 1 ? `“${trashed[0].item.name}”` : `${trashed.length} items`
+    toast(`Moved ${what} to the Trash`, 'info', {
+      action: {
+        label: 'Undo',
+        run: async () => {
+          const back = await undoTrash(api, trashed)
+          setReloadKey((k) => k + 1)
+          void refreshMe()
+          for (const f of back.failed) {
+            toast(`${f.item.name} is still in the Trash: ${errorText(f.error)}`, 'error', { action: { label: 'Open Trash', run: () => navigate('/trash') } })
+          }
+          if (back.restored.length) toast(back.restored.length === 1 ? `Restored “${back.restored[0].name}”` : `Restored ${back.restored.length} items`)
+        },
+      },
+    })
   }
 
   const folderName = listing ? (listing.path.length <= 1 ? 'My files' : listing.folder.name) : ''
@@ -239,6 +282,9 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           <button type="button" className="btn" disabled={chosen.length !== 1} onClick={() => setDialog({ kind: 'rename', item: chosen[0] })}>
             Rename
           </button>
+          <button type="button" className="btn" disabled={chosen.length !== 1 || chosen[0].kind !== 'file'} onClick={() => navigate(`/view/${chosen[0].id}`)} title="Details and earlier versions">
+            Details
+          </button>
           <button type="button" className="btn" onClick={() => setDialog({ kind: 'move', items: chosen })}>
             Move
           </button>
@@ -292,6 +338,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
         <NameDialog
           title="New folder"
           initial=""
+          siblings={items}
           action="Create"
           onClose={() => setDialog(null)}
           onSubmit={async (name) => {
@@ -305,6 +352,8 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
         <NameDialog
           title={`Rename ${dialog.item.name}`}
           initial={dialog.item.name}
+          siblings={items}
+          selfId={dialog.item.id}
           action="Rename"
           onClose={() => setDialog(null)}
           onSubmit={async (name) => {
@@ -327,18 +376,20 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
         <Dialog title={`Delete ${dialog.items.length} item${dialog.items.length > 1 ? 's' : ''}?`} onClose={() => setDialog(null)}>
           <p className="text-sm text-slate-700">
             {dialog.items.length === 1 ? dialog.items[0].name : `${dialog.items.length} items`}
-            {dialog.items.some((i) => i.kind === 'folder') ? ' and everything inside' : ''} will be deleted for good.
+            {dialog.items.some((i) => i.kind === 'folder') ? ' and everything inside' : ''} will move to the Trash. You can restore{' '}
+            {dialog.items.length === 1 ? 'it' : 'them'} from there for 30 days; until then {dialog.items.length === 1 ? 'it still counts' : 'they still count'} toward your storage.
           </p>
           <div className="mt-4 flex justify-end gap-2">
             <button type="button" className="btn" onClick={() => setDialog(null)}>
               Cancel
             </button>
-            <button type="button" className="btn btn-danger" onClick={() => void runAll('Delete', dialog.items, (i) => api.remove(i.id))}>
+            <button type="button" className="btn btn-danger" onClick={() => void deleteItems(dialog.items)}>
               Delete
             </button>
           </div>
         </Dialog>
       )}
+      {dialog?.kind === 'upload' && <UploadConflictDialog plan={dialog.plan} folderName={folderName} onClose={() => setDialog(null)} onChoose={(c) => startUploads(dialog.plan, c)} />}
 
       <UploadPanel reloadKey={reloadKey} />
     </div>
@@ -380,10 +431,27 @@ function ListRow({ item, selected, onToggle }: { item: FileItem; selected: boole
   )
 }
 
-function NameDialog({ title, initial, action, onSubmit, onClose }: { title: string; initial: string; action: string; onSubmit: (name: string) => Promise<void>; onClose: () => void }) {
+function NameDialog({
+  title,
+  initial,
+  siblings,
+  selfId,
+  action,
+  onSubmit,
+  onClose,
+}: {
+  title: string
+  initial: string
+  siblings: FileItem[]
+  selfId?: string
+  action: string
+  onSubmit: (name: string) => Promise<void>
+  onClose: () => void
+}) {
   const [name, setName] = useState(initial)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const warning = name.trim() ? caseWarning(name.trim(), caseTwins(name.trim(), siblings, selfId)) : null
   return (
     <Dialog title={title} onClose={onClose}>
       <form
@@ -416,6 +484,11 @@ function NameDialog({ title, initial, action, onSubmit, onClose }: { title: stri
             }
           }}
         />
+        {warning && (
+          <p className="mt-2 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="case-warning">
+            {warning}
+          </p>
+        )}
         <div className="mt-3">
           <ErrorText error={error} />
         </div>
@@ -428,6 +501,58 @@ function NameDialog({ title, initial, action, onSubmit, onClose }: { title: stri
           </button>
         </div>
       </form>
+    </Dialog>
+  )
+}
+
+/** Before an upload: names already taken here (Replace keeps the old content as a version, Keep
+ *  both gives the new file a free name) and names that differ from another only in case. */
+function UploadConflictDialog({ plan, folderName, onChoose, onClose }: { plan: UploadPlan<File>; folderName: string; onChoose: (c: OnConflict | 'skip') => void; onClose: () => void }) {
+  const n = plan.taken.length
+  const list = (names: string[]) => (names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', '))
+  return (
+    <Dialog title={n ? `${n} file${n > 1 ? 's' : ''} already exist${n > 1 ? '' : 's'} in ${folderName}` : 'Names that differ only in case'} onClose={onClose}>
+      {n > 0 && (
+        <div className="space-y-2 text-sm text-slate-700" data-testid="upload-conflicts">
+          <p>{list(plan.taken.map((f) => f.name))}</p>
+          <p>
+            <strong>Replace</strong> puts the new content in place; the current content is kept as an earlier version, which you can restore from the file&apos;s details. <strong>Keep both</strong> uploads the new file under a
+            free name such as “name (2)”.
+          </p>
+        </div>
+      )}
+      {plan.twins.length > 0 && (
+        <ul className="mt-2 space-y-1 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="case-warning">
+          {plan.twins.slice(0, 5).map((t) => (
+            <li key={t.file.name}>{caseWarning(t.file.name, t.twins)}</li>
+          ))}
+          {plan.twins.length > 5 && <li>… and {plan.twins.length - 5} more.</li>}
+        </ul>
+      )}
+      <div className="mt-4 flex flex-wrap justify-end gap-2">
+        <button type="button" className="btn" onClick={onClose}>
+          Cancel
+        </button>
+        {n > 0 ? (
+          <>
+            {plan.fresh.length > 0 && (
+              <button type="button" className="btn" onClick={() => onChoose('skip')}>
+                Skip these
+              </button>
+            )}
+            <button type="button" className="btn" onClick={() => onChoose('keep_both')}>
+              Keep both
+            </button>
+            <button type="button" className="btn btn-primary" onClick={() => onChoose('overwrite')}>
+              Replace
+            </button>
+          </>
+        ) : (
+          <button type="button" className="btn btn-primary" onClick={() => onChoose('keep_both')}>
+            Upload
+          </button>
+        )}
+      </div>
     </Dialog>
   )
 }

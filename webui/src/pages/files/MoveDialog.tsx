@@ -5,7 +5,21 @@ import { FileIcon } from '../../components/Thumb'
 import { Dialog, ErrorText, Spinner } from '../../components/ui'
 import { api } from '../../store/app'
 
-export function MoveDialog({ count, exclude, onMove, onClose }: { count: number; exclude: Set<string>; onMove: (folderId: string) => Promise<void>; onClose: () => void }) {
+export function MoveDialog({
+  count,
+  exclude,
+  onMove,
+  onClose,
+  title,
+  action = 'Move here',
+}: {
+  count: number
+  exclude: Set<string>
+  onMove: (folderId: string) => Promise<void>
+  onClose: () => void
+  title?: string
+  action?: string
+}) {
   const [folder, setFolder] = useState<string | null>(null)
   const [listing, setListing] = useState<Listing | null>(null)
   const [error, setError] = useState<unknown>(null)
@@ -21,7 +35,7 @@ export function MoveDialog({ count, exclude, onMove, onClose }: { count: number;
 
   const folders = listing?.items.filter((i) => i.kind === 'folder' && !exclude.has(i.id)) ?? []
   return (
-    <Dialog title={`Move ${count} item${count > 1 ? 's' : ''}`} onClose={onClose}>
+    <Dialog title={title ?? `Move ${count} item${count > 1 ? 's' : ''}`} onClose={onClose}>
       <nav aria-label="Destination path" className="mb-2 flex flex-wrap gap-1 text-sm">
         {listing?.path.map((p, i) => (
           <span key={p.id}>
@@ -62,7 +76,7 @@ export function MoveDialog({ count, exclude, onMove, onClose }: { count: number;
             }
           }}
         >
-          Move here
+          {action}
         </button>
       </div>
     </Dialog>

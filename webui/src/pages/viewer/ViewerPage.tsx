@@ -1,22 +1,33 @@
-// The photo viewer: the large preview (the original while the preview is not ready), EXIF
-// details, tags to add and remove, and ← / → to go through the pictures of the folder.
+// The file viewer: the large preview of a picture or video (the original while the preview is
+// not ready; an icon for other files), EXIF details, tags to add and remove, the file's earlier
+// versions (download, restore), and ← / → to go through the pictures of the folder.
 import { useEffect, useState, type FormEvent } from 'react'
 import { ApiError, errorText } from '../../api/client'
 import { downloadUrl, thumbnailUrl } from '../../api/routes'
 import type { FileItem, FileTag } from '../../api/types'
-import { isMediaLike } from '../../components/Thumb'
+import { FileIcon, isMediaLike } from '../../components/Thumb'
 import { ErrorText, Spinner } from '../../components/ui'
 import { formatBytes } from '../../lib/format'
+import { Versions } from './Versions'
 import { Link, navigate } from '../../lib/router'
 import { api, toast } from '../../store/app'
 
 function Preview({ file }: { file: FileItem }) {
-  const [src, setSrc] = useState(thumbnailUrl(file.id, 'large'))
+  // The etag is in the URL: a restored version shows its own picture, not the cached one.
+  const [src, setSrc] = useState(thumbnailUrl(file.id, 'large', 0, file.etag))
   const [tries, setTries] = useState(0)
   useEffect(() => {
-    setSrc(thumbnailUrl(file.id, 'large'))
+    setSrc(thumbnailUrl(file.id, 'large', 0, file.etag))
     setTries(0)
-  }, [file.id])
+  }, [file.id, file.etag])
+  if (!isMediaLike(file)) {
+    return (
+      <div className="flex flex-col items-center gap-2 py-16 text-slate-300" data-testid="viewer-icon">
+        <FileIcon file={file} className="h-24 w-24" />
+        <p className="text-sm">No preview for this kind of file.</p>
+      </div>
+    )
+  }
   const isImage = /^image\//.test(file.content_type ?? '') || file.media?.kind === 'image'
   if (file.media?.kind === 'video' || /^video\//.test(file.content_type ?? '')) {
     // Played from the file itself (Range requests), the thumbnail as its poster.
@@ -31,7 +42,7 @@ function Preview({ file }: { file: FileItem }) {
       onError={() => {
         // No preview (yet): a picture can be shown from its original; else ask again later.
         if (isImage && tries === 0) setSrc(downloadUrl(file.id, true))
-        else if (tries < 4) setTimeout(() => setSrc(thumbnailUrl(file.id, 'large', tries + 1)), 3000 * (tries + 1))
+        else if (tries < 4) setTimeout(() => setSrc(thumbnailUrl(file.id, 'large', tries + 1, file.etag)), 3000 * (tries + 1))
         setTries((t) => t + 1)
       }}
     />
@@ -180,6 +191,7 @@ export default function ViewerPage({ fileId }: { fileId: string }) {
       <aside className="card space-y-4">
         <Details file={file} />
         <Tags file={file} />
+        <Versions file={file} onRestored={setFile} />
       </aside>
     </div>
   )
