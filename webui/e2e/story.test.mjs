@@ -1,6 +1,8 @@
 // The acceptance story in a real browser against the real server: an admin invites, a new user
 // registers, uploads photos by drag and drop and with the file picker, sees thumbnails, renames,
-// moves, downloads (same bytes), deletes while the quota bar follows; a 250 MB upload survives a
+// moves, downloads (same bytes), deletes to the Trash and undoes it, deletes again and empties the
+// Trash while the quota bar follows, replaces a file by uploading its name again and restores the
+// earlier version from the file's details (same bytes); a 250 MB upload survives a
 // page reload and resumes with no request body over 100 MB; the access token expires and is
 // renewed without a visible logout; another user sees none of it. Screenshots of the main pages
 // at desktop and phone width land in e2e/artifacts/, and the first load of a 1,000-file folder
@@ -167,7 +169,11 @@ describe('CloudVault in a real browser', () => {
     await page.getByRole('textbox', { name: 'Name' }).fill('mountain.jpg')
     await page.getByRole('dialog').getByRole('button', { name: 'Rename' }).click()
     await page.getByRole('dialog').getByRole('alert').filter({ hasText: 'already exists' }).waitFor()
+    // Names are exact: a case-only twin is allowed, with a warning about Windows and macOS.
+    await page.getByRole('textbox', { name: 'Name' }).fill('Mountain.JPG')
+    await page.getByRole('dialog').getByTestId('case-warning').filter({ hasText: 'differs from “mountain.jpg” only in upper and lower case' }).waitFor()
     await page.getByRole('textbox', { name: 'Name' }).fill('beach day.jpg')
+    assert.equal(await page.getByRole('dialog').getByTestId('case-warning').count(), 0)
     await page.getByRole('dialog').getByRole('button', { name: 'Rename' }).click()
     await page.locator('[data-testid=file-item][data-name="beach day.jpg"]').waitFor()
     photos[0].name = 'beach day.jpg'
@@ -228,16 +234,95 @@ describe('CloudVault in a real browser', () => {
     await page.getByTestId('breadcrumbs').getByText('Holiday').waitFor()
   })
 
-  it('deletes a file and the quota bar follows', async () => {
+  it('deletes a file to the Trash, undoes it, deletes it again and empties the Trash; the quota bar follows', async () => {
     const page = alice.page
-    await select(page, 'beach day.jpg')
-    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Delete' }).click()
-    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
-    await until('the file to go', async () => !(await items(page)).includes('beach day.jpg'))
+    const beach = (await alice.api.list(alice.holiday)).find((i) => i.name === 'beach day.jpg')
+    const remove = async () => {
+      await select(page, 'beach day.jpg')
+      await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Delete' }).click()
+      await page.getByRole('dialog').getByText('will move to the Trash').waitFor()
+      await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
+      await until('the file to go', async () => !(await items(page)).includes('beach day.jpg'))
+    }
+    await remove()
+    // In the trash, with its old place; its bytes still count (the quota stays exact against the disk).
+    const trash = await alice.api.call('GET', '/api/trash?limit=100&offset=0')
+    assert.deepEqual(
+      trash.items.map((i) => [i.id, i.name, i.kind, i.size, i.original_path]),
+      [[beach.id, 'beach day.jpg', 'file', photos[0].size, '/Holiday/beach day.jpg']],
+    )
+    assert.equal((await alice.api.call('GET', '/api/auth/me')).used_bytes, alice.used)
+    await page.getByTestId('toast').filter({ hasText: 'Moved “beach day.jpg” to the Trash' }).getByRole('button', { name: 'Undo' }).click()
+    await page.locator('[data-testid=file-item][data-name="beach day.jpg"]').waitFor()
+    const back = (await alice.api.list(alice.holiday)).find((i) => i.name === 'beach day.jpg')
+    assert.equal(back.id, beach.id, 'undo brings the same file back (its id, so its tags and thumbnail)')
+    assert.equal(await alice.api.sha256Of(back.id), photos[0].sha256)
+    assert.equal((await alice.api.call('GET', '/api/trash')).total, 0)
+
+    await remove()
+    await page.getByRole('link', { name: 'Trash' }).first().click()
+    const row = page.locator('[data-testid=trash-item][data-name="beach day.jpg"]')
+    await row.waitFor()
+    assert.equal(await row.getByTestId('trash-place').textContent(), 'from My files / Holiday')
+    await page.getByTestId('trash-help').getByText('30 days').waitFor()
+    await shot(page, 'trash-desktop')
+    await page.getByRole('button', { name: 'Empty trash' }).click()
+    await page.getByRole('dialog').getByText('deleted for good').waitFor()
+    await page.getByRole('dialog').getByRole('button', { name: 'Empty trash' }).click()
+    await page.getByTestId('trash-empty').waitFor()
     alice.used -= photos[0].size
     await waitForUsed(page, alice.used)
-    const me = await alice.api.call('GET', '/api/auth/me')
-    assert.equal(me.used_bytes, alice.used)
+    assert.equal((await alice.api.call('GET', '/api/auth/me')).used_bytes, alice.used)
+    assert.equal(await alice.api.status('GET', `/api/files/${beach.id}`), 404)
+  })
+
+  it('uploading a taken name asks; Replace keeps the old content as a version, which the details restore', async () => {
+    const page = alice.page
+    const draft1 = Buffer.from('CloudVault notes, first draft\n')
+    const draft2 = Buffer.from('CloudVault notes, second draft, a little longer than the first\n')
+    await page.getByRole('link', { name: 'Files' }).first().click()
+    await page.locator('[data-testid=file-item][data-name="Holiday"]').waitFor()
+    const doneUploads = () => page.locator('[data-testid=upload-item][data-name="notes.txt"][data-status=done]').count()
+    await page.setInputFiles('[data-testid=file-picker]', { name: 'notes.txt', mimeType: 'text/plain', buffer: draft1 })
+    await until('the first draft uploaded', async () => (await doneUploads()) === 1)
+    await page.locator('[data-testid=file-item][data-name="notes.txt"]').waitFor()
+    await page.setInputFiles('[data-testid=file-picker]', { name: 'notes.txt', mimeType: 'text/plain', buffer: draft2 })
+    await page.getByRole('dialog').getByTestId('upload-conflicts').filter({ hasText: 'notes.txt' }).waitFor()
+    await shot(page, 'upload-conflict-desktop')
+    await page.getByRole('dialog').getByRole('button', { name: 'Replace' }).click()
+    await until('the second draft uploaded', async () => (await doneUploads()) === 2)
+    const notes = await until('one notes.txt holding the second draft', async () => {
+      const l = (await alice.api.list()).filter((i) => i.name.startsWith('notes'))
+      return l.length === 1 && l[0].size === draft2.length && l[0]
+    })
+    const before = (await alice.api.call('GET', `/api/files/${notes.id}/versions`)).items
+    assert.deepEqual(before.map((v) => v.size), [draft1.length], 'the first draft is kept as a version')
+
+    await select(page, 'notes.txt')
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Details' }).click()
+    const version = page.getByTestId('version')
+    await version.waitFor()
+    assert.equal(await version.getAttribute('data-size'), String(draft1.length))
+    assert.equal(await page.getByTestId('version-current').getAttribute('data-size'), String(draft2.length))
+    const [old] = await Promise.all([page.waitForEvent('download'), version.getByRole('button', { name: /^Download the version/ }).click()])
+    assert.ok(readFileSync(await old.path()).equals(draft1), 'the version downloads with the first draft bytes')
+    await shot(page, 'versions-desktop')
+    await version.getByRole('button', { name: /^Restore the version/ }).click()
+    await page.getByRole('dialog').getByText('is kept as a version').waitFor()
+    await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click()
+    await until('the first draft is current again', async () => (await page.getByTestId('version-current').getAttribute('data-size')) === String(draft1.length))
+    const [now] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()])
+    assert.ok(readFileSync(await now.path()).equals(draft1), 'the file downloads with the restored bytes')
+    await until('the second draft listed as a version', async () => (await version.evaluateAll((els) => els.map((e) => e.dataset.size))).includes(String(draft2.length)))
+    const after = (await alice.api.call('GET', `/api/files/${notes.id}/versions`)).items
+    assert.ok(after.some((v) => v.size === draft2.length), 'the replaced content became a version')
+    // Versions count toward the quota: used = everything before + the current body + every version.
+    const used = (await alice.api.call('GET', '/api/auth/me')).used_bytes
+    assert.equal(used, alice.used + draft1.length + after.reduce((a, v) => a + v.size, 0))
+    alice.used = used
+    await waitForUsed(page, alice.used)
+    await page.getByRole('link', { name: '← Back to folder' }).click()
+    await page.locator('[data-testid=file-item][data-name="notes.txt"]').waitFor()
   })
 
   it('the access token expires and is renewed without a visible logout', async () => {
@@ -385,6 +470,11 @@ describe('CloudVault in a real browser', () => {
     await page.goto(`${server.base}/search?q=sunset`)
     await page.getByText(/not available on this server yet|results? for/).first().waitFor()
     await shot(page, 'search-phone')
+    await page.goto(`${server.base}/trash`)
+    await page.getByTestId('trash-empty').waitFor()
+    await shot(page, 'trash-phone')
+    const trashOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    assert.ok(trashOverflow <= 1, `the Trash fits a phone (${trashOverflow}px too wide)`)
     await ctx.close()
     const actx = await browser.newContext(PHONE)
     const apage = await actx.newPage()

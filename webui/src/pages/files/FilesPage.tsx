@@ -517,7 +517,7 @@ function UploadConflictDialog({ plan, folderName, onChoose, onClose }: { plan: U
           <p>{list(plan.taken.map((f) => f.name))}</p>
           <p>
             <strong>Replace</strong> puts the new content in place; the current content is kept as an earlier version, which you can restore from the file&apos;s details. <strong>Keep both</strong> uploads the new file under a
-            free name such as “name (2)”.
+            free name such as “name (1)”.
           </p>
         </div>
       )}

@@ -221,7 +221,7 @@ export default function TrashPage() {
         <Dialog title={`“${dialog.item.name}” already exists there`} onClose={() => setDialog(null)}>
           <p className="text-sm text-slate-700" data-testid="restore-conflict">
             The folder {dialog.parentId ? 'you chose' : originalPlace(dialog.item.original_path)} already holds an item named exactly “{dialog.item.name}”. <strong>Keep both</strong> restores it under a free name
-            such as “name (2)”. <strong>Replace</strong> puts the restored item in place of the current one, which is kept in the Trash or as an earlier version.
+            such as “name (1)”. <strong>Replace</strong> puts the restored item in place of the current one, which is kept in the Trash or as an earlier version.
           </p>
           <div className="mt-4 flex flex-wrap justify-end gap-2">
             <button type="button" className="btn" onClick={() => setDialog(null)}>
