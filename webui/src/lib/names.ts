@@ -41,7 +41,7 @@ export function caseWarning(name: string, twins: readonly Named[]): string | nul
 export interface UploadPlan<F extends Named> {
   /** Files whose exact name is taken in the folder: the user chooses Replace or Keep both. */
   taken: F[]
-  /** Files whose name differs from a sibling (or from another file of the same batch) only in case. */
+  /** Files whose name differs from a sibling (or from an earlier file of the same batch) only in case. */
   twins: { file: F; twins: Named[] }[]
   /** Everything else. */
   fresh: F[]
@@ -54,7 +54,8 @@ export function planUploads<F extends Named>(files: readonly F[], siblings: read
   files.forEach((f, i) => {
     if (exact.has(nameKey(f.name))) plan.taken.push(f)
     else plan.fresh.push(f)
-    const batch = files.filter((_, j) => j !== i).map((g) => ({ name: g.name }))
+    // Against the files before it in the batch only, so a pair inside the batch is told once.
+    const batch = files.slice(0, i).map((g) => ({ name: g.name }))
     const twins = caseTwins(f.name, [...siblings, ...batch])
     if (twins.length) plan.twins.push({ file: f, twins: dedupe(twins) })
   })

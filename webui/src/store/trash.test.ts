@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../api/client'
-import type { FileItem, RestoreOptions } from '../api/types'
+import type { DeleteResult, FileItem, RestoreOptions } from '../api/types'
 import { isNameTaken, moveToTrash, originalPlace, pageInfo, undoTrash, type TrashApi } from './trash'
 
 /** A trash that behaves like the server's: delete moves a node in, restore puts it back unless
@@ -69,6 +69,18 @@ describe('delete and undo', () => {
     expect(isNameTaken(new ApiError(409, 'name-exists', 'x'))).toBe(true)
     expect(isNameTaken(new ApiError(409, 'conflict', 'x'))).toBe(false)
     expect(isNameTaken(new Error('name-exists'))).toBe(false)
+  })
+
+  it('offers no undo for what a server without a trash deleted for good', async () => {
+    const api: TrashApi = {
+      remove: async () => ({ deleted_files: 1, freed_bytes: 5 }) as unknown as DeleteResult,
+      restoreFromTrash: async () => {
+        throw new Error('no trash')
+      },
+    }
+    const del = await moveToTrash(api, [{ id: 'a', name: 'a.jpg' }])
+    expect(del.trashed).toEqual([])
+    expect(del.gone.map((i) => i.id)).toEqual(['a'])
   })
 })
 

@@ -23,21 +23,25 @@ export interface Failed<T> {
   error: unknown
 }
 
-/** Deletes one item after the other; a failure does not stop the others. */
-export async function moveToTrash<T extends Named>(api: TrashApi, items: readonly T[]): Promise<{ trashed: Trashed<T>[]; failed: Failed<T>[]; bytes: number }> {
+/** Deletes one item after the other; a failure does not stop the others. `gone` lists what a
+ *  server without a trash deleted for good (its answer names no trash id): no Undo for those. */
+export async function moveToTrash<T extends Named>(api: TrashApi, items: readonly T[]): Promise<{ trashed: Trashed<T>[]; gone: T[]; failed: Failed<T>[]; bytes: number }> {
   const trashed: Trashed<T>[] = []
+  const gone: T[] = []
   const failed: Failed<T>[] = []
   let bytes = 0
   for (const item of items) {
     try {
       const r = await api.remove(item.id)
-      trashed.push({ item, trashId: r.trash_id ?? item.id })
-      bytes += r.trashed_bytes ?? 0
+      if (r.trash_id) {
+        trashed.push({ item, trashId: r.trash_id })
+        bytes += r.trashed_bytes ?? 0
+      } else gone.push(item)
     } catch (error) {
       failed.push({ item, error })
     }
   }
-  return { trashed, failed, bytes }
+  return { trashed, gone, failed, bytes }
 }
 
 /** Puts what `moveToTrash` deleted back in its old place. A name taken there meanwhile is a failure

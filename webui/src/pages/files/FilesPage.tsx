@@ -177,8 +177,9 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
   }
 
   async function deleteItems(list: FileItem[]) {
-    const { trashed, failed } = await moveToTrash(api, list)
+    const { trashed, gone, failed } = await moveToTrash(api, list)
     for (const f of failed) toast(`Delete ${f.item.name}: ${errorText(f.error)}`, 'error')
+    if (gone.length) toast(`Deleted ${gone.length === 1 ? `“${gone[0].name}”` : `${gone.length} items`} for good (this server has no trash)`)
     setDialog(null)
     setSelected(new Set())
     setReloadKey((k) => k + 1)
