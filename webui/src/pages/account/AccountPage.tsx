@@ -7,6 +7,7 @@ import { PasswordRules } from '../../components/PasswordRules'
 import { CopyButton, ErrorText, PageTitle, QuotaBar } from '../../components/ui'
 import { formatDate } from '../../lib/format'
 import { passwordOk } from '../../lib/password'
+import { Link } from '../../lib/router'
 import { useStore } from '../../lib/store'
 import { api, session, toast } from '../../store/app'
 import { davUrl, mountGuides } from './mountInstructions'
@@ -70,6 +71,10 @@ function AppPasswords({ username }: { username: string }) {
         Your files are also a network drive at <code className="rounded bg-slate-100 px-1">{davUrl(origin, username)}</code> <CopyButton text={davUrl(origin, username)} label="Copy address" />
       </p>
       <p className="text-sm text-slate-600">Give each device its own app password: you can revoke it without changing your password.</p>
+      <p className="text-sm text-slate-600" data-testid="exact-names-help">
+        Names are exact, as on Linux: “Photo.JPG” and “photo.jpg” can be two different files. Windows and macOS ignore letter case, so in a mounted or synced folder they show only one of two such
+        files; rename one to see both. What a device deletes goes to the Trash, and what it overwrites is kept as an earlier version.
+      </p>
       <form
         className="flex gap-2"
         onSubmit={async (e) => {
@@ -157,6 +162,13 @@ export function AccountPage() {
       <section className="card" aria-label="Storage">
         <h2 className="mb-2 font-semibold">Storage</h2>
         <QuotaBar used={user.used_bytes} quota={user.quota_bytes} />
+        <p className="mt-2 text-sm text-slate-600" data-testid="storage-help">
+          This counts your files, the{' '}
+          <Link className="link" href="/trash">
+            Trash
+          </Link>{' '}
+          and the earlier versions of your files. When an upload needs more room, the oldest items in the Trash and the oldest versions are deleted first; emptying the Trash frees its space at once.
+        </p>
       </section>
       <div className="grid gap-4 lg:grid-cols-2">
         <ChangePassword username={user.username} />

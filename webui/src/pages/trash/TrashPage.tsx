@@ -6,7 +6,7 @@ import { useEffect, useState } from 'react'
 import { ApiError, errorText } from '../../api/client'
 import type { FileItem, OnConflict, TrashItem, TrashListing } from '../../api/types'
 import { Dialog, ErrorText, PageTitle, Spinner } from '../../components/ui'
-import { formatAgo, formatBytes, formatDateTime } from '../../lib/format'
+import { formatAgo, formatBytes, formatDateTime, toDate } from '../../lib/format'
 import { navigate } from '../../lib/router'
 import { api, refreshMe, toast } from '../../store/app'
 import { isNameTaken, originalPlace, pageInfo, TRASH_PAGE } from '../../store/trash'
@@ -151,7 +151,7 @@ export default function TrashPage() {
                       from {originalPlace(item.original_path)}
                     </span>
                     {' · '}
-                    <time dateTime={new Date(item.deleted_at).toISOString()} title={`Deleted ${formatDateTime(item.deleted_at)}`}>
+                    <time dateTime={toDate(item.deleted_at)?.toISOString()} title={`Deleted ${formatDateTime(item.deleted_at)}`}>
                       deleted {formatAgo(item.deleted_at)}
                     </time>
                     {' · '}
