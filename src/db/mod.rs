@@ -27,7 +27,7 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Bumped with every numbered migration.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `(version it produces, SQL)`: applied in order to a database older than `SCHEMA_VERSION`.
 /// schema.sql always equals version 1 plus every migration (tested).
@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_jobs_media_tags.sql")),
     (3, include_str!("../../migrations/0003_tus_uploads.sql")),
     (4, include_str!("../../migrations/0004_audit.sql")),
+    (
+        5,
+        include_str!("../../migrations/0005_exact_names_trash_versions.sql"),
+    ),
 ];
 
 pub type Pool = r2d2::Pool<Manager>;

@@ -70,14 +70,20 @@ fn from_row(r: &Row) -> rusqlite::Result<Node> {
     })
 }
 
-pub fn insert_node(conn: &Connection, n: &Node, name_key: &str) -> rusqlite::Result<()> {
+/// How names sort and are searched (NFC + lower case). Never how they are told apart: names
+/// are unique among siblings exactly.
+pub fn sort_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+pub fn insert_node(conn: &Connection, n: &Node) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO nodes (id, owner_id, parent_id, name, name_key, kind, size, content_type, blob_id, volume, ext,
+        "INSERT INTO nodes (id, owner_id, parent_id, name, sort_key, kind, size, content_type, blob_id, volume, ext,
                             content_hash, created_at, modified_at, etag)
          VALUES (:id, :owner, :parent, :name, :key, :kind, :size, :ct, :blob, :vol, :ext, :hash, :c, :m, :etag)",
     )?
     .execute(named_params! {
-        ":id": n.id, ":owner": n.owner_id, ":parent": n.parent_id, ":name": n.name, ":key": name_key,
+        ":id": n.id, ":owner": n.owner_id, ":parent": n.parent_id, ":name": n.name, ":key": sort_key(&n.name),
         ":kind": n.kind.as_str(), ":size": n.size, ":ct": n.content_type, ":blob": n.blob_id, ":vol": n.volume,
         ":ext": n.ext, ":hash": n.content_hash, ":c": n.created_at, ":m": n.modified_at, ":etag": n.etag,
     })?;
@@ -94,21 +100,19 @@ pub fn find_owned_node(conn: &Connection, owner: &str, id: &str) -> AppResult<Op
         .optional()?)
 }
 
-pub fn find_child(conn: &Connection, parent: &str, name_key: &str) -> AppResult<Option<Node>> {
+pub fn find_child(conn: &Connection, parent: &str, name: &str) -> AppResult<Option<Node>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM nodes WHERE parent_id = :p AND name_key = :k"
+            "SELECT {COLUMNS} FROM nodes WHERE parent_id = :p AND name = :n"
         ))?
-        .query_row(named_params! {":p": parent, ":k": name_key}, from_row)
+        .query_row(named_params! {":p": parent, ":n": name}, from_row)
         .optional()?)
 }
 
-pub fn name_taken(conn: &Connection, parent: &str, name_key: &str) -> AppResult<bool> {
+pub fn name_taken(conn: &Connection, parent: &str, name: &str) -> AppResult<bool> {
     Ok(conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = :p AND name_key = :k)",
-        )?
-        .query_row(named_params! {":p": parent, ":k": name_key}, |r| r.get(0))?)
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = :p AND name = :n)")?
+        .query_row(named_params! {":p": parent, ":n": name}, |r| r.get(0))?)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
@@ -131,14 +135,14 @@ pub fn list_children(
     offset: i64,
 ) -> AppResult<Vec<Node>> {
     let column = match sort {
-        SortBy::Name => "name_key",
+        SortBy::Name => "sort_key",
         SortBy::Date => "modified_at",
         SortBy::Size => "size",
     };
     let dir = if descending { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT {COLUMNS} FROM nodes WHERE parent_id = :p
-         ORDER BY kind = 'file', {column} {dir}, name_key {dir}, id LIMIT :limit OFFSET :offset"
+         ORDER BY kind = 'file', {column} {dir}, sort_key {dir}, name {dir}, id LIMIT :limit OFFSET :offset"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
@@ -254,12 +258,11 @@ pub fn update_placement(
     id: &str,
     parent: &str,
     name: &str,
-    name_key: &str,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "UPDATE nodes SET parent_id = :p, name = :n, name_key = :k WHERE id = :id",
+        "UPDATE nodes SET parent_id = :p, name = :n, sort_key = :k WHERE id = :id",
     )?
-    .execute(named_params! {":p": parent, ":n": name, ":k": name_key, ":id": id})?;
+    .execute(named_params! {":p": parent, ":n": name, ":k": sort_key(name), ":id": id})?;
     Ok(())
 }
 
@@ -350,7 +353,7 @@ pub fn find_files_by_name_words(
             .replace('%', "\\%")
             .replace('_', "\\_");
         params.push(format!("%{escaped}%"));
-        sql.push_str(&format!(" AND name_key LIKE ?{} ESCAPE '\\'", params.len()));
+        sql.push_str(&format!(" AND sort_key LIKE ?{} ESCAPE '\\'", params.len()));
     }
     sql.push_str(&format!(
         " ORDER BY modified_at DESC, id LIMIT {}",

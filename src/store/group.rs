@@ -349,7 +349,7 @@ mod tests {
         // All three are there, counted once each.
         let c = store.db.conn().unwrap();
         for (name, size) in [("a.bin", 5), ("b.bin", 7), ("c.bin", 5)] {
-            let n = db::nodes::find_child(&c, &root, NodeName::parse(name).unwrap().key())
+            let n = db::nodes::find_child(&c, &root, NodeName::parse(name).unwrap().as_str())
                 .unwrap()
                 .unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(n.size, size);

@@ -186,13 +186,13 @@ impl Store {
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let parent = owned_dir(&tx, &owner, parent.as_deref())?;
-                if db::nodes::name_taken(&tx, &parent.id, name.key())? {
+                if db::nodes::name_taken(&tx, &parent.id, name.as_str())? {
                     return Err(name_exists());
                 }
                 tree::check_depth(&tx, &parent.id, 0)?;
                 let now = db::now_ms();
                 let node = new_folder(&owner, &parent.id, &name, now, now);
-                db::nodes::insert_node(&tx, &node, name.key())?;
+                db::nodes::insert_node(&tx, &node)?;
                 db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
                 tx.commit()?;
                 Ok(node)
@@ -258,7 +258,7 @@ impl Store {
                     None => NodeName::parse(&node.name)?,
                 };
                 let mut removed = None;
-                if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.key())?
+                if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.as_str())?
                     && other.id != node.id
                 {
                     if !overwrite {
@@ -266,7 +266,7 @@ impl Store {
                     }
                     removed = Some(remove_subtree_in(&tx, &owner, &other)?);
                 }
-                db::nodes::update_placement(&tx, &node.id, &parent.id, name.as_str(), name.key())?;
+                db::nodes::update_placement(&tx, &node.id, &parent.id, name.as_str())?;
                 let now = db::now_ms();
                 db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
                 if parent.id != old_parent {
@@ -705,7 +705,7 @@ fn walk_blocking(c: &Connection, mut node: Node, segments: &[String]) -> AppResu
         if !node.is_dir() {
             return Ok(None);
         }
-        match db::nodes::find_child(c, &node.id, name.key())? {
+        match db::nodes::find_child(c, &node.id, name.as_str())? {
             Some(child) => node = child,
             None => return Ok(None),
         }
@@ -819,8 +819,8 @@ fn insert_file_row_in(
     };
     let mut replaced = None;
     let mut used_delta = staged.size;
-    match db::nodes::find_child(tx, &parent.id, name.key())? {
-        None => db::nodes::insert_node(tx, &node, name.key())?,
+    match db::nodes::find_child(tx, &parent.id, name.as_str())? {
+        None => db::nodes::insert_node(tx, &node)?,
         Some(existing) => match on_conflict {
             OnConflict::Fail => return Err(name_exists()),
             OnConflict::Overwrite if existing.is_dir() => return Err(name_exists()),
@@ -840,7 +840,7 @@ fn insert_file_row_in(
                 let mut n = 1;
                 let free = loop {
                     let candidate = name.numbered(n)?;
-                    if !db::nodes::name_taken(tx, &parent.id, candidate.key())? {
+                    if !db::nodes::name_taken(tx, &parent.id, candidate.as_str())? {
                         break candidate;
                     }
                     n += 1;
@@ -849,7 +849,7 @@ fn insert_file_row_in(
                     }
                 };
                 node.name = free.as_str().to_string();
-                db::nodes::insert_node(tx, &node, free.key())?;
+                db::nodes::insert_node(tx, &node)?;
             }
         },
     }

@@ -127,7 +127,7 @@ impl Store {
             owner.to_string(),
             source_id.to_string(),
             parent.to_string(),
-            name.key().to_string(),
+            name.as_str().to_string(),
         );
         let plan = self
             .db
@@ -217,7 +217,7 @@ impl Store {
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let parent = owned_dir(&tx, &o, Some(&pid))?;
-                if db::nodes::name_taken(&tx, &parent.id, top_name.key())? {
+                if db::nodes::name_taken(&tx, &parent.id, top_name.as_str())? {
                     return Err(name_exists());
                 }
                 let now = db::now_ms();
@@ -234,7 +234,7 @@ impl Store {
                         )
                     };
                     let node = new_folder(&o, &new_parent, &name, now, f.modified_at);
-                    db::nodes::insert_node(&tx, &node, name.key())?;
+                    db::nodes::insert_node(&tx, &node)?;
                     super::props::copy_props_counted(&tx, &o, &f.id, &node.id)?;
                     new_ids.insert(f.id.clone(), node.id.clone());
                     if i == 0 {

@@ -133,7 +133,7 @@ impl Store {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let folder = owned_dir(&tx, &owner_s, req.folder.as_deref())?;
                 if req.on_conflict == OnConflict::Fail
-                    && db::nodes::name_taken(&tx, &folder.id, req.name.key())?
+                    && db::nodes::name_taken(&tx, &folder.id, req.name.as_str())?
                 {
                     return Err(AppError::conflict(
                         "name-exists",

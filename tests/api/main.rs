@@ -11,6 +11,7 @@ mod dav;
 mod dav_clients;
 mod deep_trees;
 mod disk_full;
+mod exact_names;
 mod files;
 mod hazards;
 mod helpers;
