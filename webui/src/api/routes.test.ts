@@ -1,5 +1,5 @@
 // The client's route table against the Rust router: every route the UI calls must exist on the
-// server with that method (issue-4 and issue-15 routes may be missing until that work lands).
+// server with that method (issue-4 routes may be missing until that work lands).
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ROUTES, pathOf, versionContentUrl } from './routes'

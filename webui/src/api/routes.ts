@@ -6,7 +6,7 @@
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD'
   path: string
-  contract?: 'issue-4' | 'issue-15'
+  contract?: 'issue-4'
 }
 
 export const ROUTES = {
@@ -33,15 +33,15 @@ export const ROUTES = {
   terminateUpload: { method: 'DELETE', path: '/api/files/uploads/{id}' },
   addTag: { method: 'PUT', path: '/api/files/{id}/tags/{tag}', contract: 'issue-4' },
   removeTag: { method: 'DELETE', path: '/api/files/{id}/tags/{tag}', contract: 'issue-4' },
-  versions: { method: 'GET', path: '/api/files/{id}/versions', contract: 'issue-15' },
-  versionContent: { method: 'GET', path: '/api/files/{id}/versions/{vid}/content', contract: 'issue-15' },
-  restoreVersion: { method: 'POST', path: '/api/files/{id}/versions/{vid}/restore', contract: 'issue-15' },
-  deleteVersion: { method: 'DELETE', path: '/api/files/{id}/versions/{vid}', contract: 'issue-15' },
+  versions: { method: 'GET', path: '/api/files/{id}/versions' },
+  versionContent: { method: 'GET', path: '/api/files/{id}/versions/{vid}/content' },
+  restoreVersion: { method: 'POST', path: '/api/files/{id}/versions/{vid}/restore' },
+  deleteVersion: { method: 'DELETE', path: '/api/files/{id}/versions/{vid}' },
 
-  trash: { method: 'GET', path: '/api/trash', contract: 'issue-15' },
-  emptyTrash: { method: 'DELETE', path: '/api/trash', contract: 'issue-15' },
-  restoreTrash: { method: 'POST', path: '/api/trash/{id}/restore', contract: 'issue-15' },
-  deleteTrash: { method: 'DELETE', path: '/api/trash/{id}', contract: 'issue-15' },
+  trash: { method: 'GET', path: '/api/trash' },
+  emptyTrash: { method: 'DELETE', path: '/api/trash' },
+  restoreTrash: { method: 'POST', path: '/api/trash/{id}/restore' },
+  deleteTrash: { method: 'DELETE', path: '/api/trash/{id}' },
 
   tags: { method: 'GET', path: '/api/tags/', contract: 'issue-4' },
   tagFiles: { method: 'GET', path: '/api/tags/{tag}/files', contract: 'issue-4' },

@@ -167,15 +167,17 @@ export interface DeleteResult {
 export interface TrashItem {
   id: string
   name: string
-  kind: 'file' | 'dir'
-  /** Bytes of the item and everything in it. */
+  kind: 'file' | 'folder'
+  /** Bytes of the item and everything in it (their versions too). */
   size: number
   /** Number of files in it (1 for a file). */
   files: number
   /** Where it was, e.g. `/photos/2024/beach.jpg`. */
   original_path: string
-  /** Milliseconds since the epoch. */
-  deleted_at: number
+  /** RFC 3339 (or milliseconds since the epoch). */
+  deleted_at: string | number
+  /** When it is deleted for good unless restored first. */
+  expires_at?: string | number
 }
 
 export interface TrashListing {
@@ -195,7 +197,7 @@ export interface RestoreOptions {
 export interface FileVersion {
   id: string
   size: number
-  /** When that body was written (milliseconds since the epoch or RFC 3339). */
+  /** When that body was written (RFC 3339, or milliseconds since the epoch). */
   modified_at: number | string
   /** When it stopped being the current body. */
   created_at: number | string

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../api/client'
 import type { DeleteResult, FileItem, RestoreOptions } from '../api/types'
-import { isNameTaken, moveToTrash, originalPlace, pageInfo, undoTrash, type TrashApi } from './trash'
+import { isNameTaken, moveToTrash, originalPlace, pageInfo, retentionDays, undoTrash, type TrashApi } from './trash'
 
 /** A trash that behaves like the server's: delete moves a node in, restore puts it back unless
  *  its name was taken meanwhile. */
@@ -96,5 +96,14 @@ describe('the trash list', () => {
     expect(pageInfo(300, 45, 345)).toEqual({ text: '301–345 of 345', prev: true, next: false })
     expect(pageInfo(0, 3, 3)).toEqual({ text: '1–3 of 3', prev: false, next: false })
     expect(pageInfo(0, 0, 0)).toEqual({ text: '0 of 0', prev: false, next: false })
+  })
+})
+
+describe('retention', () => {
+  it('is read off an item as the server states it', () => {
+    expect(retentionDays({ deleted_at: '2026-12-03T14:00:00Z', expires_at: '2027-01-02T14:00:00Z' })).toBe(30)
+    expect(retentionDays({ deleted_at: 0, expires_at: 7 * 86_400_000 })).toBe(7)
+    expect(retentionDays({ deleted_at: '2026-12-03T14:00:00Z' })).toBeNull()
+    expect(retentionDays(undefined)).toBeNull()
   })
 })

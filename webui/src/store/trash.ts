@@ -2,6 +2,7 @@
 // (same ids, so tags, thumbnails and shares of the file come back with it).
 import { ApiError } from '../api/client'
 import type { DeleteResult, FileItem, RestoreOptions } from '../api/types'
+import { toDate } from '../lib/format'
 
 export interface TrashApi {
   remove(id: string): Promise<DeleteResult>
@@ -77,4 +78,15 @@ export const TRASH_PAGE = 100
 export function pageInfo(offset: number, count: number, total: number): { text: string; prev: boolean; next: boolean } {
   if (total === 0 || count === 0) return { text: `0 of ${total}`, prev: offset > 0, next: false }
   return { text: `${offset + 1}–${offset + count} of ${total}`, prev: offset > 0, next: offset + count < total }
+}
+
+const DAY = 86_400_000
+
+/** The server's retention in whole days, read off an item (`expires_at` − `deleted_at`), or null. */
+export function retentionDays(item: { deleted_at: string | number; expires_at?: string | number } | undefined): number | null {
+  if (!item || item.expires_at === undefined) return null
+  const d = toDate(item.deleted_at)
+  const e = toDate(item.expires_at)
+  if (!d || !e || e.getTime() <= d.getTime()) return null
+  return Math.round((e.getTime() - d.getTime()) / DAY)
 }

@@ -6,10 +6,10 @@ import { useEffect, useState } from 'react'
 import { ApiError, errorText } from '../../api/client'
 import type { FileItem, OnConflict, TrashItem, TrashListing } from '../../api/types'
 import { Dialog, ErrorText, PageTitle, Spinner } from '../../components/ui'
-import { formatAgo, formatBytes, formatDateTime, toDate } from '../../lib/format'
+import { formatAgo, formatBytes, formatDateTime, formatExpiry, toDate } from '../../lib/format'
 import { navigate } from '../../lib/router'
 import { api, refreshMe, toast } from '../../store/app'
-import { isNameTaken, originalPlace, pageInfo, TRASH_PAGE } from '../../store/trash'
+import { isNameTaken, originalPlace, pageInfo, retentionDays, TRASH_PAGE } from '../../store/trash'
 import { MoveDialog } from '../files/MoveDialog'
 
 type DialogState =
@@ -19,10 +19,12 @@ type DialogState =
   | { kind: 'restore-to'; item: TrashItem }
   | null
 
+const isFolder = (item: TrashItem) => item.kind !== 'file'
+
 function ItemIcon({ item }: { item: TrashItem }) {
   return (
-    <svg viewBox="0 0 24 24" className={`h-8 w-8 shrink-0 ${item.kind === 'dir' ? 'text-amber-500' : 'text-slate-400'}`} fill={item.kind === 'dir' ? 'currentColor' : 'none'} stroke="currentColor" strokeWidth={item.kind === 'dir' ? 0 : 1.5} aria-hidden>
-      <path d={item.kind === 'dir' ? 'M3 6a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z' : 'M6 3h8l4 4v14H6zM14 3v4h4'} strokeLinejoin="round" />
+    <svg viewBox="0 0 24 24" className={`h-8 w-8 shrink-0 ${isFolder(item) ? 'text-amber-500' : 'text-slate-400'}`} fill={isFolder(item) ? 'currentColor' : 'none'} stroke="currentColor" strokeWidth={isFolder(item) ? 0 : 1.5} aria-hidden>
+      <path d={isFolder(item) ? 'M3 6a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z' : 'M6 3h8l4 4v14H6zM14 3v4h4'} strokeLinejoin="round" />
     </svg>
   )
 }
@@ -107,6 +109,8 @@ export default function TrashPage() {
 
   if (error instanceof ApiError && error.code === 'no-such-route') return <p className="card text-sm text-slate-600">This server has no trash yet: deletes are final here.</p>
   const page = data ? pageInfo(offset, data.items.length, data.total) : null
+  const days = retentionDays(data?.items[0])
+  const keep = days ? `${days} day${days === 1 ? '' : 's'}` : '30 days (unless your administrator set another period)'
 
   return (
     <div>
@@ -121,7 +125,7 @@ export default function TrashPage() {
       </PageTitle>
       <div className="mb-4 rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-700" data-testid="trash-help">
         <p>
-          Files and folders you delete — here, or from a synced or mounted drive (rclone, Finder, Explorer, WebDAV) — stay in the Trash for 30 days (unless your administrator set another period), then they are
+          Files and folders you delete — here, or from a synced or mounted drive (rclone, Finder, Explorer, WebDAV) — stay in the Trash for {keep}, then they are
           deleted for good. Until then they count toward your storage, and when an upload needs the space, the oldest items here are deleted first to make room.
         </p>
         <p className="mt-1">Restore puts an item back in the folder it came from, or in My files when that folder is gone; a folder comes back with everything in it.</p>
@@ -130,7 +134,7 @@ export default function TrashPage() {
       {!data && !error && <Spinner />}
       {data && data.total === 0 && (
         <div className="rounded-lg border-2 border-dashed border-slate-300 p-10 text-center text-slate-500" data-testid="trash-empty">
-          The Trash is empty. Items you delete show up here for 30 days.
+          The Trash is empty. Items you delete show up here for {days ? `${days} day${days === 1 ? '' : 's'}` : '30 days'}.
         </div>
       )}
       {data && data.total > 0 && (
@@ -156,7 +160,10 @@ export default function TrashPage() {
                     </time>
                     {' · '}
                     {formatBytes(item.size)}
-                    {item.kind === 'dir' ? ` in ${item.files} file${item.files === 1 ? '' : 's'}` : ''}
+                    {isFolder(item) ? ` in ${item.files} file${item.files === 1 ? '' : 's'}` : ''}
+                    {item.expires_at !== undefined && toDate(item.expires_at) && (
+                      <span title={`Deleted for good ${formatDateTime(item.expires_at)}`}> · gone for good {formatExpiry(toDate(item.expires_at)!.toISOString())}</span>
+                    )}
                   </p>
                 </div>
                 <div className="flex flex-wrap gap-2">
@@ -190,7 +197,7 @@ export default function TrashPage() {
       {dialog?.kind === 'purge' && (
         <Dialog title={`Delete “${dialog.item.name}” for good?`} onClose={() => setDialog(null)}>
           <p className="text-sm text-slate-700">
-            {dialog.item.kind === 'dir' ? `The folder and its ${dialog.item.files} file${dialog.item.files === 1 ? '' : 's'}` : 'The file'} cannot be restored afterwards. This frees {formatBytes(dialog.item.size)}.
+            {isFolder(dialog.item) ? `The folder and its ${dialog.item.files} file${dialog.item.files === 1 ? '' : 's'}` : 'The file'} cannot be restored afterwards. This frees {formatBytes(dialog.item.size)}.
           </p>
           <div className="mt-4 flex justify-end gap-2">
             <button type="button" className="btn" onClick={() => setDialog(null)}>
@@ -221,7 +228,7 @@ export default function TrashPage() {
         <Dialog title={`“${dialog.item.name}” already exists there`} onClose={() => setDialog(null)}>
           <p className="text-sm text-slate-700" data-testid="restore-conflict">
             The folder {dialog.parentId ? 'you chose' : originalPlace(dialog.item.original_path)} already holds an item named exactly “{dialog.item.name}”. <strong>Keep both</strong> restores it under a free name
-            such as “name (1)”. <strong>Replace</strong> puts the restored item in place of the current one, which is kept in the Trash or as an earlier version.
+            such as “name (1)”. <strong>Replace</strong> puts the restored item in place of the current one, which moves to the Trash.
           </p>
           <div className="mt-4 flex flex-wrap justify-end gap-2">
             <button type="button" className="btn" onClick={() => setDialog(null)}>
