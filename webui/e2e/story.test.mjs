@@ -429,7 +429,7 @@ describe('CloudVault in a real browser', () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click()
     const secret = await page.getByTestId('new-app-password').textContent()
     assert.ok(secret.length >= 16)
-    await page.getByText('macOS').click()
+    await page.getByText('macOS', { exact: true }).click() // the mount guide (the exact-names note names macOS too)
     await shot(page, 'account-desktop')
     // The app password opens the WebDAV drive.
     const dav = await fetch(`${server.base}/dav/files/alice/`, { method: 'PROPFIND', headers: { Depth: '1', Authorization: 'Basic ' + Buffer.from(`alice:${secret}`).toString('base64') } })

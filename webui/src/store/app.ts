@@ -46,6 +46,11 @@ export function dismissToast(id: number): void {
   toasts.set((s) => ({ list: s.list.filter((t) => t.id !== id) }))
 }
 
+/** After a delete for good, an "Undo" of an earlier delete could no longer work: take it away. */
+export function dismissUndoToasts(): void {
+  toasts.set((s) => ({ list: s.list.filter((t) => t.action?.label !== 'Undo') }))
+}
+
 /** Refreshes the signed-in user (quota bar) after uploads and deletes. */
 export async function refreshMe(): Promise<void> {
   try {

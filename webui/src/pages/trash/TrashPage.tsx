@@ -8,7 +8,7 @@ import type { FileItem, OnConflict, TrashItem, TrashListing } from '../../api/ty
 import { Dialog, ErrorText, PageTitle, Spinner } from '../../components/ui'
 import { formatAgo, formatBytes, formatDateTime, formatExpiry, toDate } from '../../lib/format'
 import { navigate } from '../../lib/router'
-import { api, refreshMe, toast } from '../../store/app'
+import { api, dismissUndoToasts, refreshMe, toast } from '../../store/app'
 import { isNameTaken, originalPlace, pageInfo, retentionDays, TRASH_PAGE } from '../../store/trash'
 import { MoveDialog } from '../files/MoveDialog'
 
@@ -82,6 +82,7 @@ export default function TrashPage() {
     setBusy(true)
     try {
       await api.deleteFromTrash(item.id)
+      dismissUndoToasts()
       toast(`Deleted “${item.name}” for good`)
       reload()
     } catch (e) {
@@ -96,6 +97,7 @@ export default function TrashPage() {
     setBusy(true)
     try {
       const r = await api.emptyTrash()
+      dismissUndoToasts()
       toast(`Deleted ${r.deleted} item${r.deleted === 1 ? '' : 's'} for good, ${formatBytes(r.freed_bytes)} freed`)
       setOffset(0)
       reload()

@@ -86,7 +86,7 @@ export function Versions({ file, onRestored }: { file: FileItem; onRestored: (f:
       <h2 className="mb-1 text-sm font-semibold">Versions</h2>
       <p className="mb-2 text-xs text-slate-500">
         When this file is replaced — by an upload, a sync client or a program saving over the drive — its earlier content is kept here. Versions are thinned out as they age (one a minute for the
-        first hour, one an hour for the first day, one a day for a month, then one a week), count toward your storage, and the oldest go first when space is needed.
+        first hour, one an hour for the first day, one a day for a month, then one a week) and deleted after 180 days (the server's default). They count toward your storage, and the oldest go first when space is needed.
       </p>
       <ul className="divide-y divide-slate-100 rounded-md border border-slate-200 text-sm" data-testid="versions">
         <li className="flex items-center gap-2 px-2 py-1.5" data-testid="version-current" data-size={file.size}>
@@ -98,20 +98,22 @@ export function Versions({ file, onRestored }: { file: FileItem; onRestored: (f:
           </span>
         </li>
         {versions?.map((v) => (
-          <li key={v.id} className="flex flex-wrap items-center gap-2 px-2 py-1.5" data-testid="version" data-size={v.size}>
-            <span className="min-w-0 flex-1">
+          <li key={v.id} className="px-2 py-1.5" data-testid="version" data-size={v.size}>
+            <p>
               <span className="font-medium">{formatDateTime(v.modified_at)}</span>
-              <span className="block text-xs text-slate-500">{formatBytes(v.size)}</span>
-            </span>
-            <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => void download(v)} aria-label={`Download the version from ${formatDateTime(v.modified_at)}`}>
-              Download
-            </button>
-            <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => setConfirm({ kind: 'restore', version: v })} aria-label={`Restore the version from ${formatDateTime(v.modified_at)}`}>
-              Restore
-            </button>
-            <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => setConfirm({ kind: 'delete', version: v })} aria-label={`Delete the version from ${formatDateTime(v.modified_at)}`}>
-              Delete
-            </button>
+              <span className="text-xs text-slate-500"> · {formatBytes(v.size)}</span>
+            </p>
+            <div className="mt-1 flex flex-wrap gap-2">
+              <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => void download(v)} aria-label={`Download the version from ${formatDateTime(v.modified_at)}`}>
+                Download
+              </button>
+              <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => setConfirm({ kind: 'restore', version: v })} aria-label={`Restore the version from ${formatDateTime(v.modified_at)}`}>
+                Restore
+              </button>
+              <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => setConfirm({ kind: 'delete', version: v })} aria-label={`Delete the version from ${formatDateTime(v.modified_at)}`}>
+                Delete
+              </button>
+            </div>
           </li>
         ))}
         {versions && versions.length === 0 && <li className="px-2 py-1.5 text-slate-500">No earlier versions.</li>}
