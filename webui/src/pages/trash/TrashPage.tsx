@@ -1,6 +1,6 @@
 // The trash: what the user (or a sync client, or Finder) deleted, newest first, 100 a page.
-// Restore puts an item back where it was (or in My files when that folder is gone, or in a
-// folder the user picks); a name taken there asks Keep both or Replace, as uploads do. Delete
+// Restore puts an item back where it was (its folder comes back too when that was deleted), or
+// in a folder the user picks; a name taken there asks Keep both or Replace, as uploads do. Delete
 // for good and Empty trash ask first.
 import { useEffect, useState } from 'react'
 import { ApiError, errorText } from '../../api/client'
@@ -130,7 +130,10 @@ export default function TrashPage() {
           Files and folders you delete — here, or from a synced or mounted drive (rclone, Finder, Explorer, WebDAV) — stay in the Trash for {keep}, then they are
           deleted for good. Until then they count toward your storage, and when an upload needs the space, the oldest items here are deleted first to make room.
         </p>
-        <p className="mt-1">Restore puts an item back in the folder it came from, or in My files when that folder is gone; a folder comes back with everything in it.</p>
+        <p className="mt-1">
+          Restore puts an item back in the folder it came from; when that folder was deleted too, it comes back with it (so files a sync client deleted one by one can be restored in any order). A folder comes
+          back with everything in it.
+        </p>
       </div>
       <ErrorText error={error} />
       {!data && !error && <Spinner />}
