@@ -72,7 +72,17 @@ async fn litmus_passes_every_suite() {
         );
     }
     assert!(out.status.success(), "{}", show("litmus", &out));
-    // litmus cleans up after itself: its collection is gone and nothing is counted.
+    // litmus cleans up after itself: its collection is gone, what it deleted or overwrote
+    // waits in the trash and as versions (counted), and nothing is left once they go.
+    assert!(app.assert_usage_consistent(&u).await > 0);
+    let r = app
+        .client
+        .delete(app.url("/api/trash"))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
     assert_eq!(app.assert_usage_consistent(&u).await, 0);
 }
 
