@@ -161,9 +161,9 @@ impl Rclone {
 fn final_stats(out: &Output) -> Value {
     String::from_utf8_lossy(&out.stderr)
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|l| l.get("stats").cloned())
-        .last()
+        .find_map(|l| l.get("stats").cloned())
         .unwrap_or_else(|| panic!("no stats in rclone's log\n{}", show("rclone", out)))
 }
 
