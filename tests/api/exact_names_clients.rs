@@ -721,4 +721,24 @@ async fn cadaver_renames_by_case_and_keeps_case_variants_apart() {
         std::fs::read(home.path().join("back-beach.jpg")).unwrap() == files["/summer/beach.jpg"]
     );
     assert_eq!(app.assert_usage_consistent(&u).await, used);
+
+    // `copy` to a case variant makes a second file and leaves the source alone.
+    let log = cadaver(&app, &u, home.path(), "copy Holiday.JPG holiday.jpg\n").await;
+    assert!(
+        log.lines().any(|l| l.contains(&format!(
+            "Copying `{d}/Holiday.JPG' to `{d}/holiday.jpg':  succeeded."
+        ))),
+        "{log}"
+    );
+    let mut expected = expected;
+    expected.insert("/holiday.jpg".into(), files["/holiday.jpg"].clone());
+    assert_files_are(&app, &u, &expected).await;
+    assert_eq!(
+        id_of(&tree(&app, &u).await, "/Holiday.JPG"),
+        id_of(&after, "/Holiday.JPG")
+    );
+    assert_eq!(
+        app.assert_usage_consistent(&u).await,
+        used + files["/holiday.jpg"].len() as i64
+    );
 }
