@@ -14,7 +14,9 @@ pub mod tags;
 pub mod tokens;
 pub mod trash;
 pub mod tus;
+pub mod user_trash;
 pub mod users;
+pub mod versions;
 pub mod volumes;
 
 use std::path::Path;

@@ -90,11 +90,12 @@ pub fn insert_node(conn: &Connection, n: &Node) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The node if it exists *and* belongs to `owner`: another user's node is indistinguishable from none.
+/// The node if it exists, belongs to `owner` and is not in the trash: another user's node is
+/// indistinguishable from none.
 pub fn find_owned_node(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<Node>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o"
+            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o AND trashed_at IS NULL"
         ))?
         .query_row(named_params! {":id": id, ":o": owner}, from_row)
         .optional()?)
@@ -174,6 +175,45 @@ pub fn list_ancestry(conn: &Connection, id: &str) -> AppResult<Vec<Node>> {
         .query_map(named_params! {":id": id}, from_row)?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// Puts the subtree of `id` in the trash: every node marked, the top one cut from its parent
+/// (its place is kept in the `trash` row), so no walk from the root reaches any of it.
+pub fn mark_trashed(conn: &Connection, id: &str, at: i64) -> AppResult<()> {
+    conn.prepare_cached(
+        "WITH RECURSIVE sub(id) AS (
+             SELECT :id UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)
+         UPDATE nodes SET trashed_at = :at WHERE id IN sub",
+    )?
+    .execute(named_params! {":id": id, ":at": at})?;
+    conn.prepare_cached("UPDATE nodes SET parent_id = NULL WHERE id = :id")?
+        .execute(named_params! {":id": id})?;
+    Ok(())
+}
+
+/// Takes the subtree of trashed node `id` back into the tree, as `name` in folder `parent`.
+pub fn mark_restored(conn: &Connection, id: &str, parent: &str, name: &str) -> AppResult<()> {
+    conn.prepare_cached(
+        "UPDATE nodes SET parent_id = :p, name = :n, sort_key = :k WHERE id = :id",
+    )?
+    .execute(named_params! {":p": parent, ":n": name, ":k": sort_key(name), ":id": id})?;
+    conn.prepare_cached(
+        "WITH RECURSIVE sub(id) AS (
+             SELECT :id UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)
+         UPDATE nodes SET trashed_at = NULL WHERE id IN sub",
+    )?
+    .execute(named_params! {":id": id})?;
+    Ok(())
+}
+
+/// A node of `owner` in the trash (the top of a trashed subtree or anything in it).
+pub fn find_trashed_node(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<Node>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o AND trashed_at IS NOT NULL"
+        ))?
+        .query_row(named_params! {":id": id, ":o": owner}, from_row)
+        .optional()?)
 }
 
 /// Every file below (and including) `id`.
@@ -313,8 +353,59 @@ pub fn find_structure_problems(conn: &Connection) -> AppResult<Vec<String>> {
     for name in stmt.query_map([], |r| r.get::<_, String>(0))? {
         out.push(format!("user {} has no root folder", name?));
     }
-    // Every node hangs below its owner's root: a parent cycle (or a second root) would be a
-    // tree that no walk from the root ever reaches.
+    // The trash: every trashed top node has its trash row and the other way round, and a
+    // subtree is in the trash whole or not at all.
+    let mut stmt = conn.prepare(
+        "SELECT n.id FROM nodes n LEFT JOIN users u ON u.root_id = n.id
+         WHERE n.parent_id IS NULL AND u.id IS NULL
+           AND (n.trashed_at IS NULL OR NOT EXISTS (SELECT 1 FROM trash t WHERE t.node_id = n.id))",
+    )?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        out.push(format!(
+            "node {} has no folder and is not in the trash",
+            id?
+        ));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT t.node_id FROM trash t JOIN nodes n ON n.id = t.node_id
+         WHERE n.trashed_at IS NULL OR n.parent_id IS NOT NULL OR n.owner_id <> t.owner_id",
+    )?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        out.push(format!(
+            "trash entry {} names a node that is not in the trash",
+            id?
+        ));
+    }
+    let half: i64 = conn.query_row(
+        "SELECT count(*) FROM nodes c JOIN nodes p ON c.parent_id = p.id
+         WHERE (c.trashed_at IS NULL) <> (p.trashed_at IS NULL)",
+        [],
+        |r| r.get(0),
+    )?;
+    if half > 0 {
+        out.push(format!(
+            "{half} nodes are in the trash while their folder is not, or the other way round"
+        ));
+    }
+    for (id, files, bytes) in crate::db::user_trash::list_all_trash(conn)?
+        .into_iter()
+        .map(|t| (t.node_id, t.files, t.bytes))
+    {
+        let actual_files = list_subtree_files(conn, &id)?;
+        let actual_bytes = actual_files.iter().map(|f| f.size).sum::<i64>()
+            + crate::db::versions::list_subtree_versions(conn, &id)?
+                .iter()
+                .map(|v| v.size)
+                .sum::<i64>();
+        if actual_files.len() as i64 != files || actual_bytes != bytes {
+            out.push(format!(
+                "trash entry {id} says {files} files and {bytes} bytes, holds {} and {actual_bytes}",
+                actual_files.len()
+            ));
+        }
+    }
+    // Every node hangs below its owner's root or a trash entry: a parent cycle (or a second
+    // root) would be a tree that no walk from a root ever reaches.
     let unreachable: i64 = conn.query_row(
         "WITH RECURSIVE reach(id) AS (
              SELECT id FROM nodes WHERE parent_id IS NULL
@@ -345,7 +436,9 @@ pub fn find_files_by_name_words(
     words: &[String],
     limit: i64,
 ) -> AppResult<Vec<Node>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM nodes WHERE owner_id = ?1 AND kind = 'file'");
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM nodes WHERE owner_id = ?1 AND kind = 'file' AND trashed_at IS NULL"
+    );
     let mut params: Vec<String> = vec![owner.to_string()];
     for w in words.iter().take(8) {
         let escaped = w

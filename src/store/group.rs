@@ -210,17 +210,11 @@ impl Store {
                     &p.name,
                     &p.staged,
                     &p.opts,
+                    &self.keep,
                 ) {
-                    Ok((node, replaced, queued)) => {
+                    Ok(done) => {
                         tx.execute_batch("RELEASE body")?;
-                        ok.push((
-                            i,
-                            Committed {
-                                node,
-                                replaced,
-                                queued,
-                            },
-                        ));
+                        ok.push((i, done));
                     }
                     Err(e) => {
                         tx.execute_batch("ROLLBACK TO body; RELEASE body")?;

@@ -25,6 +25,8 @@ mod security;
 mod slow_clients;
 mod slow_transfers;
 mod tags;
+mod trash;
 mod tus;
+mod versions;
 mod volumes;
 mod xml_bodies;
