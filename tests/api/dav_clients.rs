@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// The tool's path on PATH, or a failing test that says how to install it.
-fn require_tool(name: &str, install: &str) -> PathBuf {
+pub(crate) fn require_tool(name: &str, install: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
         let candidate = dir.join(name);
@@ -23,7 +23,7 @@ fn require_tool(name: &str, install: &str) -> PathBuf {
     panic!("`{name}` is not on PATH: this test needs it ({install}; scripts/test.sh installs it)");
 }
 
-fn show(what: &str, out: &Output) -> String {
+pub(crate) fn show(what: &str, out: &Output) -> String {
     format!(
         "{what}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         out.status,
