@@ -276,6 +276,36 @@ describe('CloudVault in a real browser', () => {
     assert.equal(await alice.api.status('GET', `/api/files/${beach.id}`), 404)
   })
 
+  it('restores a folder from the Trash page; its taken name asks Keep both or Replace', async () => {
+    const page = alice.page
+    const drafts = await alice.api.call('POST', '/api/files/folders', { parent_id: null, name: 'Drafts' })
+    await alice.api.uploadMany(drafts.id, [['a.txt', 'first file\n'], ['b.txt', 'second file\n']])
+    await page.getByRole('link', { name: 'Files' }).first().click()
+    await select(page, 'Drafts')
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Delete' }).click()
+    await page.getByRole('dialog').getByText('and everything inside will move to the Trash').waitFor()
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
+    await until('the folder to go', async () => !(await items(page)).includes('Drafts'))
+    const taken = await alice.api.call('POST', '/api/files/folders', { parent_id: null, name: 'Drafts' })
+    await page.getByRole('link', { name: 'Trash' }).first().click()
+    const row = page.locator('[data-testid=trash-item][data-name="Drafts"]')
+    await row.getByText('in 2 files').waitFor()
+    await row.getByRole('button', { name: 'Restore Drafts', exact: true }).click()
+    await page.getByRole('dialog').getByTestId('restore-conflict').filter({ hasText: 'My files already holds an item named exactly “Drafts”' }).waitFor()
+    await page.getByRole('dialog').getByRole('button', { name: 'Keep both' }).click()
+    await page.getByTestId('trash-empty').waitFor()
+    const root = await alice.api.list()
+    const restored = root.find((i) => i.id === drafts.id)
+    assert.ok(restored && restored.name !== 'Drafts' && restored.name.startsWith('Drafts'), `restored under a free name (${restored?.name})`)
+    assert.ok(root.some((i) => i.id === taken.id && i.name === 'Drafts'), 'the folder that took the name stays')
+    assert.deepEqual((await alice.api.list(drafts.id)).map((i) => i.name).sort(), ['a.txt', 'b.txt'])
+    // Tidy up through the API; once the trash is emptied the quota is back where it was.
+    await alice.api.call('DELETE', `/api/files/${drafts.id}`)
+    await alice.api.call('DELETE', `/api/files/${taken.id}`)
+    await alice.api.call('DELETE', '/api/trash')
+    assert.equal((await alice.api.call('GET', '/api/auth/me')).used_bytes, alice.used)
+  })
+
   it('uploading a taken name asks; Replace keeps the old content as a version, which the details restore', async () => {
     const page = alice.page
     const draft1 = Buffer.from('CloudVault notes, first draft\n')

@@ -79,9 +79,12 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
     [folderId, sort, order],
   )
 
+  // Another folder starts with nothing selected; a reload of the same one (an upload finished)
+  // keeps what the user selected meanwhile.
+  useEffect(() => setSelected(new Set()), [folderId])
+
   useEffect(() => {
     const ctl = new AbortController()
-    setSelected(new Set())
     void load(ctl.signal)
     return () => ctl.abort()
   }, [load, reloadKey])
@@ -306,7 +309,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
             <input
               type="checkbox"
               id="select-all"
-              checked={items.length > 0 && selected.size === items.length}
+              checked={items.length > 0 && chosen.length === items.length}
               onChange={(e) => setSelected(e.target.checked ? new Set(items.map((i) => i.id)) : new Set())}
             />
             <label htmlFor="select-all">Select all</label>
