@@ -381,7 +381,8 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           <p className="text-sm text-slate-700">
             {dialog.items.length === 1 ? dialog.items[0].name : `${dialog.items.length} items`}
             {dialog.items.some((i) => i.kind === 'folder') ? ' and everything inside' : ''} will move to the Trash. You can restore{' '}
-            {dialog.items.length === 1 ? 'it' : 'them'} from there for 30 days; until then {dialog.items.length === 1 ? 'it still counts' : 'they still count'} toward your storage.
+            {dialog.items.length === 1 ? 'it' : 'them'} from there until the Trash deletes {dialog.items.length === 1 ? 'it' : 'them'} for good (after 30 days unless your administrator set another period); until then{' '}
+            {dialog.items.length === 1 ? 'it still counts' : 'they still count'} toward your storage.
           </p>
           <div className="mt-4 flex justify-end gap-2">
             <button type="button" className="btn" onClick={() => setDialog(null)}>
