@@ -51,9 +51,9 @@ impl FromRequestParts<App> for AuthUser {
     }
 }
 
-/// The browser's media cookie, only for reading a thumbnail or a download (GET/HEAD): `<img>` and
-/// `<a download>` cannot send a Bearer header, and a cookie that can only read cannot be used
-/// to make the browser change anything.
+/// The browser's media cookie, only for reading a thumbnail, a download or an earlier version's
+/// body (GET/HEAD): `<img>` and `<a download>` cannot send a Bearer header, and a cookie that
+/// can only read cannot be used to make the browser change anything.
 fn media_cookie(parts: &Parts) -> Option<String> {
     use axum::http::Method;
     if parts.method != Method::GET && parts.method != Method::HEAD {
@@ -61,7 +61,10 @@ fn media_cookie(parts: &Parts) -> Option<String> {
     }
     let path = parts.uri.path();
     let under_files = path.starts_with("/api/files/") || path.starts_with("/files/");
-    if !under_files || !(path.ends_with("/thumbnail") || path.ends_with("/download")) {
+    let version_body = path.contains("/versions/") && path.ends_with("/content");
+    if !under_files
+        || !(path.ends_with("/thumbnail") || path.ends_with("/download") || version_body)
+    {
         return None;
     }
     crate::http::cookies::read_cookie(&parts.headers, crate::http::cookies::MEDIA_COOKIE)

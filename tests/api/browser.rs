@@ -265,11 +265,37 @@ async fn the_media_cookie_opens_downloads_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    // Anything else needs the Bearer token: listing, metadata, delete.
+    // An earlier version's body too (a link in the file's details).
+    app.upload_one(
+        &alice.token,
+        "?on_conflict=overwrite",
+        "cat.jpg",
+        bytes(600, 4),
+    )
+    .await;
+    let v = app
+        .get_json(&format!("/api/files/{id}/versions"), &alice.token)
+        .await;
+    let vid = v["items"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .client
+        .get(app.url(&format!("/api/files/{id}/versions/{vid}/content")))
+        .header("Cookie", &jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), bytes(5000, 3));
+    // Anything else needs the Bearer token: listing, metadata, delete, versions, the trash.
     for (m, path) in [
         ("GET", "/api/files/".to_string()),
         ("GET", format!("/api/files/{id}")),
         ("DELETE", format!("/api/files/{id}")),
+        ("GET", format!("/api/files/{id}/versions")),
+        ("POST", format!("/api/files/{id}/versions/{vid}/restore")),
+        ("DELETE", format!("/api/files/{id}/versions/{vid}")),
+        ("GET", "/api/trash".to_string()),
+        ("DELETE", "/api/trash".to_string()),
     ] {
         let res = app
             .client
@@ -285,7 +311,7 @@ async fn the_media_cookie_opens_downloads_and_nothing_else() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.download(&alice.token, id).await.len(),
-        5000,
+        600,
         "the file is still there"
     );
 }
