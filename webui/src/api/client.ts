@@ -187,7 +187,7 @@ export class ApiClient {
   deleteVersion(id: string, vid: string) {
     return this.request<void>('deleteVersion', { params: { id, vid } })
   }
-  /** An earlier body as a Blob (fetched with the token: the media cookie only opens downloads and thumbnails). */
+  /** An earlier body as a Blob, fetched with the token (the page itself links to it: `versionContentUrl`). */
   versionContent(id: string, vid: string) {
     return this.blob('versionContent', { params: { id, vid } })
   }

@@ -7,17 +7,17 @@ import type { FileItem, FileVersion } from '../../api/types'
 import { Dialog, ErrorText } from '../../components/ui'
 import { formatBytes, formatDateTime } from '../../lib/format'
 import { api, refreshMe, toast } from '../../store/app'
+import { versionContentUrl } from '../../api/routes'
 
-/** Saves a Blob under `name` through a temporary link. */
-function saveBlob(blob: Blob, name: string) {
-  const url = URL.createObjectURL(blob)
+/** Downloads `url` as `name` through a temporary link: the browser streams it to disk (the
+ * media cookie opens a version's body as it opens a download), nothing is held in memory. */
+function saveLink(url: string, name: string) {
   const a = document.createElement('a')
   a.href = url
   a.download = name
   document.body.appendChild(a)
   a.click()
   a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 60_000)
 }
 
 export function Versions({ file, onRestored }: { file: FileItem; onRestored: (f: FileItem) => void }) {
@@ -48,16 +48,8 @@ export function Versions({ file, onRestored }: { file: FileItem; onRestored: (f:
     )
   }
 
-  async function download(v: FileVersion) {
-    setBusy(v.id)
-    try {
-      const { blob, filename } = await api.versionContent(file.id, v.id)
-      saveBlob(blob, filename ?? file.name)
-    } catch (e) {
-      toast(`Download of the version from ${formatDateTime(v.modified_at)}: ${errorText(e)}`, 'error')
-    } finally {
-      setBusy(null)
-    }
+  function download(v: FileVersion) {
+    saveLink(versionContentUrl(file.id, v.id), file.name)
   }
 
   async function run(kind: 'restore' | 'delete', v: FileVersion) {
@@ -104,7 +96,7 @@ export function Versions({ file, onRestored }: { file: FileItem; onRestored: (f:
               <span className="text-xs text-slate-500"> · {formatBytes(v.size)}</span>
             </p>
             <div className="mt-1 flex flex-wrap gap-2">
-              <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => void download(v)} aria-label={`Download the version from ${formatDateTime(v.modified_at)}`}>
+              <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => download(v)} aria-label={`Download the version from ${formatDateTime(v.modified_at)}`}>
                 Download
               </button>
               <button type="button" className="btn px-2 py-0.5 text-xs" disabled={busy !== null} onClick={() => setConfirm({ kind: 'restore', version: v })} aria-label={`Restore the version from ${formatDateTime(v.modified_at)}`}>
