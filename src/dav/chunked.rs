@@ -264,6 +264,9 @@ async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Reque
             return text(StatusCode::BAD_REQUEST, "the body was cut off");
         };
         if let Err(e) = sink.write(&bytes).await {
+            // Over quota, disk full...: the client reads the answer rather than a reset.
+            drop(sink);
+            crate::http::linger::drain(Body::from_stream(body)).await;
             return from_app_error(e);
         }
     }

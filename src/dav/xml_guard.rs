@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use futures_util::StreamExt;
 use xml::reader::{EventReader, ParserConfig, XmlEvent};
 
 use crate::error::{AppError, Kind};
@@ -53,18 +53,23 @@ pub async fn read_xml_body(req: Request) -> Result<Request, Response> {
         return Err(too_large(req.method(), limit));
     }
     let (parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(too_large(&parts.method, limit));
-        }
-        Err(_) => {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
             return Err(
                 AppError::bad_request("body-cut-off", "the request body was cut off")
                     .into_response(),
             );
+        };
+        if buf.len() + chunk.len() > limit {
+            // The client may still be sending: it reads the 413 rather than a reset.
+            crate::http::linger::drain(Body::from_stream(stream)).await;
+            return Err(too_large(&parts.method, limit));
         }
-    };
+        buf.extend_from_slice(&chunk);
+    }
+    let bytes = axum::body::Bytes::from(buf);
     check_xml(&bytes).map_err(IntoResponse::into_response)?;
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

@@ -8,6 +8,7 @@ pub mod download;
 pub mod dto;
 pub mod extract;
 pub mod files;
+pub mod linger;
 pub mod ops;
 pub mod search;
 pub mod tags;
