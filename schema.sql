@@ -29,7 +29,7 @@ CREATE TABLE nodes (
     owner_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     parent_id     TEXT REFERENCES nodes(id) ON DELETE CASCADE,
     name          TEXT NOT NULL,            -- NFC, validated
-    name_key      TEXT NOT NULL,            -- NFC + lower case: siblings unique the way Windows/macOS compare
+    sort_key      TEXT NOT NULL,            -- NFC + lower case: for sorting and search, never identity
     kind          TEXT NOT NULL CHECK (kind IN ('dir', 'file')),
     size          INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
     content_type  TEXT,
@@ -40,11 +40,47 @@ CREATE TABLE nodes (
     created_at    INTEGER NOT NULL,
     modified_at   INTEGER NOT NULL,
     etag          TEXT NOT NULL,
+    -- Set on every node of a subtree in the trash; the trashed top node also loses its parent
+    -- (its place is kept in `trash`), so no walk from a root reaches anything trashed.
+    trashed_at    INTEGER,
     CHECK ((kind = 'dir' AND blob_id IS NULL) OR (kind = 'file' AND blob_id IS NOT NULL))
 );
-CREATE UNIQUE INDEX nodes_sibling_name ON nodes(parent_id, name_key) WHERE parent_id IS NOT NULL;
-CREATE UNIQUE INDEX nodes_one_root ON nodes(owner_id) WHERE parent_id IS NULL;
+-- Names are unique among siblings exactly (after NFC), as in POSIX, Nextcloud and rclone.
+CREATE UNIQUE INDEX nodes_sibling_name ON nodes(parent_id, name) WHERE parent_id IS NOT NULL;
+CREATE UNIQUE INDEX nodes_one_root ON nodes(owner_id) WHERE parent_id IS NULL AND trashed_at IS NULL;
 CREATE INDEX nodes_owner_modified ON nodes(owner_id, modified_at);
+
+-- The user's trash: one row per deleted item (a file, or a folder with everything in it). The
+-- item's rows stay in `nodes` (tags, thumbnails, embeddings and properties with them) and its
+-- bytes stay in users.used_bytes until it is restored or deleted for good.
+CREATE TABLE trash (
+    node_id          TEXT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+    owner_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    original_parent  TEXT,                  -- the folder it was in (it may be gone since)
+    original_path    TEXT NOT NULL,         -- '/photos/beach.jpg' when it was deleted
+    deleted_at       INTEGER NOT NULL,
+    bytes            INTEGER NOT NULL,      -- files and versions in it
+    files            INTEGER NOT NULL
+);
+CREATE INDEX trash_owner_deleted ON trash(owner_id, deleted_at);
+
+-- Earlier bodies of a file, kept when it is overwritten. Counted in users.used_bytes; thinned
+-- by age (`store/versions.rs`) and freed oldest first when space is needed.
+CREATE TABLE versions (
+    id            TEXT PRIMARY KEY,
+    node_id       TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+    owner_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    size          INTEGER NOT NULL CHECK (size >= 0),
+    content_type  TEXT,
+    blob_id       TEXT NOT NULL UNIQUE,
+    volume        TEXT NOT NULL,
+    ext           TEXT NOT NULL,
+    content_hash  TEXT,
+    modified_at   INTEGER NOT NULL,         -- the body's time while it was the current one
+    created_at    INTEGER NOT NULL          -- when it was replaced
+);
+CREATE INDEX versions_node ON versions(node_id, modified_at);
+CREATE INDEX versions_owner ON versions(owner_id, created_at);
 
 -- WebDAV dead properties (PROPPATCH), hanging off the node id so MOVE keeps them.
 CREATE TABLE dav_props (

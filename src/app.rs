@@ -81,7 +81,10 @@ impl App {
             .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
         let db = Db::open(&config.db_path())?;
         let volumes = Arc::new(Volumes::open(&config, &db)?);
-        let store = Store::new(db.clone(), volumes);
+        let store = Store::new(db.clone(), volumes).with_keep(crate::store::Keep::new(
+            config.trash_retention.0,
+            config.versions_max_age.0,
+        ));
         let auth = Arc::new(Auth::new(&config)?);
         let accounts = Arc::new(Accounts {
             db: db.clone(),
@@ -181,6 +184,10 @@ impl crate::store::StoreEvents for AppEvents {
     fn files_changed(&self, owner: &str, ids: &[String]) {
         self.semantic.forget(owner, ids);
     }
+    fn files_restored(&self, owner: &str, ids: &[String]) {
+        let (semantic, owner, ids) = (self.semantic.clone(), owner.to_string(), ids.to_vec());
+        tokio::task::spawn_blocking(move || semantic.recall(&owner, &ids));
+    }
 }
 
 pub struct Server {
@@ -252,6 +259,15 @@ impl Server {
                     tokio::task::spawn_blocking(move || volumes.retry_uninitialised(&config, &db))
                         .await;
                 if round % 60 == 0 {
+                    match app.store.sweep_trash_and_versions().await {
+                        Ok((0, 0)) => {}
+                        Ok((items, versions)) => tracing::info!(
+                            trash_items = items,
+                            versions,
+                            "deleted expired trash and thinned versions"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "sweeping the trash and versions"),
+                    }
                     let retention = app.config.audit_retention.0;
                     match crate::ops::audit::expire(&app.db, retention).await {
                         Ok(0) => {}

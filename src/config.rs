@@ -33,6 +33,11 @@ pub struct Config {
     pub http: HttpConfig,
     /// Entries of the audit log (admin actions, sign-ins) older than this are deleted.
     pub audit_retention: Dur,
+    /// Items in a user's trash are deleted for good this long after they were deleted.
+    pub trash_retention: Dur,
+    /// Earlier versions of a file older than this are deleted (thinned before that, see
+    /// `store/versions.rs`).
+    pub versions_max_age: Dur,
 }
 
 /// `[http]`: limits that keep slow or hostile clients from holding the server (see `src/ops/`).
@@ -241,6 +246,8 @@ impl Default for Config {
             media: MediaConfig::default(),
             http: HttpConfig::default(),
             audit_retention: Dur(Duration::from_secs(400 * 24 * 3600)),
+            trash_retention: Dur(Duration::from_secs(30 * 24 * 3600)),
+            versions_max_age: Dur(Duration::from_secs(180 * 24 * 3600)),
         }
     }
 }

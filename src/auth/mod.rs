@@ -339,7 +339,7 @@ fn insert_user_tx(
         },
     )?;
     tx.execute(
-        "INSERT INTO nodes (id, owner_id, parent_id, name, name_key, kind, created_at, modified_at, etag)
+        "INSERT INTO nodes (id, owner_id, parent_id, name, sort_key, kind, created_at, modified_at, etag)
          VALUES (?1, ?2, NULL, '', '', 'dir', ?3, ?3, ?4)",
         rusqlite::params![root, id, now, format!("{:016x}", rand::random::<u64>())],
     )?;

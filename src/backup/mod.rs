@@ -47,7 +47,8 @@ pub struct BackupReport {
 fn referenced_files(db: &Path) -> anyhow::Result<Vec<(String, String, String)>> {
     let c = Connection::open(db)?;
     let mut st = c.prepare(
-        "SELECT volume, owner_id, blob_id, coalesce(ext, '') FROM nodes WHERE kind = 'file'",
+        "SELECT volume, owner_id, blob_id, coalesce(ext, '') FROM nodes WHERE kind = 'file'
+         UNION ALL SELECT volume, owner_id, blob_id, ext FROM versions",
     )?;
     let rows = st
         .query_map([], |r| {

@@ -479,7 +479,7 @@ async fn assemble_inner(
     headers: &HeaderMap,
     busy: AssemblyGuard,
 ) -> Result<(crate::db::nodes::Node, bool, bool), Response> {
-    let (id, key, f) = (up.id.clone(), name.key().to_string(), folder.clone());
+    let (id, key, f) = (up.id.clone(), name.as_str().to_string(), folder.clone());
     let (mut parts, existing) = app
         .db
         .run(move |c| {

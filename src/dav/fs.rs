@@ -227,7 +227,7 @@ impl UserFs {
         let mut segs = segments(path)?;
         let last = segs.pop().ok_or(FsError::Forbidden)?;
         let name = NodeName::parse(&last).map_err(|_| FsError::Forbidden)?;
-        let (owner, key) = (self.user.id.clone(), name.key().to_string());
+        let (owner, key) = (self.user.id.clone(), name.as_str().to_string());
         let (parent, existing) = self
             .store
             .db

@@ -141,7 +141,7 @@ pub async fn serve(
                     Some(p) if p.is_dir() => p,
                     _ => return Ok(None),
                 };
-                let existing = db::nodes::find_child(c, &parent.id, name.key())?;
+                let existing = db::nodes::find_child(c, &parent.id, name.as_str())?;
                 if existing.as_ref().is_some_and(|e| e.is_dir()) {
                     return Ok(None);
                 }

@@ -56,7 +56,7 @@ pub fn unique_names(nodes: Vec<Node>) -> Vec<(String, Node)> {
         .map(|n| {
             let mut name = n.name.clone();
             let mut i = 2;
-            while !seen.insert(name.to_lowercase()) {
+            while !seen.insert(name.clone()) {
                 name = match n.name.rsplit_once('.') {
                     Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({i}).{ext}"),
                     _ => format!("{} ({i})", n.name),

@@ -1,6 +1,6 @@
 //! The `embeddings` table (CLIP image vectors, f32 little-endian BLOBs) and `label_embeddings`.
 
-use rusqlite::{Connection, named_params};
+use rusqlite::{Connection, OptionalExtension, named_params};
 
 use crate::error::AppResult;
 
@@ -31,20 +31,42 @@ pub fn upsert_embedding(
     Ok(())
 }
 
+/// The embeddings made with `model` of these nodes: (node id, vector).
+pub fn find_embeddings(
+    conn: &Connection,
+    model: &str,
+    nodes: &[String],
+) -> AppResult<Vec<(String, Vec<f32>)>> {
+    let mut st =
+        conn.prepare_cached("SELECT vector FROM embeddings WHERE node_id = ?1 AND model = ?2")?;
+    let mut out = Vec::new();
+    for n in nodes {
+        if let Some(b) = st
+            .query_row(rusqlite::params![n, model], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+        {
+            out.push((n.clone(), blob_to_vector(&b)));
+        }
+    }
+    Ok(out)
+}
+
 pub fn delete_embedding(conn: &Connection, node_id: &str) -> AppResult<()> {
     conn.prepare_cached("DELETE FROM embeddings WHERE node_id = ?1")?
         .execute([node_id])?;
     Ok(())
 }
 
-/// Every embedding made with `model`, grouped by user: `f(user_id, node_id, vector)`.
+/// Every embedding made with `model` of a file not in the trash, grouped by user:
+/// `f(user_id, node_id, vector)`.
 pub fn for_each_embedding(
     conn: &Connection,
     model: &str,
     mut f: impl FnMut(String, String, Vec<f32>),
 ) -> AppResult<()> {
     let mut st = conn.prepare(
-        "SELECT user_id, node_id, vector FROM embeddings WHERE model = ?1 ORDER BY user_id",
+        "SELECT e.user_id, e.node_id, e.vector FROM embeddings e JOIN nodes n ON n.id = e.node_id
+         WHERE e.model = ?1 AND n.trashed_at IS NULL ORDER BY e.user_id",
     )?;
     let mut rows = st.query([model])?;
     while let Some(r) = rows.next()? {

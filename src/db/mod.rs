@@ -14,7 +14,9 @@ pub mod tags;
 pub mod tokens;
 pub mod trash;
 pub mod tus;
+pub mod user_trash;
 pub mod users;
+pub mod versions;
 pub mod volumes;
 
 use std::path::Path;
@@ -27,7 +29,7 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Bumped with every numbered migration.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `(version it produces, SQL)`: applied in order to a database older than `SCHEMA_VERSION`.
 /// schema.sql always equals version 1 plus every migration (tested).
@@ -35,6 +37,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_jobs_media_tags.sql")),
     (3, include_str!("../../migrations/0003_tus_uploads.sql")),
     (4, include_str!("../../migrations/0004_audit.sql")),
+    (
+        5,
+        include_str!("../../migrations/0005_exact_names_trash_versions.sql"),
+    ),
 ];
 
 pub type Pool = r2d2::Pool<Manager>;

@@ -70,45 +70,50 @@ fn from_row(r: &Row) -> rusqlite::Result<Node> {
     })
 }
 
-pub fn insert_node(conn: &Connection, n: &Node, name_key: &str) -> rusqlite::Result<()> {
+/// How names sort and are searched (NFC + lower case). Never how they are told apart: names
+/// are unique among siblings exactly.
+pub fn sort_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+pub fn insert_node(conn: &Connection, n: &Node) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO nodes (id, owner_id, parent_id, name, name_key, kind, size, content_type, blob_id, volume, ext,
+        "INSERT INTO nodes (id, owner_id, parent_id, name, sort_key, kind, size, content_type, blob_id, volume, ext,
                             content_hash, created_at, modified_at, etag)
          VALUES (:id, :owner, :parent, :name, :key, :kind, :size, :ct, :blob, :vol, :ext, :hash, :c, :m, :etag)",
     )?
     .execute(named_params! {
-        ":id": n.id, ":owner": n.owner_id, ":parent": n.parent_id, ":name": n.name, ":key": name_key,
+        ":id": n.id, ":owner": n.owner_id, ":parent": n.parent_id, ":name": n.name, ":key": sort_key(&n.name),
         ":kind": n.kind.as_str(), ":size": n.size, ":ct": n.content_type, ":blob": n.blob_id, ":vol": n.volume,
         ":ext": n.ext, ":hash": n.content_hash, ":c": n.created_at, ":m": n.modified_at, ":etag": n.etag,
     })?;
     Ok(())
 }
 
-/// The node if it exists *and* belongs to `owner`: another user's node is indistinguishable from none.
+/// The node if it exists, belongs to `owner` and is not in the trash: another user's node is
+/// indistinguishable from none.
 pub fn find_owned_node(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<Node>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o"
+            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o AND trashed_at IS NULL"
         ))?
         .query_row(named_params! {":id": id, ":o": owner}, from_row)
         .optional()?)
 }
 
-pub fn find_child(conn: &Connection, parent: &str, name_key: &str) -> AppResult<Option<Node>> {
+pub fn find_child(conn: &Connection, parent: &str, name: &str) -> AppResult<Option<Node>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM nodes WHERE parent_id = :p AND name_key = :k"
+            "SELECT {COLUMNS} FROM nodes WHERE parent_id = :p AND name = :n"
         ))?
-        .query_row(named_params! {":p": parent, ":k": name_key}, from_row)
+        .query_row(named_params! {":p": parent, ":n": name}, from_row)
         .optional()?)
 }
 
-pub fn name_taken(conn: &Connection, parent: &str, name_key: &str) -> AppResult<bool> {
+pub fn name_taken(conn: &Connection, parent: &str, name: &str) -> AppResult<bool> {
     Ok(conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = :p AND name_key = :k)",
-        )?
-        .query_row(named_params! {":p": parent, ":k": name_key}, |r| r.get(0))?)
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = :p AND name = :n)")?
+        .query_row(named_params! {":p": parent, ":n": name}, |r| r.get(0))?)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
@@ -131,14 +136,14 @@ pub fn list_children(
     offset: i64,
 ) -> AppResult<Vec<Node>> {
     let column = match sort {
-        SortBy::Name => "name_key",
+        SortBy::Name => "sort_key",
         SortBy::Date => "modified_at",
         SortBy::Size => "size",
     };
     let dir = if descending { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT {COLUMNS} FROM nodes WHERE parent_id = :p
-         ORDER BY kind = 'file', {column} {dir}, name_key {dir}, id LIMIT :limit OFFSET :offset"
+         ORDER BY kind = 'file', {column} {dir}, sort_key {dir}, name {dir}, id LIMIT :limit OFFSET :offset"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
@@ -170,6 +175,45 @@ pub fn list_ancestry(conn: &Connection, id: &str) -> AppResult<Vec<Node>> {
         .query_map(named_params! {":id": id}, from_row)?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// Puts the subtree of `id` in the trash: every node marked, the top one cut from its parent
+/// (its place is kept in the `trash` row), so no walk from the root reaches any of it.
+pub fn mark_trashed(conn: &Connection, id: &str, at: i64) -> AppResult<()> {
+    conn.prepare_cached(
+        "WITH RECURSIVE sub(id) AS (
+             SELECT :id UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)
+         UPDATE nodes SET trashed_at = :at WHERE id IN sub",
+    )?
+    .execute(named_params! {":id": id, ":at": at})?;
+    conn.prepare_cached("UPDATE nodes SET parent_id = NULL WHERE id = :id")?
+        .execute(named_params! {":id": id})?;
+    Ok(())
+}
+
+/// Takes the subtree of trashed node `id` back into the tree, as `name` in folder `parent`.
+pub fn mark_restored(conn: &Connection, id: &str, parent: &str, name: &str) -> AppResult<()> {
+    conn.prepare_cached(
+        "UPDATE nodes SET parent_id = :p, name = :n, sort_key = :k WHERE id = :id",
+    )?
+    .execute(named_params! {":p": parent, ":n": name, ":k": sort_key(name), ":id": id})?;
+    conn.prepare_cached(
+        "WITH RECURSIVE sub(id) AS (
+             SELECT :id UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)
+         UPDATE nodes SET trashed_at = NULL WHERE id IN sub",
+    )?
+    .execute(named_params! {":id": id})?;
+    Ok(())
+}
+
+/// A node of `owner` in the trash (the top of a trashed subtree or anything in it).
+pub fn find_trashed_node(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<Node>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o AND trashed_at IS NOT NULL"
+        ))?
+        .query_row(named_params! {":id": id, ":o": owner}, from_row)
+        .optional()?)
 }
 
 /// Every file below (and including) `id`.
@@ -254,12 +298,11 @@ pub fn update_placement(
     id: &str,
     parent: &str,
     name: &str,
-    name_key: &str,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "UPDATE nodes SET parent_id = :p, name = :n, name_key = :k WHERE id = :id",
+        "UPDATE nodes SET parent_id = :p, name = :n, sort_key = :k WHERE id = :id",
     )?
-    .execute(named_params! {":p": parent, ":n": name, ":k": name_key, ":id": id})?;
+    .execute(named_params! {":p": parent, ":n": name, ":k": sort_key(name), ":id": id})?;
     Ok(())
 }
 
@@ -310,8 +353,59 @@ pub fn find_structure_problems(conn: &Connection) -> AppResult<Vec<String>> {
     for name in stmt.query_map([], |r| r.get::<_, String>(0))? {
         out.push(format!("user {} has no root folder", name?));
     }
-    // Every node hangs below its owner's root: a parent cycle (or a second root) would be a
-    // tree that no walk from the root ever reaches.
+    // The trash: every trashed top node has its trash row and the other way round, and a
+    // subtree is in the trash whole or not at all.
+    let mut stmt = conn.prepare(
+        "SELECT n.id FROM nodes n LEFT JOIN users u ON u.root_id = n.id
+         WHERE n.parent_id IS NULL AND u.id IS NULL
+           AND (n.trashed_at IS NULL OR NOT EXISTS (SELECT 1 FROM trash t WHERE t.node_id = n.id))",
+    )?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        out.push(format!(
+            "node {} has no folder and is not in the trash",
+            id?
+        ));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT t.node_id FROM trash t JOIN nodes n ON n.id = t.node_id
+         WHERE n.trashed_at IS NULL OR n.parent_id IS NOT NULL OR n.owner_id <> t.owner_id",
+    )?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        out.push(format!(
+            "trash entry {} names a node that is not in the trash",
+            id?
+        ));
+    }
+    let half: i64 = conn.query_row(
+        "SELECT count(*) FROM nodes c JOIN nodes p ON c.parent_id = p.id
+         WHERE (c.trashed_at IS NULL) <> (p.trashed_at IS NULL)",
+        [],
+        |r| r.get(0),
+    )?;
+    if half > 0 {
+        out.push(format!(
+            "{half} nodes are in the trash while their folder is not, or the other way round"
+        ));
+    }
+    for (id, files, bytes) in crate::db::user_trash::list_all_trash(conn)?
+        .into_iter()
+        .map(|t| (t.node_id, t.files, t.bytes))
+    {
+        let actual_files = list_subtree_files(conn, &id)?;
+        let actual_bytes = actual_files.iter().map(|f| f.size).sum::<i64>()
+            + crate::db::versions::list_subtree_versions(conn, &id)?
+                .iter()
+                .map(|v| v.size)
+                .sum::<i64>();
+        if actual_files.len() as i64 != files || actual_bytes != bytes {
+            out.push(format!(
+                "trash entry {id} says {files} files and {bytes} bytes, holds {} and {actual_bytes}",
+                actual_files.len()
+            ));
+        }
+    }
+    // Every node hangs below its owner's root or a trash entry: a parent cycle (or a second
+    // root) would be a tree that no walk from a root ever reaches.
     let unreachable: i64 = conn.query_row(
         "WITH RECURSIVE reach(id) AS (
              SELECT id FROM nodes WHERE parent_id IS NULL
@@ -348,7 +442,9 @@ pub fn find_files_by_name_words(
     words: &[String],
     limit: i64,
 ) -> AppResult<Vec<Node>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM nodes WHERE owner_id = ?1 AND kind = 'file'");
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM nodes WHERE owner_id = ?1 AND kind = 'file' AND trashed_at IS NULL"
+    );
     let mut params: Vec<String> = vec![owner.to_string()];
     for w in words.iter().take(8) {
         let escaped = w
@@ -356,7 +452,7 @@ pub fn find_files_by_name_words(
             .replace('%', "\\%")
             .replace('_', "\\_");
         params.push(format!("%{escaped}%"));
-        sql.push_str(&format!(" AND name_key LIKE ?{} ESCAPE '\\'", params.len()));
+        sql.push_str(&format!(" AND sort_key LIKE ?{} ESCAPE '\\'", params.len()));
     }
     sql.push_str(&format!(
         " ORDER BY modified_at DESC, id LIMIT {}",

@@ -94,7 +94,9 @@ pub fn clear_auto_tags(conn: &Connection, node_id: &str) -> AppResult<()> {
 /// A user's tags with how many files carry each, most used first.
 pub fn count_user_tags(conn: &Connection, user_id: &str) -> AppResult<Vec<(String, i64)>> {
     let mut st = conn.prepare_cached(
-        "SELECT tag, count(*) AS c FROM tags WHERE user_id = ?1 AND removed = 0 GROUP BY tag ORDER BY c DESC, tag",
+        "SELECT t.tag, count(*) AS c FROM tags t JOIN nodes n ON n.id = t.node_id
+         WHERE t.user_id = ?1 AND t.removed = 0 AND n.trashed_at IS NULL
+         GROUP BY t.tag ORDER BY c DESC, t.tag",
     )?;
     let rows = st
         .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -112,12 +114,13 @@ pub fn list_tagged_nodes(
 ) -> AppResult<(Vec<String>, i64)> {
     let total: i64 = conn
         .prepare_cached(
-            "SELECT count(*) FROM tags WHERE user_id = ?1 AND tag = ?2 AND removed = 0",
+            "SELECT count(*) FROM tags t JOIN nodes n ON n.id = t.node_id
+             WHERE t.user_id = ?1 AND t.tag = ?2 AND t.removed = 0 AND n.trashed_at IS NULL",
         )?
         .query_row(rusqlite::params![user_id, tag], |r| r.get(0))?;
     let mut st = conn.prepare_cached(
         "SELECT t.node_id FROM tags t JOIN nodes n ON n.id = t.node_id
-         WHERE t.user_id = ?1 AND t.tag = ?2 AND t.removed = 0
+         WHERE t.user_id = ?1 AND t.tag = ?2 AND t.removed = 0 AND n.trashed_at IS NULL
          ORDER BY n.modified_at DESC, n.id LIMIT ?3 OFFSET ?4",
     )?;
     let ids = st

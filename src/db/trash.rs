@@ -1,4 +1,5 @@
-//! The `blob_trash` table: bodies that must go unless a node still names them.
+//! The `blob_trash` table: bodies that must go unless a node or a version still names them.
+//! (Not the users' trash, `user_trash.rs`: this is the list of bodies to unlink.)
 //! A body is listed before it is renamed into place (removed by the commit that adds its row)
 //! and when its row is deleted (removed once the body is unlinked), so a crash at any moment
 //! leaves either a row with its body or a trash entry to finish.
@@ -33,7 +34,8 @@ pub fn remove_trash(conn: &Connection, volume: &str, blob_id: &str) -> AppResult
 pub fn list_unreferenced_trash(conn: &Connection) -> AppResult<Vec<TrashEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT t.volume, t.user_id, t.blob_id, t.ext FROM blob_trash t
-         WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.blob_id = t.blob_id)",
+         WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.blob_id = t.blob_id)
+           AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.blob_id = t.blob_id)",
     )?;
     let rows = stmt
         .query_map([], |r| {
@@ -48,11 +50,12 @@ pub fn list_unreferenced_trash(conn: &Connection) -> AppResult<Vec<TrashEntry>> 
     Ok(rows)
 }
 
-/// Whether a row or a trash entry names this body. Between its rename into place and its
+/// Whether a row, a version or a trash entry names this body. Between its rename into place and its
 /// commit a body always has one of the two, so a body with neither is an orphan.
 pub fn is_blob_known(conn: &Connection, blob_id: &str) -> AppResult<bool> {
     Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM blob_trash WHERE blob_id = ?1) OR EXISTS (SELECT 1 FROM nodes WHERE blob_id = ?1)",
+        "SELECT EXISTS (SELECT 1 FROM blob_trash WHERE blob_id = ?1) OR EXISTS (SELECT 1 FROM nodes WHERE blob_id = ?1)
+             OR EXISTS (SELECT 1 FROM versions WHERE blob_id = ?1)",
         [blob_id],
         |r| r.get(0),
     )?)
@@ -61,7 +64,8 @@ pub fn is_blob_known(conn: &Connection, blob_id: &str) -> AppResult<bool> {
 /// Entries for blobs that a node still references (a stale pending marker): just forget them.
 pub fn drop_referenced_trash(conn: &Connection) -> AppResult<usize> {
     Ok(conn.execute(
-        "DELETE FROM blob_trash WHERE EXISTS (SELECT 1 FROM nodes n WHERE n.blob_id = blob_trash.blob_id)",
+        "DELETE FROM blob_trash WHERE EXISTS (SELECT 1 FROM nodes n WHERE n.blob_id = blob_trash.blob_id)
+             OR EXISTS (SELECT 1 FROM versions v WHERE v.blob_id = blob_trash.blob_id)",
         [],
     )?)
 }

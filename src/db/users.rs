@@ -127,6 +127,15 @@ pub fn try_reserve(conn: &Connection, id: &str, n: i64) -> AppResult<bool> {
     Ok(changed == 1)
 }
 
+/// What the user may still store: quota minus used and reserved bytes.
+pub fn available_bytes(conn: &Connection, id: &str) -> AppResult<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = :id",
+        )?
+        .query_row(named_params! {":id": id}, |r| r.get(0))?)
+}
+
 pub fn release_reservation(conn: &Connection, id: &str, n: i64) -> AppResult<()> {
     conn.prepare_cached(
         "UPDATE users SET reserved_bytes = max(0, reserved_bytes - :n) WHERE id = :id",
@@ -158,11 +167,12 @@ pub fn reset_reservations(conn: &Connection) -> AppResult<usize> {
     )?)
 }
 
-/// What `used_bytes` of the user `u` must be: their files' sizes and their dead properties'
-/// bytes.
+/// What `used_bytes` of the user `u` must be: their files' sizes (those in the trash too), their
+/// versions' and their dead properties' bytes.
 fn actual_usage_sql() -> String {
     format!(
-        "((SELECT coalesce(sum(size), 0) FROM nodes n WHERE n.owner_id = u.id AND n.kind = 'file') + {})",
+        "((SELECT coalesce(sum(size), 0) FROM nodes n WHERE n.owner_id = u.id AND n.kind = 'file')
+          + (SELECT coalesce(sum(size), 0) FROM versions v WHERE v.owner_id = u.id) + {})",
         crate::db::props::owner_prop_bytes_sql("u.id")
     )
 }

@@ -158,7 +158,7 @@ pub async fn delete(
 ) -> AppResult<Json<Value>> {
     let d = app.store.delete_node(&user.id, &parse_id(&id)?).await?;
     Ok(Json(
-        json!({ "deleted_files": d.files, "freed_bytes": d.bytes }),
+        json!({ "trash_id": d.trash_id, "deleted_files": d.files, "trashed_bytes": d.bytes }),
     ))
 }
 

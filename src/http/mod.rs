@@ -11,6 +11,7 @@ pub mod files;
 pub mod ops;
 pub mod search;
 pub mod tags;
+pub mod trash;
 pub mod tus;
 pub mod webui;
 
@@ -56,6 +57,22 @@ pub fn router(app: App) -> Router {
         )
         .route("/files/{id}/download", get(files::download))
         .route("/files/{id}/thumbnail", get(files::thumbnail))
+        .route("/files/{id}/versions", get(trash::list_versions))
+        .route(
+            "/files/{id}/versions/{vid}",
+            axum::routing::delete(trash::delete_version),
+        )
+        .route(
+            "/files/{id}/versions/{vid}/content",
+            get(trash::download_version),
+        )
+        .route(
+            "/files/{id}/versions/{vid}/restore",
+            post(trash::restore_version),
+        )
+        .route("/trash", get(trash::list).delete(trash::empty))
+        .route("/trash/{id}", axum::routing::delete(trash::delete))
+        .route("/trash/{id}/restore", post(trash::restore))
         .route(
             "/files/{id}/tags/{tag}",
             put(tags::add).delete(tags::remove),

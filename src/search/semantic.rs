@@ -224,6 +224,25 @@ impl Semantic {
             .upsert(node, v);
     }
 
+    /// Files back from the trash: their stored vectors return to the index (blocking: SQLite).
+    pub fn recall(&self, user: &str, nodes: &[String]) {
+        let Some(loaded) = self.loaded() else {
+            return; // loading the model reads every vector anyway
+        };
+        let found = self
+            .db
+            .conn()
+            .and_then(|c| db::embeddings::find_embeddings(&c, loaded.model.id(), nodes));
+        match found {
+            Ok(found) => {
+                for (node, v) in found {
+                    self.upsert(user, &node, &v);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reloading the vectors of restored files"),
+        }
+    }
+
     /// Files deleted or given a new body: their vectors go.
     pub fn forget(&self, user: &str, nodes: &[String]) {
         let idx = self

@@ -90,6 +90,38 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
             }
         }
     }
+    // Versions: each names a body of its size.
+    for ver in db::versions::list_all_versions(&conn)? {
+        referenced.insert(ver.blob_id.clone());
+        let Ok(v) = store.volumes.online(&ver.volume) else {
+            *offline.entry(ver.volume.clone()).or_default() += 1;
+            continue;
+        };
+        let path = v.body_path(&ver.owner_id, &ver.blob_id, &ver.ext);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() as i64 == ver.size => {}
+            Ok(m) => r.problems.push(format!(
+                "version {} of file {} is {} bytes on disk but {} in the database",
+                ver.id,
+                ver.node_id,
+                m.len(),
+                ver.size
+            )),
+            Err(_) => {
+                r.problems.push(format!(
+                    "version {} of file {} has no body at {}",
+                    ver.id,
+                    ver.node_id,
+                    path.display()
+                ));
+                if repair {
+                    db::versions::delete_version(&conn, &ver.id)?;
+                    r.repaired
+                        .push(format!("removed version {} whose body is missing", ver.id));
+                }
+            }
+        }
+    }
     for (vol, n) in offline {
         r.problems.push(format!(
             "volume {vol} is offline: {n} files cannot be checked or read"
@@ -164,7 +196,7 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
     r.users_checked = users.len();
     for (id, name, used, actual) in db::users::find_usage_mismatches(&conn)? {
         r.problems.push(format!(
-            "user {name}: used_bytes is {used} but their files and dead properties add up to {actual}"
+            "user {name}: used_bytes is {used} but their files (in the trash too), versions and dead properties add up to {actual}"
         ));
         if repair {
             db::users::recompute_used_bytes(&conn, &id)?;

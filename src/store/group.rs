@@ -210,17 +210,11 @@ impl Store {
                     &p.name,
                     &p.staged,
                     &p.opts,
+                    &self.keep,
                 ) {
-                    Ok((node, replaced, queued)) => {
+                    Ok(done) => {
                         tx.execute_batch("RELEASE body")?;
-                        ok.push((
-                            i,
-                            Committed {
-                                node,
-                                replaced,
-                                queued,
-                            },
-                        ));
+                        ok.push((i, done));
                     }
                     Err(e) => {
                         tx.execute_batch("ROLLBACK TO body; RELEASE body")?;
@@ -349,7 +343,7 @@ mod tests {
         // All three are there, counted once each.
         let c = store.db.conn().unwrap();
         for (name, size) in [("a.bin", 5), ("b.bin", 7), ("c.bin", 5)] {
-            let n = db::nodes::find_child(&c, &root, NodeName::parse(name).unwrap().key())
+            let n = db::nodes::find_child(&c, &root, NodeName::parse(name).unwrap().as_str())
                 .unwrap()
                 .unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(n.size, size);

@@ -9,9 +9,11 @@ mod handoff;
 pub(crate) use handoff::FileStream;
 pub mod names;
 pub mod props;
+mod trash;
 mod tree;
 pub mod tus;
 pub mod upload;
+pub mod versions;
 pub mod volumes;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
 pub(crate) use group::Pending;
 pub use names::NodeName;
+pub use trash::TrashItem;
 pub use tree::{MAX_FOLDER_DEPTH, Placed};
 pub use upload::{StagedBody, UploadSink};
 use volumes::Volumes;
@@ -38,6 +41,64 @@ pub struct Store {
     pub events: Arc<std::sync::OnceLock<Arc<dyn StoreEvents>>>,
     /// Small bodies waiting to be committed together (`group.rs`).
     commits: Arc<group::CommitQueue>,
+    /// How long the trash and versions keep things, and the clock they are measured by.
+    pub keep: Arc<Keep>,
+}
+
+/// How long deleted items and earlier versions are kept, measured by this store's clock
+/// (the wall clock, which tests of expiry and thinning move forward or stop).
+#[derive(Debug)]
+pub struct Keep {
+    pub trash_retention_ms: i64,
+    pub versions_max_age_ms: i64,
+    offset_ms: std::sync::atomic::AtomicI64,
+    /// When not 0, the clock stands still at this time.
+    frozen_ms: std::sync::atomic::AtomicI64,
+}
+
+impl Keep {
+    pub fn new(
+        trash_retention: std::time::Duration,
+        versions_max_age: std::time::Duration,
+    ) -> Keep {
+        Keep {
+            trash_retention_ms: trash_retention.as_millis() as i64,
+            versions_max_age_ms: versions_max_age.as_millis() as i64,
+            offset_ms: Default::default(),
+            frozen_ms: Default::default(),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        match self.frozen_ms.load(Relaxed) {
+            0 => db::now_ms() + self.offset_ms.load(Relaxed),
+            t => t,
+        }
+    }
+
+    /// Moves this store's clock forward by `ms` (tests of retention and thinning).
+    pub fn advance(&self, ms: i64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.frozen_ms.load(Relaxed) != 0 {
+            self.frozen_ms.fetch_add(ms, Relaxed);
+        } else {
+            self.offset_ms.fetch_add(ms, Relaxed);
+        }
+    }
+
+    /// Stops this store's clock at `ms` (tests that need exact times).
+    pub fn freeze_at(&self, ms: i64) {
+        self.frozen_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Default for Keep {
+    fn default() -> Keep {
+        let day = std::time::Duration::from_secs(24 * 3600);
+        Keep::new(30 * day, 180 * day)
+    }
 }
 
 /// Told after a commit, outside the transaction. Everything that matters is already in the
@@ -47,6 +108,8 @@ pub trait StoreEvents: Send + Sync {
     fn jobs_queued(&self);
     /// Files of `owner` are gone (deleted, or their body replaced): drop in-memory copies.
     fn files_changed(&self, owner: &str, ids: &[String]);
+    /// Files of `owner` came back from the trash: what was dropped for them may be reloaded.
+    fn files_restored(&self, owner: &str, ids: &[String]);
 }
 
 /// What to do when the target name is taken.
@@ -77,10 +140,11 @@ pub struct CommitOptions {
     pub copy_props_from: Option<String>,
 }
 
-/// A body given its row: the node, the body it replaced (to unlink), whether jobs were queued.
+/// A body given its row: the node, bodies to unlink (versions thinned or freed for room),
+/// whether jobs were queued.
 pub(crate) struct Committed {
     pub node: Node,
-    pub replaced: Option<TrashEntry>,
+    pub unlink: Vec<TrashEntry>,
     pub queued: bool,
 }
 
@@ -91,7 +155,9 @@ pub struct Listing {
     pub total: i64,
 }
 
+/// What a delete put in the trash: the trash item's id (the node's), its files and bytes.
 pub struct Deleted {
+    pub trash_id: String,
     pub files: usize,
     pub bytes: i64,
 }
@@ -137,7 +203,14 @@ impl Store {
             tus: Default::default(),
             events: Default::default(),
             commits: Default::default(),
+            keep: Default::default(),
         }
+    }
+
+    /// This store with the trash and versions kept as `keep` says.
+    pub fn with_keep(mut self, keep: Keep) -> Store {
+        self.keep = Arc::new(keep);
+        self
     }
 
     pub async fn get_node(&self, owner: &str, id: &str) -> AppResult<Node> {
@@ -187,13 +260,13 @@ impl Store {
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let parent = owned_dir(&tx, &owner, parent.as_deref())?;
-                if db::nodes::name_taken(&tx, &parent.id, name.key())? {
+                if db::nodes::name_taken(&tx, &parent.id, name.as_str())? {
                     return Err(name_exists());
                 }
                 tree::check_depth(&tx, &parent.id, 0)?;
                 let now = db::now_ms();
                 let node = new_folder(&owner, &parent.id, &name, now, now);
-                db::nodes::insert_node(&tx, &node, name.key())?;
+                db::nodes::insert_node(&tx, &node)?;
                 db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
                 tx.commit()?;
                 Ok(node)
@@ -215,9 +288,9 @@ impl Store {
             .node)
     }
 
-    /// [`Self::move_node`], and with `overwrite` a node already holding the target name is
-    /// deleted in the same transaction (WebDAV `MOVE` with `Overwrite: T`); without it, that
-    /// answers `name-exists`. A case-only rename is a rename of the node itself.
+    /// [`Self::move_node`], and with `overwrite` a node already holding the target name goes to
+    /// the trash in the same transaction (WebDAV `MOVE` with `Overwrite: T`); without it, that
+    /// answers `name-exists`.
     pub async fn move_node_with(
         &self,
         owner: &str,
@@ -228,6 +301,7 @@ impl Store {
     ) -> AppResult<Placed> {
         let (owner, id) = (owner.to_string(), id.to_string());
         let owner_of_move = owner.clone();
+        let now = self.keep.now_ms();
         let (placed, removed) = self
             .db
             .run(move |c| {
@@ -259,16 +333,15 @@ impl Store {
                     None => NodeName::parse(&node.name)?,
                 };
                 let mut removed = None;
-                if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.key())?
+                if let Some(other) = db::nodes::find_child(&tx, &parent.id, name.as_str())?
                     && other.id != node.id
                 {
                     if !overwrite {
                         return Err(name_exists());
                     }
-                    removed = Some(remove_subtree_in(&tx, &owner, &other)?);
+                    removed = Some(trash::trash_subtree_in(&tx, &owner, &other, now)?);
                 }
-                db::nodes::update_placement(&tx, &node.id, &parent.id, name.as_str(), name.key())?;
-                let now = db::now_ms();
+                db::nodes::update_placement(&tx, &node.id, &parent.id, name.as_str())?;
                 db::nodes::touch_dir(&tx, &parent.id, now, &etag())?;
                 if parent.id != old_parent {
                     db::nodes::touch_dir(&tx, &old_parent, now, &etag())?;
@@ -281,17 +354,18 @@ impl Store {
             })
             .await?;
         if let Some(r) = removed {
-            self.after_remove(&owner_of_move, r).await;
+            self.after_trash(&owner_of_move, &r.ids);
         }
         Ok(placed)
     }
 
-    /// Deletes a file, or a folder and everything in it. The rows and `used_bytes` change in
-    /// one transaction; the bodies are unlinked after it commits.
+    /// Deletes a file, or a folder and everything in it: it goes to the owner's trash, in one
+    /// transaction. Its bytes stay counted until the trash lets go of it.
     pub async fn delete_node(&self, owner: &str, id: &str) -> AppResult<Deleted> {
         let (owner, id) = (owner.to_string(), id.to_string());
         let owner_of_delete = owner.clone();
-        let removed = self
+        let now = self.keep.now_ms();
+        let trashed = self
             .db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -303,25 +377,24 @@ impl Store {
                         "the root folder cannot be deleted",
                     ));
                 }
-                let removed = remove_subtree_in(&tx, &owner, &node)?;
+                let trashed = trash::trash_subtree_in(&tx, &owner, &node, now)?;
                 tx.commit()?;
-                Ok(removed)
+                Ok(trashed)
             })
             .await?;
-        let deleted = Deleted {
-            files: removed.ids.len(),
-            bytes: removed.bytes,
-        };
-        self.after_remove(&owner_of_delete, removed).await;
-        Ok(deleted)
+        self.after_trash(&owner_of_delete, &trashed.ids);
+        Ok(Deleted {
+            trash_id: trashed.top.clone(),
+            files: trashed.ids.len(),
+            bytes: trashed.bytes,
+        })
     }
 
-    /// After a transaction that removed rows: caches told, bodies unlinked.
-    async fn after_remove(&self, owner: &str, removed: Removed) {
+    /// After a transaction that put files in the trash: the caches forget them.
+    fn after_trash(&self, owner: &str, ids: &[String]) {
         if let Some(ev) = self.events.get() {
-            ev.files_changed(owner, &removed.ids);
+            ev.files_changed(owner, ids);
         }
-        self.purge(removed.trash).await;
     }
 
     /// Streams a new body for `owner` onto a volume; `commit_file` gives it a row.
@@ -410,7 +483,7 @@ impl Store {
     pub(crate) async fn after_commit(&self, committed: Committed) -> Node {
         let Committed {
             node,
-            replaced,
+            unlink,
             queued,
         } = committed;
         if let Some(ev) = self.events.get() {
@@ -419,8 +492,8 @@ impl Store {
                 ev.jobs_queued();
             }
         }
-        if let Some(old) = replaced {
-            self.purge(vec![old]).await;
+        if !unlink.is_empty() {
+            self.purge(unlink).await;
         }
         node
     }
@@ -647,28 +720,7 @@ impl Store {
     }
 
     pub fn purge_blocking(&self, entries: Vec<TrashEntry>) -> AppResult<usize> {
-        let conn = self.db.conn()?;
-        let mut done = 0;
-        for e in entries {
-            let Ok(v) = self.volumes.online(&e.volume) else {
-                continue;
-            };
-            if let Err(err) = v.remove_thumbs(&e.user_id, &e.blob_id) {
-                tracing::warn!(error = %err, blob = %e.blob_id, "could not unlink the thumbnails of a deleted body");
-                continue;
-            }
-            match std::fs::remove_file(v.body_path(&e.user_id, &e.blob_id, &e.ext)) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => {
-                    tracing::warn!(error = %err, blob = %e.blob_id, "could not unlink a deleted body");
-                    continue;
-                }
-            }
-            db::trash::remove_trash(&conn, &e.volume, &e.blob_id)?;
-            done += 1;
-        }
-        Ok(done)
+        purge_bodies(&*self.db.conn()?, &self.volumes, entries)
     }
 
     /// Start-up: finishes deletes and aborted commits that a crash interrupted.
@@ -679,6 +731,36 @@ impl Store {
         drop(conn);
         self.purge_blocking(entries)
     }
+}
+
+/// Unlinks bodies whose rows are gone (and their thumbnails) and forgets their entries;
+/// entries on offline volumes wait for the next try.
+pub(crate) fn purge_bodies(
+    conn: &Connection,
+    volumes: &Volumes,
+    entries: Vec<TrashEntry>,
+) -> AppResult<usize> {
+    let mut done = 0;
+    for e in entries {
+        let Ok(v) = volumes.online(&e.volume) else {
+            continue;
+        };
+        if let Err(err) = v.remove_thumbs(&e.user_id, &e.blob_id) {
+            tracing::warn!(error = %err, blob = %e.blob_id, "could not unlink the thumbnails of a deleted body");
+            continue;
+        }
+        match std::fs::remove_file(v.body_path(&e.user_id, &e.blob_id, &e.ext)) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                tracing::warn!(error = %err, blob = %e.blob_id, "could not unlink a deleted body");
+                continue;
+            }
+        }
+        db::trash::remove_trash(conn, &e.volume, &e.blob_id)?;
+        done += 1;
+    }
+    Ok(done)
 }
 
 /// Up to `want` bytes from the current position of an open body (fewer only at its end).
@@ -706,7 +788,7 @@ fn walk_blocking(c: &Connection, mut node: Node, segments: &[String]) -> AppResu
         if !node.is_dir() {
             return Ok(None);
         }
-        match db::nodes::find_child(c, &node.id, name.key())? {
+        match db::nodes::find_child(c, &node.id, name.as_str())? {
             Some(child) => node = child,
             None => return Ok(None),
         }
@@ -743,25 +825,33 @@ fn new_folder(owner: &str, parent: &str, name: &NodeName, created: i64, modified
     }
 }
 
-/// What a removal inside a transaction took away: bodies to unlink once it commits, the file
-/// ids, and their bytes (already released from `used_bytes`).
+/// What a removal for good inside a transaction took away: bodies to unlink once it commits,
+/// and the file ids (their bytes and their versions' are already released from `used_bytes`).
 struct Removed {
     trash: Vec<TrashEntry>,
     ids: Vec<String>,
-    bytes: i64,
 }
 
-/// Removes `node` (a file, or a folder with everything in it) inside the caller's transaction:
-/// its bodies listed for unlinking, `used_bytes` released, its folder touched.
+/// Removes `node` (a file, or a folder with everything in it) for good inside the caller's
+/// transaction: its bodies and its versions' listed for unlinking, `used_bytes` released, its
+/// folder touched.
 fn remove_subtree_in(tx: &Connection, owner: &str, node: &Node) -> AppResult<Removed> {
     let files = db::nodes::list_subtree_files(tx, &node.id)?;
+    let versions = db::versions::list_subtree_versions(tx, &node.id)?;
     let now = db::now_ms();
-    let mut trash = Vec::with_capacity(files.len());
+    let mut trash = Vec::with_capacity(files.len() + versions.len());
     let mut bytes = 0;
     for f in &files {
         bytes += f.size;
         let e = trash_entry_of(f);
         db::trash::insert_trash(tx, &e, now)?;
+        trash.push(e);
+    }
+    for v in &versions {
+        bytes += v.size;
+        let e = versions::unlink_entry_of(v);
+        db::trash::insert_trash(tx, &e, now)?;
+        db::versions::delete_version(tx, &v.id)?;
         trash.push(e);
     }
     // Dead properties count in `used_bytes` too (`props.rs`).
@@ -774,7 +864,6 @@ fn remove_subtree_in(tx: &Connection, owner: &str, node: &Node) -> AppResult<Rem
     Ok(Removed {
         trash,
         ids: files.into_iter().map(|f| f.id).collect(),
-        bytes,
     })
 }
 
@@ -787,8 +876,9 @@ fn trash_entry_of(f: &Node) -> TrashEntry {
     }
 }
 
-/// Step 3 of a commit (`group.rs`), inside the caller's transaction: returns the new node
-/// and, for an overwrite, the replaced body.
+/// Step 3 of a commit (`group.rs`), inside the caller's transaction. An overwritten body
+/// becomes a version of the file. Returns the node, bodies to unlink once it commits (versions
+/// thinned, or trash freed to make room) and whether jobs were queued.
 fn insert_file_row_in(
     tx: &Connection,
     owner: &str,
@@ -796,7 +886,8 @@ fn insert_file_row_in(
     name: &NodeName,
     staged: &StagedBody,
     opts: &CommitOptions,
-) -> AppResult<(Node, Option<TrashEntry>, bool)> {
+    keep: &Keep,
+) -> AppResult<Committed> {
     let on_conflict = opts.on_conflict;
     let g = &staged.guard;
     let parent = owned_dir(tx, owner, folder)?;
@@ -818,10 +909,11 @@ fn insert_file_row_in(
         modified_at: modified,
         etag: etag(),
     };
-    let mut replaced = None;
-    let mut used_delta = staged.size;
-    match db::nodes::find_child(tx, &parent.id, name.key())? {
-        None => db::nodes::insert_node(tx, &node, name.key())?,
+    let mut replaced = false;
+    let mut unlink = Vec::new();
+    let used_delta = staged.size;
+    match db::nodes::find_child(tx, &parent.id, name.as_str())? {
+        None => db::nodes::insert_node(tx, &node)?,
         Some(existing) => match on_conflict {
             OnConflict::Fail => return Err(name_exists()),
             OnConflict::Overwrite if existing.is_dir() => return Err(name_exists()),
@@ -830,18 +922,18 @@ fn insert_file_row_in(
                 node.id = existing.id.clone();
                 node.created_at = existing.created_at;
                 node.name = existing.name.clone();
-                used_delta -= existing.size;
-                let old = trash_entry_of(&existing);
-                db::trash::insert_trash(tx, &old, now)?;
+                // The old body stays, as a version (its bytes stay counted).
+                versions::keep_as_version_in(tx, &existing, keep.now_ms())?;
                 db::nodes::update_body(tx, &node)?;
                 db::props::clear_checksums(tx, &node.id)?;
-                replaced = Some(old);
+                unlink.extend(versions::thin_in(tx, &node.id, keep)?);
+                replaced = true;
             }
             OnConflict::KeepBoth => {
                 let mut n = 1;
                 let free = loop {
                     let candidate = name.numbered(n)?;
-                    if !db::nodes::name_taken(tx, &parent.id, candidate.key())? {
+                    if !db::nodes::name_taken(tx, &parent.id, candidate.as_str())? {
                         break candidate;
                     }
                     n += 1;
@@ -850,17 +942,14 @@ fn insert_file_row_in(
                     }
                 };
                 node.name = free.as_str().to_string();
-                db::nodes::insert_node(tx, &node, free.key())?;
+                db::nodes::insert_node(tx, &node)?;
             }
         },
     }
     if opts.unreserved && used_delta > 0 {
-        let avail: i64 = tx.query_row(
-            "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
-            [owner],
-            |r| r.get(0),
-        )?;
-        if used_delta > avail {
+        // No reservation holds these bytes: the oldest trash and versions make room if needed.
+        unlink.extend(trash::make_room_in(tx, owner, used_delta, keep.now_ms())?);
+        if used_delta > db::users::available_bytes(tx, owner)? {
             return Err(AppError::quota_exceeded());
         }
     }
@@ -885,6 +974,10 @@ fn insert_file_row_in(
     }
     db::trash::remove_trash(tx, &g.volume, &g.blob_id)?;
     db::nodes::touch_dir(tx, &parent.id, now, &etag())?;
-    let queued = crate::jobs::queue_for_new_body(tx, &node, replaced.is_some())?;
-    Ok((node, replaced, queued))
+    let queued = crate::jobs::queue_for_new_body(tx, &node, replaced)?;
+    Ok(Committed {
+        node,
+        unlink,
+        queued,
+    })
 }

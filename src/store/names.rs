@@ -1,5 +1,6 @@
 //! Names from clients, parsed once: `NodeName` is NFC, has no `/`, `\`, NUL or control
-//! characters, is not `.` or `..`, and fits in 255 bytes. Its `key` is how siblings compare.
+//! characters, is not `.` or `..`, and fits in 255 bytes. Siblings are told apart by the exact
+//! name: `Holiday.JPG` and `holiday.jpg` are two files, as in POSIX, Nextcloud and rclone.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -10,7 +11,6 @@ pub const MAX_NAME_BYTES: usize = 255;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeName {
     name: String,
-    key: String,
 }
 
 /// Files that file managers make beside real ones (macOS AppleDouble `._*` and `.DS_Store`,
@@ -43,17 +43,11 @@ impl NodeName {
         if name.len() > MAX_NAME_BYTES {
             return Err(bad("a name can be at most 255 bytes long (UTF-8)"));
         }
-        let key = name_key(&name);
-        Ok(NodeName { name, key })
+        Ok(NodeName { name })
     }
 
     pub fn as_str(&self) -> &str {
         &self.name
-    }
-
-    /// Siblings are unique by this: NFC + lower case, as Windows and macOS clients compare.
-    pub fn key(&self) -> &str {
-        &self.key
     }
 
     /// Extension for the body file on disk: ASCII letters and digits only, lower case, or empty.
@@ -94,10 +88,6 @@ impl NodeName {
     }
 }
 
-pub fn name_key(name: &str) -> String {
-    name.to_lowercase()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,11 +112,12 @@ mod tests {
     }
 
     #[test]
-    fn normalizes_to_nfc_and_compares_case_insensitively() {
+    fn normalizes_to_nfc_and_keeps_case() {
         let decomposed = NodeName::parse("Cafe\u{301}.txt").unwrap();
-        let composed = NodeName::parse("Café.TXT").unwrap();
+        let composed = NodeName::parse("Café.txt").unwrap();
         assert_eq!(decomposed.as_str(), "Caf\u{e9}.txt");
-        assert_eq!(decomposed.key(), composed.key());
+        assert_eq!(decomposed, composed);
+        assert_ne!(composed, NodeName::parse("Café.TXT").unwrap());
     }
 
     #[test]

@@ -58,6 +58,9 @@ struct CopyPlan {
     /// folder copied without its contents).
     nodes: Vec<Node>,
     existing: Option<Node>,
+    /// The files' bytes, and whether they do not fit in the quota as it stands.
+    bytes: i64,
+    short: bool,
 }
 
 impl Store {
@@ -113,7 +116,9 @@ impl Store {
     ///
     /// The folders are created in one transaction, then each file is copied (a new body, counted
     /// in the quota) into its new folder: a failure part way (quota, a disk) leaves a consistent,
-    /// partial copy. The whole copy is refused up front when its bytes cannot fit.
+    /// partial copy. The whole copy is refused up front when its bytes cannot fit, even after
+    /// the oldest trash and versions are freed. A replaced folder goes to the trash; a replaced
+    /// file keeps its id and its old body becomes a version.
     pub async fn copy_tree(
         &self,
         owner: &str,
@@ -127,7 +132,7 @@ impl Store {
             owner.to_string(),
             source_id.to_string(),
             parent.to_string(),
-            name.key().to_string(),
+            name.as_str().to_string(),
         );
         let plan = self
             .db
@@ -163,25 +168,21 @@ impl Store {
                         return Err(name_exists());
                     }
                 }
+                // What it replaces goes to the trash, so it frees nothing.
                 let bytes: i64 = nodes.iter().filter(|n| !n.is_dir()).map(|n| n.size).sum();
-                let freed: i64 = match &existing {
-                    Some(e) => db::nodes::list_subtree_files(&tx, &e.id)?
-                        .iter()
-                        .map(|f| f.size)
-                        .sum(),
-                    None => 0,
-                };
-                let user = db::users::find_user_by_id(&tx, &o)?.ok_or_else(AppError::not_found)?;
-                if user.used_bytes + user.reserved_bytes + bytes - freed > user.quota_bytes {
-                    return Err(AppError::quota_exceeded());
-                }
+                let short = db::users::available_bytes(&tx, &o)? < bytes;
                 Ok(CopyPlan {
                     source,
                     nodes,
                     existing,
+                    bytes,
+                    short,
                 })
             })
             .await?;
+        if plan.short && !self.make_room(owner, plan.bytes).await? {
+            return Err(AppError::quota_exceeded());
+        }
 
         let replaced = plan.existing.is_some();
         if !plan.source.is_dir() {
@@ -217,7 +218,7 @@ impl Store {
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let parent = owned_dir(&tx, &o, Some(&pid))?;
-                if db::nodes::name_taken(&tx, &parent.id, top_name.key())? {
+                if db::nodes::name_taken(&tx, &parent.id, top_name.as_str())? {
                     return Err(name_exists());
                 }
                 let now = db::now_ms();
@@ -234,7 +235,7 @@ impl Store {
                         )
                     };
                     let node = new_folder(&o, &new_parent, &name, now, f.modified_at);
-                    db::nodes::insert_node(&tx, &node, name.key())?;
+                    db::nodes::insert_node(&tx, &node)?;
                     super::props::copy_props_counted(&tx, &o, &f.id, &node.id)?;
                     new_ids.insert(f.id.clone(), node.id.clone());
                     if i == 0 {

@@ -133,13 +133,15 @@ impl Store {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let folder = owned_dir(&tx, &owner_s, req.folder.as_deref())?;
                 if req.on_conflict == OnConflict::Fail
-                    && db::nodes::name_taken(&tx, &folder.id, req.name.key())?
+                    && db::nodes::name_taken(&tx, &folder.id, req.name.as_str())?
                 {
                     return Err(AppError::conflict(
                         "name-exists",
                         "a file or folder with that name already exists here",
                     ));
                 }
+                // The oldest trash and versions go before an upload is refused.
+                let unlink = super::trash::make_room_in(&tx, &owner_s, req.length, db::now_ms())?;
                 if req.length > 0 && !db::users::try_reserve(&tx, &owner_s, req.length)? {
                     return Err(AppError::quota_exceeded());
                 }
@@ -183,6 +185,7 @@ impl Store {
                     let _ = std::fs::remove_file(&path);
                     return Err(e.into());
                 }
+                super::purge_bodies(c, &volumes, unlink)?;
                 Ok(up)
             })
             .await?;

@@ -241,26 +241,26 @@ impl UploadSink {
                 if let Some(v) = volumes.get(&volume) {
                     v.check_writable(disk_need.max(0) as u64)?;
                 }
-                db::relaxed(conn, |conn| {
+                let (grant, unlink) = db::relaxed(conn, |conn| {
                     let tx = rusqlite::Transaction::new_unchecked(
                         conn,
                         rusqlite::TransactionBehavior::Immediate,
                     )?;
-                    let avail: i64 = tx.query_row(
-                        "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
-                        [&user],
-                        |r| r.get(0),
-                    )?;
-                    let grant = want.min(avail);
-                    if grant < need {
-                        return Ok(None);
+                    let mut unlink = Vec::new();
+                    if db::users::available_bytes(&tx, &user)? < need {
+                        // The oldest trash and versions go before an upload is refused.
+                        unlink = super::trash::make_room_in(&tx, &user, need, db::now_ms())?;
                     }
-                    if !db::users::try_reserve(&tx, &user, grant)? {
-                        return Ok(None);
+                    let grant = want.min(db::users::available_bytes(&tx, &user)?);
+                    if grant < need || !db::users::try_reserve(&tx, &user, grant)? {
+                        tx.commit()?; // what was freed stays freed
+                        return Ok((None, unlink));
                     }
                     tx.commit()?;
-                    Ok(Some(grant))
-                })
+                    Ok((Some(grant), unlink))
+                })?;
+                super::purge_bodies(conn, &volumes, unlink)?;
+                Ok(grant)
             })
             .await?;
         match granted {

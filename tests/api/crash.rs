@@ -31,7 +31,12 @@ pub fn cli(data: &Path) -> Command {
 
 /// Starts `cloudvault serve` on a random port and reads the address it prints.
 pub fn start_server(data: &Path) -> Proc {
-    let mut child = cli(data)
+    start_command(cli(data))
+}
+
+/// Runs `serve` on a random port with what `c` says, and reads the address it prints.
+fn start_command(mut c: Command) -> Proc {
+    let mut child = c
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -323,6 +328,17 @@ async fn kill_among_many_uploads(dav: bool) {
         .json()
         .await
         .unwrap();
+    // The deleted files wait in the trash, counted.
+    let trash: Value = client
+        .get(format!("{}/api/trash?limit=1", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sum = sum + trash["bytes"].as_i64().unwrap();
     assert_eq!(me["used_bytes"].as_i64().unwrap(), sum);
     let on_disk: u64 = walk(&data.join("volume/users"))
         .iter()
@@ -415,4 +431,131 @@ async fn sigkill_with_jobs_pending_then_every_job_completes_once() {
     let (code, out) = fsck(&data);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("store consistent"), "{out}");
+}
+
+/// `cloudvault serve` with a config file (trash and version retention of seconds).
+fn start_server_with(data: &Path, config: &Path) -> Proc {
+    let mut c = cli(data);
+    c.arg("--config").arg(config);
+    start_command(c)
+}
+
+async fn json_of(r: reqwest::RequestBuilder) -> Option<Value> {
+    r.send().await.ok()?.json().await.ok()
+}
+
+/// SIGKILL while restores from the trash and overwrites (which thin versions) are in flight,
+/// and again while the start-up sweep expires the trash and prunes versions: each restart
+/// recovers, and fsck finds nothing wrong (rows, bodies, trash entries, counts, used_bytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_trash_sweep_restore_and_version_prune_leaves_fsck_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    setup(&data);
+    let config = dir.path().join("cloudvault.toml");
+    std::fs::write(
+        &config,
+        "trash_retention = \"3s\"\nversions_max_age = \"3s\"\n",
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    for (round, (storm_ms, sweep_ms)) in [(40u64, 0u64), (150, 30), (400, 90)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut server = start_server_with(&data, &config);
+        let base = server.base.clone();
+        let token = login(&client, &base).await;
+        // 120 small files, each overwritten twice; 100 of them deleted.
+        let mut ids = Vec::new();
+        for i in 0..120 {
+            let name = format!("r{round}-{i}.bin");
+            for k in 0..3u8 {
+                let part =
+                    reqwest::multipart::Part::bytes(bytes(2_000 + i, k)).file_name(name.clone());
+                let v = json_of(
+                    client
+                        .post(format!("{base}/api/files/upload?on_conflict=overwrite"))
+                        .bearer_auth(&token)
+                        .multipart(reqwest::multipart::Form::new().part("file", part)),
+                )
+                .await
+                .unwrap();
+                if k == 0 {
+                    ids.push(v["files"][0]["id"].as_str().unwrap().to_string());
+                }
+            }
+        }
+        for id in &ids[..100] {
+            let r = client
+                .delete(format!("{base}/api/files/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        // Restores and overwrites in flight when the process dies.
+        let mut tasks = Vec::new();
+        for (n, id) in ids[..60].iter().enumerate() {
+            let (client, base, token, id) =
+                (client.clone(), base.clone(), token.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let _ = client
+                    .post(format!("{base}/api/trash/{id}/restore"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await;
+                let name = format!("r{round}-{n}.bin");
+                let part = reqwest::multipart::Part::bytes(bytes(3_000, 9)).file_name(name);
+                let _ = client
+                    .post(format!("{base}/api/files/upload?on_conflict=overwrite"))
+                    .bearer_auth(&token)
+                    .multipart(reqwest::multipart::Form::new().part("file", part))
+                    .send()
+                    .await;
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(storm_ms)).await;
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        for t in tasks {
+            let _ = t.await;
+        }
+        drop(server);
+        // The trash and the versions are past their 3 s: the next start sweeps them at once.
+        tokio::time::sleep(Duration::from_millis(3_200)).await;
+        let mut server = start_server_with(&data, &config);
+        tokio::time::sleep(Duration::from_millis(sweep_ms)).await;
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        drop(server);
+
+        // A start that finishes its sweep: nothing of the trash or the versions is left, and
+        // fsck (run once the sweep is over, so it sees a still store) finds nothing wrong.
+        let server = start_server_with(&data, &config);
+        let token = login(&client, &server.base).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let t = json_of(
+                client
+                    .get(format!("{}/api/trash", server.base))
+                    .bearer_auth(&token),
+            )
+            .await
+            .unwrap();
+            let versions = sql_i64(&data, "SELECT count(*) FROM versions");
+            if t["total"] == 0 && versions == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: the sweep did not finish: {t}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (code, out) = fsck(&data);
+        assert_eq!(code, 0, "round {round}: {out}");
+        drop(server);
+    }
 }

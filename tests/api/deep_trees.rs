@@ -51,7 +51,7 @@ fn legacy_chain(app: &TestApp, user: &TestUser, parent: &str, levels: usize, tag
         let id = cloudvault::db::new_id();
         let name = format!("{tag}{i}");
         tx.execute(
-            "INSERT INTO nodes (id, owner_id, parent_id, name, name_key, kind, size, created_at, modified_at, etag)
+            "INSERT INTO nodes (id, owner_id, parent_id, name, sort_key, kind, size, created_at, modified_at, etag)
              VALUES (?1, ?2, ?3, ?4, ?4, 'dir', 0, 0, 0, 'e')",
             [id.as_str(), user.id.as_str(), parent.as_str(), name.as_str()],
         )

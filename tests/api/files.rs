@@ -145,9 +145,26 @@ async fn name_clashes_fail_keep_both_or_overwrite() {
         .upload_one(&u.token, "", "photo.jpg", bytes(1000, 1))
         .await;
     let r = app
-        .upload(&u.token, "", &[("PHOTO.JPG", bytes(10, 2))])
+        .upload(&u.token, "", &[("photo.jpg", bytes(10, 2))])
         .await;
     assert_error(r, StatusCode::CONFLICT, "name-exists").await;
+    // Names are exact: a case variant is another file, not a clash.
+    let upper = app
+        .upload_one(&u.token, "", "PHOTO.JPG", bytes(10, 2))
+        .await;
+    assert_ne!(upper["id"], first["id"]);
+    assert_eq!(
+        app.download(&u.token, first["id"].as_str().unwrap()).await,
+        bytes(1000, 1)
+    );
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/files/{}", upper["id"].as_str().unwrap())))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
     let kept = app
         .upload_one(
             &u.token,
@@ -216,7 +233,7 @@ async fn folders_rename_move_and_recursive_delete() {
         .post_json(
             "/api/files/folders",
             Some(&u.token),
-            json!({"parent_id": pid, "name": "trip"}),
+            json!({"parent_id": pid, "name": "Trip"}),
         )
         .await;
     assert_error(r, StatusCode::CONFLICT, "name-exists").await;

@@ -428,8 +428,9 @@ impl TestApp {
     }
 
     /// The quota invariants after any refused or finished write: `used_bytes` is the sum of the
-    /// sizes the API lists (plus the bytes of dead properties), which is also what lies on disk
-    /// for this user; no temp file and no reservation is left behind. Returns `used_bytes`.
+    /// sizes the API lists, the trash's bytes, the earlier versions of the listed files (plus
+    /// the bytes of dead properties), which is also what lies on disk for this user; no temp
+    /// file and no reservation is left behind. Returns `used_bytes`.
     pub async fn assert_usage_consistent(&self, user: &TestUser) -> i64 {
         let used = self.me(&user.token).await["used_bytes"].as_i64().unwrap();
         let listed: i64 = self
@@ -439,6 +440,15 @@ impl TestApp {
             .filter(|(_, i)| i["kind"] == "file")
             .map(|(_, i)| i["size"].as_i64().unwrap())
             .sum();
+        let trash = self.get_json("/api/trash?limit=1", &user.token).await["bytes"]
+            .as_i64()
+            .unwrap();
+        let versions = self.sql_i64(
+            "SELECT coalesce(sum(v.size), 0) FROM versions v JOIN nodes n ON n.id = v.node_id
+             WHERE v.owner_id = ?1 AND n.trashed_at IS NULL",
+            &user.id,
+        );
+        let listed = listed + trash + versions;
         // Dead properties count as namespace + name + prefix + value (not the server's checksums).
         let props = self.sql_i64(
             "SELECT coalesce(sum(length(CAST(p.namespace AS BLOB)) + length(CAST(p.name AS BLOB))
@@ -450,7 +460,7 @@ impl TestApp {
         let used_by_files = used - props;
         assert_eq!(
             used_by_files, listed,
-            "used_bytes equals the sum of the listed file sizes and dead properties"
+            "used_bytes equals the listed file sizes, the trash, the versions and dead properties"
         );
         let on_disk: u64 = walk(
             &self
