@@ -221,6 +221,14 @@ async fn get_and_head_on_a_folder_answer_an_escaped_html_listing() {
     )
     .await;
     mkcol(&app, &u, "photos/inner").await;
+    // A deleted file (in the trash) is not listed.
+    put(&app, &u, "photos/gone.txt", b"gone".to_vec()).await;
+    let r = app
+        .dav("DELETE", &drive(&u, "photos/gone.txt"), "lister", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
 
     for path in ["photos/", "photos"] {
         let r = app
@@ -244,6 +252,7 @@ async fn get_and_head_on_a_folder_answer_an_escaped_html_listing() {
         assert_eq!(html.len(), len);
         // Names escaped: the hostile one is text, never markup.
         assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("gone.txt"), "{html}");
         assert!(
             html.contains("&lt;img src=x onerror=alert(1)&gt;.txt"),
             "{html}"
@@ -462,6 +471,28 @@ async fn lock_on_an_unmapped_url_creates_an_empty_file_that_counts_like_any_file
     let r = lock(&app, &u, "before.txt").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(app.get_json("/api/files/", &u.token).await["total"], 2);
+    let token = r.headers()["lock-token"].to_str().unwrap().to_string();
+    let r = app
+        .dav("UNLOCK", &drive(&u, "before.txt"), "locker", PASSWORD)
+        .header("Lock-Token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    // A name whose file was just deleted (it is in the trash) is free again.
+    let r = app
+        .dav("DELETE", &drive(&u, "before.txt"), "locker", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = lock(&app, &u, "before.txt").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        api_item(&app, &u, None, "before.txt").await.unwrap()["size"],
+        0
+    );
 
     // Under a missing folder: 409, and nothing created, nothing left locked.
     let r = lock(&app, &u, "nowhere/new.txt").await;
@@ -795,7 +826,17 @@ async fn round_trip(module: &str, package: &str, script: &str, username: &str) {
     assert_eq!(paths, vec!["/trip2", "/trip2/copy.bin"], "{show}");
     let id = nodes[1].1["id"].as_str().unwrap();
     assert_eq!(app.download(&u.token, id).await, data);
-    assert_eq!(app.assert_usage_consistent(&u).await, data.len() as i64);
+    // What it deleted is in the trash (moved.bin, and trip3 with its copy), still counted.
+    let trash = app.get_json("/api/trash", &u.token).await;
+    let mut trashed: Vec<&str> = trash["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    trashed.sort();
+    assert_eq!(trashed, vec!["moved.bin", "trip3"], "{trash}");
+    assert_eq!(app.assert_usage_consistent(&u).await, 3 * data.len() as i64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
