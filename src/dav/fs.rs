@@ -20,7 +20,7 @@ use crate::dav::win32;
 use crate::db::nodes::Node;
 use crate::db::{self};
 use crate::error::{AppError, Kind};
-use crate::store::props::{NodeTime, PropChange, PropOutcome};
+use crate::store::props::{PropChange, PropOutcome};
 use crate::store::{NodeName, OnConflict, Store, UploadSink, resolve_path_blocking};
 
 /// What a request knows about its user (read once per request).
@@ -503,7 +503,7 @@ impl DavFileSystem for UserFs {
                 .iter()
                 .map(|(set, prop)| {
                     let time = match prop.namespace.as_deref() {
-                        Some(win32::TIMES_NS) => win32::Win32Time::of(&prop.name)?,
+                        Some(win32::TIMES_NS) => win32::time_of(&prop.name)?,
                         _ => return None,
                     };
                     let ms = prop
@@ -511,15 +511,7 @@ impl DavFileSystem for UserFs {
                         .as_deref()
                         .filter(|_| *set)
                         .and_then(win32::parse_time);
-                    Some(ms.map_or(Err(()), |ms| {
-                        Ok(PropChange::SetTime {
-                            time: match time {
-                                win32::Win32Time::Modified => NodeTime::Modified,
-                                win32::Win32Time::Created => NodeTime::Created,
-                            },
-                            ms,
-                        })
-                    }))
+                    Some(ms.map(|ms| PropChange::SetTime { time, ms }).ok_or(()))
                 })
                 .collect();
             let answered = |prop: DavProp| match prop.namespace.as_deref() {

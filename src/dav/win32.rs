@@ -9,26 +9,20 @@
 
 use xmltree::{Element, XMLNode};
 
+use crate::store::props::NodeTime;
+
 /// Explorer's namespace.
 pub const MS_NS: &str = "urn:schemas-microsoft-com:";
 /// Where the door moves the two times for dav-server to pass them on; never stored.
 pub const TIMES_NS: &str = "urn:cloudvault:win32-times";
 const TIMES_PREFIX: &str = "cvwin32";
 
-/// Which time of a node a property sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Win32Time {
-    Modified,
-    Created,
-}
-
-impl Win32Time {
-    pub fn of(name: &str) -> Option<Win32Time> {
-        match name {
-            "Win32LastModifiedTime" => Some(Win32Time::Modified),
-            "Win32CreationTime" => Some(Win32Time::Created),
-            _ => None,
-        }
+/// Which of a node's times a property of Explorer's sets.
+pub fn time_of(name: &str) -> Option<NodeTime> {
+    match name {
+        "Win32LastModifiedTime" => Some(NodeTime::Modified),
+        "Win32CreationTime" => Some(NodeTime::Created),
+        _ => None,
     }
 }
 
@@ -49,7 +43,7 @@ pub fn route_times(body: &[u8]) -> Option<Vec<u8>> {
                 continue;
             }
             for p in prop.children.iter_mut().filter_map(XMLNode::as_mut_element) {
-                if p.namespace.as_deref() == Some(MS_NS) && Win32Time::of(&p.name).is_some() {
+                if p.namespace.as_deref() == Some(MS_NS) && time_of(&p.name).is_some() {
                     p.namespace = Some(TIMES_NS.to_string());
                     p.prefix = Some(TIMES_PREFIX.to_string());
                     let mut ns = p
