@@ -13,6 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(build-essential pkg-config nasm curl ca-certificates litmus python3 python3-venv)
 # media: the tests make videos with ffmpeg and the code under test runs ffprobe/ffmpeg.
 APT_PACKAGES+=(ffmpeg)
+# Real WebDAV clients for the exact-name tests: cadaver, and fuse3 (fusermount3) for `rclone mount`.
+APT_PACKAGES+=(cadaver fuse3)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

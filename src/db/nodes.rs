@@ -206,6 +206,21 @@ pub fn mark_restored(conn: &Connection, id: &str, parent: &str, name: &str) -> A
     Ok(())
 }
 
+/// The node if it exists and belongs to `owner`, in the trash or not (for background work,
+/// which carries on for a trashed file so that it comes back whole).
+pub fn find_owned_node_even_trashed(
+    conn: &Connection,
+    owner: &str,
+    id: &str,
+) -> AppResult<Option<Node>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM nodes WHERE id = :id AND owner_id = :o"
+        ))?
+        .query_row(named_params! {":id": id, ":o": owner}, from_row)
+        .optional()?)
+}
+
 /// A node of `owner` in the trash (the top of a trashed subtree or anything in it).
 pub fn find_trashed_node(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<Node>> {
     Ok(conn

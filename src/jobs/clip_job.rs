@@ -96,7 +96,9 @@ impl ClipJob {
         size: u32,
     ) -> Result<Option<(Prepared, image::RgbImage)>, JobError> {
         let conn = self.db.conn()?;
-        let Some(node) = db::nodes::find_owned_node(&conn, &job.user_id, &job.node_id)? else {
+        let Some(node) =
+            db::nodes::find_owned_node_even_trashed(&conn, &job.user_id, &job.node_id)?
+        else {
             return Ok(None);
         };
         let Some(media) = db::media::find_media(&conn, &node.id)? else {
@@ -142,7 +144,7 @@ impl ClipJob {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(crate::error::AppError::from)?;
-        let current = db::nodes::find_owned_node(&tx, &p.owner, &p.node_id)?;
+        let current = db::nodes::find_owned_node_even_trashed(&tx, &p.owner, &p.node_id)?;
         if current.as_ref().and_then(|n| n.blob_id.as_deref()) != Some(p.blob.as_str()) {
             return Ok(()); // deleted or replaced meanwhile: the result is stale
         }

@@ -29,7 +29,9 @@ impl JobHandler for MediaJob {
 impl MediaJob {
     fn run_one(&self, job: &Job) -> Result<(), JobError> {
         let conn = self.db.conn()?;
-        let Some(node) = db::nodes::find_owned_node(&conn, &job.user_id, &job.node_id)? else {
+        let Some(node) =
+            db::nodes::find_owned_node_even_trashed(&conn, &job.user_id, &job.node_id)?
+        else {
             return Ok(()); // deleted meanwhile: nothing to do
         };
         drop(conn);
@@ -101,7 +103,7 @@ impl MediaJob {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(crate::error::AppError::from)?;
-        let current = db::nodes::find_owned_node(&tx, &node.owner_id, &node.id)?;
+        let current = db::nodes::find_owned_node_even_trashed(&tx, &node.owner_id, &node.id)?;
         if current.as_ref().and_then(|n| n.blob_id.as_deref()) != Some(blob.as_str()) {
             drop(tx);
             let _ = v.remove_thumbs(&node.owner_id, &blob);

@@ -149,6 +149,11 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
                 if referenced.contains(&blob) || db::trash::is_blob_known(&conn, &blob)? {
                     continue;
                 }
+                // A running server unlinks a purged body before it forgets its entry: gone
+                // now means it was being purged, not orphaned.
+                if !body.path().exists() {
+                    continue;
+                }
                 r.problems.push(format!(
                     "orphan body {} (no file row)",
                     body.path().display()
@@ -176,6 +181,9 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
                     .unwrap_or_default()
                     .to_string();
                 if referenced.contains(&blob) || db::trash::is_blob_known(&conn, &blob)? {
+                    continue;
+                }
+                if !thumb.path().exists() {
                     continue;
                 }
                 r.problems

@@ -140,6 +140,66 @@ pub(super) fn make_room_in(
     Ok(unlink)
 }
 
+/// Where item `row` goes back to: the folder it was deleted from. When that folder is an item
+/// of the trash itself (rclone deletes a folder's files one by one, then the folder), that item
+/// comes back first, in the same way; when it is gone for good, the folders of the item's
+/// original path are made again (an existing file in the way: the drive's root).
+fn original_folder(
+    tx: &Connection,
+    owner: &str,
+    row: &TrashRow,
+    now: i64,
+    restored: &mut Vec<String>,
+) -> AppResult<Node> {
+    if let Some(p) = row.original_parent.as_deref() {
+        if let Ok(folder) = owned_dir(tx, owner, Some(p)) {
+            return Ok(folder);
+        }
+        if let Some(parent_row) = db::user_trash::find_trash_row(tx, owner, p)? {
+            let folder = original_folder(tx, owner, &parent_row, now, restored)?;
+            let node = db::nodes::find_trashed_node(tx, owner, p)?
+                .ok_or_else(|| AppError::internal("a trash row without its node"))?;
+            let base = NodeName::parse(&node.name)?;
+            let (mut name, mut n) = (base.clone(), 1);
+            while db::nodes::name_taken(tx, &folder.id, name.as_str())? {
+                name = base.numbered(n)?;
+                n += 1;
+            }
+            db::user_trash::delete_trash_row(tx, p)?;
+            db::nodes::mark_restored(tx, p, &folder.id, name.as_str())?;
+            db::nodes::touch_dir(tx, &folder.id, now, &etag())?;
+            restored.extend(
+                db::nodes::list_subtree_files(tx, p)?
+                    .into_iter()
+                    .map(|f| f.id),
+            );
+            return owned_dir(tx, owner, Some(p));
+        }
+    }
+    // Gone for good (or in the trash inside another item): the path is made again.
+    let root = owned_dir(tx, owner, None)?;
+    let mut folder = root.clone();
+    let segments: Vec<&str> = row
+        .original_path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    for seg in &segments[..segments.len().saturating_sub(1)] {
+        let name = NodeName::parse(seg)?;
+        folder = match db::nodes::find_child(tx, &folder.id, name.as_str())? {
+            Some(d) if d.is_dir() => d,
+            Some(_) => return Ok(root),
+            None => {
+                let d = super::new_folder(owner, &folder.id, &name, now, now);
+                db::nodes::insert_node(tx, &d)?;
+                db::nodes::touch_dir(tx, &folder.id, now, &etag())?;
+                d
+            }
+        };
+    }
+    Ok(folder)
+}
+
 fn trash_item_not_found() -> AppError {
     AppError::new(
         crate::error::Kind::NotFound,
@@ -175,8 +235,8 @@ impl Store {
     }
 
     /// Brings trash item `id` back: into `parent` if given, else the folder it was deleted
-    /// from, or the drive's root when that folder is gone (or in the trash itself). A name taken
-    /// there is settled by `on_conflict` (`overwrite` sends the other node to the trash).
+    /// from (see [`original_folder`]). A name taken there is settled by `on_conflict`
+    /// (`overwrite` sends the other node to the trash).
     pub async fn restore_from_trash(
         &self,
         owner: &str,
@@ -194,15 +254,10 @@ impl Store {
                     .ok_or_else(trash_item_not_found)?;
                 let mut node = db::nodes::find_trashed_node(&tx, &o, &i)?
                     .ok_or_else(|| AppError::internal("a trash row without its node"))?;
+                let mut restored = Vec::new();
                 let folder = match parent {
                     Some(p) => owned_dir(&tx, &o, Some(&p))?,
-                    None => match row.original_parent.as_deref() {
-                        Some(p) => match owned_dir(&tx, &o, Some(p)) {
-                            Ok(f) => f,
-                            Err(_) => owned_dir(&tx, &o, None)?,
-                        },
-                        None => owned_dir(&tx, &o, None)?,
-                    },
+                    None => original_folder(&tx, &o, &row, now, &mut restored)?,
                 };
                 if node.is_dir() {
                     tree::check_depth(&tx, &folder.id, db::nodes::folder_height(&tx, &node.id)?)?;
@@ -231,10 +286,11 @@ impl Store {
                 db::user_trash::delete_trash_row(&tx, &node.id)?;
                 db::nodes::mark_restored(&tx, &node.id, &folder.id, name.as_str())?;
                 db::nodes::touch_dir(&tx, &folder.id, now, &etag())?;
-                let restored: Vec<String> = db::nodes::list_subtree_files(&tx, &node.id)?
-                    .into_iter()
-                    .map(|f| f.id)
-                    .collect();
+                restored.extend(
+                    db::nodes::list_subtree_files(&tx, &node.id)?
+                        .into_iter()
+                        .map(|f| f.id),
+                );
                 tx.commit()?;
                 node.parent_id = Some(folder.id);
                 node.name = name.as_str().to_string();

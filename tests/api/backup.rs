@@ -83,6 +83,27 @@ async fn backup_wipe_restore_round_trip() {
         b"inside".to_vec(),
     ));
     app.run_pending_jobs().await;
+    // An earlier version and a trashed file come along.
+    let old_a = files[0].2.clone();
+    files[0].2 = bytes(200_000, 2);
+    let over = app
+        .upload_one(
+            &alice.token,
+            "?on_conflict=overwrite",
+            "a.bin",
+            files[0].2.clone(),
+        )
+        .await;
+    assert_eq!(over["id"], files[0].1.as_str());
+    let (_, trashed_id, trashed_body) = files.remove(1);
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/files/{trashed_id}")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 
     let data = app.config.data_dir.clone();
     let dest = app.dir.path().join("backups");
@@ -114,8 +135,33 @@ async fn backup_wipe_restore_round_trip() {
             "byte-identical after restore"
         );
     }
+    let a_id = &files[0].1;
+    let v = app
+        .get_json(&format!("/api/files/{a_id}/versions"), &alice.token)
+        .await;
+    let vid = v["items"][0]["id"].as_str().unwrap();
+    let r = app
+        .get(
+            &format!("/api/files/{a_id}/versions/{vid}/content"),
+            &alice.token,
+        )
+        .await;
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        old_a.as_slice(),
+        "the version is whole"
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/api/trash/{trashed_id}/restore")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.download(&alice.token, &trashed_id).await, trashed_body);
     // Sessions survive (the JWT secret came back), and thumbnails too.
-    let jpg = &files[2].1;
+    let jpg = &files[1].1;
     let r = app
         .get(&format!("/api/files/{jpg}/thumbnail"), &bob.token)
         .await;

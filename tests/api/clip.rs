@@ -209,6 +209,15 @@ async fn pictures_are_tagged_and_found_by_what_they_show() {
             .all(|i| i["file"]["id"] != red),
         "{v}"
     );
+    // It waits in the trash with its embedding (a restore brings it back); emptied, it goes.
+    let r = app
+        .client
+        .delete(app.url("/api/trash"))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let c = app.app.db.conn().unwrap();
     let n: i64 = c
         .query_row(

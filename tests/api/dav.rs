@@ -229,7 +229,7 @@ async fn webdav_and_api_share_files_folders_and_ids() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_same(&r.bytes().await.unwrap(), &data);
-    // DELETE through WebDAV removes it from the API and gives the space back.
+    // DELETE through WebDAV removes it from the API and puts it in the trash (still counted).
     let r = app
         .dav(
             "DELETE",
@@ -247,7 +247,10 @@ async fn webdav_and_api_share_files_folders_and_ids() {
             .status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(app.assert_usage_consistent(&u).await, 50_000);
+    let t = app.get_json("/api/trash", &u.token).await;
+    assert_eq!(t["items"][0]["id"], id.as_str(), "{t}");
+    assert_eq!(t["items"][0]["original_path"], "/Pictures/api-named.bin");
+    assert_eq!(app.assert_usage_consistent(&u).await, 350_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -802,7 +805,8 @@ async fn chunked_upload_with_numeric_names_out_of_order() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{dir} is gone");
     }
-    assert_eq!(app.assert_usage_consistent(&u).await, 260_000);
+    // The replaced 300,000 bytes stay as a version of three.bin.
+    assert_eq!(app.assert_usage_consistent(&u).await, 560_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1584,13 +1588,23 @@ async fn quota_properties_match_the_account() {
             "{body}"
         );
     }
-    // They follow the account: after a delete and a quota change.
+    // They follow the account: after a delete (counted while in the trash, freed when the
+    // trash is emptied) and a quota change.
     let r = app
         .dav("DELETE", &drive(&u, "b.bin"), "rfc4331", PASSWORD)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.me(&u.token).await["used_bytes"], 124_456);
+    let r = app
+        .client
+        .delete(app.url("/api/trash"))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     app.set_quota(&u, 5_000_000);
     let r = app
         .dav("PROPFIND", &drive(&u, ""), "rfc4331", PASSWORD)
@@ -1865,7 +1879,8 @@ async fn conditional_puts_answer_412() {
         .map(|(p, _)| p)
         .collect();
     assert_eq!(names, ["/f.txt", "/g.txt"]);
-    assert_eq!(app.assert_usage_consistent(&u).await, 3);
+    // f.txt's first body ("v1") is kept as a version.
+    assert_eq!(app.assert_usage_consistent(&u).await, 5);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2850,9 +2865,10 @@ async fn small_puts_answer_as_dav_server_does() {
         &limit,
     );
     assert_eq!(fast_answers(&app, "PUT").await, fast0 + 4.0);
+    // The first bodies of fast.bin and full.bin (40,000 bytes each) are kept as versions.
     assert_eq!(
         app.assert_usage_consistent(&u).await,
-        1_000 + 1_000 + (1 << 20)
+        2 * 40_000 + 2 * 1_000 + (1 << 20)
     );
 
     // The client's mtime and checksum (rclone's nextcloud vendor) are kept.

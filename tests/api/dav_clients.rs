@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// The tool's path on PATH, or a failing test that says how to install it.
-fn require_tool(name: &str, install: &str) -> PathBuf {
+pub(crate) fn require_tool(name: &str, install: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
         let candidate = dir.join(name);
@@ -23,7 +23,7 @@ fn require_tool(name: &str, install: &str) -> PathBuf {
     panic!("`{name}` is not on PATH: this test needs it ({install}; scripts/test.sh installs it)");
 }
 
-fn show(what: &str, out: &Output) -> String {
+pub(crate) fn show(what: &str, out: &Output) -> String {
     format!(
         "{what}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         out.status,
@@ -72,7 +72,17 @@ async fn litmus_passes_every_suite() {
         );
     }
     assert!(out.status.success(), "{}", show("litmus", &out));
-    // litmus cleans up after itself: its collection is gone and nothing is counted.
+    // litmus cleans up after itself: its collection is gone, what it deleted or overwrote
+    // waits in the trash and as versions (counted), and nothing is left once they go.
+    assert!(app.assert_usage_consistent(&u).await > 0);
+    let r = app
+        .client
+        .delete(app.url("/api/trash"))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
     assert_eq!(app.assert_usage_consistent(&u).await, 0);
 }
 

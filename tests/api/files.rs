@@ -157,14 +157,6 @@ async fn name_clashes_fail_keep_both_or_overwrite() {
         app.download(&u.token, first["id"].as_str().unwrap()).await,
         bytes(1000, 1)
     );
-    let r = app
-        .client
-        .delete(app.url(&format!("/api/files/{}", upper["id"].as_str().unwrap())))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
     let kept = app
         .upload_one(
             &u.token,
@@ -183,7 +175,7 @@ async fn name_clashes_fail_keep_both_or_overwrite() {
         )
         .await;
     assert_eq!(kept2["name"], "photo (2).jpg");
-    assert_eq!(app.me(&u.token).await["used_bytes"], 1050);
+    assert_eq!(app.me(&u.token).await["used_bytes"], 1060);
 
     let new_body = bytes(400, 9);
     let over = app
@@ -203,12 +195,16 @@ async fn name_clashes_fail_keep_both_or_overwrite() {
         app.download(&u.token, first["id"].as_str().unwrap()).await,
         new_body
     );
-    assert_eq!(app.me(&u.token).await["used_bytes"], 450);
-    assert_eq!(
-        app.bodies_on_disk().len(),
-        3,
-        "the replaced body is gone from disk"
-    );
+    // The replaced body is kept as a version, counted.
+    assert_eq!(app.me(&u.token).await["used_bytes"], 1460);
+    assert_eq!(app.bodies_on_disk().len(), 5);
+    let v = app
+        .get_json(
+            &format!("/api/files/{}/versions", first["id"].as_str().unwrap()),
+            &u.token,
+        )
+        .await;
+    assert_eq!(v["items"][0]["size"], 1000);
     let r = app
         .upload(&u.token, "?on_conflict=sideways", &[("x", bytes(1, 1))])
         .await;
@@ -325,7 +321,8 @@ async fn folders_rename_move_and_recursive_delete() {
         .unwrap();
     let d: Value = r.json().await.unwrap();
     assert_eq!(d["deleted_files"], 1);
-    assert_eq!(d["freed_bytes"], 100);
+    assert_eq!(d["trashed_bytes"], 100);
+    assert_eq!(d["trash_id"], pid);
     let r = app
         .client
         .delete(app.url(&format!("/api/files/{tid}")))
@@ -335,8 +332,9 @@ async fn folders_rename_move_and_recursive_delete() {
         .unwrap();
     let d: Value = r.json().await.unwrap();
     assert_eq!(d["deleted_files"], 1);
-    assert_eq!(app.me(&u.token).await["used_bytes"], 5000);
-    assert_eq!(app.bodies_on_disk().len(), 1);
+    // In the trash, still counted and on disk.
+    assert_eq!(app.me(&u.token).await["used_bytes"], 12_100);
+    assert_eq!(app.bodies_on_disk().len(), 3);
     let r = app.get(&format!("/api/files/{tid}"), &u.token).await;
     assert_error(r, StatusCode::NOT_FOUND, "not-found").await;
     let r = app
@@ -347,6 +345,16 @@ async fn folders_rename_move_and_recursive_delete() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // Emptying the trash frees the space and unlinks the bodies.
+    let r = app
+        .client
+        .delete(app.url("/api/trash"))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    let d: Value = r.json().await.unwrap();
+    assert_eq!(d, json!({"deleted": 3, "freed_bytes": 12_100}));
     assert_eq!(app.me(&u.token).await["used_bytes"], 0);
     assert!(app.bodies_on_disk().is_empty());
     assert_eq!(

@@ -13,6 +13,7 @@ mod dav_clients;
 mod deep_trees;
 mod disk_full;
 mod exact_names;
+mod exact_names_clients;
 mod files;
 mod hazards;
 mod helpers;

@@ -301,6 +301,33 @@ async fn files_deleted_or_replaced_while_queued_leave_nothing_behind() {
         .await;
     assert_eq!(replaced["id"], ids[1].as_str());
     app.run_pending_jobs().await;
+    // The deleted pictures wait in the trash and the replaced body as a version, thumbnails and
+    // all; once they go for good, so do their thumbnails.
+    let r = app
+        .client
+        .delete(app.url("/api/trash"))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let versions = app
+        .get_json(&format!("/api/files/{}/versions", ids[1]), &alice.token)
+        .await;
+    for v in versions["items"].as_array().unwrap() {
+        let r = app
+            .client
+            .delete(app.url(&format!(
+                "/api/files/{}/versions/{}",
+                ids[1],
+                v["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&alice.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
 
     let survivors: Vec<&String> = ids.iter().skip(1).step_by(2).collect();
     let mut thumbs: Vec<String> = app

@@ -121,24 +121,29 @@ async fn lowering_the_quota_refuses_writes_and_deletes_nothing() {
     let me = app.me(&u.token).await;
     assert_eq!(me["used_bytes"], 50_000);
     assert_eq!(me["quota_bytes"], 10_000);
-    // Deleting gives space back, and writes work again once under the quota.
+    // A delete puts the file in the trash (still counted); the next write that needs the room
+    // frees it, and works again once under the quota.
     app.client
         .delete(app.url(&format!("/api/files/{}", f["id"].as_str().unwrap())))
         .bearer_auth(&u.token)
         .send()
         .await
         .unwrap();
-    assert_eq!(app.me(&u.token).await["used_bytes"], 0);
+    assert_eq!(app.me(&u.token).await["used_bytes"], 50_000);
     app.upload_one(&u.token, "", "small.bin", bytes(9_000, 1))
         .await;
+    assert_eq!(app.me(&u.token).await["used_bytes"], 9_000);
+    assert_eq!(app.get_json("/api/trash", &u.token).await["total"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overwrite_counts_only_the_difference() {
+async fn overwrite_keeps_the_old_body_counted_until_room_is_needed() {
     let app = spawn_app_with(|c, _| c.default_quota = cloudvault::config::ByteSize(100_000)).await;
     let u = app.register("over").await;
     app.upload_one(&u.token, "", "f.bin", bytes(40_000, 1))
         .await;
+    // Versions are thinned to one per second: these overwrites are seconds apart.
+    app.app.store.keep.advance(2_000);
     app.upload_one(
         &u.token,
         "?on_conflict=overwrite",
@@ -146,8 +151,15 @@ async fn overwrite_counts_only_the_difference() {
         bytes(50_000, 2),
     )
     .await;
-    assert_eq!(app.me(&u.token).await["used_bytes"], 50_000);
+    // The 40,000 bytes replaced are a version.
+    assert_eq!(app.me(&u.token).await["used_bytes"], 90_000);
+    app.app.store.keep.advance(2_000);
     app.upload_one(&u.token, "?on_conflict=overwrite", "f.bin", bytes(10, 3))
         .await;
-    assert_eq!(app.me(&u.token).await["used_bytes"], 10);
+    assert_eq!(app.me(&u.token).await["used_bytes"], 90_010);
+    // 20,000 more do not fit: the oldest version (40,000) makes the room.
+    app.upload_one(&u.token, "", "g.bin", bytes(20_000, 4))
+        .await;
+    assert_eq!(app.me(&u.token).await["used_bytes"], 70_010);
+    app.assert_usage_consistent(&u).await;
 }

@@ -306,15 +306,37 @@ async fn restore_places_and_deleting_for_good() {
         .await;
     let fid = f["id"].as_str().unwrap().to_string();
     api_delete(&app, &u, &fid).await;
-    // Its folder goes too: the note comes back to the root.
+    // Its folder goes too (as rclone deletes: the files, then the folder). Restoring the note
+    // brings its folder back first, to where it was.
     api_delete(&app, &u, &did).await;
     let r = restore(&app, &u, &fid, None).await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
-    assert!(find(&app, &u, "/note.txt").await.is_some(), "{v}");
+    assert_eq!(v["parent_id"], did.as_str());
+    assert_eq!(find(&app, &u, "/Docs").await.unwrap()["id"], did.as_str());
+    assert!(find(&app, &u, "/Docs/note.txt").await.is_some());
+    assert_eq!(trash(&app, &u).await["total"], 0);
+    // Its folder deleted for good: the folder is made again on the way back.
+    api_delete(&app, &u, &fid).await;
+    api_delete(&app, &u, &did).await;
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/trash/{did}")))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = restore(&app, &u, &fid, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let again = find(&app, &u, "/Docs").await.unwrap();
+    assert_ne!(again["id"], did.as_str());
+    assert!(find(&app, &u, "/Docs/note.txt").await.is_some());
+    let did = again["id"].as_str().unwrap().to_string();
+    api_delete(&app, &u, &fid).await;
+    api_delete(&app, &u, &did).await;
     // Into a chosen folder.
     let other = app.mkdir(&u.token, None, "Other").await;
-    api_delete(&app, &u, &fid).await;
     let r = restore(&app, &u, &fid, Some(json!({"parent_id": other["id"]}))).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(find(&app, &u, "/Other/note.txt").await.is_some());

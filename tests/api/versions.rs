@@ -133,6 +133,7 @@ async fn twenty_overwrites_keep_thinned_versions_that_restore_and_download() {
         );
     }
     // Restore the oldest (body 9): the file has it again; the current body (15) is a version.
+    clock.freeze_at(T0 + 3 * H + 400 * S);
     let oldest = vs.last().unwrap()["id"].as_str().unwrap().to_string();
     let r = app
         .client

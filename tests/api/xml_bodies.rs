@@ -559,6 +559,15 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path}");
     }
+    // In the trash they still count; emptied, they are released.
+    let r = app
+        .client
+        .delete(app.url("/api/trash"))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(used().await, 10 + counted);
     assert_eq!(prop_bytes(&app, &u.id), counted);
 
@@ -591,7 +600,7 @@ async fn dead_properties_are_bounded_and_counted_in_the_quota() {
     assert!(!out.status.success(), "{text}");
     assert!(
         text.contains(&format!(
-            "used_bytes is 10 but their files and dead properties add up to {}",
+            "used_bytes is 10 but their files (in the trash too), versions and dead properties add up to {}",
             10 + counted
         )),
         "{text}"
