@@ -625,9 +625,7 @@ async fn proppatch_win32_times_set_the_files_times() {
 
     // A malformed date fails the request: 409 for it, 424 for the rest, nothing applied — also
     // not a dead property sent beside it.
-    let body = format!(
-        r#"<?xml version="1.0" encoding="utf-8" ?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:" xmlns:x="urn:x"><D:set><D:prop><Z:Win32CreationTime>Mon, 01 Jun 2015 00:00:00 GMT</Z:Win32CreationTime><Z:Win32LastModifiedTime>yesterday at noon</Z:Win32LastModifiedTime><x:note>kept?</x:note></D:prop></D:set></D:propertyupdate>"#
-    );
+    let body = r#"<?xml version="1.0" encoding="utf-8" ?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:" xmlns:x="urn:x"><D:set><D:prop><Z:Win32CreationTime>Mon, 01 Jun 2015 00:00:00 GMT</Z:Win32CreationTime><Z:Win32LastModifiedTime>yesterday at noon</Z:Win32LastModifiedTime><x:note>kept?</x:note></D:prop></D:set></D:propertyupdate>"#.to_string();
     let (status, answer) = proppatch(&app, &u, "report.docx", body).await;
     assert_eq!(status, StatusCode::MULTI_STATUS);
     assert_eq!(
@@ -646,9 +644,7 @@ async fn proppatch_win32_times_set_the_files_times() {
     assert!(!found.contains("kept?"), "{found}");
 
     // The times together with a dead property: all applied in one go.
-    let body = format!(
-        r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:" xmlns:x="urn:x"><D:set><D:prop><Z:Win32LastModifiedTime>Fri, 01 Jul 2022 12:00:00 GMT</Z:Win32LastModifiedTime><x:note>kept</x:note></D:prop></D:set></D:propertyupdate>"#
-    );
+    let body = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:" xmlns:x="urn:x"><D:set><D:prop><Z:Win32LastModifiedTime>Fri, 01 Jul 2022 12:00:00 GMT</Z:Win32LastModifiedTime><x:note>kept</x:note></D:prop></D:set></D:propertyupdate>"#.to_string();
     let (status, answer) = proppatch(&app, &u, "report.docx", body).await;
     assert_eq!(status, StatusCode::MULTI_STATUS);
     assert_eq!(
