@@ -66,6 +66,18 @@ if "$VENV/bin/rclone" version >/dev/null 2>&1; then
 fi
 echo "==> $(command -v litmus), $(command -v rclone) ($(rclone version 2>/dev/null | head -n 1))"
 
+# The PyPI WebDAV clients the round-trip tests drive (tests/api/dav_answers.rs): webdav4 and
+# webdavclient3, beside rclone in the same venv (or per-user when there is no venv).
+if ! python3 -c "import webdav4, webdav3" >/dev/null 2>&1 \
+    && ! { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import webdav4, webdav3" >/dev/null 2>&1; }; then
+  echo "==> installing webdav4 and webdavclient3"
+  if [ -x "$VENV/bin/python" ]; then
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check webdav4 webdavclient3
+  else
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --user --disable-pip-version-check webdav4 webdavclient3
+  fi
+fi
+
 # ---- ML (CLIP) tests ----------------------------------------------------------------------------
 # ONNX Runtime's shared library (from the PyPI wheel, scripts/fetch-onnxruntime.sh), numpy + onnx
 # in the venv, and the tiny colour CLIP model built by scripts/make-test-model.py, regenerated when

@@ -16,6 +16,7 @@ use dav_server::fs::{
 };
 use futures_util::FutureExt;
 
+use crate::dav::win32;
 use crate::db::nodes::Node;
 use crate::db::{self};
 use crate::error::{AppError, Kind};
@@ -44,6 +45,9 @@ pub struct UserFs {
     /// What the PROPFIND being answered asked for (dav-server 0.11 appends `get_props` to every
     /// answer, so what that returns depends on it).
     propfind: PropfindKind,
+    /// A LOCK is being answered: dav-server opens an unmapped URL for writing and drops the file
+    /// unwritten, which here must create the empty file (RFC 4918 7.3).
+    locking: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,11 +149,18 @@ impl UserFs {
             nodes: Default::default(),
             listed: Default::default(),
             propfind: PropfindKind::AllProp,
+            locking: false,
         }
     }
 
     pub fn answering(mut self, propfind: PropfindKind) -> UserFs {
         self.propfind = propfind;
+        self
+    }
+
+    /// For a LOCK: opening a free name for writing creates the empty file there and then.
+    pub fn locking(mut self, locking: bool) -> UserFs {
+        self.locking = locking;
         self
     }
 
@@ -272,6 +283,26 @@ impl DavFileSystem for UserFs {
             }
             if options.append || !(options.truncate || existing.is_none()) {
                 return Err(FsError::NotImplemented); // partial PUT: bodies are written whole
+            }
+            if self.locking && existing.is_none() {
+                // A LOCK on an unmapped URL (dav-server holds the lock already, and releases it
+                // if this fails): an empty file like any other upload, committed now.
+                let node = self
+                    .store
+                    .create_empty_file(&self.user.id, parent.id.clone(), name.clone())
+                    .await
+                    .map_err(fs_error)?;
+                self.forget();
+                return Ok(Box::new(WriteFile {
+                    store: self.store.clone(),
+                    user: self.user.clone(),
+                    sink: None,
+                    folder: parent.id,
+                    name,
+                    expected: Some(0),
+                    on_conflict: OnConflict::Fail,
+                    committed: Some(node),
+                }) as Box<dyn DavFile>);
             }
             let mut sink = self
                 .store
@@ -466,9 +497,49 @@ impl DavFileSystem for UserFs {
     ) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
         async move {
             let node = self.resolve(path).await?;
-            let changes = patch
+            // Explorer's file times, moved here by the door (`win32.rs`): a date that cannot be
+            // read fails the request (409 for it, 424 for the rest: RFC 4918 9.2.1).
+            let times: Vec<Option<Result<PropChange, ()>>> = patch
                 .iter()
                 .map(|(set, prop)| {
+                    let time = match prop.namespace.as_deref() {
+                        Some(win32::TIMES_NS) => win32::time_of(&prop.name)?,
+                        _ => return None,
+                    };
+                    let ms = prop
+                        .xml
+                        .as_deref()
+                        .filter(|_| *set)
+                        .and_then(win32::parse_time);
+                    Some(ms.map(|ms| PropChange::SetTime { time, ms }).ok_or(()))
+                })
+                .collect();
+            let answered = |prop: DavProp| match prop.namespace.as_deref() {
+                Some(win32::TIMES_NS) => DavProp {
+                    namespace: Some(win32::MS_NS.to_string()),
+                    prefix: None,
+                    xml: None,
+                    ..prop
+                },
+                _ => DavProp { xml: None, ..prop },
+            };
+            if times.iter().any(|t| matches!(t, Some(Err(())))) {
+                return Ok(patch
+                    .into_iter()
+                    .zip(&times)
+                    .map(|((_, prop), t)| match t {
+                        Some(Err(())) => (StatusCode::CONFLICT, answered(prop)),
+                        _ => (StatusCode::FAILED_DEPENDENCY, answered(prop)),
+                    })
+                    .collect());
+            }
+            let changes = patch
+                .iter()
+                .zip(times)
+                .map(|((set, prop), time)| {
+                    if let Some(Ok(change)) = time {
+                        return change;
+                    }
                     let namespace = prop.namespace.clone().unwrap_or_default();
                     match set {
                         true => PropChange::Set(db::props::Prop {
@@ -503,7 +574,7 @@ impl DavFileSystem for UserFs {
                         PropOutcome::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
                         PropOutcome::NotApplied => StatusCode::FAILED_DEPENDENCY,
                     };
-                    (status, DavProp { xml: None, ..prop })
+                    (status, answered(prop))
                 })
                 .collect();
             if outcomes.iter().any(|o| *o != PropOutcome::Done) {

@@ -8,10 +8,12 @@ pub mod auth;
 pub mod chunked;
 pub mod fs;
 mod get;
+mod listing;
 mod locks;
 mod put;
 mod tree;
 pub mod views;
+mod win32;
 pub mod xml_guard;
 
 use std::collections::HashMap;
@@ -341,6 +343,12 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
             }
         }
     }
+    // A folder read as a page (a browser, webdavclient3): the listing, not dav-server's 405.
+    if matches!(method.as_str(), "GET" | "HEAD")
+        && let Some(res) = folder_page(&app, &user, &prefix, &rel_segments, req.method()).await
+    {
+        return with_dav_header(res);
+    }
     let req = match &dest {
         Some(d) => {
             let mut req = req;
@@ -382,6 +390,25 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         )
             .into_response();
     }
+    // Explorer's file times go to our filesystem with the dead properties, not to dav-server's
+    // "OK, ignored" (`win32.rs`). The body was read and checked whole by `xml_guard`.
+    let req = if req.method().as_str() == "PROPPATCH" {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, xml_guard::PROPPATCH_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return status(StatusCode::PAYLOAD_TOO_LARGE, "PROPPATCH body too large"),
+        };
+        let body = match win32::route_times(&bytes) {
+            Some(routed) => Body::from(routed),
+            None => Body::from(bytes),
+        };
+        Request::from_parts(parts, body)
+    } else {
+        req
+    };
+    // No Depth: a file answers as Depth 0 and a folder as Depth 1 (nginx, rclone); dav-server
+    // would list a folder's children without the folder itself, and a file not at all.
+    let req = with_default_depth(req);
     let oc_mtime = (req.method() == Method::PUT)
         .then(|| oc_mtime(req.headers()))
         .flatten();
@@ -408,7 +435,9 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
             used_bytes: user.used_bytes,
         },
     );
-    let fs = fs.answering(propfind);
+    let fs = fs
+        .answering(propfind)
+        .locking(req.method().as_str() == "LOCK");
     let handler = DavHandler::builder()
         .filesystem(Box::new(fs))
         .locksystem(app.dav.locks_for(&user.id))
@@ -446,6 +475,47 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
     Response::from_parts(parts, Body::new(body))
 }
 
+/// The HTML page of the folder at `rel`, or None when `rel` is not a folder (dav-server answers).
+async fn folder_page(
+    app: &App,
+    user: &User,
+    prefix: &str,
+    rel: &[String],
+    method: &Method,
+) -> Option<Response> {
+    let folder = match app.store.resolve_path(&user.id, rel.to_vec()).await {
+        Ok(Some(n)) if n.is_dir() => n,
+        Ok(_) => return None,
+        Err(e) => return Some(e.into_response()),
+    };
+    let listing = app
+        .store
+        .list_folder(
+            &user.id,
+            Some(folder.id),
+            listing::ORDER,
+            false,
+            listing::MAX_LISTED,
+            0,
+        )
+        .await;
+    Some(match listing {
+        Ok(l) => listing::render(method, prefix, rel, &l),
+        Err(e) => e.into_response(),
+    })
+}
+
+/// A PROPFIND without a Depth header, given `Depth: 1`: for a file that is the file alone (as
+/// Depth 0), for a folder the folder and its children (RFC 4918 9.1 would have infinity, which
+/// is refused; nginx and rclone take 1).
+fn with_default_depth(mut req: Request) -> Request {
+    if req.method().as_str() == "PROPFIND" && !req.headers().contains_key("depth") {
+        req.headers_mut()
+            .insert("depth", HeaderValue::from_static("1"));
+    }
+    req
+}
+
 fn with_dav_header(mut res: Response) -> Response {
     res.headers_mut()
         .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
@@ -466,6 +536,7 @@ async fn serve_view(
         quota_bytes: user.quota_bytes,
         used_bytes: user.used_bytes,
     };
+    let req = with_default_depth(req);
     let handler = DavHandler::builder()
         .filesystem(Box::new(views::ViewFs::new(app, dav_user, view)))
         .strip_prefix(prefix)
@@ -535,11 +606,12 @@ fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
         }
         _ => return status(StatusCode::METHOD_NOT_ALLOWED, "read-only collection"),
     }
+    // No Depth: as Depth 1, as for every folder of a drive.
     let depth1 = req
         .headers()
         .get("depth")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|d| d.trim() == "1");
+        .is_none_or(|d| d.trim() == "1");
     let base = if raw_path.ends_with('/') {
         raw_path.to_string()
     } else {

@@ -444,6 +444,12 @@ pub fn set_modified(conn: &Connection, id: &str, ms: i64) -> AppResult<()> {
     Ok(())
 }
 
+pub fn set_created(conn: &Connection, id: &str, ms: i64) -> AppResult<()> {
+    conn.prepare_cached("UPDATE nodes SET created_at = :c WHERE id = :id")?
+        .execute(named_params! {":c": ms, ":id": id})?;
+    Ok(())
+}
+
 /// A user's files whose name contains every one of `words` (lower case), newest first.
 pub fn find_files_by_name_words(
     conn: &Connection,

@@ -2,6 +2,7 @@
 //! volumes, atomic writes and exact quota accounting. Nothing outside this module joins a path.
 
 mod chunks;
+mod empty_file;
 pub mod fsck;
 mod group;
 mod handoff;

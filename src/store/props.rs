@@ -17,7 +17,23 @@ pub const MAX_NODE_PROP_BYTES: i64 = 64 * 1024;
 #[derive(Debug, Clone)]
 pub enum PropChange {
     Set(Prop),
-    Remove { namespace: String, name: String },
+    Remove {
+        namespace: String,
+        name: String,
+    },
+    /// A live time of the node itself (Windows Explorer's `Win32LastModifiedTime` and
+    /// `Win32CreationTime`), in milliseconds: not a stored property, applied with the others.
+    SetTime {
+        time: NodeTime,
+        ms: i64,
+    },
+}
+
+/// A node's own times a PROPPATCH may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeTime {
+    Modified,
+    Created,
 }
 
 /// What became of one change of a PROPPATCH. The request is atomic (RFC 4918 9.2): when one
@@ -63,6 +79,14 @@ impl Store {
                         PropChange::Remove { namespace, name } => {
                             db::props::remove_prop(&tx, &node, namespace, name)?
                         }
+                        PropChange::SetTime {
+                            time: NodeTime::Modified,
+                            ms,
+                        } => db::nodes::set_modified(&tx, &node, *ms)?,
+                        PropChange::SetTime {
+                            time: NodeTime::Created,
+                            ms,
+                        } => db::nodes::set_created(&tx, &node, *ms)?,
                     }
                 }
                 let after = db::props::sum_node_prop_bytes(&tx, &node)?;

@@ -8,6 +8,7 @@ mod cli;
 mod clip;
 mod crash;
 mod dav;
+mod dav_answers;
 mod dav_clients;
 mod deep_trees;
 mod disk_full;
