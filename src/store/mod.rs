@@ -922,8 +922,16 @@ fn insert_file_row_in(
                 node.id = existing.id.clone();
                 node.created_at = existing.created_at;
                 node.name = existing.name.clone();
-                // The old body stays, as a version (its bytes stay counted).
-                versions::keep_as_version_in(tx, &existing, keep.now_ms())?;
+                if existing.size == 0 {
+                    // Nothing to keep: the empty file a LOCK made (davfs2, Finder, Office
+                    // lock a new name before writing it) or an empty one.
+                    let old = trash_entry_of(&existing);
+                    db::trash::insert_trash(tx, &old, now)?;
+                    unlink.push(old);
+                } else {
+                    // The old body stays, as a version (its bytes stay counted).
+                    versions::keep_as_version_in(tx, &existing, keep.now_ms())?;
+                }
                 db::nodes::update_body(tx, &node)?;
                 db::props::clear_checksums(tx, &node.id)?;
                 unlink.extend(versions::thin_in(tx, &node.id, keep)?);

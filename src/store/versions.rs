@@ -1,6 +1,7 @@
 //! Earlier versions of files. Overwriting a file's body (WebDAV PUT, an upload with
 //! `on_conflict=overwrite`, tus or chunked onto an existing name, a COPY over it) keeps the old
-//! body as a version of the same file id; versions count in the quota.
+//! body as a version of the same file id (an empty body is not kept); versions count in the
+//! quota.
 //!
 //! Thinning, as Nextcloud does it: of the versions made in the last 10 seconds one per second
 //! is kept, in the last hour one per minute, in the last day one per hour, in the last 30 days

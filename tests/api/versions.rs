@@ -205,6 +205,22 @@ async fn versions_are_the_owners_alone_and_free_room_when_needed() {
     assert_eq!(versions(&app, &u, &id).await.len(), 1);
     assert_eq!(app.assert_usage_consistent(&u).await, 6_000);
 
+    // An empty body (what a LOCK of a new name makes) is not kept as a version.
+    let e = app.upload_one(&u.token, "", "e.txt", Vec::new()).await;
+    app.upload_one(
+        &u.token,
+        "?on_conflict=overwrite",
+        "e.txt",
+        b"text".to_vec(),
+    )
+    .await;
+    assert!(
+        versions(&app, &u, e["id"].as_str().unwrap())
+            .await
+            .is_empty()
+    );
+    assert_eq!(app.assert_usage_consistent(&u).await, 6_004);
+
     // Another user cannot list, read, restore or delete them.
     let eve = app.register("eve").await;
     let vid = versions(&app, &u, &id).await[0]["id"]
@@ -233,7 +249,7 @@ async fn versions_are_the_owners_alone_and_free_room_when_needed() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert!(versions(&app, &u, &id).await.is_empty());
-    assert_eq!(app.assert_usage_consistent(&u).await, 8_000);
+    assert_eq!(app.assert_usage_consistent(&u).await, 8_004);
     let r = app
         .get(&format!("/api/files/{id}/versions/{vid}/content"), &u.token)
         .await;
