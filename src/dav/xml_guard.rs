@@ -50,7 +50,9 @@ pub async fn read_xml_body(req: Request) -> Result<Request, Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(req.method(), limit));
+        let refused = too_large(req.method(), limit);
+        crate::http::linger::drain(req.into_body()).await;
+        return Err(refused);
     }
     let (parts, body) = req.into_parts();
     let mut stream = body.into_data_stream();
