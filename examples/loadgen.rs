@@ -272,6 +272,7 @@ fn pick(mix: &[(Op, u32)], r: &mut Rng) -> Op {
     mix[0].0
 }
 
+#[allow(clippy::too_many_arguments)] // one request of the load mix: each argument is a different part of it
 async fn one(
     c: &Client,
     base: &str,
@@ -411,7 +412,7 @@ async fn main() {
         let (a, c, stop, done_ops) = (a.clone(), c.clone(), stop.clone(), done_ops.clone());
         let acc = accounts[client % accounts.len()].clone();
         tasks.push(tokio::spawn(async move {
-            let mut r = Rng(0x9e3779b97f4a7c15 ^ (client as u64 + 1) * 0x2545f4914f6cdd1d);
+            let mut r = Rng(0x9e3779b97f4a7c15 ^ ((client as u64 + 1) * 0x2545f4914f6cdd1d));
             let mut t = Tally::default();
             while !stop.load(Ordering::Relaxed) {
                 let op = pick(&a.mix, &mut r);

@@ -61,14 +61,13 @@ impl Drop for Guard {
         let reserved = self.reserved;
         let cleanup = move || {
             let _ = std::fs::remove_file(&tmp);
-            if reserved > 0 {
-                if let Ok(conn) = db.conn() {
-                    if let Err(e) = db::relaxed(&conn, |c| {
-                        db::users::release_reservation(c, &user, reserved)
-                    }) {
-                        tracing::warn!(error = %e, "could not release a quota reservation");
-                    }
-                }
+            if reserved > 0
+                && let Ok(conn) = db.conn()
+                && let Err(e) = db::relaxed(&conn, |c| {
+                    db::users::release_reservation(c, &user, reserved)
+                })
+            {
+                tracing::warn!(error = %e, "could not release a quota reservation");
             }
         };
         match tokio::runtime::Handle::try_current() {

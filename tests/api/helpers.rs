@@ -41,11 +41,12 @@ pub struct TestUser {
 }
 
 pub fn test_config(dir: &Path) -> Config {
-    let mut config = Config::default();
-    config.data_dir = dir.join("data");
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.default_quota = ByteSize(1 << 30);
-    config
+    Config {
+        data_dir: dir.join("data"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        default_quota: ByteSize(1 << 30),
+        ..Config::default()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
