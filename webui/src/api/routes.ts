@@ -1,12 +1,13 @@
 // Every server route the web UI calls. routes.test.ts checks this table against the Rust router
 // (src/http/mod.rs and src/http/tus.rs), so a renamed or removed route fails the unit tests.
-// Routes marked `contract: 'issue-4'` come from API-ISSUE4.md (worker pool, tags, search): they
-// may be missing from an older server, and the UI says so in words.
+// Routes marked `contract: 'issue-4'` come from API-ISSUE4.md (worker pool, tags, search), and
+// `contract: 'issue-16'` the first-run set-up (`/api/setup`): they may be missing from an older
+// server, and the UI says so in words (or, for set-up, shows the sign-in form as before).
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD'
   path: string
-  contract?: 'issue-4'
+  contract?: 'issue-4' | 'issue-16'
 }
 
 export const ROUTES = {
@@ -17,6 +18,8 @@ export const ROUTES = {
   me: { method: 'GET', path: '/api/auth/me' },
   changePassword: { method: 'POST', path: '/api/auth/password' },
   requestAccess: { method: 'POST', path: '/api/auth/request-access' },
+  setupStatus: { method: 'GET', path: '/api/setup', contract: 'issue-16' },
+  setup: { method: 'POST', path: '/api/setup', contract: 'issue-16' },
   listAppPasswords: { method: 'GET', path: '/api/auth/app-passwords' },
   createAppPassword: { method: 'POST', path: '/api/auth/app-passwords' },
   deleteAppPassword: { method: 'DELETE', path: '/api/auth/app-passwords/{id}' },
@@ -54,6 +57,7 @@ export const ROUTES = {
   adminInvites: { method: 'GET', path: '/api/admin/invite-codes' },
   adminRequests: { method: 'GET', path: '/api/admin/access-requests' },
   adminDeleteRequest: { method: 'DELETE', path: '/api/admin/access-requests/{id}' },
+  adminInviteRequest: { method: 'POST', path: '/api/admin/access-requests/{id}/invite' },
   adminVolumes: { method: 'GET', path: '/api/admin/volumes' },
   adminStats: { method: 'GET', path: '/api/admin/stats' },
   adminJobs: { method: 'GET', path: '/api/admin/jobs', contract: 'issue-4' },
