@@ -119,13 +119,15 @@ describe('UploadQueue', () => {
   })
 
   it('the panel folds away once all is done, unless something needs the user', () => {
-    const t = (o: Partial<ReturnType<typeof totals>>) => ({ sent: 0, total: 0, active: 0, done: 0, failed: 0, conflicts: 0, ...o })
+    const t = (o: Partial<ReturnType<typeof totals>>) => ({ sent: 0, total: 0, active: 0, done: 0, failed: 0, conflicts: 0, paused: 0, ...o })
     expect(panelOpen(t({ active: 2 }), 2, null)).toBe(true)
     expect(panelOpen(t({ done: 3 }), 3, null)).toBe(false)
     expect(panelOpen(t({ done: 2, failed: 1 }), 3, null)).toBe(true)
     expect(panelOpen(t({ done: 2, conflicts: 1 }), 3, null)).toBe(true)
+    expect(panelOpen(t({ done: 2, paused: 1 }), 3, null)).toBe(true)
     expect(panelOpen(t({ done: 3 }), 3, true)).toBe(true) // the user opened it again
     expect(panelOpen(t({ active: 1 }), 1, false)).toBe(false)
+    expect(panelOpen(t({ conflicts: 1 }), 1, false)).toBe(true) // a question is never hidden
     expect(panelOpen(t({}), 0, null)).toBe(true) // only the server's unfinished uploads
   })
 

@@ -68,6 +68,7 @@ export interface Totals {
   failed: number
   /** Refused because the name is taken: waiting for the user's answer. */
   conflicts: number
+  paused: number
 }
 
 export function totals(items: UploadItem[]): Totals {
@@ -79,6 +80,7 @@ export function totals(items: UploadItem[]): Totals {
     done: items.filter((i) => i.status === 'done').length,
     failed: items.filter((i) => i.status === 'error').length,
     conflicts: items.filter((i) => i.status === 'conflict').length,
+    paused: items.filter((i) => i.status === 'paused').length,
   }
 }
 
@@ -95,11 +97,12 @@ export function uploadMetadata(file: File, folderId: string | null, onConflict: 
 
 /** Whether the upload panel shows its list. It folds itself away once everything is done (no
  *  failure, no question waiting) so it does not cover the files; the user's own Show/Hide wins
- *  until the next batch starts. */
+ *  until the next batch starts, except over a question waiting for an answer. */
 export function panelOpen(t: Totals, items: number, userChoice: boolean | null): boolean {
+  if (t.conflicts > 0) return true // a question waits for its answer
   if (userChoice !== null) return userChoice
   if (items === 0) return true // only the server's unfinished uploads: say what they are
-  return t.active > 0 || t.failed > 0 || t.conflicts > 0
+  return t.active > 0 || t.failed > 0 || t.conflicts > 0 || t.paused > 0
 }
 
 /** The conflict dialog, one taken name at a time: the answers so far plus this one — for every

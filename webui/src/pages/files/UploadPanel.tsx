@@ -150,60 +150,59 @@ export function UploadPanel({ reloadKey }: { reloadKey: number }) {
           </button>
         </div>
       )}
-      {open && items.length > 0 && (
-        <div className="mt-2">
-          <ProgressBar value={t.sent} max={t.total} label="All uploads" />
-          <p className="mt-0.5 text-xs text-slate-500" data-testid="upload-total-text">
-            {formatBytes(t.sent)} of {formatBytes(t.total)} in all
-          </p>
-        </div>
-      )}
-      {open && (
-        <>
-          <ul className="divide-y divide-slate-100">
-            {items.map((i) => (
-              <ItemRow key={i.key} item={i} />
-            ))}
-          </ul>
-          {waiting.length > 0 && (
-            <div className="mt-2 border-t border-slate-200 pt-2" data-testid="unfinished-uploads">
-              <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">Unfinished — choose the same file to continue</h3>
-              <ul>
-                {waiting.map((u) => (
-                  <li key={u.id} className="py-2" data-testid="unfinished-upload" data-name={u.filename}>
-                    <div className="flex items-center gap-2">
-                      <span className="min-w-0 flex-1 truncate text-sm">{u.filename}</span>
-                      <button type="button" className="btn px-2 py-0.5 text-xs" onClick={() => { setResuming(u); picker.current?.click() }} aria-label={`Resume ${u.filename}`}>
-                        Resume…
-                      </button>
-                      <button
-                        type="button"
-                        className="btn px-2 py-0.5 text-xs"
-                        aria-label={`Discard ${u.filename}`}
-                        onClick={async () => {
-                          try {
-                            await api.discardUpload(u.id)
-                            setUnfinished((l) => l.filter((x) => x.id !== u.id))
-                            void refreshMe()
-                          } catch (e) {
-                            toast(errorText(e), 'error')
-                          }
-                        }}
-                      >
-                        Discard
-                      </button>
-                    </div>
-                    <ProgressBar value={u.offset} max={u.length} label={`Unfinished upload of ${u.filename}`} className="mt-1" />
-                    <p className="text-xs text-slate-500">
-                      {formatBytes(u.offset)} of {formatBytes(u.length)} · expires {formatExpiry(u.expires_at)}
-                    </p>
-                  </li>
-                ))}
-              </ul>
-            </div>
-          )}
-        </>
-      )}
+      {/* Folded away, the list stays in the page (hidden) so its state is kept and comes back as it was. */}
+      <div hidden={!open} data-testid="upload-list">
+        {items.length > 0 && (
+          <div className="mt-2">
+            <ProgressBar value={t.sent} max={t.total} label="All uploads" />
+            <p className="mt-0.5 text-xs text-slate-500" data-testid="upload-total-text">
+              {formatBytes(t.sent)} of {formatBytes(t.total)} in all
+            </p>
+          </div>
+        )}
+        <ul className="divide-y divide-slate-100">
+          {items.map((i) => (
+            <ItemRow key={i.key} item={i} />
+          ))}
+        </ul>
+        {waiting.length > 0 && (
+          <div className="mt-2 border-t border-slate-200 pt-2" data-testid="unfinished-uploads">
+            <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">Unfinished — choose the same file to continue</h3>
+            <ul>
+              {waiting.map((u) => (
+                <li key={u.id} className="py-2" data-testid="unfinished-upload" data-name={u.filename}>
+                  <div className="flex items-center gap-2">
+                    <span className="min-w-0 flex-1 truncate text-sm">{u.filename}</span>
+                    <button type="button" className="btn px-2 py-0.5 text-xs" onClick={() => { setResuming(u); picker.current?.click() }} aria-label={`Resume ${u.filename}`}>
+                      Resume…
+                    </button>
+                    <button
+                      type="button"
+                      className="btn px-2 py-0.5 text-xs"
+                      aria-label={`Discard ${u.filename}`}
+                      onClick={async () => {
+                        try {
+                          await api.discardUpload(u.id)
+                          setUnfinished((l) => l.filter((x) => x.id !== u.id))
+                          void refreshMe()
+                        } catch (e) {
+                          toast(errorText(e), 'error')
+                        }
+                      }}
+                    >
+                      Discard
+                    </button>
+                  </div>
+                  <ProgressBar value={u.offset} max={u.length} label={`Unfinished upload of ${u.filename}`} className="mt-1" />
+                  <p className="text-xs text-slate-500">
+                    {formatBytes(u.offset)} of {formatBytes(u.length)} · expires {formatExpiry(u.expires_at)}
+                  </p>
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+      </div>
       <input
         ref={picker}
         type="file"
