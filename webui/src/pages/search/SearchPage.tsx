@@ -2,7 +2,7 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { ApiError } from '../../api/client'
 import type { SearchReason, SearchResponse } from '../../api/types'
-import { Thumb } from '../../components/Thumb'
+import { Thumb, VideoBadge } from '../../components/Thumb'
 import { ErrorText, PageTitle, Spinner } from '../../components/ui'
 import { Link, navigate } from '../../lib/router'
 import { useStore } from '../../lib/store'
@@ -77,7 +77,10 @@ export function SearchPage({ query }: { query: string }) {
             {result.items.map(({ file, reasons }) => (
               <li key={file.id} className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
                 <Link href={file.kind === 'folder' ? `/files/${file.id}` : `/view/${file.id}`} className="block">
-                  <Thumb file={file} className="aspect-square w-full bg-slate-50" />
+                  <div className="relative">
+                    <Thumb file={file} className="aspect-square w-full bg-slate-50" />
+                    <VideoBadge file={file} />
+                  </div>
                   <span className="block truncate px-2 pt-1.5 text-sm font-medium" title={file.name}>{file.name}</span>
                 </Link>
                 <p className="px-2 pb-2 text-xs text-slate-500">{reasons.map(reasonText).join(' · ')}</p>
