@@ -90,6 +90,7 @@ impl App {
             db: db.clone(),
             auth: auth.clone(),
             default_quota: config.default_quota.0 as i64,
+            setup: Default::default(),
         });
         let semantic = Arc::new(crate::search::semantic::Semantic::new(db.clone(), &config));
         let limits = crate::media::MediaLimits::from(&config.media);

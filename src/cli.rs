@@ -116,7 +116,8 @@ pub struct InstallArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
-    /// Create an account (the password is read from stdin unless --password is given).
+    /// Create an account (the password is asked without echo, or read as one line from a
+    /// non-terminal stdin, unless --password is given).
     CreateUser {
         name: String,
         #[arg(long)]
@@ -238,11 +239,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore { src, force } => {
             let r = crate::backup::restore(&config, &src, force)?;
             println!(
-                "restored {} into {} ({} files on volumes {}); run `cloudvault fsck` to check it",
+                "restored {} into {} ({} files on volumes {}); run `{} fsck` to check it",
                 src.display(),
                 config.data_dir.display(),
                 r.files,
-                r.volumes.join(", ")
+                r.volumes.join(", "),
+                command_line(&config.data_dir)
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -313,12 +315,17 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let server = Server::build(config).await?;
         let addr = server.local_addr();
         let app = server.app().clone();
-        let users = app.db.run(|c| db::users::count_users(c)).await?;
         println!("CloudVault listening on http://{addr}/ (data folder {})", data.display());
-        if users == 0 {
+        if let Some(token) = app.accounts.setup_link_token().await? {
+            // The token goes in the fragment: a browser never sends it to a proxy or a log.
+            let host = if addr.ip().is_unspecified() {
+                std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+            } else {
+                addr
+            };
             println!(
-                "No accounts yet. Create the first admin with:\n  cloudvault --data {} admin create-user NAME --admin",
-                data.display()
+                "No admin account yet. Open this one-time link to create it (valid until used or the server restarts):\n  http://{host}/setup#token={token}\nor create it here: {} admin create-user NAME --admin",
+                command_line(&data)
             );
         }
         server.run_until(shutdown_signal()).await
@@ -335,6 +342,49 @@ async fn shutdown_signal() {
         _ = term.recv() => {},
     }
     tracing::info!("shutting down");
+}
+
+/// How to run this very binary on this data folder, for hints: its real path (`cloudvault` is
+/// not on PATH after `scripts/start.sh`) and the data folder as an absolute path.
+fn command_line(data: &std::path::Path) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "cloudvault".into());
+    let data = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
+    format!(
+        "{} --data {}",
+        shell_word(&exe),
+        shell_word(&data.display().to_string())
+    )
+}
+
+/// `s` as one shell word (quoted when it holds anything but plain path characters).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The password for a new account: asked twice without echo on a terminal, else one line of
+/// stdin (scripts pipe it in).
+fn read_new_password(username: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {username}: "))?;
+        let again = rpassword::prompt_password("Repeat the password: ")?;
+        if first != again {
+            bail!("the two passwords differ: nothing was created");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn find_user(app: &App, name: &str) -> anyhow::Result<db::users::User> {
@@ -370,12 +420,7 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
             let username = auth::parse_username(&name)?;
             let password = match password {
                 Some(p) => p,
-                None => {
-                    eprintln!("Password for {username} (one line on stdin):");
-                    let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
+                None => read_new_password(&username)?,
             };
             password::check_password_rules(&password, &username)?;
             let hash = password::hash_password(&password)?;
@@ -708,7 +753,10 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
                 println!("  (none)");
             }
             found.iter().for_each(|l| println!("{l}"));
-            println!("can be fetched (cloudvault model fetch NAME):");
+            println!(
+                "can be fetched ({} model fetch NAME):",
+                command_line(&config.data_dir)
+            );
             for (name, what) in ml::fetch::KNOWN_MODELS {
                 println!("  {name:<32} {what}");
             }

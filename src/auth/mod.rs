@@ -5,6 +5,7 @@ pub mod jwt;
 pub mod limiter;
 pub mod password;
 pub mod revoked;
+pub mod setup;
 
 use std::sync::Arc;
 
@@ -244,6 +245,20 @@ impl Auth {
         }
     }
 
+    /// A set-up attempt holds a place in the address's login limit: a wrong set-up token counts
+    /// as a failed sign-in from there. (No limit shared by every address: one guesser must not
+    /// lock the owner out of their own set-up, and 256 random bits are not guessed anyway.)
+    pub fn begin_setup(&self, address: &str) -> AppResult<Slot> {
+        self.login_by_address
+            .acquire(&format!("login-addr:{address}"))
+            .map_err(AppError::rate_limited)
+    }
+
+    /// The set-up token was right: the attempt does not count as a failure.
+    pub fn setup_succeeded(&self, slot: Slot) {
+        self.login_by_address.refund(slot);
+    }
+
     /// The credentials were right: the attempt does not count as a failure.
     pub fn login_succeeded(&self, attempt: LoginAttempt) {
         self.login_by_account.refund(attempt.account);
@@ -350,9 +365,82 @@ pub struct Accounts {
     pub db: Db,
     pub auth: Arc<Auth>,
     pub default_quota: i64,
+    /// First-run set-up: the one-time token behind the printed set-up link.
+    pub setup: setup::SetupToken,
 }
 
 impl Accounts {
+    /// Whether the server still waits for its first admin (no admin account exists).
+    pub async fn setup_needed(&self) -> AppResult<bool> {
+        Ok(self.db.run(|c| db::users::count_admins(c)).await? == 0)
+    }
+
+    /// At start: a new set-up token for the printed link while no admin exists, else none (and
+    /// any earlier token is forgotten).
+    pub async fn setup_link_token(&self) -> AppResult<Option<String>> {
+        if self.setup_needed().await? {
+            Ok(Some(self.setup.issue()))
+        } else {
+            self.setup.forget();
+            Ok(None)
+        }
+    }
+
+    /// Creates the first admin with the set-up token, signed in at once. Refused with
+    /// `setup-done` once any admin exists (the token is then forgotten), `setup-token-invalid`
+    /// for a wrong or used token; wrong tokens count against the caller's address like failed
+    /// logins. The token is used up by the admin it made.
+    pub async fn setup_first_admin(
+        &self,
+        token: &str,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> AppResult<(User, TokenPair)> {
+        let done = || AppError::conflict("setup-done", "this server is set up already: sign in");
+        if !self.setup_needed().await? {
+            self.setup.forget();
+            return Err(done());
+        }
+        let attempt = self.auth.begin_setup(address)?;
+        if !self.setup.matches(token) {
+            // Used up by a set-up that just finished: say so rather than "wrong link".
+            if !self.setup_needed().await? {
+                return Err(done());
+            }
+            return Err(AppError::new(
+                crate::error::Kind::Forbidden,
+                "setup-token-invalid",
+                "the set-up link is wrong or was used already: use the link the server printed at its last start",
+            ));
+        }
+        self.auth.setup_succeeded(attempt);
+        let username = parse_username(username)?;
+        password::check_password_rules(password, &username)?;
+        let pw = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw)).await??;
+        let auth = self.auth.clone();
+        let quota = self.default_quota;
+        let made = self
+            .db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // Checked again in the write transaction: two set-ups at once make one admin.
+                if db::users::count_admins(&tx)? > 0 {
+                    return Err(done());
+                }
+                let user = insert_user_tx(&tx, &username, &hash, true, quota)?;
+                let pair = auth.issue_pair(&tx, &user, None)?;
+                tx.commit()?;
+                Ok((user, pair))
+            })
+            .await;
+        if made.is_ok() || made.as_ref().is_err_and(|e| e.code == "setup-done") {
+            self.setup.forget();
+        }
+        made
+    }
+
     pub async fn register(
         &self,
         code: &str,

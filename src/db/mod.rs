@@ -85,15 +85,20 @@ impl Db {
     /// Closes the idle connections above the pool's minimum (after a burst: each holds its own
     /// page cache and prepared statements). Blocking, but never waits for a connection.
     pub fn shed_idle_connections(&self) -> usize {
-        let keep = self.pool.min_idle().unwrap_or(0) as usize;
-        let mut taken = Vec::new();
-        while let Some(c) = self.pool.try_get() {
-            taken.push(c);
+        // Only the surplus is taken: r2d2 opens new connections in the background whenever a
+        // `get` leaves fewer idle than its minimum, so taking every idle one (and giving the
+        // minimum back) made it open replacements that stayed on top of those kept.
+        let keep = self.pool.min_idle().unwrap_or(0);
+        let surplus_n = self.pool.state().idle_connections.saturating_sub(keep);
+        let mut surplus = Vec::new();
+        for _ in 0..surplus_n {
+            match self.pool.try_get() {
+                Some(c) => surplus.push(c),
+                None => break,
+            }
         }
-        // The first `keep` go back as they are; the rest are closed on their way back.
-        let surplus = taken.split_off(keep.min(taken.len()));
-        drop(taken);
         let shed = surplus.len();
+        // The surplus is closed on its way back.
         self.shedding
             .store(true, std::sync::atomic::Ordering::Relaxed);
         drop(surplus);

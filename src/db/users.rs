@@ -90,6 +90,14 @@ pub fn count_users(conn: &Connection) -> AppResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
 }
 
+pub fn count_admins(conn: &Connection) -> AppResult<i64> {
+    Ok(
+        conn.query_row("SELECT count(*) FROM users WHERE is_admin = 1", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 pub fn set_quota(conn: &Connection, id: &str, quota: i64) -> AppResult<bool> {
     let n = conn
         .prepare_cached("UPDATE users SET quota_bytes = :q WHERE id = :id")?

@@ -28,6 +28,16 @@ pub struct RegisterRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct SetupRequest {
+    pub token: String,
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub cookie: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -119,6 +129,46 @@ pub async fn register(
         .await?;
     tracing::info!(user = %user.id, username = %user.username, "registered");
     audit::record(&app.db, Entry::by(action::REGISTER, &user).from(addr)).await;
+    let mut out = HeaderMap::new();
+    let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
+    Ok((
+        StatusCode::CREATED,
+        out,
+        Json(SessionResponse {
+            user: UserResponse::from(&user),
+            tokens,
+        }),
+    ))
+}
+
+/// `GET /api/setup`: whether the server still waits for its first admin (the web UI then shows
+/// the set-up page instead of the sign-in form).
+pub async fn setup_status(State(app): State<App>) -> AppResult<Json<serde_json::Value>> {
+    let needed = app.accounts.setup_needed().await?;
+    Ok(Json(serde_json::json!({ "needed": needed })))
+}
+
+/// `POST /api/setup`: the first admin, made with the one-time token of the printed set-up link,
+/// signed in as a registration is.
+pub async fn setup(
+    State(app): State<App>,
+    ClientAddr(addr): ClientAddr,
+    ctx: CookieContext,
+    ApiJson(req): ApiJson<SetupRequest>,
+) -> AppResult<(StatusCode, HeaderMap, Json<SessionResponse>)> {
+    let result = app
+        .accounts
+        .setup_first_admin(&req.token, &req.username, &req.password, &addr.to_string())
+        .await;
+    if let Err(e) = &result
+        && e.code == "setup-token-invalid"
+    {
+        let entry = Entry::by_name(action::SETUP_FAILED, &req.username);
+        audit::record(&app.db, entry.from(addr)).await;
+    }
+    let (user, pair) = result?;
+    tracing::info!(user = %user.id, username = %user.username, "first admin created through the set-up page");
+    audit::record(&app.db, Entry::by(action::SETUP, &user).from(addr)).await;
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
     Ok((

@@ -33,6 +33,7 @@ const JSON_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(app: App) -> Router {
     let api = Router::new()
+        .route("/setup", get(auth::setup_status).post(auth::setup))
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))

@@ -15,6 +15,10 @@ pub mod action {
     pub const LOGIN_FAILED: &str = "login-failed";
     pub const WEBDAV_LOGIN_FAILED: &str = "webdav-login-failed";
     pub const REGISTER: &str = "register";
+    /// The first admin, made through the set-up page.
+    pub const SETUP: &str = "setup";
+    /// A set-up attempt with a wrong or used token.
+    pub const SETUP_FAILED: &str = "setup-failed";
     pub const PASSWORD_CHANGE: &str = "password-change";
     pub const APP_PASSWORD_CREATE: &str = "app-password-create";
     pub const APP_PASSWORD_DELETE: &str = "app-password-delete";

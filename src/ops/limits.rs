@@ -46,7 +46,7 @@ impl Busy {
 struct Counts {
     total: usize,
     per_user: HashMap<String, usize>,
-    /// The most transfers open at once since memory was last handed back.
+    /// The most transfers open at once since the last burst drained.
     peak: usize,
 }
 
@@ -57,7 +57,7 @@ pub struct Transfers {
     counts: Mutex<Counts>,
     refused_server: AtomicU64,
     refused_user: AtomicU64,
-    /// Run (on a blocking thread) before the trim after a burst: the database closes the
+    /// Run (on a blocking thread) a little after a burst drained: the database closes the
     /// connections the burst opened. Set once at start.
     on_drain: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
@@ -68,8 +68,8 @@ pub struct TransferPermit {
     user: String,
 }
 
-/// A burst this big (transfers open at once) is followed by a `malloc_trim` when it drains.
-const TRIM_AFTER_PEAK: usize = 16;
+/// A burst this big (transfers open at once) is followed by `on_drain` when it drains.
+const BURST: usize = 16;
 
 impl Transfers {
     pub fn new(max: usize, per_user: usize) -> Arc<Transfers> {
@@ -106,7 +106,7 @@ impl Transfers {
         })
     }
 
-    /// What to release before the trim after a burst (the database's extra connections).
+    /// What to release after a burst (the database's extra connections).
     pub fn set_on_drain(&self, f: impl Fn() + Send + Sync + 'static) {
         let _ = self.on_drain.set(Box::new(f));
     }
@@ -147,41 +147,35 @@ impl Drop for TransferPermit {
                 c.per_user.remove(&self.user);
             }
         }
-        if c.total == 0 && c.peak >= TRIM_AFTER_PEAK {
+        if c.total == 0 && c.peak >= BURST {
             c.peak = 0;
             drop(c);
-            release_freed_memory(self.table.clone());
+            after_burst(self.table.clone());
         }
     }
 }
 
-/// glibc keeps freed heap pages of its arenas (after a burst of 1,000 transfers the process
-/// stayed hundreds of MB above idle): hand them back to the system, off the runtime. Done a
-/// little after the drain: the connections' buffers are freed after their last permit, and the
-/// blocking pool's idle threads hand their caches back when they end (after 10 s idle).
-fn release_freed_memory(table: Arc<Transfers>) {
-    let trim = move || {
+/// Runs `on_drain` off the runtime, once the burst has been over for a while (a burst that
+/// comes straight back finds its connections still open).
+fn after_burst(table: Arc<Transfers>) {
+    let run = move || {
         if let Some(f) = table.on_drain.get() {
             f();
-        }
-        // SAFETY: malloc_trim has no preconditions; it only returns free memory to the OS.
-        unsafe {
-            libc::malloc_trim(0);
         }
     };
     match tokio::runtime::Handle::try_current() {
         Ok(h) => {
             h.spawn(async move {
-                tokio::time::sleep(TRIM_DELAY).await;
-                let _ = tokio::task::spawn_blocking(trim).await;
+                tokio::time::sleep(DRAIN_DELAY).await;
+                let _ = tokio::task::spawn_blocking(run).await;
             });
         }
-        Err(_) => trim(),
+        Err(_) => run(),
     }
 }
 
-/// How long after a burst drained its freed memory is handed back.
-const TRIM_DELAY: Duration = Duration::from_secs(11);
+/// How long after a burst drained its extra database connections are closed.
+const DRAIN_DELAY: Duration = Duration::from_secs(11);
 
 /// Requests open per client address, for requests that come through a trusted proxy (the
 /// accept loop counts connections, but behind Caddy or cloudflared every connection is the

@@ -28,6 +28,7 @@ pub struct Loaded {
 
 pub struct Semantic {
     db: Db,
+    data_dir: PathBuf,
     model_dir: PathBuf,
     runtime: Option<PathBuf>,
     labels_path: Option<PathBuf>,
@@ -56,6 +57,7 @@ impl Semantic {
         let ml = &config.ml;
         Semantic {
             db,
+            data_dir: config.data_dir.clone(),
             model_dir: config.ml_model_dir(),
             runtime: crate::ml::find_runtime_in(ml.onnxruntime.as_deref(), &config.data_dir),
             labels_path: ml.labels.clone(),
@@ -115,7 +117,16 @@ impl Semantic {
                 let st = unavailable(&e);
                 if !matches!(self.state(), ModelState::Unavailable(_, ref m) if *m == e.to_string())
                 {
-                    tracing::warn!(error = %e, "CLIP model not available: AI tagging and semantic search wait");
+                    match &e {
+                        // Not installed yet is the normal first start: one line that says what
+                        // to do, not a warning.
+                        MlError::RuntimeMissing(m) | MlError::ModelMissing(m) => tracing::info!(
+                            "AI photo tags and search by description are off until this is done: {m} (picked up within a minute, no restart)"
+                        ),
+                        _ => {
+                            tracing::warn!(error = %e, "CLIP model not available: AI tagging and search by description wait")
+                        }
+                    }
                 }
                 *self.state.write().unwrap_or_else(|e| e.into_inner()) = st;
                 false
@@ -125,9 +136,10 @@ impl Semantic {
 
     fn load(&self) -> Result<Loaded, MlError> {
         let runtime = self.runtime.clone().ok_or_else(|| {
-            MlError::RuntimeMissing(
-                "ONNX Runtime library not found: run scripts/fetch-onnxruntime.sh or set [ml] onnxruntime".into(),
-            )
+            MlError::RuntimeMissing(format!(
+                "ONNX Runtime is not installed: run scripts/fetch-onnxruntime.sh {} (or set [ml] onnxruntime)",
+                self.data_dir.join("onnxruntime").display()
+            ))
         })?;
         crate::ml::init_runtime(&runtime)?;
         let started = std::time::Instant::now();
@@ -311,7 +323,13 @@ impl Semantic {
                 "the CLIP model is loading; try again shortly",
             ),
             ModelState::Ready => AppError::internal("model state"),
-            ModelState::Unavailable(code, msg) => AppError::new(Kind::Unavailable, code, msg),
+            // Every user reads this: what is missing and how to install it is for the admin's
+            // page (`status_json`), not for the family.
+            ModelState::Unavailable(code, _) => AppError::new(
+                Kind::Unavailable,
+                code,
+                "search by description isn't available on this server yet: names, folders and tags are searched",
+            ),
         }
     }
 

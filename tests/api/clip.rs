@@ -255,6 +255,13 @@ async fn without_a_model_ai_jobs_wait_and_run_once_it_appears() {
     let v = app.get_json("/api/search?q=red", &alice.token).await;
     assert_eq!(v["semantic"], false);
     assert_eq!(v["model_status"]["code"], "model-not-installed", "{v}");
+    // A user is not told how to install anything: that is on the admin's page.
+    let message = v["model_status"]["message"].as_str().unwrap();
+    assert!(message.contains("isn't available"), "{message}");
+    assert!(
+        !message.contains("model fetch") && !message.contains("[ml]"),
+        "{message}"
+    );
     assert_eq!(
         v["items"][0]["file"]["id"],
         id_of(&ids, "red"),
@@ -263,6 +270,9 @@ async fn without_a_model_ai_jobs_wait_and_run_once_it_appears() {
     let admin = app.admin("root").await;
     let jobs = app.get_json("/api/admin/jobs", &admin.token).await;
     assert_eq!(jobs["model"]["status"], "not-installed", "{jobs}");
+    // The admin's page says what to run.
+    let told = jobs["model"]["message"].as_str().unwrap();
+    assert!(told.contains("model fetch"), "{told}");
     assert!(
         jobs["counts"]
             .as_array()

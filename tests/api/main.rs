@@ -23,6 +23,7 @@ mod ml;
 mod ops;
 mod quota;
 mod security;
+mod setup;
 mod slow_clients;
 mod slow_transfers;
 mod tags;
