@@ -12,7 +12,7 @@ import { api, session } from '../../store/app'
 import { readSetupToken, setupErrorText } from './setupToken'
 
 export function SetupPage() {
-  const [token] = useState(() => readSetupToken(window.location.hash, window.location.search))
+  const [token, setToken] = useState(() => readSetupToken(window.location.hash, window.location.search))
   const [needed, setNeeded] = useState<boolean | null>(null)
   const [username, setUsername] = useState('')
   const [password, setPassword] = useState('')
@@ -22,7 +22,14 @@ export function SetupPage() {
 
   useEffect(() => {
     // The token is a password for one use: not left in the address bar, the history or a bookmark.
-    if (window.location.hash || window.location.search) navigate('/setup', { replace: true })
+    const takeToken = () => {
+      const t = readSetupToken(window.location.hash, window.location.search)
+      if (t) setToken(t)
+      if (window.location.hash || window.location.search) navigate('/setup', { replace: true })
+    }
+    takeToken()
+    // The link pasted into a tab already on /setup changes only the fragment: no page load.
+    window.addEventListener('hashchange', takeToken)
     api
       .setupStatus()
       .then((s) => setNeeded(s.needed))
@@ -30,6 +37,7 @@ export function SetupPage() {
         setError(e)
         setNeeded(true)
       })
+    return () => window.removeEventListener('hashchange', takeToken)
   }, [])
 
   const userProblem = username ? usernameProblem(username) : null
