@@ -1,13 +1,12 @@
 // Every server route the web UI calls. routes.test.ts checks this table against the Rust router
 // (src/http/mod.rs and src/http/tus.rs), so a renamed or removed route fails the unit tests.
-// Routes marked `contract: 'issue-4'` come from API-ISSUE4.md (worker pool, tags, search), and
-// `contract: 'issue-16'` the first-run set-up (`/api/setup`): they may be missing from an older
-// server, and the UI says so in words (or, for set-up, shows the sign-in form as before).
+// Routes marked `contract: 'issue-4'` come from API-ISSUE4.md (worker pool, tags, search): they
+// may be missing from an older server, and the UI says so in words.
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD'
   path: string
-  contract?: 'issue-4' | 'issue-16'
+  contract?: 'issue-4'
 }
 
 export const ROUTES = {
@@ -18,8 +17,8 @@ export const ROUTES = {
   me: { method: 'GET', path: '/api/auth/me' },
   changePassword: { method: 'POST', path: '/api/auth/password' },
   requestAccess: { method: 'POST', path: '/api/auth/request-access' },
-  setupStatus: { method: 'GET', path: '/api/setup', contract: 'issue-16' },
-  setup: { method: 'POST', path: '/api/setup', contract: 'issue-16' },
+  setupStatus: { method: 'GET', path: '/api/setup' },
+  setup: { method: 'POST', path: '/api/setup' },
   listAppPasswords: { method: 'GET', path: '/api/auth/app-passwords' },
   createAppPassword: { method: 'POST', path: '/api/auth/app-passwords' },
   deleteAppPassword: { method: 'DELETE', path: '/api/auth/app-passwords/{id}' },

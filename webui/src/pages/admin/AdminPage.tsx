@@ -294,7 +294,7 @@ function Jobs() {
       {missing ? <p className="text-sm text-slate-500">This server has no job queue yet.</p> : <ErrorText error={error} />}
       {data && modelMissing(data.model.status) && (
         <p className="mb-3 break-words rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="model-notice">
-          Search by description is off: {sentence(data.model.message)}. Until then everyone searches by names and tags.
+          Search by description is off: {sentence(data.model.message).replace(/\.$/, '')}. Until then everyone searches by names and tags.
         </p>
       )}
       {data && (
