@@ -692,6 +692,13 @@ impl Accounts {
                 "count must be between 1 and 100",
             ));
         }
+        let ttl = self.invite_ttl(ttl_secs)?;
+        self.db
+            .run(move |c| create_invites_blocking(c, count, ttl, by.as_deref()))
+            .await
+    }
+
+    fn invite_ttl(&self, ttl_secs: Option<i64>) -> AppResult<i64> {
         let ttl = ttl_secs.unwrap_or(self.auth.invite_ttl);
         if ttl <= 0 || ttl > 365 * 86400 {
             return Err(AppError::bad_request(
@@ -699,8 +706,50 @@ impl Accounts {
                 "an invite lasts between 1 second and 365 days",
             ));
         }
+        Ok(ttl)
+    }
+
+    /// Answers an access request with an invite code: the code is made, the answer recorded in
+    /// the audit log (`audit`, with the request's name added) and the request deleted, in one
+    /// transaction, so a request is answered once (a second answer finds no request).
+    pub async fn invite_for_access_request(
+        &self,
+        request_id: &str,
+        ttl_secs: Option<i64>,
+        by: &User,
+        mut audit: db::audit::NewAuditEntry,
+    ) -> AppResult<(db::requests::AccessRequest, db::invites::Invite)> {
+        let ttl = self.invite_ttl(ttl_secs)?;
+        let (request_id, by) = (request_id.to_string(), by.id.clone());
         self.db
-            .run(move |c| create_invites_blocking(c, count, ttl, by.as_deref()))
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let request = db::requests::find_request(&tx, &request_id)?.ok_or_else(|| {
+                    AppError::new(
+                        crate::error::Kind::NotFound,
+                        "request-not-found",
+                        "no such access request (it may have been answered already)",
+                    )
+                })?;
+                let now = db::now_ms();
+                let code = new_invite_code();
+                db::invites::insert_invite(&tx, &code, Some(&by), now, now + ttl * 1000)?;
+                db::requests::delete_request(&tx, &request.id)?;
+                audit.target_id = Some(request.id.clone());
+                audit.detail = Some(
+                    serde_json::json!({ "name": request.name, "contact": request.contact })
+                        .to_string(),
+                );
+                db::audit::insert_audit_entry(&tx, &audit, now)?;
+                tx.commit()?;
+                let invite = db::invites::Invite {
+                    code,
+                    created_at: now,
+                    expires_at: now + ttl * 1000,
+                    used_at: None,
+                };
+                Ok((request, invite))
+            })
             .await
     }
 }

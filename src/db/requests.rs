@@ -42,6 +42,25 @@ pub fn list_requests(conn: &Connection) -> AppResult<Vec<AccessRequest>> {
     Ok(rows)
 }
 
+pub fn find_request(conn: &Connection, id: &str) -> AppResult<Option<AccessRequest>> {
+    use rusqlite::OptionalExtension;
+    let row = conn
+        .prepare_cached(
+            "SELECT id, name, contact, message, created_at FROM access_requests WHERE id = :id",
+        )?
+        .query_row(named_params! { ":id": id }, |r| {
+            Ok(AccessRequest {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                contact: r.get(2)?,
+                message: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })
+        .optional()?;
+    Ok(row)
+}
+
 pub fn delete_request(conn: &Connection, id: &str) -> AppResult<bool> {
     Ok(conn.execute("DELETE FROM access_requests WHERE id = ?1", [id])? == 1)
 }

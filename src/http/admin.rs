@@ -128,6 +128,24 @@ pub struct InviteRequest {
     pub expires_in: Option<String>,
 }
 
+fn parse_expiry(expires_in: Option<String>) -> AppResult<Option<i64>> {
+    expires_in
+        .map(|s| {
+            s.parse::<Dur>()
+                .map(|d| d.0.as_secs() as i64)
+                .map_err(|m| AppError::bad_request("invalid-expiry", m))
+        })
+        .transpose()
+}
+
+/// A body that may be empty (then the default) or JSON.
+fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
+}
+
 fn invite_json(i: &db::invites::Invite) -> Value {
     json!({ "code": i.code, "created_at": rfc3339(i.created_at), "expires_at": rfc3339(i.expires_at) })
 }
@@ -139,21 +157,8 @@ pub async fn create_invites(
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     // An empty body means one code with the default lifetime.
-    let req: InviteRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        InviteRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request("invalid-json", e.to_string()))?
-    };
-    let ttl = match req.expires_in {
-        Some(s) => Some(
-            s.parse::<Dur>()
-                .map_err(|m| AppError::bad_request("invalid-expiry", m))?
-                .0
-                .as_secs() as i64,
-        ),
-        None => None,
-    };
+    let req: InviteRequest = optional_json(&body)?;
+    let ttl = parse_expiry(req.expires_in)?;
     let codes = app
         .accounts
         .create_invites(req.count.unwrap_or(1), ttl, Some(admin.id.clone()))
@@ -211,6 +216,36 @@ pub async fn delete_access_request(
     } else {
         Err(AppError::not_found())
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AccessInviteRequest {
+    /// A duration such as "7d" (the configured invite lifetime when absent).
+    pub expires_in: Option<String>,
+}
+
+/// Answers an access request with a new invite code; the request is deleted with it (one
+/// transaction, audited as `access-request-invite`). 201 `{request_id, code, created_at,
+/// expires_at}`; 404 `request-not-found` when it was answered or dismissed already.
+pub async fn invite_access_request(
+    State(app): State<App>,
+    AdminUser(admin): AdminUser,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let req: AccessInviteRequest = optional_json(&body)?;
+    let ttl = parse_expiry(req.expires_in)?;
+    let entry = Entry::by(action::ACCESS_REQUEST_INVITE, &admin).from(addr);
+    let (request, invite) = app
+        .accounts
+        .invite_for_access_request(&id, ttl, &admin, entry)
+        .await?;
+    tracing::info!(admin = %admin.id, request = %request.id, "access request answered with an invite");
+    let mut out = invite_json(&invite);
+    out["request_id"] = Value::String(request.id);
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 pub async fn list_volumes(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {

@@ -95,6 +95,10 @@ pub fn router(app: App) -> Router {
             "/admin/access-requests/{id}",
             axum::routing::delete(admin::delete_access_request),
         )
+        .route(
+            "/admin/access-requests/{id}/invite",
+            post(admin::invite_access_request),
+        )
         .route("/admin/volumes", get(admin::list_volumes))
         .route("/admin/jobs", get(admin::list_jobs))
         .route("/admin/stats", get(admin::server_stats))

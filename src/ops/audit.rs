@@ -29,6 +29,8 @@ pub mod action {
     pub const VOLUME_PIN: &str = "volume-pin";
     pub const INVITES_CREATE: &str = "invites-create";
     pub const ACCESS_REQUEST_DELETE: &str = "access-request-delete";
+    /// An access request answered with an invite code (the request is deleted with it).
+    pub const ACCESS_REQUEST_INVITE: &str = "access-request-invite";
 }
 
 /// A name as a client typed it, fit for the log: trimmed, no control characters, at most 64.

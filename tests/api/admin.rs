@@ -118,3 +118,122 @@ async fn users_quotas_and_invites() {
     assert_eq!(vols["volumes"][0]["online"], true);
     assert!(vols["volumes"][0]["free_bytes"].as_u64().unwrap() > 0);
 }
+
+/// An access request answered with an invite: one call makes the code (which registers), records
+/// the answer in the audit log and removes the request; a second answer finds nothing; users
+/// cannot answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_request_answered_with_an_invite() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let plain = app.register("plain").await;
+    for (name, contact) in [("Kim", "kim@example.org"), ("Lee", "lee@example.org")] {
+        let r = app
+            .post_json(
+                "/api/auth/request-access",
+                None,
+                json!({"name": name, "contact": contact, "message": "may I?"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+    let list = app
+        .get_json("/api/admin/access-requests", &admin.token)
+        .await;
+    let kim = list["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Kim")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/admin/access-requests/{kim}/invite");
+
+    let r = app.post_json(&path, Some(&plain.token), json!({})).await;
+    assert_error(r, StatusCode::FORBIDDEN, "forbidden").await;
+    let r = app
+        .post_json(&path, Some(&admin.token), json!({"expires_in": "soon"}))
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid-expiry").await;
+    let r = app
+        .post_json(&path, Some(&admin.token), json!({"count": 2}))
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid-json").await;
+
+    let r = app
+        .post_json(&path, Some(&admin.token), json!({"expires_in": "3d"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made["request_id"], kim.as_str());
+    let code = made["code"].as_str().unwrap().to_string();
+    let created = humantime::parse_rfc3339(made["created_at"].as_str().unwrap()).unwrap();
+    let expires = humantime::parse_rfc3339(made["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        expires.duration_since(created).unwrap().as_secs(),
+        3 * 86400
+    );
+
+    // The request is gone, the other stays; the code is an active invite.
+    let list = app
+        .get_json("/api/admin/access-requests", &admin.token)
+        .await;
+    let names: Vec<&str> = list["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Lee"]);
+    let invites = app.get_json("/api/admin/invite-codes", &admin.token).await;
+    assert!(
+        invites["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == code.as_str())
+    );
+
+    // Answered once: a second answer (or a dismissal) finds no request.
+    let r = app.post_json(&path, Some(&admin.token), json!({})).await;
+    assert_error(r, StatusCode::NOT_FOUND, "request-not-found").await;
+
+    // Audited, with who asked.
+    let log = app
+        .get_json(
+            "/api/admin/audit?action=access-request-invite",
+            &admin.token,
+        )
+        .await;
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log}");
+    assert_eq!(entries[0]["actor"]["username"], "root");
+    assert_eq!(entries[0]["target"]["id"], kim.as_str());
+    assert_eq!(entries[0]["detail"]["name"], "Kim");
+
+    // The code registers Kim; an empty body takes the default lifetime.
+    let r = app
+        .post_json(
+            "/api/auth/register",
+            None,
+            json!({"invite_code": code, "username": "kim", "password": "tulip-orbit-92"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let lee = app
+        .get_json("/api/admin/access-requests", &admin.token)
+        .await["requests"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/admin/access-requests/{lee}/invite")))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}

@@ -1,6 +1,7 @@
-// E2E harness: the real cloudvault binary on a random port with a temp data folder (admin made
-// with `cloudvault admin create-user`), Debian's Chromium driven by playwright-core, test files
-// made with ffmpeg, and a small JSON client for checks from outside the browser.
+// E2E harness: the real cloudvault binary on a random port with an empty temp data folder (the
+// first admin is made by the story through the set-up link the server prints, as a new user
+// would), Debian's Chromium driven by playwright-core, test files made with ffmpeg, and a small
+// JSON client for checks from outside the browser.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,7 +21,8 @@ export function binaryPath() {
   return join(target, 'debug', 'cloudvault')
 }
 
-/** Starts the server; resolves with { base, data, stop(), log }. */
+/** Starts the server on an empty data folder; resolves with { base, setupLink, data, stop(),
+ *  logPath } once it said where it listens and printed its one-time set-up link. */
 export async function startServer({ accessTtl = '12s' } = {}) {
   const bin = binaryPath()
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build first (or set CLOUDVAULT_BIN)`)
@@ -31,28 +33,29 @@ export async function startServer({ accessTtl = '12s' } = {}) {
   const config = join(root, 'cloudvault.toml')
   writeFileSync(config, `[auth]\naccess_token_ttl = "${accessTtl}"\n`)
   const env = { ...process.env, CLOUDVAULT_CONFIG: config, CLOUDVAULT_WEBUI_DIR: join(WEBUI, 'dist'), RUST_LOG: process.env.RUST_LOG ?? 'info' }
-  const made = spawnSync(bin, ['--data', data, 'admin', 'create-user', 'admin', '--admin', '--password', PASSWORD], { env, encoding: 'utf8' })
-  if (made.status !== 0) throw new Error(`admin create-user failed: ${made.stderr}${made.stdout}`)
   const logPath = join(ARTIFACTS, 'server.log')
   const log = createWriteStream(logPath)
   const child = spawn(bin, ['--data', data, 'serve', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stderr.pipe(log)
-  const base = await new Promise((ok, fail) => {
+  // Both lines, in either order: where it listens, and (no admin yet) the set-up link.
+  const { base, setupLink } = await new Promise((ok, fail) => {
     let buf = ''
-    const timer = setTimeout(() => fail(new Error('the server did not say where it listens')), 30_000)
+    const timer = setTimeout(() => fail(new Error(`the server did not print where it listens and its set-up link (/setup#token=…) within 30 s; its output:\n${buf}`)), 30_000)
     child.stdout.on('data', (d) => {
       log.write(d)
       buf += d
-      const m = buf.match(/listening on (http:\/\/[^\s/]+)/)
-      if (m) {
+      const listen = buf.match(/listening on (http:\/\/[^\s/]+)/)
+      const setup = buf.match(/(https?:\/\/[^\s]+\/setup[?#]token=[^\s"'<>]+)/)
+      if (listen && setup) {
         clearTimeout(timer)
-        ok(m[1])
+        ok({ base: listen[1], setupLink: setup[1] })
       }
     })
     child.on('exit', (code) => fail(new Error(`the server exited (${code}); see ${logPath}`)))
   })
   return {
     base,
+    setupLink,
     data,
     logPath,
     async stop() {
@@ -129,13 +132,18 @@ export class Api {
     for await (const chunk of res.body) h.update(chunk)
     return h.digest('hex')
   }
-  /** Uploads many small files in one multipart request. */
-  async uploadMany(folder, files) {
+  /** Uploads many small files in one multipart request (into the root when `folder` is null);
+   *  `onConflict` as the API takes it (fail, keep_both, overwrite). Answers the files made. */
+  async uploadMany(folder, files, onConflict) {
     await this.fresh()
     const form = new FormData()
     for (const [name, bytes] of files) form.append('file', new Blob([bytes]), name)
-    const res = await fetch(`${this.base}/api/files/upload?folder=${folder}`, { method: 'POST', headers: { Authorization: `Bearer ${this.token}` }, body: form })
+    const q = new URLSearchParams()
+    if (folder) q.set('folder', folder)
+    if (onConflict) q.set('on_conflict', onConflict)
+    const res = await fetch(`${this.base}/api/files/upload?${q}`, { method: 'POST', headers: { Authorization: `Bearer ${this.token}` }, body: form })
     if (res.status !== 201) throw new Error(`bulk upload: ${res.status} ${await res.text()}`)
+    return res.json()
   }
 }
 
@@ -155,6 +163,19 @@ export function makePhotos(dir) {
     const bytes = readFileSync(path)
     return { name, path, type, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), b64: bytes.toString('base64') }
   })
+}
+
+/** A short video (MPEG-4 part 2, which every ffmpeg build encodes): { name, path, bytes }. */
+export function makeVideo(dir, name, seconds) {
+  const path = join(dir, name)
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=10:duration=${seconds}`, '-c:v', 'mpeg4', '-y', path])
+  if (r.status !== 0) throw new Error(`ffmpeg ${name}: ${r.stderr}`)
+  return { name, path, bytes: readFileSync(path) }
+}
+
+/** How far the page is wider than the screen (0 when nothing scrolls sideways). */
+export async function overflowOf(page) {
+  return page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth)
 }
 
 /** A file of `mib` MiB of incompressible bytes; returns its sha256. */

@@ -3,12 +3,14 @@
 import { Component, lazy, Suspense, useEffect, type ReactNode } from 'react'
 import { Layout } from './components/Layout'
 import { Spinner, Toasts } from './components/ui'
-import { match, navigate, useLocation } from './lib/router'
+import { Link, match, navigate, useLocation } from './lib/router'
+import { adminAccess } from './lib/access'
 import { useStore } from './lib/store'
 import { session } from './store/app'
 import { LoginPage } from './pages/login/LoginPage'
 import { RegisterPage } from './pages/register/RegisterPage'
 import { RequestAccessPage } from './pages/request-access/RequestAccessPage'
+import { SetupPage } from './pages/setup/SetupPage'
 import { FilesPage } from './pages/files/FilesPage'
 import { SearchPage } from './pages/search/SearchPage'
 import { TagsPage } from './pages/tags/TagsPage'
@@ -44,10 +46,26 @@ function Redirect({ to }: { to: string }) {
   return null
 }
 
+function AdminGate() {
+  const user = useStore(session.store, (s) => s.user)
+  const access = adminAccess(user)
+  if (access === 'wait') return <Spinner />
+  if (access === 'admin') return <AdminPage />
+  return (
+    <div className="card mx-auto max-w-lg" data-testid="admins-only">
+      <h1 className="text-lg font-semibold">Admins only</h1>
+      <p className="mt-2 text-sm text-slate-600">This page is for the server's administrators. Your account, {user?.username}, is not one. If you need more storage or an invite for someone, ask your administrator.</p>
+      <Link href="/files" className="btn btn-primary mt-4">
+        Go to My files
+      </Link>
+    </div>
+  )
+}
+
 function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
   let m: Record<string, string> | null
   let page: ReactNode
-  if (path === '/' || path === '/login' || path === '/register' || path === '/request-access') page = <Redirect to="/files" />
+  if (path === '/' || path === '/login' || path === '/register' || path === '/request-access' || path === '/setup') page = <Redirect to="/files" />
   else if (path === '/files') page = <FilesPage folderId={null} />
   else if ((m = match('/files/:id', path))) page = <FilesPage folderId={m.id} />
   else if ((m = match('/view/:id', path))) page = <ViewerPage fileId={m.id} />
@@ -56,7 +74,7 @@ function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
   else if ((m = match('/tags/:tag', path))) page = <TagsPage tag={m.tag} />
   else if (path === '/trash') page = <TrashPage />
   else if (path === '/account') page = <AccountPage />
-  else if (path === '/admin') page = <AdminPage />
+  else if (path === '/admin') page = <AdminGate />
   else
     page = (
       <div className="card">
@@ -79,6 +97,7 @@ export function App() {
   else if (status === 'signed-out') {
     if (path === '/register') body = <RegisterPage invite={search.get('invite') ?? ''} />
     else if (path === '/request-access') body = <RequestAccessPage />
+    else if (path === '/setup') body = <SetupPage />
     else body = <LoginPage />
   } else body = <SignedIn path={path} search={search} />
   return (

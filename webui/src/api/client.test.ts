@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ApiClient, ApiError, errorText, filenameOf, type TokenSource } from './client'
+import { ApiClient, ApiError, errorText, filenameOf, formatWait, parseRetryAfter, sentence, type TokenSource } from './client'
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
@@ -60,7 +60,7 @@ describe('ApiClient', () => {
     const err = await new ApiClient(tokens('OLD', null), f).me().catch((e) => e)
     expect(err).toBeInstanceOf(ApiError)
     expect(err.status).toBe(401)
-    expect(errorText(err)).toBe('the access token is invalid or expired')
+    expect(errorText(err)).toBe('The access token is invalid or expired')
   })
 
   it('turns any error answer into words', async () => {
@@ -72,6 +72,31 @@ describe('ApiClient', () => {
     expect(err2.message).toMatch(/not reachable/)
     const { f: f3 } = scripted([])
     expect(errorText(await new ApiClient(tokens('T', null), f3).me().catch((e) => e))).toMatch(/cannot be reached/)
+  })
+
+  it('shows server messages as sentences, capitalised like the UI', async () => {
+    expect(sentence('no such file or folder')).toBe('No such file or folder')
+    expect(sentence('ÉTÉ déjà')).toBe('ÉTÉ déjà')
+    expect(sentence('')).toBe('')
+    const { f } = scripted([json(404, { code: 'not-found', message: 'no such file or folder' })])
+    expect(errorText(await new ApiClient(tokens('T', null), f).getFile('x').catch((e) => e))).toBe('No such file or folder')
+  })
+
+  it("tells how long to wait from a 429's Retry-After", async () => {
+    const limited = new Response(JSON.stringify({ code: 'rate-limited', message: 'too many attempts; try again later' }), {
+      status: 429,
+      headers: { 'Content-Type': 'application/json', 'Retry-After': '42' },
+    })
+    const { f } = scripted([limited])
+    const err = await new ApiClient(tokens(null, null), f).login('alice', 'pw').catch((e) => e)
+    expect(err).toMatchObject({ status: 429, code: 'rate-limited', retryAfter: 42 })
+    expect(errorText(err)).toBe('Too many attempts: try again in 42 s.')
+    expect(errorText(new ApiError(429, 'rate-limited', 'x', 600))).toBe('Too many attempts: try again in 10 min.')
+    expect(errorText(new ApiError(429, 'rate-limited', 'x'))).toBe('Too many attempts: wait a moment and try again.')
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:30 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(30)
+    expect(parseRetryAfter('soon')).toBeNull()
+    expect(parseRetryAfter(null)).toBeNull()
+    expect(formatWait(3700)).toBe('1 h 2 min')
   })
 
   it('sends login without a token and asks for a cookie session', async () => {

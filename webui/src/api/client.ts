@@ -8,18 +8,47 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** Seconds to wait before trying again (`Retry-After` of a 429 or 503), when the server said. */
+    public retryAfter: number | null = null,
   ) {
     super(message)
     this.name = 'ApiError'
   }
 }
 
+/** A server message as a sentence: the server writes "no such file", the UI "No such file". */
+export function sentence(text: string): string {
+  const t = text.trim()
+  return t ? t[0].toLocaleUpperCase() + t.slice(1) : t
+}
+
+/** Seconds from a `Retry-After` header (delta-seconds or an HTTP date); null when absent or unreadable. */
+export function parseRetryAfter(header: string | null, now: number = Date.now()): number | null {
+  if (!header) return null
+  const v = header.trim()
+  if (/^\d+$/.test(v)) return Number(v)
+  const at = Date.parse(v)
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000))
+}
+
+/** "42 s", "3 min", "1 h 5 min": how long to wait. */
+export function formatWait(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds))
+  if (s < 90) return `${s} s`
+  const m = Math.ceil(s / 60)
+  if (m < 60) return `${m} min`
+  return `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`
+}
+
 /** What the user should read for any failure. */
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return e.message
+  if (e instanceof ApiError) {
+    if (e.status === 429) return e.retryAfter != null ? `Too many attempts: try again in ${formatWait(e.retryAfter)}.` : 'Too many attempts: wait a moment and try again.'
+    return sentence(e.message)
+  }
   if (e instanceof TypeError) return 'The server cannot be reached. Check your connection and try again.'
-  if (e instanceof Error) return e.message
-  return String(e)
+  if (e instanceof Error) return sentence(e.message)
+  return sentence(String(e))
 }
 
 /** Turns a non-2xx answer into an ApiError with the server's message when it sent one. */
@@ -35,7 +64,7 @@ export async function toApiError(res: Response): Promise<ApiError> {
   } catch {
     if (res.status === 502 || res.status === 503 || res.status === 504) message = 'The server is not reachable right now. Try again in a moment.'
   }
-  return new ApiError(res.status, code, message)
+  return new ApiError(res.status, code, message, parseRetryAfter(res.headers.get('Retry-After')))
 }
 
 /** The file name of a `Content-Disposition` header (RFC 6266: `filename*` wins over `filename`). */
@@ -125,6 +154,14 @@ export class ApiClient {
   }
   requestAccess(name: string, contact: string, message: string) {
     return this.request<{ status: string }>('requestAccess', { json: { name, contact, message }, anonymous: true })
+  }
+  /** First run: whether the server still needs its first administrator (no auth). */
+  setupStatus() {
+    return this.request<{ needed: boolean }>('setupStatus', { anonymous: true })
+  }
+  /** Creates the first administrator with the one-time token the server printed. */
+  setup(token: string, username: string, password: string) {
+    return this.request<T.Session>('setup', { json: { token, username, password, cookie: true }, anonymous: true })
   }
   me() {
     return this.request<T.User>('me')
@@ -236,6 +273,10 @@ export class ApiClient {
   }
   accessRequests() {
     return this.request<{ requests: T.AccessRequest[] }>('adminRequests')
+  }
+  /** Answers an access request with a new invite code (the request is removed with it). */
+  inviteForRequest(id: string, expires_in?: string) {
+    return this.request<T.Invite & { request_id: string }>('adminInviteRequest', { params: { id }, json: expires_in ? { expires_in } : {} })
   }
   deleteAccessRequest(id: string) {
     return this.request<void>('adminDeleteRequest', { params: { id } })

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react'
 import { thumbnailUrl } from '../api/routes'
 import type { FileItem } from '../api/types'
+import { formatDuration } from '../lib/format'
 
 const RETRY_MS = [1500, 3000, 6000, 12000, 30000, 60000]
 
@@ -11,6 +12,28 @@ export function isMediaLike(f: FileItem): boolean {
   if (f.kind !== 'file') return false
   if (f.media?.kind) return true
   return /^(image|video)\//.test(f.content_type ?? '')
+}
+
+export function isVideo(f: FileItem): boolean {
+  return f.kind === 'file' && (f.media?.kind === 'video' || /^video\//.test(f.content_type ?? ''))
+}
+
+/** On a video's tile: a play mark and, once the server has read it, the length. */
+export function VideoBadge({ file, compact = false }: { file: FileItem; compact?: boolean }) {
+  if (!isVideo(file)) return null
+  const length = formatDuration(file.media?.duration_ms)
+  return (
+    <span
+      className={`pointer-events-none absolute flex items-center gap-1 rounded bg-slate-900/75 font-medium text-white ${compact ? 'bottom-0.5 right-0.5 px-0.5 text-[10px]' : 'bottom-1.5 right-1.5 px-1.5 py-0.5 text-xs'}`}
+      data-testid="video-badge"
+      aria-label={length ? `Video, ${length}` : 'Video'}
+    >
+      <svg viewBox="0 0 10 10" className={compact ? 'h-2 w-2' : 'h-2.5 w-2.5'} fill="currentColor" aria-hidden>
+        <path d="M2 1l7 4-7 4z" />
+      </svg>
+      {!compact && length && <span data-testid="video-duration">{length}</span>}
+    </span>
+  )
 }
 
 export function FileIcon({ file, className = 'h-10 w-10' }: { file: FileItem; className?: string }) {

@@ -81,7 +81,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
   return (
     <div className="fixed inset-0 z-40 flex items-end justify-center bg-slate-900/40 p-2 sm:items-center" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div ref={ref} role="dialog" aria-modal="true" aria-label={title} className="w-full max-w-md rounded-lg bg-white p-4 shadow-xl">
-        <h2 className="mb-3 text-lg font-semibold">{title}</h2>
+        <h2 className="mb-3 break-words text-lg font-semibold">{title}</h2>
         {children}
       </div>
     </div>

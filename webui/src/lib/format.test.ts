@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatAgo, formatBytes, formatExpiry, parseSize, percent, toDate } from './format'
+import { formatAgo, formatBytes, formatDuration, formatExpiry, parseSize, percent, toDate } from './format'
 
 describe('formatBytes', () => {
   it('uses decimal units like the quota settings', () => {
@@ -61,5 +61,16 @@ describe('server times', () => {
     expect(formatAgo(now - 4 * 86_400_000, now)).toBe('4 days ago')
     expect(formatAgo(now - 40 * 86_400_000, now)).toMatch(/2023/)
     expect(formatAgo(undefined, now)).toBe('—')
+  })
+})
+
+describe('formatDuration', () => {
+  it('reads like a player', () => {
+    expect(formatDuration(7_400)).toBe('0:07')
+    expect(formatDuration(245_000)).toBe('4:05')
+    expect(formatDuration(3_723_000)).toBe('1:02:03')
+    expect(formatDuration(0)).toBe('0:00')
+    expect(formatDuration(null)).toBeNull()
+    expect(formatDuration(undefined)).toBeNull()
   })
 })

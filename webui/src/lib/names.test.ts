@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { caseTwins, caseWarning, exactSibling, planUploads } from './names'
+import { caseTwins, caseWarning, exactSibling, planUploads, renameSelection } from './names'
 
 const siblings = [
   { id: '1', name: 'holiday.jpg' },
@@ -36,5 +36,15 @@ describe('exact names', () => {
     // A taken name and its case twin in one batch: the twin is told once, against both.
     expect(planUploads([{ name: 'notes.txt' }, { name: 'NOTES.TXT' }], [{ name: 'notes.txt' }]).twins.map((t) => [t.file.name, t.twins.map((x) => x.name)])).toEqual([['NOTES.TXT', ['notes.txt']]])
     expect(planUploads([{ name: 'a.txt' }], siblings)).toEqual({ taken: [], twins: [], fresh: [{ name: 'a.txt' }] })
+  })
+})
+
+describe('renameSelection', () => {
+  it('selects the base name of a file, the whole name of a folder', () => {
+    expect(renameSelection('diagram.png', 'file')).toEqual([0, 7])
+    expect(renameSelection('archive.tar.gz', 'file')).toEqual([0, 11])
+    expect(renameSelection('README', 'file')).toEqual([0, 6])
+    expect(renameSelection('.bashrc', 'file')).toEqual([0, 7])
+    expect(renameSelection('Holiday 2024.v2', 'folder')).toEqual([0, 15])
   })
 })

@@ -66,3 +66,12 @@ function dedupe(list: Named[]): Named[] {
   const seen = new Set<string>()
   return list.filter((n) => (seen.has(nameKey(n.name)) ? false : (seen.add(nameKey(n.name)), true)))
 }
+
+/** What a rename selects at first: a file's name without its extension (so typing keeps
+ *  ".jpg"), a folder's whole name; a name with no extension or only a leading dot
+ *  (".bashrc") whole too. */
+export function renameSelection(name: string, kind: 'file' | 'folder'): [number, number] {
+  if (kind === 'folder') return [0, name.length]
+  const dot = name.lastIndexOf('.')
+  return [0, dot > 0 ? dot : name.length]
+}

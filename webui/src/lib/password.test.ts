@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { passwordOk, passwordRules, usernameProblem } from './password'
+import { newPasswordReady, passwordOk, passwordRules, repeatProblem, usernameProblem } from './password'
 
 const failing = (pw: string, user = 'alice') => passwordRules(pw, user).filter((r) => !r.ok).map((r) => r.id)
 
@@ -30,5 +30,16 @@ describe('usernames', () => {
     expect(usernameProblem('-bob')).not.toBeNull()
     expect(usernameProblem('bob smith')).not.toBeNull()
     expect(usernameProblem('élise')).not.toBeNull()
+  })
+})
+
+describe('the repeated password', () => {
+  it('must equal the new one before the form can be sent', () => {
+    expect(repeatProblem('tulip-orbit-92', '')).toBeNull() // not typed yet: no complaint
+    expect(repeatProblem('tulip-orbit-92', 'tulip-orbit-9')).toBe('The two passwords differ.')
+    expect(repeatProblem('tulip-orbit-92', 'tulip-orbit-92')).toBeNull()
+    expect(newPasswordReady('tulip-orbit-92', 'tulip-orbit-92', 'alice')).toBe(true)
+    expect(newPasswordReady('tulip-orbit-92', 'tulip-orbit-93', 'alice')).toBe(false)
+    expect(newPasswordReady('alice123', 'alice123', 'alice')).toBe(false)
   })
 })

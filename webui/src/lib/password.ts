@@ -40,3 +40,14 @@ export function usernameProblem(raw: string): string | null {
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(u)) return "Use letters a-z, digits, '.', '_' or '-', starting with a letter or digit"
   return null
 }
+
+/** A new password must be typed twice the same, checked before anything is sent. */
+export function repeatProblem(password: string, repeat: string): string | null {
+  if (!repeat) return null
+  return password === repeat ? null : 'The two passwords differ.'
+}
+
+/** Whether a new-password form may be sent: the rules met and the repeat equal. */
+export function newPasswordReady(password: string, repeat: string, username: string): boolean {
+  return passwordOk(password, username) && password === repeat
+}

@@ -16,6 +16,10 @@ export const uploads = new UploadQueue(tusTransport(session), async (file, folde
       (u.metadata.lastmod === undefined || u.metadata.lastmod === String(file.lastModified)),
   )
   return match ? match.url : null
+}, 2, async () => {
+  const me = await api.me()
+  session.setUser(me)
+  return me.quota_bytes - me.used_bytes
 })
 
 export interface ToastAction {

@@ -2,7 +2,7 @@
 // HttpOnly cookie the page cannot read. The access token is renewed silently before it expires
 // (and once more after any 401), one renewal at a time across tabs (Web Locks), since presenting
 // an already rotated refresh token ends the session everywhere.
-import { ApiClient, toApiError, type TokenSource } from '../api/client'
+import { ApiClient, errorText, toApiError, type TokenSource } from '../api/client'
 import { pathOf } from '../api/routes'
 import type { Session, Tokens, User } from '../api/types'
 import { createStore, type Store } from '../lib/store'
@@ -126,7 +126,7 @@ export class SessionManager implements TokenSource {
     }
     const wasIn = this.store.get().status === 'signed-in'
     const err = await toApiError(res)
-    this.signedOut(wasIn ? 'Your session ended: sign in again.' : res.status === 401 ? null : err.message)
+    this.signedOut(wasIn ? 'Your session ended: sign in again.' : res.status === 401 ? null : errorText(err))
     return null
   }
 

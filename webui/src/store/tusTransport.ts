@@ -1,6 +1,7 @@
 // The upload transport: tus 1.0 through tus-js-client, in 50 MiB requests (Cloudflare refuses
 // request bodies over 100 MB), retried with backoff when the connection drops.
 import { Upload, type HttpRequest } from 'tus-js-client'
+import { sentence } from '../api/client'
 import { pathOf } from '../api/routes'
 import type { TransportFactory } from './uploads'
 
@@ -9,6 +10,16 @@ export const CHUNK_SIZE = 50 * 1024 * 1024
 export interface TokenGetter {
   token(): Promise<string | null>
   renew(): Promise<string | null>
+}
+
+/** The `code` of a JSON error body, if it is one. */
+export function errorCode(body: string | undefined): string | undefined {
+  try {
+    const code = body ? JSON.parse(body).code : undefined
+    return typeof code === 'string' ? code : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export function tusTransport(tokens: TokenGetter): TransportFactory {
@@ -33,6 +44,11 @@ export function tusTransport(tokens: TokenGetter): TransportFactory {
           void tokens.renew()
           return true
         }
+        // A refusal the user must answer (the name is taken, no room) is not retried.
+        if (status === 409 || status === 413 || status === 507) {
+          const code = errorCode(err.originalResponse?.getBody())
+          if (code === 'name-exists' || code === 'quota-exceeded') return false
+        }
         // tus-js-client's own rule: retry network errors, 5xx, 409 (offset) and 423.
         return (status === 0 || status >= 500 || status === 409 || status === 423) && (options.retryDelays?.length ?? 0) > 0
       },
@@ -52,16 +68,19 @@ export function tusTransport(tokens: TokenGetter): TransportFactory {
       onError(err) {
         const res = (err as { originalResponse?: { getBody(): string; getStatus(): number } }).originalResponse
         let message = err.message
+        let code: string | undefined
         if (res) {
           try {
-            message = JSON.parse(res.getBody()).message ?? message
+            const body = JSON.parse(res.getBody())
+            message = sentence(body.message ?? message)
+            code = typeof body.code === 'string' ? body.code : undefined
           } catch {
             message = `The server answered ${res.getStatus()}`
           }
         } else {
           message = 'The connection to the server was lost. Resume to continue where it stopped.'
         }
-        opts.onError(message)
+        opts.onError(message, code)
       },
     })
     return {

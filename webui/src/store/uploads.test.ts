@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { totals, uploadMetadata, UploadQueue, type Transport, type TransportOptions } from './uploads'
+import { answerConflict, panelOpen, quotaText, totals, uploadMetadata, UploadQueue, type Transport, type TransportOptions } from './uploads'
 
 /** A transport driven by the test: it records what the queue asked for. */
-function harness(resumable: Record<string, string> = {}) {
+function harness(resumable: Record<string, string> = {}, roomLeft: number | null = null) {
   const started: { name: string; opts: TransportOptions; paused: number; cancelled: number }[] = []
   const queue = new UploadQueue(
     (file, opts): Transport => {
@@ -15,6 +15,7 @@ function harness(resumable: Record<string, string> = {}) {
     },
     async (file) => resumable[file.name] ?? null,
     2,
+    async () => roomLeft,
   )
   return { queue, started }
 }
@@ -45,7 +46,7 @@ describe('UploadQueue', () => {
     queue.add([file('big.bin', 100)], null)
     await tick()
     expect(started[0].opts.uploadUrl).toBe('/api/files/uploads/xyz')
-    expect(started[0].opts.metadata).toEqual({ filename: 'big.bin', filetype: 'image/jpeg', on_conflict: 'keep_both', lastmod: '42' })
+    expect(started[0].opts.metadata).toEqual({ filename: 'big.bin', filetype: 'image/jpeg', on_conflict: 'fail', lastmod: '42' })
     started[0].opts.onStart(60)
     expect(queue.items[0]).toMatchObject({ resumedFrom: 60, sent: 60 })
     expect(uploadMetadata(file('x', 1), 'F9').folder).toBe('F9')
@@ -57,9 +58,84 @@ describe('UploadQueue', () => {
     queue.add([file('taken.jpg', 1)], null, 'overwrite')
     await tick()
     expect(started.map((s) => [s.name, s.opts.metadata.on_conflict])).toEqual([
-      ['new.jpg', 'keep_both'],
+      ['new.jpg', 'fail'],
       ['taken.jpg', 'overwrite'],
     ])
+  })
+
+  it('never renames behind the user: a name the server finds taken waits for an answer', async () => {
+    const { queue, started } = harness()
+    const [a, b, c] = queue.add([file('a.png', 5), file('b.png', 6), file('c.png', 7)], null)
+    await tick()
+    started[0].opts.onError('A file or folder with that name already exists here', 'name-exists')
+    await tick()
+    expect(queue.items.find((i) => i.key === a)).toMatchObject({ status: 'conflict', error: undefined })
+    expect(totals(queue.items)).toMatchObject({ conflicts: 1, failed: 0 })
+    // Its slot went to the next file.
+    expect(started.map((s) => s.name)).toEqual(['a.png', 'b.png', 'c.png'])
+    queue.resume(a) // not a failure to resume: it needs an answer
+    expect(queue.items[0].status).toBe('conflict')
+    queue.resolve(a, 'overwrite')
+    started[1].opts.onSuccess('f-b')
+    await tick()
+    expect(started.map((s) => [s.name, s.opts.metadata.on_conflict])).toEqual([
+      ['a.png', 'fail'],
+      ['b.png', 'fail'],
+      ['c.png', 'fail'],
+      ['a.png', 'overwrite'],
+    ])
+    // "Apply to all": one answer for every waiting question.
+    started[2].opts.onError('taken', 'name-exists')
+    started[3].opts.onError('taken', 'name-exists')
+    await tick()
+    expect(totals(queue.items).conflicts).toBe(2)
+    queue.resolveAll('keep_both')
+    await tick()
+    expect(started.slice(4).map((s) => [s.name, s.opts.metadata.on_conflict])).toEqual([
+      ['a.png', 'keep_both'],
+      ['c.png', 'keep_both'],
+    ])
+    started[5].opts.onError('taken', 'name-exists')
+    await tick()
+    queue.resolve(c, 'skip')
+    expect(queue.items.find((i) => i.key === c)!.status).toBe('skipped')
+    expect(totals(queue.items)).toMatchObject({ conflicts: 0, total: 5 + 6 })
+    expect(b).toBeTruthy()
+  })
+
+  it('a refusal for quota says how much room is left and offers no Resume', async () => {
+    const { queue, started } = harness({}, 300_000_000)
+    const [k] = queue.add([file('movie.mp4', 1200)], null)
+    await tick()
+    started[0].opts.onError('This upload would exceed your storage quota', 'quota-exceeded')
+    await tick()
+    await tick()
+    expect(queue.items[0]).toMatchObject({ status: 'error', resumable: false, error: 'Not enough room: 1.20 KB needed, 300 MB left.' })
+    queue.resume(k)
+    expect(queue.items[0].status).toBe('error')
+    expect(started.length).toBe(1)
+    expect(quotaText(1_200_000_000, -5)).toBe('Not enough room: 1.20 GB needed, 0 B left.')
+    expect(quotaText(10, null)).toMatch(/^Not enough room: 10 B needed/)
+  })
+
+  it('the panel folds away once all is done, unless something needs the user', () => {
+    const t = (o: Partial<ReturnType<typeof totals>>) => ({ sent: 0, total: 0, active: 0, done: 0, failed: 0, conflicts: 0, paused: 0, ...o })
+    expect(panelOpen(t({ active: 2 }), 2, null)).toBe(true)
+    expect(panelOpen(t({ done: 3 }), 3, null)).toBe(false)
+    expect(panelOpen(t({ done: 2, failed: 1 }), 3, null)).toBe(true)
+    expect(panelOpen(t({ done: 2, conflicts: 1 }), 3, null)).toBe(true)
+    expect(panelOpen(t({ done: 2, paused: 1 }), 3, null)).toBe(true)
+    expect(panelOpen(t({ done: 3 }), 3, true)).toBe(true) // the user opened it again
+    expect(panelOpen(t({ active: 1 }), 1, false)).toBe(false)
+    expect(panelOpen(t({ conflicts: 1 }), 1, false)).toBe(true) // a question is never hidden
+    expect(panelOpen(t({}), 0, null)).toBe(true) // only the server's unfinished uploads
+  })
+
+  it('the conflict dialog answers one name at a time, or all the rest at once', () => {
+    expect(answerConflict(3, [], 'overwrite', false)).toEqual(['overwrite'])
+    expect(answerConflict(3, ['overwrite'], 'skip', true)).toEqual(['overwrite', 'skip', 'skip'])
+    expect(answerConflict(1, [], 'keep_both', true)).toEqual(['keep_both'])
+    expect(answerConflict(2, ['skip', 'skip'], 'overwrite', false)).toEqual(['skip', 'skip'])
   })
 
   it('pauses, resumes and cancels', async () => {
@@ -83,9 +159,9 @@ describe('UploadQueue', () => {
     const { queue, started } = harness()
     const [a] = queue.add([file('a.jpg', 10), file('b.jpg', 10), file('c.jpg', 10)], null)
     await tick()
-    started[0].opts.onError('this upload would exceed your storage quota')
+    started[0].opts.onError('The connection to the server was lost')
     await tick()
-    expect(queue.items[0]).toMatchObject({ status: 'error', error: 'this upload would exceed your storage quota' })
+    expect(queue.items[0]).toMatchObject({ status: 'error', error: 'The connection to the server was lost' })
     expect(started.map((s) => s.name)).toEqual(['a.jpg', 'b.jpg', 'c.jpg'])
     expect(totals(queue.items).failed).toBe(1)
     queue.resume(a)

@@ -3,20 +3,24 @@
 // already knows (same name, size, folder and modification time: a reload, another tab, a
 // dropped connection) continues where it stopped instead of starting again.
 import type { OnConflict } from '../api/types'
+import { formatBytes } from '../lib/format'
 import { createStore, type Store } from '../lib/store'
 
-export type UploadStatus = 'queued' | 'uploading' | 'paused' | 'done' | 'error' | 'canceled'
+export type UploadStatus = 'queued' | 'uploading' | 'paused' | 'done' | 'error' | 'canceled' | 'conflict' | 'skipped'
 
 export interface UploadItem {
   key: string
   name: string
   size: number
   folderId: string | null
-  /** What the server does when the name is taken: keep both (a new name) or replace (a version). */
+  /** What the server does when the name is taken: refuse (then the user is asked: status
+   *  `conflict`), keep both (a new name) or replace (the old content becomes a version). */
   onConflict: OnConflict
   sent: number
   status: UploadStatus
   error?: string
+  /** False when resuming cannot help (the quota refused it): no Resume button. */
+  resumable?: boolean
   fileId?: string
   /** Bytes the server already had when this upload (re)started. */
   resumedFrom?: number
@@ -28,7 +32,8 @@ export interface TransportOptions {
   onStart(resumedFrom: number): void
   onProgress(sent: number, total: number): void
   onSuccess(fileId: string | null): void
-  onError(message: string): void
+  /** `code` is the server's error code when it answered one (`name-exists`, `quota-exceeded`). */
+  onError(message: string, code?: string): void
 }
 
 export interface Transport {
@@ -44,26 +49,42 @@ export type TransportFactory = (file: File, opts: TransportOptions) => Transport
 /** Finds an unfinished upload on the server for this file, if any (its URL). */
 export type ResumeFinder = (file: File, folderId: string | null) => Promise<string | null>
 
+/** Bytes the user may still store (quota minus use), or null when unknown. */
+export type RoomLeft = () => Promise<number | null>
+
+/** What a refusal for quota says: how much the upload needs and how much room is left. */
+export function quotaText(needed: number, left: number | null): string {
+  if (left === null) return `Not enough room: ${formatBytes(needed)} needed, more than your storage has left.`
+  return `Not enough room: ${formatBytes(needed)} needed, ${formatBytes(Math.max(0, left))} left.`
+}
+
+export type ConflictChoice = 'overwrite' | 'keep_both' | 'skip'
+
 export interface Totals {
   sent: number
   total: number
   active: number
   done: number
   failed: number
+  /** Refused because the name is taken: waiting for the user's answer. */
+  conflicts: number
+  paused: number
 }
 
 export function totals(items: UploadItem[]): Totals {
-  const counted = items.filter((i) => i.status !== 'canceled')
+  const counted = items.filter((i) => i.status !== 'canceled' && i.status !== 'skipped')
   return {
     sent: counted.reduce((a, i) => a + Math.min(i.sent, i.size), 0),
     total: counted.reduce((a, i) => a + i.size, 0),
     active: items.filter((i) => i.status === 'uploading' || i.status === 'queued').length,
     done: items.filter((i) => i.status === 'done').length,
     failed: items.filter((i) => i.status === 'error').length,
+    conflicts: items.filter((i) => i.status === 'conflict').length,
+    paused: items.filter((i) => i.status === 'paused').length,
   }
 }
 
-export function uploadMetadata(file: File, folderId: string | null, onConflict: OnConflict = 'keep_both'): Record<string, string> {
+export function uploadMetadata(file: File, folderId: string | null, onConflict: OnConflict = 'fail'): Record<string, string> {
   const m: Record<string, string> = {
     filename: file.name,
     filetype: file.type || 'application/octet-stream',
@@ -72,6 +93,24 @@ export function uploadMetadata(file: File, folderId: string | null, onConflict: 
   }
   if (folderId) m.folder = folderId
   return m
+}
+
+/** Whether the upload panel shows its list. It folds itself away once everything is done (no
+ *  failure, no question waiting) so it does not cover the files; the user's own Show/Hide wins
+ *  until the next batch starts, except over a question waiting for an answer. */
+export function panelOpen(t: Totals, items: number, userChoice: boolean | null): boolean {
+  if (t.conflicts > 0) return true // a question waits for its answer
+  if (userChoice !== null) return userChoice
+  if (items === 0) return true // only the server's unfinished uploads: say what they are
+  return t.active > 0 || t.failed > 0 || t.conflicts > 0 || t.paused > 0
+}
+
+/** The conflict dialog, one taken name at a time: the answers so far plus this one — for every
+ *  remaining file when "apply to all" is ticked. Done when there are as many answers as files. */
+export function answerConflict(total: number, answers: readonly ConflictChoice[], choice: ConflictChoice, applyToAll: boolean): ConflictChoice[] {
+  const left = total - answers.length
+  if (left <= 0) return [...answers]
+  return [...answers, ...Array<ConflictChoice>(applyToAll ? left : 1).fill(choice)]
 }
 
 let counter = 0
@@ -86,6 +125,7 @@ export class UploadQueue {
     private makeTransport: TransportFactory,
     private findResumable: ResumeFinder,
     private concurrency = 2,
+    private roomLeft: RoomLeft = async () => null,
   ) {}
 
   /** Called when an upload finishes (to refresh listings and the quota bar). */
@@ -106,7 +146,9 @@ export class UploadQueue {
     return this.items.find((i) => i.key === key)
   }
 
-  add(files: File[], folderId: string | null, onConflict: OnConflict = 'keep_both'): string[] {
+  /** Queues files. By default a taken name is refused by the server (never renamed behind the
+   *  user's back): the item waits in status `conflict` for {@link resolve}. */
+  add(files: File[], folderId: string | null, onConflict: OnConflict = 'fail'): string[] {
     const keys: string[] = []
     const added: UploadItem[] = files.map((file) => {
       const key = `u${++counter}`
@@ -152,8 +194,22 @@ export class UploadQueue {
         if (done) this.listeners.forEach((l) => l(done))
         this.pump()
       },
-      onError: (message) => {
+      onError: (message, code) => {
         this.transports.delete(key)
+        if (code === 'name-exists') {
+          this.update(key, { status: 'conflict', error: undefined })
+          this.pump()
+          return
+        }
+        if (code === 'quota-exceeded') {
+          // Resuming cannot help: say how much is missing instead.
+          this.update(key, { status: 'error', resumable: false, error: quotaText(file.size, null) })
+          this.pump()
+          void this.roomLeft()
+            .catch(() => null)
+            .then((left) => this.item(key)?.status === 'error' && this.update(key, { error: quotaText(file.size, left) }))
+          return
+        }
         this.update(key, { status: 'error', error: message })
         this.pump()
       },
@@ -174,14 +230,33 @@ export class UploadQueue {
 
   resume(key: string): void {
     const item = this.item(key)
-    if (!item || (item.status !== 'paused' && item.status !== 'error') || !this.files.has(key)) return
+    if (!item || (item.status !== 'paused' && item.status !== 'error') || item.resumable === false || !this.files.has(key)) return
     this.update(key, { status: 'queued', error: undefined })
     this.pump()
   }
 
+  /** The user's answer for an upload whose name was taken: send it again replacing the file
+   *  (its content becomes a version) or under a free name, or leave it. */
+  resolve(key: string, choice: ConflictChoice): void {
+    const item = this.item(key)
+    if (!item || item.status !== 'conflict') return
+    if (choice === 'skip') {
+      this.files.delete(key)
+      this.update(key, { status: 'skipped' })
+      return
+    }
+    this.update(key, { status: 'queued', onConflict: choice })
+    this.pump()
+  }
+
+  /** The same answer for every upload waiting on one ("apply to all"). */
+  resolveAll(choice: ConflictChoice): void {
+    for (const i of this.items) if (i.status === 'conflict') this.resolve(i.key, choice)
+  }
+
   async cancel(key: string): Promise<void> {
     const item = this.item(key)
-    if (!item || item.status === 'done' || item.status === 'canceled') return
+    if (!item || item.status === 'done' || item.status === 'canceled' || item.status === 'skipped') return
     this.update(key, { status: 'canceled' })
     const t = this.transports.get(key)
     this.transports.delete(key)
@@ -200,6 +275,6 @@ export class UploadQueue {
   }
 
   clearFinished(): void {
-    this.store.set((s) => ({ items: s.items.filter((i) => i.status !== 'done' && i.status !== 'canceled') }))
+    this.store.set((s) => ({ items: s.items.filter((i) => i.status !== 'done' && i.status !== 'canceled' && i.status !== 'skipped') }))
   }
 }

@@ -6,7 +6,7 @@ import type { AppPassword, NewAppPassword } from '../../api/types'
 import { PasswordRules } from '../../components/PasswordRules'
 import { CopyButton, ErrorText, PageTitle, QuotaBar } from '../../components/ui'
 import { formatDate } from '../../lib/format'
-import { passwordOk } from '../../lib/password'
+import { newPasswordReady, repeatProblem } from '../../lib/password'
 import { Link } from '../../lib/router'
 import { useStore } from '../../lib/store'
 import { api, session, toast } from '../../store/app'
@@ -15,16 +15,19 @@ import { davUrl, mountGuides } from './mountInstructions'
 function ChangePassword({ username }: { username: string }) {
   const [current, setCurrent] = useState('')
   const [next, setNext] = useState('')
+  const [repeat, setRepeat] = useState('')
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
   async function submit(e: FormEvent) {
     e.preventDefault()
+    if (!newPasswordReady(next, repeat, username)) return
     setBusy(true)
     setError(null)
     try {
       session.accept(await api.changePassword(current, next))
       setCurrent('')
       setNext('')
+      setRepeat('')
       toast('Password changed. Other devices were signed out.')
     } catch (err) {
       setError(err)
@@ -44,8 +47,17 @@ function ChangePassword({ username }: { username: string }) {
         <input id="new-password" type="password" className="input" autoComplete="new-password" required value={next} onChange={(e) => setNext(e.target.value)} />
         <PasswordRules password={next} username={username} />
       </div>
+      <div>
+        <label className="label" htmlFor="repeat-password">Repeat the new password</label>
+        <input id="repeat-password" type="password" className="input" autoComplete="new-password" required value={repeat} onChange={(e) => setRepeat(e.target.value)} aria-invalid={!!repeatProblem(next, repeat)} />
+        {repeatProblem(next, repeat) && (
+          <p className="mt-1 text-xs text-red-700" data-testid="repeat-problem">
+            {repeatProblem(next, repeat)}
+          </p>
+        )}
+      </div>
       <ErrorText error={error} />
-      <button type="submit" className="btn btn-primary" disabled={busy || !current || !passwordOk(next, username)}>
+      <button type="submit" className="btn btn-primary" disabled={busy || !current || !newPasswordReady(next, repeat, username)}>
         Change password
       </button>
     </form>

@@ -1,9 +1,9 @@
 // Admin: users with their usage and quota, invite codes, access requests, the job queue and
 // the server's own figures.
 import { useEffect, useState } from 'react'
-import { ApiError, errorText } from '../../api/client'
+import { ApiError, errorText, sentence } from '../../api/client'
 import type { AccessRequest, Invite, JobsStatus, User, Volume } from '../../api/types'
-import { CopyButton, ErrorText, PageTitle, QuotaBar, Spinner } from '../../components/ui'
+import { CopyButton, Dialog, ErrorText, PageTitle, QuotaBar, Spinner } from '../../components/ui'
 import { formatBytes, formatDate, formatExpiry, parseSize } from '../../lib/format'
 import { useStore } from '../../lib/store'
 import { api, session, toast } from '../../store/app'
@@ -48,9 +48,45 @@ function QuotaEditor({ user, onSaved }: { user: User; onSaved: () => void }) {
   )
 }
 
+/** Disabling signs the user out everywhere at once: asked first. Enabling is not. */
+function DisableDialog({ user, onClose, onDone }: { user: User; onClose: () => void; onDone: () => void }) {
+  const [busy, setBusy] = useState(false)
+  return (
+    <Dialog title={`Disable ${user.username}?`} onClose={onClose}>
+      <p className="text-sm text-slate-700">
+        <strong className="break-all">{user.username}</strong> is signed out on every device at once and can no longer sign in, use WebDAV or app passwords. Their files stay as they are, and you can enable the account again at any time.
+      </p>
+      <div className="mt-4 flex justify-end gap-2">
+        <button type="button" className="btn" onClick={onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="btn btn-danger"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true)
+            try {
+              await api.setDisabled(user.id, true)
+              toast(`${user.username} is disabled`)
+              onDone()
+            } catch (err) {
+              toast(errorText(err), 'error')
+              setBusy(false)
+            }
+          }}
+        >
+          Disable {user.username}
+        </button>
+      </div>
+    </Dialog>
+  )
+}
+
 function Users() {
   const [data, error, reload] = useLoad(() => api.adminUsers())
   const me = useStore(session.store, (s) => s.user?.id)
+  const [disabling, setDisabling] = useState<User | null>(null)
   return (
     <section className="card" aria-labelledby="users-title">
       <h2 id="users-title" className="mb-3 font-semibold">Users</h2>
@@ -60,7 +96,7 @@ function Users() {
         {data?.users.map((u) => (
           <li key={u.id} className="grid gap-2 py-3 sm:grid-cols-[10rem_1fr_auto_auto] sm:items-center" data-testid="admin-user" data-username={u.username}>
             <div>
-              <p className="font-medium">{u.username}</p>
+              <p className="break-all font-medium">{u.username}</p>
               <p className="text-xs text-slate-500">
                 {u.is_admin ? 'admin · ' : ''}
                 {u.disabled ? 'disabled · ' : ''}since {formatDate(u.created_at)}
@@ -74,8 +110,12 @@ function Users() {
               disabled={u.id === me}
               title={u.id === me ? 'You cannot disable your own account' : undefined}
               onClick={async () => {
+                if (!u.disabled) {
+                  setDisabling(u)
+                  return
+                }
                 try {
-                  await api.setDisabled(u.id, !u.disabled)
+                  await api.setDisabled(u.id, false)
                   reload()
                 } catch (err) {
                   toast(errorText(err), 'error')
@@ -87,18 +127,31 @@ function Users() {
           </li>
         ))}
       </ul>
+      {disabling && (
+        <DisableDialog
+          user={disabling}
+          onClose={() => setDisabling(null)}
+          onDone={() => {
+            setDisabling(null)
+            reload()
+          }}
+        />
+      )}
     </section>
   )
 }
 
-function Invites() {
+function Invites({ version }: { version: number }) {
   const [data, error, reload] = useLoad(() => api.invites())
+  useEffect(() => {
+    if (version) reload()
+  }, [version]) // eslint-disable-line react-hooks/exhaustive-deps
   const [expiry, setExpiry] = useState('7d')
   const [count, setCount] = useState(1)
   const [made, setMade] = useState<Invite[]>([])
-  const link = (code: string) => `${window.location.origin}/register?invite=${encodeURIComponent(code)}`
+  const link = (code: string) => registerLink(window.location.origin, code)
   return (
-    <section className="card" aria-labelledby="invites-title">
+    <section className="card min-w-0" aria-labelledby="invites-title">
       <h2 id="invites-title" className="mb-3 font-semibold">Invite codes</h2>
       <form
         className="mb-3 flex flex-wrap items-end gap-2"
@@ -147,20 +200,60 @@ function Invites() {
   )
 }
 
-function Requests() {
+export function registerLink(origin: string, code: string): string {
+  return `${origin}/register?invite=${encodeURIComponent(code)}`
+}
+
+function Requests({ onInvited }: { onInvited: () => void }) {
   const [data, error, reload] = useLoad(() => api.accessRequests())
+  const [answered, setAnswered] = useState<{ request: AccessRequest; invite: Invite }[]>([])
   return (
-    <section className="card" aria-labelledby="requests-title">
+    <section className="card min-w-0" aria-labelledby="requests-title">
       <h2 id="requests-title" className="mb-3 font-semibold">Access requests</h2>
       <ErrorText error={error} />
+      {answered.map(({ request, invite }) => (
+        <div key={invite.code} role="status" className="mb-3 rounded-md border border-emerald-200 bg-emerald-50 p-2 text-sm" data-testid="request-invite" data-code={invite.code}>
+          <p className="break-words">
+            Invite for <strong>{request.name}</strong> ({request.contact}), valid {formatExpiry(invite.expires_at).replace(/^in /, 'for ')}: send them the link or the code.
+          </p>
+          <p className="mt-1 break-all font-mono text-xs" data-testid="request-invite-link">
+            {registerLink(window.location.origin, invite.code)}
+          </p>
+          <div className="mt-1.5 flex flex-wrap items-center gap-2">
+            <code className="font-mono">{invite.code}</code>
+            <CopyButton text={registerLink(window.location.origin, invite.code)} label="Copy link" />
+            <CopyButton text={invite.code} label="Copy code" />
+            <button type="button" className="btn" onClick={() => setAnswered((l) => l.filter((a) => a.invite.code !== invite.code))}>
+              Done
+            </button>
+          </div>
+        </div>
+      ))}
       <ul className="divide-y divide-slate-100">
         {data?.requests.length === 0 && <li className="py-2 text-sm text-slate-500">No requests.</li>}
         {data?.requests.map((r: AccessRequest) => (
-          <li key={r.id} className="py-2 text-sm">
-            <div className="flex items-center gap-2">
-              <strong className="flex-1">
+          <li key={r.id} className="py-2 text-sm" data-testid="access-request" data-name={r.name}>
+            <div className="flex flex-wrap items-center gap-2">
+              <strong className="min-w-0 flex-1 break-words">
                 {r.name} <span className="font-normal text-slate-500">· {r.contact} · {formatDate(r.created_at)}</span>
               </strong>
+              <button
+                type="button"
+                className="btn btn-primary py-1"
+                aria-label={`Send invite to ${r.name}`}
+                onClick={async () => {
+                  try {
+                    const invite = await api.inviteForRequest(r.id)
+                    setAnswered((l) => [{ request: r, invite }, ...l])
+                    onInvited()
+                  } catch (e) {
+                    toast(errorText(e), 'error')
+                  }
+                  reload()
+                }}
+              >
+                Send invite
+              </button>
               <button
                 type="button"
                 className="btn py-1"
@@ -172,12 +265,17 @@ function Requests() {
                 Dismiss
               </button>
             </div>
-            {r.message && <p className="mt-1 whitespace-pre-wrap text-slate-700">{r.message}</p>}
+            {r.message && <p className="mt-1 whitespace-pre-wrap break-words text-slate-700">{r.message}</p>}
           </li>
         ))}
       </ul>
     </section>
   )
+}
+
+/** The CLIP model cannot run (its runtime or files are missing): what the admin has to do. */
+export function modelMissing(status: string): boolean {
+  return status === 'runtime-missing' || status === 'not-installed' || status === 'error'
 }
 
 function Jobs() {
@@ -194,6 +292,11 @@ function Jobs() {
     <section className="card" aria-labelledby="jobs-title">
       <h2 id="jobs-title" className="mb-3 font-semibold">Job queue</h2>
       {missing ? <p className="text-sm text-slate-500">This server has no job queue yet.</p> : <ErrorText error={error} />}
+      {data && modelMissing(data.model.status) && (
+        <p className="mb-3 break-words rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="model-notice">
+          Search by description is off: {sentence(data.model.message).replace(/\.$/, '')}. Until then everyone searches by names and tags.
+        </p>
+      )}
       {data && (
         <>
           <p className="mb-2 text-sm">
@@ -276,13 +379,14 @@ function Server() {
 }
 
 export default function AdminPage() {
+  const [invited, setInvited] = useState(0)
   return (
     <div className="space-y-4">
       <PageTitle>Admin</PageTitle>
       <Users />
-      <div className="grid gap-4 lg:grid-cols-2">
-        <Invites />
-        <Requests />
+      <div className="grid grid-cols-[minmax(0,1fr)] gap-4 lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]">
+        <Invites version={invited} />
+        <Requests onInvited={() => setInvited((n) => n + 1)} />
       </div>
       <Jobs />
       <Server />

@@ -6,13 +6,14 @@
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react'
 import { errorText } from '../../api/client'
 import { downloadUrl } from '../../api/routes'
-import type { FileItem, Listing, OnConflict, SortBy } from '../../api/types'
-import { FileIcon, isMediaLike, Thumb } from '../../components/Thumb'
+import type { FileItem, Listing, SortBy } from '../../api/types'
+import { FileIcon, isMediaLike, isVideo, Thumb, VideoBadge } from '../../components/Thumb'
 import { Dialog, ErrorText, Spinner } from '../../components/ui'
-import { formatBytes, formatDate } from '../../lib/format'
-import { caseTwins, caseWarning, planUploads, type UploadPlan } from '../../lib/names'
+import { formatBytes, formatDate, formatDuration } from '../../lib/format'
+import { caseTwins, caseWarning, planUploads, renameSelection, type UploadPlan } from '../../lib/names'
 import { Link, navigate } from '../../lib/router'
 import { api, refreshMe, toast, uploads } from '../../store/app'
+import { answerConflict, type ConflictChoice } from '../../store/uploads'
 import { moveToTrash, undoTrash } from '../../store/trash'
 import { MoveDialog } from './MoveDialog'
 import { UploadPanel } from './UploadPanel'
@@ -126,10 +127,13 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
     if (plan.taken.length || plan.twins.length) setDialog({ kind: 'upload', plan })
     else uploads.add(files, folderId)
   }
-  const startUploads = (plan: UploadPlan<File>, taken: OnConflict | 'skip') => {
+  const startUploads = (plan: UploadPlan<File>, answers: ConflictChoice[]) => {
     setDialog(null)
     if (plan.fresh.length) uploads.add(plan.fresh, folderId)
-    if (plan.taken.length && taken !== 'skip') uploads.add(plan.taken, folderId, taken)
+    for (const choice of ['overwrite', 'keep_both'] as const) {
+      const files = plan.taken.filter((_, i) => answers[i] === choice)
+      if (files.length) uploads.add(files, folderId, choice)
+    }
   }
 
   const onDrop = (e: DragEvent) => {
@@ -326,6 +330,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
               items={items}
               view={view}
               label={`Contents of ${folderName}`}
+              keyOf={(item) => item.id}
               render={(item) => (view === 'grid' ? <GridCell item={item} selected={selected.has(item.id)} onToggle={toggle} /> : <ListRow item={item} selected={selected.has(item.id)} onToggle={toggle} />)}
             />
           )}
@@ -356,6 +361,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
         <NameDialog
           title={`Rename ${dialog.item.name}`}
           initial={dialog.item.name}
+          kind={dialog.item.kind}
           siblings={items}
           selfId={dialog.item.id}
           action="Rename"
@@ -394,7 +400,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           </div>
         </Dialog>
       )}
-      {dialog?.kind === 'upload' && <UploadConflictDialog plan={dialog.plan} folderName={folderName} onClose={() => setDialog(null)} onChoose={(c) => startUploads(dialog.plan, c)} />}
+      {dialog?.kind === 'upload' && <UploadConflictDialog plan={dialog.plan} folderName={folderName} onClose={() => setDialog(null)} onDone={(answers) => startUploads(dialog.plan, answers)} />}
 
       <UploadPanel reloadKey={reloadKey} />
     </div>
@@ -411,7 +417,10 @@ function GridCell({ item, selected, onToggle }: { item: FileItem; selected: bool
             <FileIcon file={item} className="h-1/2 w-1/2" />
           </div>
         ) : (
-          <Thumb file={item} className="min-h-0 w-full flex-1 bg-slate-50" />
+          <div className="relative flex min-h-0 w-full flex-1">
+            <Thumb file={item} className="min-h-0 w-full flex-1 bg-slate-50" />
+            <VideoBadge file={item} />
+          </div>
         )}
         <span className="block truncate px-2 pt-1.5 text-sm font-medium" title={item.name}>
           {item.name}
@@ -426,11 +435,20 @@ function ListRow({ item, selected, onToggle }: { item: FileItem; selected: boole
   return (
     <div className={`flex h-full items-center gap-3 rounded-md border px-2 ${selected ? 'border-sky-600 bg-sky-50' : 'border-transparent hover:bg-white'}`} data-testid="file-item" data-name={item.name} data-kind={item.kind}>
       <input type="checkbox" className="h-5 w-5 shrink-0" checked={selected} onChange={() => onToggle(item.id)} aria-label={`Select ${item.name}`} />
-      {item.kind === 'folder' ? <FileIcon file={item} className="h-9 w-9 shrink-0" /> : <Thumb file={item} className="h-10 w-10 shrink-0 rounded" />}
+      {item.kind === 'folder' ? (
+        <FileIcon file={item} className="h-9 w-9 shrink-0" />
+      ) : (
+        <div className="relative shrink-0">
+          <Thumb file={item} className="h-10 w-10 rounded" />
+          <VideoBadge file={item} compact />
+        </div>
+      )}
       <button type="button" className="min-w-0 flex-1 truncate text-left text-sm font-medium hover:underline" onClick={() => openItem(item)} title={item.name}>
         {item.name}
       </button>
-      <span className="hidden w-24 shrink-0 text-right text-sm text-slate-600 sm:block">{item.kind === 'folder' ? '—' : formatBytes(item.size)}</span>
+      <span className="hidden w-24 shrink-0 text-right text-sm text-slate-600 sm:block">
+        {item.kind === 'folder' ? '—' : isVideo(item) && item.media?.duration_ms != null ? `${formatDuration(item.media.duration_ms)} · ${formatBytes(item.size)}` : formatBytes(item.size)}
+      </span>
       <span className="hidden w-28 shrink-0 text-right text-sm text-slate-600 md:block">{formatDate(item.modified_at)}</span>
     </div>
   )
@@ -442,11 +460,13 @@ function NameDialog({
   siblings,
   selfId,
   action,
+  kind = 'file',
   onSubmit,
   onClose,
 }: {
   title: string
   initial: string
+  kind?: 'file' | 'folder'
   siblings: FileItem[]
   selfId?: string
   action: string
@@ -480,12 +500,11 @@ function NameDialog({
           required
           onChange={(e) => setName(e.target.value)}
           ref={(el) => {
-            // Once, when the dialog opens: select the name without its extension.
+            // Once, when the dialog opens: select a file's name without its extension.
             if (el && !el.dataset.selected) {
               el.dataset.selected = '1'
-              const dot = initial.lastIndexOf('.')
               el.focus()
-              el.setSelectionRange(0, dot > 0 ? dot : initial.length)
+              el.setSelectionRange(...renameSelection(initial, kind))
             }
           }}
         />
@@ -510,24 +529,45 @@ function NameDialog({
   )
 }
 
-/** Before an upload: names already taken here (Replace keeps the old content as a version, Keep
- *  both gives the new file a free name) and names that differ from another only in case. */
-function UploadConflictDialog({ plan, folderName, onChoose, onClose }: { plan: UploadPlan<File>; folderName: string; onChoose: (c: OnConflict | 'skip') => void; onClose: () => void }) {
+/** Before an upload: each name already taken here gets a question, as in Nextcloud — Replace
+ *  (the current content is kept as an earlier version), Keep both (the new file gets a free name)
+ *  or Skip, with "do this for the others" — and names that differ from another only in case get
+ *  a warning. */
+function UploadConflictDialog({ plan, folderName, onDone, onClose }: { plan: UploadPlan<File>; folderName: string; onDone: (answers: ConflictChoice[]) => void; onClose: () => void }) {
   const n = plan.taken.length
-  const list = (names: string[]) => (names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', '))
+  const [answers, setAnswers] = useState<ConflictChoice[]>([])
+  const [all, setAll] = useState(false)
+  const current = plan.taken[answers.length]
+  const left = n - answers.length
+  const choose = (c: ConflictChoice) => {
+    const next = answerConflict(n, answers, c, all)
+    if (next.length >= n) onDone(next)
+    else setAnswers(next)
+  }
+  const title = n ? `“${current.name}” already exists in ${folderName}` : 'Names that differ only in case'
   return (
-    <Dialog title={n ? `${n} file${n > 1 ? 's' : ''} already exist${n > 1 ? '' : 's'} in ${folderName}` : 'Names that differ only in case'} onClose={onClose}>
+    <Dialog title={title} onClose={onClose}>
       {n > 0 && (
-        <div className="space-y-2 text-sm text-slate-700" data-testid="upload-conflicts">
-          <p>{list(plan.taken.map((f) => f.name))}</p>
-          <p>
+        <div className="space-y-2 text-sm text-slate-700" data-testid="upload-conflicts" data-name={current.name}>
+          {n > 1 && (
+            <p className="text-xs font-medium text-slate-500" data-testid="upload-conflict-count">
+              Name {answers.length + 1} of {n} that are taken
+            </p>
+          )}
+          <p className="break-words">
             <strong>Replace</strong> puts the new content in place; the current content is kept as an earlier version, which you can restore from the file&apos;s details. <strong>Keep both</strong> uploads the new file under a
-            free name such as “name (1)”.
+            free name such as “name (1)”. <strong>Skip</strong> leaves this file out.
           </p>
+          {left > 1 && (
+            <label className="flex items-center gap-2">
+              <input type="checkbox" className="h-4 w-4" checked={all} onChange={(e) => setAll(e.target.checked)} />
+              Do the same for the other {left - 1} taken name{left - 1 > 1 ? 's' : ''}
+            </label>
+          )}
         </div>
       )}
-      {plan.twins.length > 0 && (
-        <ul className="mt-2 space-y-1 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="case-warning">
+      {answers.length === 0 && plan.twins.length > 0 && (
+        <ul className="mt-2 space-y-1 break-words rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="case-warning">
           {plan.twins.slice(0, 5).map((t) => (
             <li key={t.file.name}>{caseWarning(t.file.name, t.twins)}</li>
           ))}
@@ -540,20 +580,18 @@ function UploadConflictDialog({ plan, folderName, onChoose, onClose }: { plan: U
         </button>
         {n > 0 ? (
           <>
-            {plan.fresh.length > 0 && (
-              <button type="button" className="btn" onClick={() => onChoose('skip')}>
-                Skip these
-              </button>
-            )}
-            <button type="button" className="btn" onClick={() => onChoose('keep_both')}>
+            <button type="button" className="btn" onClick={() => choose('skip')}>
+              Skip
+            </button>
+            <button type="button" className="btn" onClick={() => choose('keep_both')}>
               Keep both
             </button>
-            <button type="button" className="btn btn-primary" onClick={() => onChoose('overwrite')}>
+            <button type="button" className="btn btn-primary" onClick={() => choose('overwrite')}>
               Replace
             </button>
           </>
         ) : (
-          <button type="button" className="btn btn-primary" onClick={() => onChoose('keep_both')}>
+          <button type="button" className="btn btn-primary" onClick={() => onDone([])}>
             Upload
           </button>
         )}

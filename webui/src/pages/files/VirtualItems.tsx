@@ -27,7 +27,42 @@ export function visibleRows(scrollY: number, viewport: number, top: number, rowH
   return [first, Math.max(first, last)]
 }
 
-export function VirtualItems<T>({ items, view, render, label }: { items: T[]; view: 'grid' | 'list'; render: (item: T, index: number, width: number) => ReactNode; label: string }) {
+export interface Cell {
+  /** The item's own key (its file id), never its position: when a listing changes under a
+   *  cell (a sort, a delete, a page arriving), React must not hand one file's cell, with its
+   *  thumbnail state, to another file. */
+  key: string
+  index: number
+  row: number
+  col: number
+}
+
+/** The cells of rows [first, last) in a grid of `cols` columns. */
+export function visibleCells<T>(items: readonly T[], range: [number, number], cols: number, keyOf: (item: T) => string): Cell[] {
+  const out: Cell[] = []
+  for (let row = range[0]; row < range[1]; row++) {
+    for (let col = 0; col < cols; col++) {
+      const index = row * cols + col
+      if (index >= items.length) return out
+      out.push({ key: keyOf(items[index]), index, row, col })
+    }
+  }
+  return out
+}
+
+export function VirtualItems<T>({
+  items,
+  view,
+  render,
+  label,
+  keyOf,
+}: {
+  items: T[]
+  view: 'grid' | 'list'
+  render: (item: T, index: number, width: number) => ReactNode
+  label: string
+  keyOf: (item: T) => string
+}) {
   const ref = useRef<HTMLDivElement>(null)
   const [width, setWidth] = useState(0)
   const [range, setRange] = useState<[number, number]>([0, 30])
@@ -60,28 +95,21 @@ export function VirtualItems<T>({ items, view, render, label }: { items: T[]; vi
     }
   }, [layout.rowHeight, rows])
 
-  const cells: ReactNode[] = []
-  for (let row = range[0]; row < range[1]; row++) {
-    for (let col = 0; col < layout.cols; col++) {
-      const i = row * layout.cols + col
-      if (i >= items.length) break
-      cells.push(
-        <div
-          key={i}
-          role="listitem"
-          className="absolute"
-          style={{
-            top: row * layout.rowHeight,
-            left: view === 'grid' ? col * (layout.cellWidth + GAP) : 0,
-            width: layout.cellWidth,
-            height: layout.rowHeight - (view === 'grid' ? GAP : 4),
-          }}
-        >
-          {render(items[i], i, layout.cellWidth)}
-        </div>,
-      )
-    }
-  }
+  const cells = visibleCells(items, range, layout.cols, keyOf).map(({ key, index, row, col }) => (
+    <div
+      key={key}
+      role="listitem"
+      className="absolute"
+      style={{
+        top: row * layout.rowHeight,
+        left: view === 'grid' ? col * (layout.cellWidth + GAP) : 0,
+        width: layout.cellWidth,
+        height: layout.rowHeight - (view === 'grid' ? GAP : 4),
+      }}
+    >
+      {render(items[index], index, layout.cellWidth)}
+    </div>
+  ))
   return (
     <div ref={ref} role="list" aria-label={label} className="relative w-full" style={{ height: rows * layout.rowHeight }}>
       {width > 0 && cells}

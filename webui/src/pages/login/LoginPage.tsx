@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react'
+import { useEffect, useState, type FormEvent } from 'react'
 import { AuthFrame } from '../../components/Layout'
 import { ErrorText } from '../../components/ui'
 import { Link, navigate, useLocation } from '../../lib/router'
@@ -12,6 +12,16 @@ export function LoginPage() {
   const [password, setPassword] = useState('')
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const [setupNeeded, setSetupNeeded] = useState(false)
+
+  useEffect(() => {
+    // A server with no account yet: no sign-in can work, the set-up link it printed can.
+    // (A server without /api/setup answers 404: the form stays.)
+    api
+      .setupStatus()
+      .then((s) => setSetupNeeded(s.needed))
+      .catch(() => undefined)
+  }, [])
 
   async function submit(e: FormEvent) {
     e.preventDefault()
@@ -28,6 +38,15 @@ export function LoginPage() {
     }
   }
 
+  if (setupNeeded) {
+    return (
+      <AuthFrame title="Welcome to CloudVault">
+        <p className="text-sm text-slate-700" data-testid="setup-needed">
+          This server has no account yet: open the set-up link the server printed when it started (it ends in <code className="break-all">/setup#token=…</code>) to create the administrator.
+        </p>
+      </AuthFrame>
+    )
+  }
   return (
     <AuthFrame title="Sign in">
       {notice && (

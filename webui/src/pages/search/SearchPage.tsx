@@ -2,10 +2,12 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { ApiError } from '../../api/client'
 import type { SearchReason, SearchResponse } from '../../api/types'
-import { Thumb } from '../../components/Thumb'
+import { Thumb, VideoBadge } from '../../components/Thumb'
 import { ErrorText, PageTitle, Spinner } from '../../components/ui'
 import { Link, navigate } from '../../lib/router'
-import { api } from '../../store/app'
+import { useStore } from '../../lib/store'
+import { semanticOffText } from './searchText'
+import { api, session } from '../../store/app'
 
 export function reasonText(r: SearchReason): string {
   if (r.kind === 'semantic') return `looks like it${r.score != null ? ` (${r.score.toFixed(2)})` : ''}`
@@ -14,6 +16,7 @@ export function reasonText(r: SearchReason): string {
 }
 
 export function SearchPage({ query }: { query: string }) {
+  const isAdmin = useStore(session.store, (s) => s.user?.is_admin === true)
   const [text, setText] = useState(query)
   const [result, setResult] = useState<SearchResponse | null>(null)
   const [error, setError] = useState<unknown>(null)
@@ -52,8 +55,17 @@ export function SearchPage({ query }: { query: string }) {
       {missing ? <p className="card text-sm text-slate-600">Search is not available on this server yet.</p> : <ErrorText error={error} />}
       {busy && <Spinner label="Searching" />}
       {result && !result.semantic && result.model_status && (
-        <p className="mb-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" role="status">
-          Searching by names and tags only: {result.model_status.message}
+        <p className="mb-3 break-words rounded-md bg-slate-100 px-3 py-2 text-sm text-slate-700" role="status" data-testid="semantic-off">
+          {semanticOffText(isAdmin)}
+          {isAdmin && (
+            <>
+              {' '}
+              <Link className="link" href="/admin">
+                See the Admin page
+              </Link>{' '}
+              for what it needs.
+            </>
+          )}
         </p>
       )}
       {result && (
@@ -61,12 +73,15 @@ export function SearchPage({ query }: { query: string }) {
           <p className="mb-2 text-sm text-slate-600" data-testid="result-count">
             {result.total} result{result.total === 1 ? '' : 's'} for “{result.query}”
           </p>
-          <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5">
+          <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5 [&>li]:min-w-0">
             {result.items.map(({ file, reasons }) => (
               <li key={file.id} className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
                 <Link href={file.kind === 'folder' ? `/files/${file.id}` : `/view/${file.id}`} className="block">
-                  <Thumb file={file} className="aspect-square w-full bg-slate-50" />
-                  <span className="block truncate px-2 pt-1.5 text-sm font-medium">{file.name}</span>
+                  <div className="relative">
+                    <Thumb file={file} className="aspect-square w-full bg-slate-50" />
+                    <VideoBadge file={file} />
+                  </div>
+                  <span className="block truncate px-2 pt-1.5 text-sm font-medium" title={file.name}>{file.name}</span>
                 </Link>
                 <p className="px-2 pb-2 text-xs text-slate-500">{reasons.map(reasonText).join(' · ')}</p>
               </li>

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react'
 import { ApiError } from '../../api/client'
 import type { FileItem, TagCount } from '../../api/types'
-import { Thumb } from '../../components/Thumb'
+import { Thumb, VideoBadge } from '../../components/Thumb'
 import { ErrorText, PageTitle, Spinner } from '../../components/ui'
 import { Link } from '../../lib/router'
 import { api } from '../../store/app'
@@ -51,7 +51,10 @@ export function TagsPage({ tag }: { tag: string | null }) {
               {files.items.map((f) => (
                 <li key={f.id} className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
                   <Link href={`/view/${f.id}`} className="block">
-                    <Thumb file={f} className="aspect-square w-full bg-slate-50" />
+                    <div className="relative">
+                      <Thumb file={f} className="aspect-square w-full bg-slate-50" />
+                      <VideoBadge file={f} />
+                    </div>
                     <span className="block truncate p-2 text-sm">{f.name}</span>
                   </Link>
                 </li>

@@ -131,6 +131,29 @@ function Tags({ file }: { file: FileItem }) {
   )
 }
 
+/** An id that names no file of this user (deleted, mistyped, someone else's): say so, with ways out. */
+function ViewerNotFound() {
+  return (
+    <div className="card mx-auto max-w-lg" data-testid="viewer-not-found">
+      <h1 className="text-lg font-semibold">This file is not here</h1>
+      <p className="mt-2 text-sm text-slate-600">It may have been deleted or moved to the Trash, or the link is wrong.</p>
+      <div className="mt-4 flex flex-wrap gap-2">
+        <Link href="/files" className="btn btn-primary">
+          Go to My files
+        </Link>
+        <Link href="/trash" className="btn">
+          Look in the Trash
+        </Link>
+        {window.history.length > 1 && (
+          <button type="button" className="btn" onClick={() => window.history.back()}>
+            Go back
+          </button>
+        )}
+      </div>
+    </div>
+  )
+}
+
 export default function ViewerPage({ fileId }: { fileId: string }) {
   const [file, setFile] = useState<FileItem | null>(null)
   const [siblings, setSiblings] = useState<FileItem[]>([])
@@ -167,15 +190,20 @@ export default function ViewerPage({ fileId }: { fileId: string }) {
     return () => window.removeEventListener('keydown', onKey)
   }, [prev, next, back])
 
+  if (error instanceof ApiError && error.status === 404) return <ViewerNotFound />
   if (error) return <ErrorText error={error} />
   if (!file) return <Spinner />
+  // minmax(0, …): a grid column's minimum is otherwise its content's, and a long name (one
+  // line, truncated) would widen the page past a phone's screen.
   return (
-    <div className="grid gap-4 lg:grid-cols-[1fr_20rem]">
-      <div>
+    <div className="grid grid-cols-[minmax(0,1fr)] gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]">
+      <div className="min-w-0">
         <div className="mb-2 flex items-center gap-2">
-          <Link href={back} className="btn">← Back to folder</Link>
+          <Link href={back} className="btn shrink-0" aria-label="Back to folder">
+            ←<span className="hidden sm:inline">&nbsp;Back to folder</span>
+          </Link>
           <h1 className="min-w-0 flex-1 truncate text-lg font-semibold" title={file.name}>{file.name}</h1>
-          <a className="btn" href={downloadUrl(file.id)} download={file.name}>Download</a>
+          <a className="btn shrink-0" href={downloadUrl(file.id)} download={file.name}>Download</a>
         </div>
         <div className="relative flex items-center justify-center rounded-lg bg-slate-900 p-2">
           <Preview file={file} />
@@ -186,9 +214,18 @@ export default function ViewerPage({ fileId }: { fileId: string }) {
             <Link href={`/view/${next.id}`} aria-label="Next picture" className="absolute right-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg shadow">›</Link>
           )}
         </div>
-        {siblings.length > 1 && index >= 0 && <p className="mt-1 text-center text-xs text-slate-500">{index + 1} of {siblings.length} · ← → to move, Esc to go back</p>}
+        {siblings.length > 1 && index >= 0 && (
+          <p className="mt-1 text-center text-xs text-slate-500" data-testid="viewer-position">
+            {index + 1} of {siblings.length}
+            {/* Keys only where there is a keyboard: not on touch screens or phone widths. */}
+            <span className="hidden pointer-fine:sm:inline" data-testid="keyboard-hints">
+              {' '}
+              · ← → to move, Esc to go back
+            </span>
+          </p>
+        )}
       </div>
-      <aside className="card space-y-4">
+      <aside className="card min-w-0 space-y-4">
         <Details file={file} />
         <Tags file={file} />
         <Versions file={file} onRestored={setFile} />
