@@ -107,3 +107,12 @@ if [ "${CLOUDVAULT_SKIP_WEBUI:-0}" != "1" ]; then
   echo "==> web UI: npm ci, vitest, build, end-to-end in Chromium"
   scripts/test-webui.sh
 fi
+
+# ---- A newcomer's first run: ./scripts/start.sh from a fresh clone with Debian 12's own Node 18
+# first on PATH, with no Node at all, and while apt is busy; the web UI tests under both Nodes.
+# Last, as it rebuilds the clone's crate in the same target folder. CLOUDVAULT_SKIP_FIRST_RUN=1
+# skips it.
+if [ "${CLOUDVAULT_SKIP_FIRST_RUN:-0}" != "1" ]; then
+  echo "==> first run: scripts/check-first-run.sh"
+  scripts/check-first-run.sh
+fi
