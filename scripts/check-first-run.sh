@@ -32,17 +32,22 @@ if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
+PASSED=0 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cloudvault-first-run.XXXXXX")
 SERVER_PID='' HOLDER_PID=''
 cleanup() {
+  local rc=$?
   [ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null || true
-  [ -z "$HOLDER_PID" ] || kill "$HOLDER_PID" 2>/dev/null || true
+  [ -z "$HOLDER_PID" ] || kill "$HOLDER_PID" 2>/dev/null || as_root kill "$HOLDER_PID" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [ "$rc" -eq 0 ] && [ "${CLOUDVAULT_FIRST_RUN_KEEP:-0}" != 1 ]; then
+    rm -rf "$WORK"
+  else
+    printf 'logs kept in %s (start-*.log, webui-*.log)\n' "$WORK" >&2
+  fi
 }
 trap cleanup EXIT
 
-PASSED=0 FAILED=0
 CHECK_START=$(date +%s)
 pass() { PASSED=$((PASSED + 1)); say "ok: $*"; }
 fail() {
@@ -152,7 +157,7 @@ serves() {
   kill -TERM "$SERVER_PID"
   wait "$SERVER_PID" || true
   SERVER_PID=''
-  pass "$name: start.sh served /healthz and the web UI ($asset) on $base, then stopped"
+  pass "$name: start.sh served /healthz and the web UI ($asset) on $base, then stopped ($(grep -m1 -o 'Server built in .*' "$LOG"))"
 }
 
 expect_log() { # expect_log NAME REGEX WHAT
@@ -162,7 +167,7 @@ expect_log() { # expect_log NAME REGEX WHAT
 # webui_tests NAME PATH: scripts/test-webui.sh --no-e2e in the clone under PATH (node_modules as
 # start.sh's npm ci left them under the same PATH).
 webui_tests() {
-  local name=$1 path=$2 log="$WORK/webui-$1.log" t
+  local name=$1 path=$2 log="$WORK/webui-${1%% *}.log" t
   t=$(date +%s)
   if ! (cd "$WORK/clone" && env PATH="$path" CLOUDVAULT_NODE_DIR="$WORK/node" CLOUDVAULT_TEST_TOOLS="$TOOLS_DIR" \
       scripts/test-webui.sh --no-e2e) </dev/null >"$log" 2>&1; then
@@ -170,7 +175,7 @@ webui_tests() {
     fail "$name: scripts/test-webui.sh --no-e2e failed"
   fi
   grep -qE '^==> Using Node v24\.' "$log" || { show_log "$log"; fail "$name: test-webui.sh did not use the Node from PyPI"; }
-  pass "$name: vitest and the build passed (after start.sh's npm ci) with $(grep -m1 '^==> Using Node' "$log" | cut -d' ' -f3-5) ($(elapsed "$t"))"
+  pass "$name: vitest and the build passed (after start.sh's npm ci) with $(grep -m1 '^==> Using Node' "$log" | cut -d' ' -f3-4) ($(elapsed "$t"))"
 }
 
 # ---- the checks ----------------------------------------------------------------------------------
@@ -206,7 +211,7 @@ webui_tests "B (no node on PATH)" "$WORK/nonode-bin"
 # C: hold apt's and dpkg's locks the way apt does (fcntl locks: `flock` would not stop apt).
 t=$(date +%s)
 HOLD_LOG="$WORK/holder.log"
-as_root python3 -c '
+HOLD_CODE='
 import fcntl, sys, time
 held = []
 for path in sys.argv[1:]:
@@ -215,7 +220,14 @@ for path in sys.argv[1:]:
     held.append(f)
 print("held", flush=True)
 time.sleep(600)
-' /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock >"$HOLD_LOG" 2>&1 &
+'
+# Started directly (not through a shell function), so that HOLDER_PID is the holder itself (or
+# sudo, which passes the signal on) and killing it frees the locks.
+if [ "$(id -u)" -eq 0 ]; then
+  python3 -c "$HOLD_CODE" /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock >"$HOLD_LOG" 2>&1 &
+else
+  sudo python3 -c "$HOLD_CODE" /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock >"$HOLD_LOG" 2>&1 &
+fi
 HOLDER_PID=$!
 deadline=$(($(date +%s) + 30))
 until grep -q held "$HOLD_LOG"; do
@@ -237,7 +249,7 @@ if grep -qE 'apt/dpkg is free again|^==> Using cargo' "$LOG"; then
   fail "C: start.sh went on while apt's locks were held"
 fi
 pass "C: start.sh waits while apt's locks are held: $(grep -m1 'waiting for another apt' "$LOG" | cut -c5-)"
-as_root kill "$HOLDER_PID" 2>/dev/null || true
+kill "$HOLDER_PID" 2>/dev/null || as_root kill "$HOLDER_PID" 2>/dev/null || true
 wait "$HOLDER_PID" 2>/dev/null || true
 HOLDER_PID=''
 serves "C (the locks released; PATH as it is)"
