@@ -180,8 +180,34 @@ webui_tests() {
 
 # ---- the checks ----------------------------------------------------------------------------------
 
+# Which Node versions scripts/lib/node.sh takes, as the engines fields in webui/package-lock.json say.
+node_versions_table() {
+  local v want got
+  source scripts/lib/node.sh
+  while read -r v want; do
+    got=$( (node_version_fits "$v" "$NODE_FOR_BUILD" && echo b || echo -) ; (node_version_fits "$v" "$NODE_FOR_TESTS" && echo t || echo -) )
+    got=${got//$'\n'/}
+    [ "$got" = "$want" ] || fail "node_version_fits $v: got '$got', want '$want' (b = build, t = tests)"
+  done <<'TABLE'
+v18.20.4 --
+v20.18.3 --
+v20.19.0 b-
+v20.20.2 b-
+v21.7.3 --
+v22.11.0 --
+v22.12.0 bt
+v23.11.0 b-
+v24.19.0 bt
+v25.1.0 b-
+v26.0.0 bt
+garbage --
+TABLE
+  pass "scripts/lib/node.sh takes the Node versions the web UI's engines ask for (build ^20.19 || >=22.12, tests ^22.12 || ^24 || >=26)"
+}
+
 say "first-run check in $WORK (clone of $(git rev-parse --short HEAD); profile $PROFILE; CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 [ -z "$(git status --porcelain --untracked-files=no)" ] || say "note: uncommitted changes in $ROOT are not part of the check"
+node_versions_table
 git clone -q "$ROOT" "$WORK/clone"
 debian_node18
 no_node_bin
