@@ -81,7 +81,7 @@ case "$PROFILE" in
 esac
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$profile_dir/cloudvault"
 if [ ! -x "$BIN" ]; then
-  say "Building the server (cargo build ${cargo_args[*]}): the first build compiles ~500 crates and takes about 12 min on 2 cores; later runs take seconds"
+  say "Building the server (cargo build ${cargo_args[*]}): the first build compiles ~360 crates, about 10 min on 2 cores; later runs take seconds, a few minutes when the server changed"
 else
   say "Building the server (cargo build ${cargo_args[*]}; seconds when nothing changed)"
 fi
