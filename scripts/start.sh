@@ -100,5 +100,5 @@ done
 if [ "$has_location" -eq 0 ] && [ -z "${CLOUDVAULT_DATA_DIR:-}" ] && [ -z "${CLOUDVAULT_CONFIG:-}" ]; then
   args+=(--data ./data)
 fi
-say "Starting: $BIN ${args[*]} serve $*"
+say "Starting: $BIN${args[*]:+ ${args[*]}} serve $*"
 exec "$BIN" "${args[@]}" serve "$@"
