@@ -8,8 +8,9 @@
 #   C. with the PATH as it is, while another process holds apt's and dpkg's locks (as unattended
 #      upgrades do on a freshly booted machine), the apt step forced (CLOUDVAULT_APT_FORCE=1):
 #      start.sh must say it waits, wait, and go on once the locks are free.
-# And scripts/test-webui.sh --no-e2e (npm ci, Vitest, the production build) passes under A and B;
-# the end-to-end story runs once, in scripts/test.sh, with the PATH as it is.
+# And scripts/test-webui.sh --no-e2e (Vitest and the production build, on the node_modules that
+# start.sh's npm ci installed under the same PATH) passes under A and B; the end-to-end story runs
+# once, in scripts/test.sh, with the PATH as it is. Each run starts without node_modules and dist.
 #
 # Run by scripts/test.sh (so by CI), or alone: scripts/check-first-run.sh. Needs root or sudo
 # (apt), git, curl and python3. Uncommitted changes are not in the clone: commit first.
@@ -68,7 +69,7 @@ debian_node18() {
   local root="$TOOLS_DIR/debian-nodejs18" dl version pkgs=() dep libdir
   if ! "$root/bin/node" --version 2>/dev/null | grep -q '^v18\.'; then
     say "Fetching Debian 12's nodejs 18 (apt-get download, dpkg -x) into $root"
-    apt-cache madison nodejs 2>/dev/null | grep -q . || apt_get update -qq
+    [ -n "$(apt-cache madison nodejs 2>/dev/null)" ] || apt_get update -qq
     version=$(apt-cache madison nodejs | awk -F' [|] ' '$2 ~ /^18\./ { print $2; exit }')
     [ -n "$version" ] || fail "no nodejs 18 in this machine's apt sources (apt-cache madison nodejs)"
     pkgs=("nodejs=$version" "libnode108=$version")
