@@ -8,7 +8,8 @@
 #
 #   CLOUDVAULT_APT_LOCK_TIMEOUT   seconds to wait for the locks (600)
 #   CLOUDVAULT_APT_FORCE=1        run the apt steps even when nothing is missing (for
-#                                 scripts/check-first-run.sh, which tests the wait)
+#                                 scripts/check-first-run.sh, which tests the wait; apt then
+#                                 marks those packages as installed by hand)
 
 APT_LOCK_TIMEOUT=${CLOUDVAULT_APT_LOCK_TIMEOUT:-600}
 APT_LOCK_FILES=(/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock)
