@@ -253,6 +253,7 @@ time.sleep(600)
 if [ "$(id -u)" -eq 0 ]; then
   python3 -c "$HOLD_CODE" /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock >"$HOLD_LOG" 2>&1 &
 else
+  # shellcheck disable=SC2024 # the log is ours, not root's
   sudo python3 -c "$HOLD_CODE" /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock >"$HOLD_LOG" 2>&1 &
 fi
 HOLDER_PID=$!

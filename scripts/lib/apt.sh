@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # apt for scripts/start.sh and scripts/test.sh: installs only what is missing, and waits for
 # another apt or dpkg (unattended upgrades on a freshly booted machine) instead of failing at once.
 # Needs scripts/lib/common.sh.

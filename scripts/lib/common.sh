@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the scripts in scripts/: messages, root, version comparison. Source it; it sets nothing
 # else and runs nothing.
 

