@@ -64,7 +64,9 @@ if [ -f webui/package.json ]; then
     if [ -f package-lock.json ]; then
       # npm ci starts from scratch: only when the lock file changed since the last install.
       if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-        npm ci --no-audit --no-fund
+        # Errors only: the test tools' engine warnings (vitest wants Node >= 22.12) do not
+        # concern a build, which NODE_FOR_BUILD's Node runs.
+        npm ci --no-audit --no-fund --loglevel=error
       fi
     else
       npm install --no-audit --no-fund
