@@ -113,7 +113,9 @@ pub async fn set_disabled(
                     "no such user",
                 ));
             }
-            db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
+            if req.disabled {
+                db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
+            }
             let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
             tx.commit()?;
             Ok(u)
