@@ -575,8 +575,13 @@ pub fn valid_checksum(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == ' ')
 }
 
-/// Nextcloud's `PATCH` with `X-Recalculate-Hash: sha1|md5`: answers `OC-Checksum`.
+/// Nextcloud's `PATCH` with `X-Recalculate-Hash: sha1|md5`: answers `OC-Checksum`. Another
+/// algorithm is refused (as Nextcloud does) rather than answered with a SHA1 the client did
+/// not ask for.
 async fn recalculate_hash(app: &App, user: &User, segs: Vec<String>, alg: &str) -> Response {
+    if !["sha1", "md5"].contains(&alg.trim().to_ascii_lowercase().as_str()) {
+        return status(StatusCode::BAD_REQUEST, "X-Recalculate-Hash: sha1 or md5");
+    }
     let node = match app.store.resolve_path(&user.id, segs).await {
         Ok(Some(n)) if !n.is_dir() => n,
         Ok(_) => return status(StatusCode::NOT_FOUND, "not found"),

@@ -114,10 +114,12 @@ pub fn set_password(conn: &Connection, id: &str, hash: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Disabling also ends the account's access tokens (token version); enabling leaves them be, so
+/// enabling an account that is enabled already signs nobody out.
 pub fn set_disabled(conn: &Connection, id: &str, disabled: bool) -> AppResult<bool> {
     let n = conn
         .prepare_cached(
-            "UPDATE users SET disabled = :d, token_version = token_version + 1 WHERE id = :id",
+            "UPDATE users SET disabled = :d, token_version = token_version + :d WHERE id = :id",
         )?
         .execute(named_params! {":d": disabled, ":id": id})?;
     Ok(n == 1)

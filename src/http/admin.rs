@@ -88,16 +88,24 @@ pub async fn set_disabled(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<DisableRequest>,
 ) -> AppResult<Json<UserResponse>> {
+    // An admin who could disable themselves could leave the server with no admin at all.
     if id == admin.id && req.disabled {
-        return Err(AppError::bad_request(
-            "invalid-request",
+        return Err(AppError::conflict(
+            "cannot-disable-self",
             "you cannot disable your own account",
         ));
     }
+    let actor = admin.id.clone();
     let user = app
         .db
         .run(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Checked again under the write lock: two admins disabling each other at once
+            // must not both succeed (and leave no admin who can sign in).
+            if !db::users::find_user_by_id(&tx, &actor)?.is_some_and(|a| a.is_admin && !a.disabled)
+            {
+                return Err(AppError::unauthorized("this account was disabled"));
+            }
             if !db::users::set_disabled(&tx, &id, req.disabled)? {
                 return Err(AppError::new(
                     crate::error::Kind::NotFound,
@@ -105,7 +113,9 @@ pub async fn set_disabled(
                     "no such user",
                 ));
             }
-            db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
+            if req.disabled {
+                db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
+            }
             let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
             tx.commit()?;
             Ok(u)

@@ -29,6 +29,7 @@ mod slow_transfers;
 mod tags;
 mod trash;
 mod tus;
+mod untested;
 mod versions;
 mod volumes;
 mod xml_bodies;
