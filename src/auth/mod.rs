@@ -680,6 +680,37 @@ impl Accounts {
             .await
     }
 
+    /// An admin (`actor`) disables or enables the account `id`. Disabling ends its sessions
+    /// (access tokens by token version, refresh tokens revoked); enabling signs nobody out. The
+    /// actor is checked again under the write lock: two admins disabling each other at once must
+    /// not both succeed (and leave no admin who can sign in).
+    pub async fn set_disabled(&self, actor: &str, id: &str, disabled: bool) -> AppResult<User> {
+        let (actor, id) = (actor.to_string(), id.to_string());
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if !db::users::find_user_by_id(&tx, &actor)?
+                    .is_some_and(|a| a.is_admin && !a.disabled)
+                {
+                    return Err(AppError::unauthorized("this account was disabled"));
+                }
+                if !db::users::set_disabled(&tx, &id, disabled)? {
+                    return Err(AppError::new(
+                        crate::error::Kind::NotFound,
+                        "user-not-found",
+                        "no such user",
+                    ));
+                }
+                if disabled {
+                    db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
+                }
+                let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
+                tx.commit()?;
+                Ok(u)
+            })
+            .await
+    }
+
     pub async fn create_invites(
         &self,
         count: u32,

@@ -95,31 +95,9 @@ pub async fn set_disabled(
             "you cannot disable your own account",
         ));
     }
-    let actor = admin.id.clone();
     let user = app
-        .db
-        .run(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            // Checked again under the write lock: two admins disabling each other at once
-            // must not both succeed (and leave no admin who can sign in).
-            if !db::users::find_user_by_id(&tx, &actor)?.is_some_and(|a| a.is_admin && !a.disabled)
-            {
-                return Err(AppError::unauthorized("this account was disabled"));
-            }
-            if !db::users::set_disabled(&tx, &id, req.disabled)? {
-                return Err(AppError::new(
-                    crate::error::Kind::NotFound,
-                    "user-not-found",
-                    "no such user",
-                ));
-            }
-            if req.disabled {
-                db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
-            }
-            let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
-            tx.commit()?;
-            Ok(u)
-        })
+        .accounts
+        .set_disabled(&admin.id, &id, req.disabled)
         .await?;
     let what = if req.disabled {
         action::USER_DISABLE

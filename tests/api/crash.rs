@@ -34,19 +34,29 @@ pub fn start_server(data: &Path) -> Proc {
     start_command(cli(data))
 }
 
-/// Runs `serve` on a random port with what `c` says, and reads the address it prints.
-fn start_command(mut c: Command) -> Proc {
+/// `serve` started on a random port with what `c` says: the child, the address it printed, the
+/// stdout lines up to and including that one, and the rest of stdout (unread).
+pub struct Spawned {
+    pub child: Child,
+    pub base: String,
+    pub lines: Vec<String>,
+    pub rest: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+pub fn spawn_serve(mut c: Command) -> Spawned {
     let mut child = c
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut rest = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = Vec::new();
     let base = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
+        let line = rest.next().expect("server printed its address").unwrap();
+        lines.push(line.clone());
+        if let Some(r) = line.split("listening on ").nth(1) {
+            break r
                 .split_whitespace()
                 .next()
                 .unwrap()
@@ -54,8 +64,21 @@ fn start_command(mut c: Command) -> Proc {
                 .to_string();
         }
     };
+    Spawned {
+        child,
+        base,
+        lines,
+        rest,
+    }
+}
+
+/// Runs `serve` on a random port with what `c` says, and reads the address it prints.
+fn start_command(c: Command) -> Proc {
+    let Spawned {
+        child, base, rest, ..
+    } = spawn_serve(c);
     // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || for _ in rest {});
     Proc { child, base }
 }
 

@@ -1,72 +1,40 @@
 //! First-run set-up in the browser: the one-time link the real server prints while no admin
 //! exists, the first admin made with it, and every way the token dies.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::crash::cli;
+use crate::crash::{Spawned, cli, spawn_serve};
 use crate::helpers::*;
 
-/// `cloudvault serve` on an empty port: its address, and its stdout lines up to and including
-/// the set-up hint (or the whole output, when `to_the_end` — the caller stops the server).
-struct Served {
-    child: std::process::Child,
-    base: String,
-    lines: Vec<String>,
-    rest: std::io::Lines<BufReader<std::process::ChildStdout>>,
-}
+/// `cloudvault serve` on a random port; the server is killed when this goes.
+struct Served(Spawned);
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.child.kill();
+        let _ = self.0.child.wait();
     }
 }
 
 fn serve(data: &std::path::Path) -> Served {
-    let mut child = cli(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut rest = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut lines = Vec::new();
-    let base = loop {
-        let line = rest.next().expect("server printed its address").unwrap();
-        lines.push(line.clone());
-        if let Some(r) = line.split("listening on ").nth(1) {
-            break r
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .trim_end_matches('/')
-                .to_string();
-        }
-    };
-    Served {
-        child,
-        base,
-        lines,
-        rest,
-    }
+    Served(spawn_serve(cli(data)))
 }
 
 impl Served {
     /// Reads on until the set-up link and the CLI hint after it.
     fn read_setup_hint(&mut self) -> (String, String) {
         loop {
-            let line = self.rest.next().expect("the set-up link").unwrap();
-            self.lines.push(line.clone());
+            let line = self.0.rest.next().expect("the set-up link").unwrap();
+            self.0.lines.push(line.clone());
             if let Some(link) = line
                 .trim()
                 .strip_prefix("http://")
                 .filter(|l| l.contains("/setup#token="))
             {
-                let hint = self.rest.next().expect("the CLI hint").unwrap();
+                let hint = self.0.rest.next().expect("the CLI hint").unwrap();
                 return (format!("http://{link}"), hint);
             }
         }
@@ -75,11 +43,11 @@ impl Served {
     /// Stops the server (SIGTERM, as systemd does) and returns everything it printed.
     fn stop_and_read_all(mut self) -> Vec<String> {
         Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.0.child.id().to_string()])
             .status()
             .unwrap();
-        let mut lines = std::mem::take(&mut self.lines);
-        for l in self.rest.by_ref() {
+        let mut lines = std::mem::take(&mut self.0.lines);
+        for l in self.0.rest.by_ref() {
             lines.push(l.unwrap());
         }
         lines
@@ -113,7 +81,7 @@ async fn the_printed_link_makes_the_first_admin_once_and_then_dies() {
     let data = dir.path().join("data");
     let mut server = serve(&data);
     let (link, hint) = server.read_setup_hint();
-    let base = server.base.clone();
+    let base = server.0.base.clone();
     assert!(link.starts_with(&format!("{base}/setup#token=")), "{link}");
     let token = link.split("#token=").nth(1).unwrap().to_string();
     assert!(token.len() >= 43, "at least 256 bits in base64: {token}");
@@ -226,7 +194,7 @@ async fn an_admin_made_by_the_cli_kills_the_link_and_a_restart_makes_a_new_one()
     let mut server = serve(&data);
     let (link, _) = server.read_setup_hint();
     let first = link.split("#token=").nth(1).unwrap().to_string();
-    let base = server.base.clone();
+    let base = server.0.base.clone();
     let client = reqwest::Client::new();
 
     // A restart prints a new token; the old one is dead.
@@ -235,7 +203,7 @@ async fn an_admin_made_by_the_cli_kills_the_link_and_a_restart_makes_a_new_one()
     let (link, _) = server.read_setup_hint();
     let second = link.split("#token=").nth(1).unwrap().to_string();
     assert_ne!(first, second);
-    let base2 = server.base.clone();
+    let base2 = server.0.base.clone();
     assert_ne!(base, base2);
     let old = post_setup(
         &client,
