@@ -295,6 +295,28 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The database's schema as (type, name, statement), statements without comments or layout:
+/// two databases with equal schemas give equal lists (a fresh one against a migrated one).
+pub fn schema_of(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name",
+    )?;
+    st.query_map([], |r| {
+        let sql: String = r.get(2)?;
+        let sql = sql
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or("").trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            sql.split_whitespace().collect::<Vec<_>>().join(" "),
+        ))
+    })?
+    .collect()
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -455,29 +477,6 @@ mod tests {
         );
     }
 
-    fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
-        let mut st = conn
-            .prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
-            .unwrap();
-        st.query_map([], |r| {
-            let sql: String = r.get(2)?;
-            // Compare statements, not their layout or comments.
-            let sql = sql
-                .lines()
-                .map(|l| l.split("--").next().unwrap().trim())
-                .collect::<Vec<_>>()
-                .join(" ");
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                sql.split_whitespace().collect::<Vec<_>>().join(" "),
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-    }
-
     #[test]
     fn fresh_database_equals_migrated_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -502,7 +501,10 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        assert_eq!(schema_of(&fresh.conn().unwrap()), schema_of(&m));
+        assert_eq!(
+            schema_of(&fresh.conn().unwrap()).unwrap(),
+            schema_of(&m).unwrap()
+        );
         let kept: String = m
             .query_row("SELECT username FROM users", [], |r| r.get(0))
             .unwrap();

@@ -118,30 +118,6 @@ async fn a_second_serve_is_refused_and_a_kill_9_frees_the_folder() {
 // 2. Databases of schema versions 2 and 3, migrated when opened
 // ---------------------------------------------------------------------------------------------
 
-fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
-    let mut st = conn
-        .prepare(
-            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name",
-        )
-        .unwrap();
-    st.query_map([], |r| {
-        let sql: String = r.get(2)?;
-        let sql = sql
-            .lines()
-            .map(|l| l.split("--").next().unwrap().trim())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            sql.split_whitespace().collect::<Vec<_>>().join(" "),
-        ))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
-}
-
 const OLD_APP_PASSWORD: &str = "cvap_from-an-older-release-0123456789";
 
 /// A database of schema `version` as that release left it (version 1 plus the migrations up to
@@ -208,8 +184,8 @@ async fn migrates_from(version: i64) {
             .unwrap();
         assert_eq!(v, cloudvault::db::SCHEMA_VERSION);
         assert_eq!(
-            schema_of(&fresh.conn().unwrap()),
-            schema_of(&m),
+            cloudvault::db::schema_of(&fresh.conn().unwrap()).unwrap(),
+            cloudvault::db::schema_of(&m).unwrap(),
             "from v{version}"
         );
         let node = |id: &str| -> (String, String, Option<i64>) {
