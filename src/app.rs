@@ -137,11 +137,6 @@ impl App {
         Ok(app)
     }
 
-    /// What the admin API says about the CLIP model.
-    pub fn model_status(&self) -> serde_json::Value {
-        self.semantic.status_json()
-    }
-
     /// Loads the CLIP model if it is not loaded (blocking). When it becomes ready, the CLIP
     /// jobs that waited for it run, and pictures processed without it get their jobs.
     pub fn load_model(&self) {

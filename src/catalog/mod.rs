@@ -15,7 +15,7 @@ use crate::jobs::{KIND_MEDIA, wants_media};
 use crate::store::Store;
 
 /// Where a file stands with its media processing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Processing {
     Pending,

@@ -4,20 +4,27 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::app::App;
 use crate::config::{ByteSize, Dur};
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::http::dto::{UserResponse, rfc3339};
+use crate::http::dto::{
+    AccessRequestResponse, AccessRequestsResponse, InviteResponse, InvitesResponse, JobsResponse,
+    ModelStatusResponse, RequestInviteResponse, StatsResponse, UserResponse, UsersResponse,
+    VolumesResponse,
+};
 use crate::http::extract::{AdminUser, ApiJson, ClientAddr};
 use crate::ops::audit::{self, Entry, action};
 
-pub async fn list_users(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+pub async fn list_users(
+    State(app): State<App>,
+    _admin: AdminUser,
+) -> AppResult<Json<UsersResponse>> {
     let users = app.db.run(|c| db::users::list_users(c)).await?;
     let users: Vec<UserResponse> = users.iter().map(UserResponse::from).collect();
-    Ok(Json(json!({ "users": users })))
+    Ok(Json(UsersResponse { users }))
 }
 
 /// `{"quota_bytes": 1000}` or `{"quota": "50GB"}`.
@@ -134,16 +141,12 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
     serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
 }
 
-fn invite_json(i: &db::invites::Invite) -> Value {
-    json!({ "code": i.code, "created_at": rfc3339(i.created_at), "expires_at": rfc3339(i.expires_at) })
-}
-
 pub async fn create_invites(
     State(app): State<App>,
     AdminUser(admin): AdminUser,
     ClientAddr(addr): ClientAddr,
     body: axum::body::Bytes,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<InvitesResponse>)> {
     // An empty body means one code with the default lifetime.
     let req: InviteRequest = optional_json(&body)?;
     let ttl = parse_expiry(req.expires_in)?;
@@ -156,32 +159,27 @@ pub async fn create_invites(
         .detail(json!({ "count": codes.len() }))
         .from(addr);
     audit::record(&app.db, entry).await;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() })),
-    ))
+    Ok((StatusCode::CREATED, Json(InvitesResponse::new(&codes))))
 }
 
-pub async fn list_invites(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+pub async fn list_invites(
+    State(app): State<App>,
+    _admin: AdminUser,
+) -> AppResult<Json<InvitesResponse>> {
     let codes = app
         .db
         .run(|c| db::invites::list_active_invites(c, db::now_ms()))
         .await?;
-    Ok(Json(
-        json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(InvitesResponse::new(&codes)))
 }
 
 pub async fn list_access_requests(
     State(app): State<App>,
     _admin: AdminUser,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AccessRequestsResponse>> {
     let reqs = app.db.run(|c| db::requests::list_requests(c)).await?;
-    let reqs: Vec<Value> = reqs
-        .iter()
-        .map(|r| json!({"id": r.id, "name": r.name, "contact": r.contact, "message": r.message, "created_at": rfc3339(r.created_at)}))
-        .collect();
-    Ok(Json(json!({ "requests": reqs })))
+    let requests = reqs.iter().map(AccessRequestResponse::from).collect();
+    Ok(Json(AccessRequestsResponse { requests }))
 }
 
 pub async fn delete_access_request(
@@ -222,7 +220,7 @@ pub async fn invite_access_request(
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<RequestInviteResponse>)> {
     let req: AccessInviteRequest = optional_json(&body)?;
     let ttl = parse_expiry(req.expires_in)?;
     let entry = Entry::by(action::ACCESS_REQUEST_INVITE, &admin).from(addr);
@@ -231,20 +229,26 @@ pub async fn invite_access_request(
         .invite_for_access_request(&id, ttl, &admin, entry)
         .await?;
     tracing::info!(admin = %admin.id, request = %request.id, "access request answered with an invite");
-    let mut out = invite_json(&invite);
-    out["request_id"] = Value::String(request.id);
+    let out = RequestInviteResponse {
+        invite: InviteResponse::from(&invite),
+        request_id: request.id,
+    };
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-pub async fn list_volumes(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+pub async fn list_volumes(
+    State(app): State<App>,
+    _admin: AdminUser,
+) -> AppResult<Json<VolumesResponse>> {
     let store = app.store.clone();
     let status = tokio::task::spawn_blocking(move || store.volumes.status()).await?;
-    Ok(Json(json!({ "volumes": status })))
+    let volumes = status.into_iter().map(Into::into).collect();
+    Ok(Json(VolumesResponse { volumes }))
 }
 
 /// The job queue: counts by kind and state, the latest failures with their reasons, and whether
 /// the AI model is there.
-pub async fn list_jobs(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
+pub async fn list_jobs(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<JobsResponse>> {
     let (counts, failures) = app
         .db
         .run(|c| {
@@ -254,30 +258,22 @@ pub async fn list_jobs(State(app): State<App>, _admin: AdminUser) -> AppResult<J
             ))
         })
         .await?;
-    let failures: Vec<Value> = failures
-        .into_iter()
-        .map(|f| {
-            json!({
-                "id": f.id, "kind": f.kind, "file_id": f.node_id, "file_name": f.file_name,
-                "username": f.username, "attempts": f.attempts, "last_error": f.last_error,
-                "updated_at": rfc3339(f.updated_at),
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "counts": counts,
-        "failures": failures,
-        "workers": app.jobs.workers(),
-        "model": app.model_status(),
-    })))
+    Ok(Json(JobsResponse {
+        counts: counts.into_iter().map(Into::into).collect(),
+        failures: failures.into_iter().map(Into::into).collect(),
+        workers: app.jobs.workers(),
+        model: ModelStatusResponse::from(&*app.semantic),
+    }))
 }
 
 /// What the server measured about itself: the largest request body so far shows whether every
 /// client keeps under Cloudflare's 100 MB limit.
-pub async fn server_stats(State(app): State<App>, _admin: AdminUser) -> Json<Value> {
+pub async fn server_stats(State(app): State<App>, _admin: AdminUser) -> Json<StatsResponse> {
     let largest = app
         .stats
         .largest_request_body
         .load(std::sync::atomic::Ordering::Relaxed);
-    Json(json!({ "largest_request_body": largest }))
+    Json(StatsResponse {
+        largest_request_body: largest,
+    })
 }

@@ -4,14 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::app::App;
 use crate::auth::TokenPair;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{self, CookieContext};
-use crate::http::dto::UserResponse;
+use crate::http::dto::{
+    AccessRequestReceivedResponse, AppPasswordResponse, AppPasswordsResponse,
+    NewAppPasswordResponse, SessionResponse, SetupStatusResponse, TokensResponse, UserResponse,
+};
 use crate::http::extract::{ApiJson, AuthUser, ClientAddr};
 use crate::ops::audit::{self, Entry, action};
 
@@ -66,24 +69,6 @@ pub struct AccessRequestRequest {
     pub contact: String,
     #[serde(default)]
     pub message: String,
-}
-
-/// The tokens as sent: without `refresh_token` for a cookie session.
-#[derive(Serialize)]
-pub struct TokensResponse {
-    pub access_token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    pub refresh_expires_in: i64,
-}
-
-#[derive(Serialize)]
-pub struct SessionResponse {
-    pub user: UserResponse,
-    #[serde(flatten)]
-    pub tokens: TokensResponse,
 }
 
 /// Puts a new pair in the answer: for a cookie session the refresh token (and the media token)
@@ -143,9 +128,9 @@ pub async fn register(
 
 /// `GET /api/setup`: whether the server still waits for its first admin (the web UI then shows
 /// the set-up page instead of the sign-in form).
-pub async fn setup_status(State(app): State<App>) -> AppResult<Json<serde_json::Value>> {
+pub async fn setup_status(State(app): State<App>) -> AppResult<Json<SetupStatusResponse>> {
     let needed = app.accounts.setup_needed().await?;
-    Ok(Json(serde_json::json!({ "needed": needed })))
+    Ok(Json(SetupStatusResponse { needed }))
 }
 
 /// `POST /api/setup`: the first admin, made with the one-time token of the printed set-up link,
@@ -324,7 +309,7 @@ pub async fn request_access(
     State(app): State<App>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<AccessRequestRequest>,
-) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+) -> AppResult<(StatusCode, Json<AccessRequestReceivedResponse>)> {
     let (name, contact, message) = (
         req.name.trim().to_string(),
         req.contact.trim().to_string(),
@@ -373,7 +358,7 @@ pub async fn request_access(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({"status": "received"})),
+        Json(AccessRequestReceivedResponse::new()),
     ))
 }
 
@@ -389,7 +374,7 @@ pub async fn create_app_password(
     AuthUser(user): AuthUser,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<AppPasswordRequest>,
-) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+) -> AppResult<(StatusCode, Json<NewAppPasswordResponse>)> {
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::bad_request(
@@ -417,31 +402,26 @@ pub async fn create_app_password(
     audit::record(&app.db, entry).await;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "id": p.id, "name": p.name, "password": secret, "created_at": crate::http::dto::rfc3339(p.created_at),
-            "username": user.username,
-        })),
+        Json(NewAppPasswordResponse {
+            id: p.id,
+            name: p.name,
+            password: secret,
+            created_at: crate::http::dto::rfc3339(p.created_at),
+            username: user.username,
+        }),
     ))
 }
 
 pub async fn list_app_passwords(
     State(app): State<App>,
     AuthUser(user): AuthUser,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<AppPasswordsResponse>> {
     let list = app
         .db
         .run(move |c| db::app_passwords::list_app_passwords(c, &user.id))
         .await?;
-    let items: Vec<serde_json::Value> = list
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "id": p.id, "name": p.name, "created_at": crate::http::dto::rfc3339(p.created_at),
-                "last_used_at": p.last_used_at.map(crate::http::dto::rfc3339),
-            })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "app_passwords": items })))
+    let app_passwords = list.iter().map(AppPasswordResponse::from).collect();
+    Ok(Json(AppPasswordsResponse { app_passwords }))
 }
 
 pub async fn delete_app_password(

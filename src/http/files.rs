@@ -7,13 +7,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::db::nodes::SortBy;
 use crate::error::{AppError, AppResult, Kind};
 use crate::http::download;
-use crate::http::dto::FileResponse;
+use crate::http::dto::{
+    DeleteResponse, FileResponse, ListingResponse, PathEntryResponse, UploadResponse,
+};
 use crate::http::extract::{ApiJson, AuthUser};
 use crate::store::{NodeName, OnConflict};
 
@@ -48,7 +50,7 @@ pub async fn list(
     State(app): State<App>,
     AuthUser(user): AuthUser,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ListingResponse>> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     let offset = q.offset.unwrap_or(0);
@@ -79,19 +81,15 @@ pub async fn list(
         .iter()
         .map(|n| FileResponse::with_media(n, media.get(&n.id)))
         .collect();
-    let path: Vec<Value> = listing
-        .path
-        .iter()
-        .map(|n| json!({"id": n.id, "name": n.name}))
-        .collect();
-    Ok(Json(json!({
-        "folder": FileResponse::from(&listing.folder),
-        "path": path,
-        "items": items,
-        "total": listing.total,
-        "offset": offset,
-        "limit": limit,
-    })))
+    let path = listing.path.iter().map(PathEntryResponse::from).collect();
+    Ok(Json(ListingResponse {
+        folder: FileResponse::from(&listing.folder),
+        path,
+        items,
+        total: listing.total,
+        offset,
+        limit,
+    }))
 }
 
 pub async fn get(
@@ -155,11 +153,13 @@ pub async fn delete(
     State(app): State<App>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<DeleteResponse>> {
     let d = app.store.delete_node(&user.id, &parse_id(&id)?).await?;
-    Ok(Json(
-        json!({ "trash_id": d.trash_id, "deleted_files": d.files, "trashed_bytes": d.bytes }),
-    ))
+    Ok(Json(DeleteResponse {
+        trash_id: d.trash_id,
+        deleted_files: d.files,
+        trashed_bytes: d.bytes,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -285,7 +285,7 @@ async fn upload_files(
     q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: SharedBody,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<UploadResponse>)> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -370,7 +370,7 @@ async fn upload_files(
             "the request carried no file part",
         ));
     }
-    Ok((StatusCode::CREATED, Json(json!({ "files": stored }))))
+    Ok((StatusCode::CREATED, Json(UploadResponse { files: stored })))
 }
 
 #[derive(Deserialize)]

@@ -10,12 +10,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::app::App;
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::http::dto::rfc3339;
+use crate::http::dto::{AuditEntryResponse, AuditPageResponse};
 use crate::http::extract::{AdminUser, AuthUser, ClientAddr};
 use crate::ops::health::{self, Status};
 use crate::ops::metrics::Gauges;
@@ -143,7 +143,7 @@ pub async fn list_audit(
     State(app): State<App>,
     _admin: AdminUser,
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AuditPageResponse>> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -165,26 +165,9 @@ pub async fn list_audit(
     let next_before = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
-    let entries: Vec<Value> = entries
-        .into_iter()
-        .map(|e| {
-            let detail = e
-                .detail
-                .as_deref()
-                .and_then(|d| serde_json::from_str::<Value>(d).ok());
-            json!({
-                "id": e.id,
-                "at": rfc3339(e.at),
-                "action": e.action,
-                "actor": { "id": e.actor_id, "username": e.actor_name },
-                "target": e.target_name.as_ref().map(|n| json!({ "id": e.target_id, "username": n }))
-                    .or_else(|| e.target_id.as_ref().map(|id| json!({ "id": id }))),
-                "address": e.address,
-                "detail": detail,
-            })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "entries": entries, "next_before": next_before }),
-    ))
+    let entries = entries.into_iter().map(AuditEntryResponse::from).collect();
+    Ok(Json(AuditPageResponse {
+        entries,
+        next_before,
+    }))
 }

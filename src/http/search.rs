@@ -3,11 +3,13 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::dto::FileResponse;
+use crate::http::dto::{
+    FileResponse, SearchHitResponse, SearchModelStatusResponse, SearchReasonResponse,
+    SearchResponse,
+};
 use crate::http::extract::AuthUser;
 
 #[derive(Deserialize)]
@@ -21,7 +23,7 @@ pub async fn search(
     State(app): State<App>,
     AuthUser(user): AuthUser,
     q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<SearchResponse>> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
     let (limit, offset) = (q.limit.unwrap_or(50), q.offset.unwrap_or(0));
     if !(1..=500).contains(&limit) || offset > 100_000 {
@@ -31,14 +33,25 @@ pub async fn search(
     let found = app.search(&user.id, &query, limit, offset).await?;
     let nodes: Vec<_> = found.items.iter().map(|h| h.node.clone()).collect();
     let media = crate::catalog::media_of(&app.store, &nodes).await?;
-    let items: Vec<Value> = found
+    let items = found
         .items
         .iter()
-        .map(|h| json!({ "file": FileResponse::with_media(&h.node, media.get(&h.node.id)), "score": h.score, "reasons": h.reasons }))
+        .map(|h| SearchHitResponse {
+            file: FileResponse::with_media(&h.node, media.get(&h.node.id)),
+            score: h.score,
+            reasons: h.reasons.iter().map(SearchReasonResponse::from).collect(),
+        })
         .collect();
-    let mut body = json!({ "query": query, "total": found.total, "semantic": found.semantic, "items": items, "limit": limit, "offset": offset });
-    if let Some(e) = found.model_status {
-        body["model_status"] = json!({ "code": e.code, "message": e.message });
-    }
-    Ok(Json(body))
+    Ok(Json(SearchResponse {
+        query,
+        total: found.total,
+        semantic: found.semantic,
+        model_status: found.model_status.map(|e| SearchModelStatusResponse {
+            code: e.code.to_string(),
+            message: e.message,
+        }),
+        items,
+        limit,
+        offset,
+    }))
 }

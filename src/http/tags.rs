@@ -3,20 +3,24 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::dto::{FileResponse, tags_response};
+use crate::http::dto::{
+    FileResponse, FileTagsResponse, TagCountResponse, TagFilesResponse, TagsResponse, tags_response,
+};
 use crate::http::extract::AuthUser;
 
-pub async fn list(State(app): State<App>, AuthUser(user): AuthUser) -> AppResult<Json<Value>> {
+pub async fn list(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+) -> AppResult<Json<TagsResponse>> {
     let tags = crate::catalog::list_tags(&app.store, &user.id).await?;
-    let tags: Vec<Value> = tags
+    let tags = tags
         .into_iter()
-        .map(|(tag, count)| json!({"tag": tag, "count": count}))
+        .map(|(tag, count)| TagCountResponse { tag, count })
         .collect();
-    Ok(Json(json!({ "tags": tags })))
+    Ok(Json(TagsResponse { tags }))
 }
 
 #[derive(Deserialize)]
@@ -44,7 +48,7 @@ pub async fn files(
     AuthUser(user): AuthUser,
     Path(tag): Path<String>,
     q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TagFilesResponse>> {
     let (limit, offset) = page(q)?;
     let (nodes, total) =
         crate::catalog::files_with_tag(&app.store, &user.id, &tag, limit, offset).await?;
@@ -53,16 +57,20 @@ pub async fn files(
         .iter()
         .map(|n| FileResponse::with_media(n, media.get(&n.id)))
         .collect();
-    Ok(Json(
-        json!({ "tag": crate::catalog::parse_tag(&tag)?, "items": items, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(TagFilesResponse {
+        tag: crate::catalog::parse_tag(&tag)?,
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 pub async fn add(
     State(app): State<App>,
     AuthUser(user): AuthUser,
     Path((id, tag)): Path<(String, String)>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<FileTagsResponse>> {
     let tags = crate::catalog::add_tag(
         &app.store,
         &user.id,
@@ -70,14 +78,16 @@ pub async fn add(
         &tag,
     )
     .await?;
-    Ok(Json(json!({ "tags": tags_response(&tags) })))
+    Ok(Json(FileTagsResponse {
+        tags: tags_response(&tags),
+    }))
 }
 
 pub async fn remove(
     State(app): State<App>,
     AuthUser(user): AuthUser,
     Path((id, tag)): Path<(String, String)>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<FileTagsResponse>> {
     let tags = crate::catalog::remove_tag(
         &app.store,
         &user.id,
@@ -85,5 +95,7 @@ pub async fn remove(
         &tag,
     )
     .await?;
-    Ok(Json(json!({ "tags": tags_response(&tags) })))
+    Ok(Json(FileTagsResponse {
+        tags: tags_response(&tags),
+    }))
 }

@@ -5,17 +5,18 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
 
 use crate::app::App;
-use crate::db::versions::Version;
 use crate::error::{AppError, AppResult};
 use crate::http::download;
-use crate::http::dto::{FileResponse, rfc3339};
+use crate::http::dto::{
+    EmptyTrashResponse, FileResponse, TrashItemResponse, TrashListingResponse, VersionResponse,
+    VersionsResponse,
+};
 use crate::http::extract::{AuthUser, parse_json_object};
 use crate::http::files::{parse_folder, parse_id};
-use crate::store::{OnConflict, TrashItem};
+use crate::store::OnConflict;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,26 +25,11 @@ pub struct TrashQuery {
     pub offset: Option<i64>,
 }
 
-#[derive(Serialize)]
-pub struct TrashItemResponse {
-    pub id: String,
-    pub name: String,
-    /// "folder" or "file"
-    pub kind: &'static str,
-    /// Bytes of the item and everything in it (their versions too).
-    pub size: i64,
-    pub files: i64,
-    pub original_path: String,
-    pub deleted_at: String,
-    /// When it is deleted for good unless restored first.
-    pub expires_at: String,
-}
-
 pub async fn list(
     State(app): State<App>,
     AuthUser(user): AuthUser,
     q: Result<Query<TrashQuery>, axum::extract::rejection::QueryRejection>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TrashListingResponse>> {
     let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
     let (limit, offset) = (q.limit.unwrap_or(100), q.offset.unwrap_or(0));
     if !(1..=1000).contains(&limit) || offset < 0 {
@@ -54,22 +40,15 @@ pub async fn list(
     }
     let (items, total, bytes) = app.store.list_trash(&user.id, limit, offset).await?;
     let keep = app.store.keep.trash_retention_ms;
-    let items: Vec<TrashItemResponse> = items
+    let items = items
         .into_iter()
-        .map(|TrashItem { node, row }| TrashItemResponse {
-            kind: if node.is_dir() { "folder" } else { "file" },
-            id: node.id,
-            name: node.name,
-            size: row.bytes,
-            files: row.files,
-            original_path: row.original_path,
-            deleted_at: rfc3339(row.deleted_at),
-            expires_at: rfc3339(row.deleted_at + keep),
-        })
+        .map(|i| TrashItemResponse::new(i, keep))
         .collect();
-    Ok(Json(
-        json!({ "items": items, "total": total, "bytes": bytes }),
-    ))
+    Ok(Json(TrashListingResponse {
+        items,
+        total,
+        bytes,
+    }))
 }
 
 #[derive(Deserialize, Default)]
@@ -115,42 +94,25 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn empty(State(app): State<App>, AuthUser(user): AuthUser) -> AppResult<Json<Value>> {
+pub async fn empty(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+) -> AppResult<Json<EmptyTrashResponse>> {
     let (deleted, freed) = app.store.empty_trash(&user.id).await?;
-    Ok(Json(json!({ "deleted": deleted, "freed_bytes": freed })))
-}
-
-#[derive(Serialize)]
-pub struct VersionResponse {
-    pub id: String,
-    pub size: i64,
-    pub content_hash: Option<String>,
-    /// The body's time while it was the current one.
-    pub modified_at: String,
-    /// When it was replaced.
-    pub created_at: String,
-}
-
-impl From<Version> for VersionResponse {
-    fn from(v: Version) -> Self {
-        VersionResponse {
-            id: v.id,
-            size: v.size,
-            content_hash: v.content_hash,
-            modified_at: rfc3339(v.modified_at),
-            created_at: rfc3339(v.created_at),
-        }
-    }
+    Ok(Json(EmptyTrashResponse {
+        deleted,
+        freed_bytes: freed,
+    }))
 }
 
 pub async fn list_versions(
     State(app): State<App>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<VersionsResponse>> {
     let versions = app.store.list_versions(&user.id, &parse_id(&id)?).await?;
     let items: Vec<VersionResponse> = versions.into_iter().map(Into::into).collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(VersionsResponse { items }))
 }
 
 pub async fn download_version(

@@ -11,13 +11,12 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{head, post};
 use base64::Engine;
-use serde_json::{Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 use crate::db::tus::TusUpload;
 use crate::error::{AppError, AppResult, Kind};
-use crate::http::dto::rfc3339;
+use crate::http::dto::{UnfinishedUploadResponse, UnfinishedUploadsResponse};
 use crate::http::extract::AuthUser;
 use crate::store::tus::{MAX_REQUEST_BODY, MAX_UPLOAD_LENGTH, NewTusUpload};
 use crate::store::{NodeName, OnConflict};
@@ -348,22 +347,14 @@ pub async fn terminate(
 pub async fn list(
     State(app): State<App>,
     AuthUser(user): AuthUser,
-) -> AppResult<axum::Json<Value>> {
+) -> AppResult<axum::Json<UnfinishedUploadsResponse>> {
     let ups = app.store.list_tus_uploads(&user.id).await?;
-    let items: Vec<Value> = ups
+    let uploads = ups
         .iter()
         .map(|u| {
-            let meta: serde_json::Map<String, Value> = parse_metadata(&u.metadata)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect();
-            json!({
-                "id": u.id, "url": format!("/api/files/uploads/{}", u.id), "filename": u.filename,
-                "folder_id": u.folder_id, "length": u.length, "offset": u.offset, "metadata": meta,
-                "created_at": rfc3339(u.created_at), "expires_at": rfc3339(u.expires_at),
-            })
+            let meta = parse_metadata(&u.metadata).unwrap_or_default();
+            UnfinishedUploadResponse::new(u, meta.into_iter().collect())
         })
         .collect();
-    Ok(axum::Json(json!({ "uploads": items })))
+    Ok(axum::Json(UnfinishedUploadsResponse { uploads }))
 }

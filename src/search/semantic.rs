@@ -324,24 +324,12 @@ impl Semantic {
             ),
             ModelState::Ready => AppError::internal("model state"),
             // Every user reads this: what is missing and how to install it is for the admin's
-            // page (`status_json`), not for the family.
+            // page (`ModelStatusResponse` in src/http/dto/), not for the family.
             ModelState::Unavailable(code, _) => AppError::new(
                 Kind::Unavailable,
                 code,
                 "search by description isn't available on this server yet: names, folders and tags are searched",
             ),
         }
-    }
-
-    pub fn status_json(&self) -> serde_json::Value {
-        let (status, message) = match self.state() {
-            ModelState::Loading => ("loading", String::new()),
-            ModelState::Ready => ("ready", String::new()),
-            ModelState::Unavailable("runtime-missing", m) => ("runtime-missing", m),
-            ModelState::Unavailable("model-not-installed", m) => ("not-installed", m),
-            ModelState::Unavailable(_, m) => ("error", m),
-        };
-        let id = self.loaded().map(|l| l.model.id().to_string());
-        serde_json::json!({ "status": status, "message": message, "name": self.model_name(), "id": id })
     }
 }

@@ -47,8 +47,8 @@ async fn wait_for_model(app: &TestApp) {
     while s.semantic.loaded().is_none() {
         assert!(
             std::time::Instant::now() < deadline,
-            "model never loaded: {}",
-            s.model_status()
+            "model never loaded: {:?}",
+            s.semantic.state()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

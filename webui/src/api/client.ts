@@ -1,6 +1,7 @@
 // The typed API client: every call goes through request(), which adds the access token, renews
 // it once on a 401 and turns error answers into ApiError with the server's words.
 import { ROUTES, pathOf, type RouteName } from './routes'
+import type * as L from './local-types'
 import type * as T from './types'
 
 export class ApiError extends Error {
@@ -153,11 +154,11 @@ export class ApiClient {
     return this.request<T.Session>('register', { json: { invite_code, username, password, cookie: true }, anonymous: true })
   }
   requestAccess(name: string, contact: string, message: string) {
-    return this.request<{ status: string }>('requestAccess', { json: { name, contact, message }, anonymous: true })
+    return this.request<T.AccessRequestReceived>('requestAccess', { json: { name, contact, message }, anonymous: true })
   }
   /** First run: whether the server still needs its first administrator (no auth). */
   setupStatus() {
-    return this.request<{ needed: boolean }>('setupStatus', { anonymous: true })
+    return this.request<T.SetupStatus>('setupStatus', { anonymous: true })
   }
   /** Creates the first administrator with the one-time token the server printed. */
   setup(token: string, username: string, password: string) {
@@ -170,7 +171,7 @@ export class ApiClient {
     return this.request<T.Tokens>('changePassword', { json: { current_password, new_password } })
   }
   appPasswords() {
-    return this.request<{ app_passwords: T.AppPassword[] }>('listAppPasswords')
+    return this.request<T.AppPasswordList>('listAppPasswords')
   }
   createAppPassword(name: string) {
     return this.request<T.NewAppPassword>('createAppPassword', { json: { name } })
@@ -180,7 +181,7 @@ export class ApiClient {
   }
 
   // Files
-  listFiles(folder: string | null, sort: T.SortBy, order: 'asc' | 'desc', limit: number, offset: number, signal?: AbortSignal) {
+  listFiles(folder: string | null, sort: L.SortBy, order: 'asc' | 'desc', limit: number, offset: number, signal?: AbortSignal) {
     return this.request<T.Listing>('listFiles', { query: { folder, sort, order, limit, offset }, signal })
   }
   getFile(id: string) {
@@ -200,22 +201,22 @@ export class ApiClient {
     return this.request<T.FileItem>('createFolder', { json: { parent_id, name } })
   }
   unfinishedUploads() {
-    return this.request<{ uploads: T.UnfinishedUpload[] }>('listUploads')
+    return this.request<T.UnfinishedUploadList>('listUploads')
   }
   /** tus termination: gives the space of an unfinished upload back. */
   discardUpload(id: string) {
     return this.request<void>('terminateUpload', { params: { id }, headers: { 'Tus-Resumable': '1.0.0' } })
   }
   addTag(id: string, tag: string) {
-    return this.request<{ tags: T.FileTag[] }>('addTag', { params: { id, tag } })
+    return this.request<T.FileTags>('addTag', { params: { id, tag } })
   }
   removeTag(id: string, tag: string) {
-    return this.request<{ tags: T.FileTag[] }>('removeTag', { params: { id, tag } })
+    return this.request<T.FileTags>('removeTag', { params: { id, tag } })
   }
 
   // Versions (earlier bodies of a file)
   versions(id: string) {
-    return this.request<{ items: T.FileVersion[] }>('versions', { params: { id } })
+    return this.request<T.FileVersionList>('versions', { params: { id } })
   }
   /** The current body becomes a version; answers the file. */
   restoreVersion(id: string, vid: string) {
@@ -234,22 +235,22 @@ export class ApiClient {
     return this.request<T.TrashListing>('trash', { query: { limit, offset } })
   }
   /** Back to its old place (or the root when that folder is gone), or into `parent_id`. */
-  restoreFromTrash(id: string, opts: T.RestoreOptions = {}) {
+  restoreFromTrash(id: string, opts: L.RestoreOptions = {}) {
     return this.request<T.FileItem>('restoreTrash', { params: { id }, json: opts })
   }
   deleteFromTrash(id: string) {
     return this.request<void>('deleteTrash', { params: { id } })
   }
   emptyTrash() {
-    return this.request<{ deleted: number; freed_bytes: number }>('emptyTrash')
+    return this.request<T.EmptyTrashResult>('emptyTrash')
   }
 
   // Tags and search
   tags() {
-    return this.request<{ tags: T.TagCount[] }>('tags')
+    return this.request<T.TagList>('tags')
   }
   tagFiles(tag: string, limit = 200, offset = 0) {
-    return this.request<{ items: T.FileItem[]; total: number }>('tagFiles', { params: { tag }, query: { limit, offset } })
+    return this.request<T.TagFiles>('tagFiles', { params: { tag }, query: { limit, offset } })
   }
   search(q: string, limit = 60, offset = 0, signal?: AbortSignal) {
     return this.request<T.SearchResponse>('search', { query: { q, limit, offset }, signal })
@@ -257,7 +258,7 @@ export class ApiClient {
 
   // Admin
   adminUsers() {
-    return this.request<{ users: T.User[] }>('adminUsers')
+    return this.request<T.UserList>('adminUsers')
   }
   setQuota(id: string, quota: string) {
     return this.request<T.User>('adminSetQuota', { params: { id }, json: { quota } })
@@ -266,26 +267,26 @@ export class ApiClient {
     return this.request<T.User>('adminSetDisabled', { params: { id }, json: { disabled } })
   }
   createInvites(count: number, expires_in: string) {
-    return this.request<{ codes: T.Invite[] }>('adminCreateInvites', { json: { count, expires_in } })
+    return this.request<T.InviteList>('adminCreateInvites', { json: { count, expires_in } })
   }
   invites() {
-    return this.request<{ codes: T.Invite[] }>('adminInvites')
+    return this.request<T.InviteList>('adminInvites')
   }
   accessRequests() {
-    return this.request<{ requests: T.AccessRequest[] }>('adminRequests')
+    return this.request<T.AccessRequestList>('adminRequests')
   }
   /** Answers an access request with a new invite code (the request is removed with it). */
   inviteForRequest(id: string, expires_in?: string) {
-    return this.request<T.Invite & { request_id: string }>('adminInviteRequest', { params: { id }, json: expires_in ? { expires_in } : {} })
+    return this.request<T.RequestInvite>('adminInviteRequest', { params: { id }, json: expires_in ? { expires_in } : {} })
   }
   deleteAccessRequest(id: string) {
     return this.request<void>('adminDeleteRequest', { params: { id } })
   }
   volumes() {
-    return this.request<{ volumes: T.Volume[] }>('adminVolumes')
+    return this.request<T.VolumeList>('adminVolumes')
   }
   stats() {
-    return this.request<{ largest_request_body: number }>('adminStats')
+    return this.request<T.ServerStats>('adminStats')
   }
   jobs() {
     return this.request<T.JobsStatus>('adminJobs')

@@ -1,205 +1,518 @@
-// The shapes the server sends (src/http/dto.rs, src/http/*.rs, API-ISSUE4 for media/tags/search/jobs).
+// Generated from the response types in src/http/dto/ (ts-rs) by `cargo test --lib types_ts`:
+// do not edit. Regenerate with: CLOUDVAULT_WRITE_TYPES=1 cargo test --lib types_ts
+// Request bodies and UI-only types are in local-types.ts.
 
-export interface User {
-  id: string
-  username: string
-  is_admin: boolean
-  disabled: boolean
-  quota_bytes: number
-  used_bytes: number
-  created_at: string
-}
+export type User = {
+  id: string,
+  username: string,
+  is_admin: boolean,
+  disabled: boolean,
+  quota_bytes: number,
+  used_bytes: number,
+  created_at: string,
+};
 
-export interface Tokens {
-  access_token: string
-  token_type: string
-  expires_in: number
-  refresh_expires_in: number
-}
+/**
+ * `GET /api/admin/users`.
+ */
+export type UserList = {
+  users: Array<User>,
+};
 
-export interface Session extends Tokens {
-  user: User
-}
+/**
+ * The tokens as sent: without `refresh_token` for a cookie session.
+ */
+export type Tokens = {
+  access_token: string,
+  /**
+   * Absent for a browser session: the refresh token is then an `HttpOnly` cookie.
+   */
+  refresh_token?: string,
+  token_type: string,
+  expires_in: number,
+  refresh_expires_in: number,
+};
 
-export interface Media {
-  kind: 'image' | 'video'
-  width?: number | null
-  height?: number | null
-  duration_ms?: number | null
-  taken_at?: string | null
-  camera_make?: string | null
-  camera_model?: string | null
-  gps_lat?: number | null
-  gps_lon?: number | null
-}
+/**
+ * What sign-in, registration and set-up answer.
+ */
+export type Session = {
+  user: User,
+  access_token: string,
+  /**
+   * Absent for a browser session: the refresh token is then an `HttpOnly` cookie.
+   */
+  refresh_token?: string,
+  token_type: string,
+  expires_in: number,
+  refresh_expires_in: number,
+};
 
-export interface FileTag {
-  tag: string
-  source: 'auto' | 'user'
-  score: number | null
-}
+/**
+ * `GET /api/setup`: whether the server still waits for its first admin.
+ */
+export type SetupStatus = {
+  needed: boolean,
+};
 
-export interface FileItem {
-  id: string
-  name: string
-  kind: 'folder' | 'file'
-  parent_id: string | null
-  size: number
-  content_type: string | null
-  content_hash: string | null
-  etag: string
-  created_at: string
-  modified_at: string
-  has_thumbnail?: boolean
-  media?: Media | null
-  tags?: FileTag[]
-  processing?: 'pending' | 'done' | 'failed' | null
-}
+/**
+ * `POST /api/auth/request-access` (202).
+ */
+export type AccessRequestReceived = {
+  status: "received",
+};
 
-export interface Listing {
-  folder: FileItem
-  path: { id: string; name: string }[]
-  items: FileItem[]
-  total: number
-  offset: number
-  limit: number
-}
+export type AppPassword = {
+  id: string,
+  name: string,
+  created_at: string,
+  last_used_at: string | null,
+};
 
-export type SortBy = 'name' | 'date' | 'size'
+/**
+ * `GET /api/auth/app-passwords`.
+ */
+export type AppPasswordList = {
+  app_passwords: Array<AppPassword>,
+};
 
-export interface UnfinishedUpload {
-  id: string
-  url: string
-  filename: string
-  folder_id: string | null
-  length: number
-  offset: number
-  metadata: Record<string, string>
-  created_at: string
-  expires_at: string
-}
+/**
+ * A new app password: the secret is in this answer only.
+ */
+export type NewAppPassword = {
+  id: string,
+  name: string,
+  password: string,
+  created_at: string,
+  /**
+   * The user name to pair it with (WebDAV clients ask for both).
+   */
+  username: string,
+};
 
-export interface AppPassword {
-  id: string
-  name: string
-  created_at: string
-  last_used_at: string | null
-}
+/**
+ * What a node is, as the API names it.
+ */
+export type NodeKind = "folder" | "file";
 
-export interface NewAppPassword {
-  id: string
-  name: string
-  password: string
-  username: string
-  created_at: string
-}
+/**
+ * Where a file stands with its media processing.
+ */
+export type Processing = "pending" | "done" | "failed";
 
-export interface Invite {
-  code: string
-  created_at: string
-  expires_at: string
-}
+export type Media = {
+  /**
+   * The `media.kind` column (CHECK: image or video).
+   */
+  kind: "image" | "video",
+  width: number | null,
+  height: number | null,
+  duration_ms: number | null,
+  taken_at: string | null,
+  camera_make: string | null,
+  camera_model: string | null,
+  gps_lat: number | null,
+  gps_lon: number | null,
+};
 
-export interface AccessRequest {
-  id: string
-  name: string
-  contact: string
-  message: string
-  created_at: string
-}
+export type FileTag = {
+  tag: string,
+  /**
+   * The model's (`auto`, with its score) or the user's (the `tags.source` column's CHECK).
+   */
+  source: "auto" | "user",
+  score: number | null,
+};
 
-export interface TagCount {
-  tag: string
-  count: number
-}
+export type FileItem = {
+  id: string,
+  name: string,
+  kind: NodeKind,
+  parent_id: string | null,
+  size: number,
+  content_type: string | null,
+  content_hash: string | null,
+  etag: string,
+  created_at: string,
+  modified_at: string,
+  has_thumbnail: boolean,
+  media?: Media,
+  /**
+   * On `GET /api/files/{id}` of a file.
+   */
+  tags?: Array<FileTag>,
+  /**
+   * On `GET /api/files/{id}` of a file: null when it is not a picture or video.
+   */
+  processing?: Processing | null,
+};
 
-export interface SearchReason {
-  kind: 'semantic' | 'tag' | 'name'
-  score?: number
-  tag?: string
-}
+/**
+ * One folder on the way from the root to a listed folder.
+ */
+export type PathEntry = {
+  id: string,
+  name: string,
+};
 
-export interface SearchResponse {
-  query: string
-  total: number
-  semantic: boolean
-  model_status?: { code: string; message: string }
-  items: { file: FileItem; score: number; reasons: SearchReason[] }[]
-}
+/**
+ * `GET /api/files`: a page of a folder.
+ */
+export type Listing = {
+  folder: FileItem,
+  /**
+   * From the root down to the folder's parent.
+   */
+  path: Array<PathEntry>,
+  items: Array<FileItem>,
+  total: number,
+  offset: number,
+  limit: number,
+};
 
-export interface JobsStatus {
-  counts: { kind: string; state: string; count: number }[]
-  failures: {
-    id: number
-    kind: string
-    file_id: string
-    file_name: string
-    username: string
-    attempts: number
-    last_error: string
-    updated_at: string
-  }[]
-  model: { status: string; message: string; name?: string }
-  workers: number
-}
+/**
+ * `POST /api/files/upload` (201): the files stored.
+ */
+export type UploadResult = {
+  files: Array<FileItem>,
+};
 
-export interface Volume {
-  name: string
-  path: string
-  enabled: boolean
-  online: boolean
-  free_bytes: number | null
-  total_bytes: number | null
-  /** The configured low-space threshold, and whether free space is below it. */
-  low_space_bytes: number
-  low_space: boolean
-  read_only: boolean
-  problem: string | null
-}
+/**
+ * What a delete answers: the item went to the trash under `trash_id` (the node's own id).
+ */
+export type DeleteResult = {
+  trash_id: string,
+  deleted_files: number,
+  trashed_bytes: number,
+};
 
-/** What a delete answers: the item went to the trash under `trash_id` (the node's own id). */
-export interface DeleteResult {
-  trash_id: string
-  deleted_files: number
-  trashed_bytes: number
-}
+/**
+ * An unfinished resumable (tus) upload of the caller's.
+ */
+export type UnfinishedUpload = {
+  id: string,
+  /**
+   * Where to send the rest (`PATCH`) or give the space back (`DELETE`).
+   */
+  url: string,
+  filename: string,
+  folder_id: string | null,
+  length: number,
+  offset: number,
+  /**
+   * The decoded `Upload-Metadata`.
+   */
+  metadata: { [key in string]: string },
+  created_at: string,
+  expires_at: string,
+};
 
-export interface TrashItem {
-  id: string
-  name: string
-  kind: 'file' | 'folder'
-  /** Bytes of the item and everything in it (their versions too). */
-  size: number
-  /** Number of files in it (1 for a file). */
-  files: number
-  /** Where it was, e.g. `/photos/2024/beach.jpg`. */
-  original_path: string
-  /** RFC 3339 (or milliseconds since the epoch). */
-  deleted_at: string | number
-  /** When it is deleted for good unless restored first. */
-  expires_at?: string | number
-}
+/**
+ * `GET /api/files/uploads`.
+ */
+export type UnfinishedUploadList = {
+  uploads: Array<UnfinishedUpload>,
+};
 
-export interface TrashListing {
-  items: TrashItem[]
-  total: number
-  bytes: number
-}
+/**
+ * An earlier body of a file; the current body is the file itself and is not in the list.
+ */
+export type FileVersion = {
+  id: string,
+  size: number,
+  content_hash: string | null,
+  /**
+   * The body's time while it was the current one.
+   */
+  modified_at: string,
+  /**
+   * When it was replaced.
+   */
+  created_at: string,
+};
 
-export type OnConflict = 'fail' | 'keep_both' | 'overwrite'
+/**
+ * `GET /api/files/{id}/versions`.
+ */
+export type FileVersionList = {
+  items: Array<FileVersion>,
+};
 
-export interface RestoreOptions {
-  on_conflict?: OnConflict
-  parent_id?: string
-}
+export type TrashItem = {
+  id: string,
+  name: string,
+  kind: NodeKind,
+  /**
+   * Bytes of the item and everything in it (their versions too).
+   */
+  size: number,
+  /**
+   * Number of files in it (1 for a file).
+   */
+  files: number,
+  /**
+   * Where it was, e.g. `/photos/2024/beach.jpg`.
+   */
+  original_path: string,
+  deleted_at: string,
+  /**
+   * When it is deleted for good unless restored first.
+   */
+  expires_at: string,
+};
 
-/** An earlier body of a file; the current body is the file itself and is not in the list. */
-export interface FileVersion {
-  id: string
-  size: number
-  /** When that body was written (RFC 3339, or milliseconds since the epoch). */
-  modified_at: number | string
-  /** When it stopped being the current body. */
-  created_at: number | string
-  content_hash: string | null
-}
+/**
+ * `GET /api/trash`.
+ */
+export type TrashListing = {
+  items: Array<TrashItem>,
+  total: number,
+  /**
+   * Bytes of everything in the trash.
+   */
+  bytes: number,
+};
+
+/**
+ * `DELETE /api/trash`.
+ */
+export type EmptyTrashResult = {
+  deleted: number,
+  freed_bytes: number,
+};
+
+/**
+ * `PUT` and `DELETE /api/files/{id}/tags/{tag}`: the file's tags afterwards.
+ */
+export type FileTags = {
+  tags: Array<FileTag>,
+};
+
+export type TagCount = {
+  tag: string,
+  count: number,
+};
+
+/**
+ * `GET /api/tags`: the caller's tags with how many files carry each.
+ */
+export type TagList = {
+  tags: Array<TagCount>,
+};
+
+/**
+ * `GET /api/tags/{tag}/files`.
+ */
+export type TagFiles = {
+  tag: string,
+  items: Array<FileItem>,
+  total: number,
+  limit: number,
+  offset: number,
+};
+
+/**
+ * Why a search hit matched.
+ */
+export type SearchReason = { "kind": "semantic", score: number, } | { "kind": "tag", tag: string, } | { "kind": "name" };
+
+export type SearchHit = {
+  file: FileItem,
+  score: number,
+  reasons: Array<SearchReason>,
+};
+
+/**
+ * Why search by description did not run (the same code and words as the error it would be).
+ */
+export type SearchModelStatus = {
+  code: string,
+  message: string,
+};
+
+/**
+ * `GET /api/search`.
+ */
+export type SearchResponse = {
+  query: string,
+  total: number,
+  /**
+   * Whether the CLIP part ran; when not, `model_status` says why.
+   */
+  semantic: boolean,
+  model_status?: SearchModelStatus,
+  items: Array<SearchHit>,
+  limit: number,
+  offset: number,
+};
+
+export type Invite = {
+  code: string,
+  created_at: string,
+  expires_at: string,
+};
+
+/**
+ * `POST` (201) and `GET /api/admin/invite-codes`.
+ */
+export type InviteList = {
+  codes: Array<Invite>,
+};
+
+/**
+ * `POST /api/admin/access-requests/{id}/invite` (201): the invite, and the request it answered
+ * (which is gone now).
+ */
+export type RequestInvite = {
+  request_id: string,
+  code: string,
+  created_at: string,
+  expires_at: string,
+};
+
+export type AccessRequest = {
+  id: string,
+  name: string,
+  contact: string,
+  message: string,
+  created_at: string,
+};
+
+/**
+ * `GET /api/admin/access-requests`.
+ */
+export type AccessRequestList = {
+  requests: Array<AccessRequest>,
+};
+
+export type Volume = {
+  name: string,
+  path: string,
+  enabled: boolean,
+  online: boolean,
+  free_bytes: number | null,
+  /**
+   * Size of the filesystem (when online).
+   */
+  total_bytes: number | null,
+  /**
+   * The configured low-space threshold, and whether free space is below it.
+   */
+  low_space_bytes: number,
+  low_space: boolean,
+  /**
+   * Mounted read-only (a failing disk is often remounted so): files read, nothing is written.
+   */
+  read_only: boolean,
+  problem: string | null,
+};
+
+/**
+ * `GET /api/admin/volumes`.
+ */
+export type VolumeList = {
+  volumes: Array<Volume>,
+};
+
+/**
+ * How many jobs of a kind are in a state.
+ */
+export type JobCount = {
+  /**
+   * `media` or `clip` (the `jobs.kind` column's CHECK).
+   */
+  kind: "media" | "clip",
+  state: string,
+  count: number,
+};
+
+/**
+ * A job that gave up, with its reason.
+ */
+export type JobFailure = {
+  id: number,
+  kind: "media" | "clip",
+  file_id: string,
+  file_name: string,
+  username: string,
+  attempts: number,
+  last_error: string | null,
+  updated_at: string,
+};
+
+/**
+ * Where the CLIP model stands, for the admin.
+ */
+export type ModelStatusKind = "loading" | "ready" | "runtime-missing" | "not-installed" | "error";
+
+/**
+ * The CLIP model: its state, what is wrong (words for the admin), its folder's name and, when
+ * loaded, its id.
+ */
+export type ModelStatus = {
+  status: ModelStatusKind,
+  message: string,
+  name: string,
+  id: string | null,
+};
+
+/**
+ * `GET /api/admin/jobs`: counts by kind and state, the latest failures, the worker threads and
+ * the CLIP model.
+ */
+export type JobsStatus = {
+  counts: Array<JobCount>,
+  failures: Array<JobFailure>,
+  workers: number,
+  model: ModelStatus,
+};
+
+/**
+ * `GET /api/admin/stats`: what the server measured about itself.
+ */
+export type ServerStats = {
+  /**
+   * The largest request body so far, in bytes (Cloudflare refuses bodies over 100 MB).
+   */
+  largest_request_body: number,
+};
+
+/**
+ * Who did something.
+ */
+export type AuditActor = {
+  /**
+   * Null when no account matched (a failed sign-in with an unknown name).
+   */
+  id: string | null,
+  username: string,
+};
+
+/**
+ * What an action was done to: a user (`username` given) or another object (only its id).
+ */
+export type AuditTarget = {
+  id: string | null,
+  username?: string,
+};
+
+export type AuditEntry = {
+  id: number,
+  at: string,
+  action: string,
+  actor: AuditActor,
+  target: AuditTarget | null,
+  address: string | null,
+  /**
+   * The action's details (a JSON object), if any.
+   */
+  detail: Record<string, unknown> | null,
+};
+
+/**
+ * `GET /api/admin/audit`: newest first; `next_before` asks for the next page (null at the end).
+ */
+export type AuditPage = {
+  entries: Array<AuditEntry>,
+  next_before: number | null,
+};

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../api/client'
-import type { DeleteResult, FileItem, RestoreOptions } from '../api/types'
+import type { RestoreOptions } from '../api/local-types'
+import type { DeleteResult, FileItem } from '../api/types'
 import { isNameTaken, moveToTrash, originalPlace, pageInfo, retentionDays, undoTrash, type TrashApi } from './trash'
 
 /** A trash that behaves like the server's: delete moves a node in, restore puts it back unless

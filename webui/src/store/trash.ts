@@ -1,7 +1,8 @@
 // Deleting moves items to the owner's trash; "Undo" right after puts them back where they were
 // (same ids, so tags, thumbnails and shares of the file come back with it).
 import { ApiError } from '../api/client'
-import type { DeleteResult, FileItem, RestoreOptions } from '../api/types'
+import type { RestoreOptions } from '../api/local-types'
+import type { DeleteResult, FileItem } from '../api/types'
 import { toDate } from '../lib/format'
 
 export interface TrashApi {

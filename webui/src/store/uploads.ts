@@ -2,7 +2,7 @@
 // be paused, resumed and cancelled, and report per-file and total progress. An upload the server
 // already knows (same name, size, folder and modification time: a reload, another tab, a
 // dropped connection) continues where it stopped instead of starting again.
-import type { OnConflict } from '../api/types'
+import type { OnConflict } from '../api/local-types'
 import { formatBytes } from '../lib/format'
 import { createStore, type Store } from '../lib/store'
 

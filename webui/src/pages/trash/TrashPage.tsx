@@ -4,7 +4,8 @@
 // for good and Empty trash ask first.
 import { useEffect, useState } from 'react'
 import { ApiError, errorText } from '../../api/client'
-import type { FileItem, OnConflict, TrashItem, TrashListing } from '../../api/types'
+import type { OnConflict } from '../../api/local-types'
+import type { FileItem, TrashItem, TrashListing } from '../../api/types'
 import { Dialog, ErrorText, PageTitle, Spinner } from '../../components/ui'
 import { formatAgo, formatBytes, formatDateTime, formatExpiry, toDate } from '../../lib/format'
 import { navigate } from '../../lib/router'
