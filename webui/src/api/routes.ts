@@ -1,12 +1,9 @@
 // Every server route the web UI calls. routes.test.ts checks this table against the Rust router
 // (src/http/mod.rs and src/http/tus.rs), so a renamed or removed route fails the unit tests.
-// Routes marked `contract: 'issue-4'` come from API-ISSUE4.md (worker pool, tags, search): they
-// may be missing from an older server, and the UI says so in words.
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD'
   path: string
-  contract?: 'issue-4'
 }
 
 export const ROUTES = {
@@ -33,8 +30,8 @@ export const ROUTES = {
   uploads: { method: 'POST', path: '/api/files/uploads' },
   listUploads: { method: 'GET', path: '/api/files/uploads' },
   terminateUpload: { method: 'DELETE', path: '/api/files/uploads/{id}' },
-  addTag: { method: 'PUT', path: '/api/files/{id}/tags/{tag}', contract: 'issue-4' },
-  removeTag: { method: 'DELETE', path: '/api/files/{id}/tags/{tag}', contract: 'issue-4' },
+  addTag: { method: 'PUT', path: '/api/files/{id}/tags/{tag}' },
+  removeTag: { method: 'DELETE', path: '/api/files/{id}/tags/{tag}' },
   versions: { method: 'GET', path: '/api/files/{id}/versions' },
   versionContent: { method: 'GET', path: '/api/files/{id}/versions/{vid}/content' },
   restoreVersion: { method: 'POST', path: '/api/files/{id}/versions/{vid}/restore' },
@@ -45,9 +42,9 @@ export const ROUTES = {
   restoreTrash: { method: 'POST', path: '/api/trash/{id}/restore' },
   deleteTrash: { method: 'DELETE', path: '/api/trash/{id}' },
 
-  tags: { method: 'GET', path: '/api/tags/', contract: 'issue-4' },
-  tagFiles: { method: 'GET', path: '/api/tags/{tag}/files', contract: 'issue-4' },
-  search: { method: 'GET', path: '/api/search', contract: 'issue-4' },
+  tags: { method: 'GET', path: '/api/tags/' },
+  tagFiles: { method: 'GET', path: '/api/tags/{tag}/files' },
+  search: { method: 'GET', path: '/api/search' },
 
   adminUsers: { method: 'GET', path: '/api/admin/users' },
   adminSetQuota: { method: 'PUT', path: '/api/admin/users/{id}/quota' },
@@ -59,7 +56,7 @@ export const ROUTES = {
   adminInviteRequest: { method: 'POST', path: '/api/admin/access-requests/{id}/invite' },
   adminVolumes: { method: 'GET', path: '/api/admin/volumes' },
   adminStats: { method: 'GET', path: '/api/admin/stats' },
-  adminJobs: { method: 'GET', path: '/api/admin/jobs', contract: 'issue-4' },
+  adminJobs: { method: 'GET', path: '/api/admin/jobs' },
 } as const satisfies Record<string, Route>
 
 export type RouteName = keyof typeof ROUTES
