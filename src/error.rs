@@ -4,29 +4,15 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    Conflict,
-    PreconditionFailed,
-    PayloadTooLarge,
-    QuotaExceeded,
-    RangeNotSatisfiable,
-    RateLimited,
-    VolumeOffline,
-    VolumeFull,
-    Unavailable,
-    Internal,
-}
+pub use crate::error_code::{ErrorCode, Kind};
 
+/// An error as the API answers it. Its kind (hence its status) is the code's, from the registry
+/// in src/error_code.rs.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct AppError {
     pub kind: Kind,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub retry_after: Option<u64>,
 }
@@ -34,73 +20,67 @@ pub struct AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError {
-            kind,
+            kind: code.kind(),
             code,
             message: message.into(),
             retry_after: None,
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Kind::BadRequest, code, message)
+    /// `new` for a 400 code (the registry decides the status; this name says what the call
+    /// site expects).
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        debug_assert_eq!(code.kind(), Kind::BadRequest, "{code} is not a 400 code");
+        Self::new(code, message)
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(Kind::Unauthorized, "unauthorized", message)
+        Self::new(ErrorCode::Unauthorized, message)
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(Kind::Forbidden, "forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
     /// Also what another user's resource answers: it must look exactly like one that does not exist.
     pub fn not_found() -> Self {
-        Self::new(Kind::NotFound, "not-found", "no such file or folder")
+        Self::new(ErrorCode::NotFound, "no such file or folder")
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Kind::Conflict, code, message)
+    /// `new` for a 409 code.
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
+        debug_assert_eq!(code.kind(), Kind::Conflict, "{code} is not a 409 code");
+        Self::new(code, message)
     }
     pub fn quota_exceeded() -> Self {
         Self::new(
-            Kind::QuotaExceeded,
-            "quota-exceeded",
+            ErrorCode::QuotaExceeded,
             "this upload would exceed your storage quota",
         )
     }
     pub fn rate_limited(retry_after: u64) -> Self {
         AppError {
             retry_after: Some(retry_after.max(1)),
-            ..Self::new(
-                Kind::RateLimited,
-                "rate-limited",
-                "too many attempts; try again later",
-            )
+            ..Self::new(ErrorCode::RateLimited, "too many attempts; try again later")
         }
     }
     /// A cap on concurrent transfers is full (503 with `Retry-After`).
     pub fn too_busy(retry_after: u64, message: impl Into<String>) -> Self {
         AppError {
             retry_after: Some(retry_after.max(1)),
-            ..Self::new(Kind::Unavailable, "too-busy", message)
+            ..Self::new(ErrorCode::TooBusy, message)
         }
     }
     pub fn volume_offline(volume: &str) -> Self {
         Self::new(
-            Kind::VolumeOffline,
-            "volume-offline",
+            ErrorCode::VolumeOffline,
             format!("storage volume '{volume}' is offline (disk unplugged or not mounted)"),
         )
     }
     pub fn volume_full() -> Self {
-        Self::new(
-            Kind::VolumeFull,
-            "volume-full",
-            "the storage volume is full",
-        )
+        Self::new(ErrorCode::VolumeFull, "the storage volume is full")
     }
     /// The disk was remounted read-only (often what a failing disk does) or mounted so.
     pub fn volume_read_only(volume: &str) -> Self {
         Self::new(
-            Kind::Unavailable,
-            "volume-read-only",
+            ErrorCode::VolumeReadOnly,
             format!(
                 "storage volume '{volume}' is read-only: files can be read, nothing can be written"
             ),
@@ -108,30 +88,25 @@ impl AppError {
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(Kind::Internal, "internal", "internal server error")
+        Self::new(ErrorCode::Internal, "internal server error")
     }
 
     pub fn status(&self) -> StatusCode {
-        match self.kind {
-            Kind::BadRequest => StatusCode::BAD_REQUEST,
-            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
-            Kind::Forbidden => StatusCode::FORBIDDEN,
-            Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::Conflict => StatusCode::CONFLICT,
-            Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Kind::PayloadTooLarge | Kind::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
-            Kind::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
-            Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Kind::VolumeOffline | Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::VolumeFull => StatusCode::INSUFFICIENT_STORAGE,
-            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.kind.status()
     }
 }
 
-/// Body of every error answer.
-pub fn error_body(code: &str, message: &str) -> String {
-    serde_json::json!({ "code": code, "message": message }).to_string()
+/// Body of every error answer: `{"code": "...", "message": "..."}`.
+#[derive(serde::Serialize, ts_rs::TS)]
+#[ts(rename = "ErrorBody")]
+pub struct ErrorBody<'a> {
+    pub code: ErrorCode,
+    /// For people: the web UI shows it as a sentence.
+    pub message: &'a str,
+}
+
+pub fn error_body(code: ErrorCode, message: &str) -> String {
+    serde_json::to_string(&ErrorBody { code, message }).unwrap_or_default()
 }
 
 impl IntoResponse for AppError {
@@ -160,16 +135,14 @@ impl From<rusqlite::Error> for AppError {
             Some(rusqlite::ErrorCode::DiskFull) => {
                 tracing::error!(error = %e, "the data folder's disk is full");
                 AppError::new(
-                    Kind::VolumeFull,
-                    "storage-full",
+                    ErrorCode::StorageFull,
                     "the server's database disk is full; free some space",
                 )
             }
             Some(rusqlite::ErrorCode::ReadOnly) => {
                 tracing::error!(error = %e, "the database is read-only");
                 AppError::new(
-                    Kind::Unavailable,
-                    "storage-read-only",
+                    ErrorCode::StorageReadOnly,
                     "the server's database is read-only",
                 )
             }
@@ -194,11 +167,9 @@ impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         match e.raw_os_error() {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => AppError::volume_full(),
-            Some(libc::EROFS) => AppError::new(
-                Kind::Unavailable,
-                "volume-read-only",
-                "the storage volume is read-only",
-            ),
+            Some(libc::EROFS) => {
+                AppError::new(ErrorCode::VolumeReadOnly, "the storage volume is read-only")
+            }
             _ => AppError::internal(format_args!("io: {e}")),
         }
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dav;
 pub mod db;
 pub mod error;
+pub mod error_code;
 pub mod http;
 pub mod jobs;
 pub mod media;

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::db::users::{NewUser, User};
 use crate::db::{self, Db};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use jwt::{Claims, JwtKeys};
 use limiter::{RateLimiter, Slot};
 use revoked::RevokedFamilies;
@@ -88,7 +88,7 @@ pub fn parse_username(raw: &str) -> AppResult<String> {
         && u.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     if !ok {
         return Err(AppError::bad_request(
-            "invalid-username",
+            ErrorCode::InvalidUsername,
             "a username has 2 to 32 characters: letters a-z, digits, '.', '_' or '-', starting with a letter or digit",
         ));
     }
@@ -332,7 +332,7 @@ fn insert_user_tx(
 ) -> AppResult<User> {
     if db::users::find_user_by_name(tx, username)?.is_some() {
         return Err(AppError::conflict(
-            "username-taken",
+            ErrorCode::UsernameTaken,
             "that username is taken",
         ));
     }
@@ -397,7 +397,12 @@ impl Accounts {
         password: &str,
         address: &str,
     ) -> AppResult<(User, TokenPair)> {
-        let done = || AppError::conflict("setup-done", "this server is set up already: sign in");
+        let done = || {
+            AppError::conflict(
+                ErrorCode::SetupDone,
+                "this server is set up already: sign in",
+            )
+        };
         if !self.setup_needed().await? {
             self.setup.forget();
             return Err(done());
@@ -409,8 +414,7 @@ impl Accounts {
                 return Err(done());
             }
             return Err(AppError::new(
-                crate::error::Kind::Forbidden,
-                "setup-token-invalid",
+                ErrorCode::SetupTokenInvalid,
                 "the set-up link is wrong or was used already: use the link the server printed at its last start",
             ));
         }
@@ -435,7 +439,7 @@ impl Accounts {
                 Ok((user, pair))
             })
             .await;
-        if made.is_ok() || made.as_ref().is_err_and(|e| e.code == "setup-done") {
+        if made.is_ok() || made.as_ref().is_err_and(|e| e.code == ErrorCode::SetupDone) {
             self.setup.forget();
         }
         made
@@ -458,7 +462,7 @@ impl Accounts {
             .run(move |c| {
                 let bad_invite = || {
                     AppError::bad_request(
-                        "invalid-invite",
+                        ErrorCode::InvalidInvite,
                         "the invite code is invalid, used or expired",
                     )
                 };
@@ -695,11 +699,7 @@ impl Accounts {
                     return Err(AppError::unauthorized("this account was disabled"));
                 }
                 if !db::users::set_disabled(&tx, &id, disabled)? {
-                    return Err(AppError::new(
-                        crate::error::Kind::NotFound,
-                        "user-not-found",
-                        "no such user",
-                    ));
+                    return Err(AppError::new(ErrorCode::UserNotFound, "no such user"));
                 }
                 if disabled {
                     db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
@@ -719,7 +719,7 @@ impl Accounts {
     ) -> AppResult<Vec<db::invites::Invite>> {
         if !(1..=100).contains(&count) {
             return Err(AppError::bad_request(
-                "invalid-count",
+                ErrorCode::InvalidCount,
                 "count must be between 1 and 100",
             ));
         }
@@ -733,7 +733,7 @@ impl Accounts {
         let ttl = ttl_secs.unwrap_or(self.auth.invite_ttl);
         if ttl <= 0 || ttl > 365 * 86400 {
             return Err(AppError::bad_request(
-                "invalid-expiry",
+                ErrorCode::InvalidExpiry,
                 "an invite lasts between 1 second and 365 days",
             ));
         }
@@ -757,8 +757,7 @@ impl Accounts {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let request = db::requests::find_request(&tx, &request_id)?.ok_or_else(|| {
                     AppError::new(
-                        crate::error::Kind::NotFound,
-                        "request-not-found",
+                        ErrorCode::RequestNotFound,
                         "no such access request (it may have been answered already)",
                     )
                 })?;

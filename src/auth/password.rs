@@ -4,7 +4,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// argon2 hashes any length, but a megabyte password is a denial-of-service lever.
@@ -65,10 +65,10 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// Refuses weak and over-long passwords with a message that says what to change.
 pub fn check_password_rules(password: &str, username: &str) -> AppResult<()> {
-    let weak = |m: String| AppError::bad_request("weak-password", m);
+    let weak = |m: String| AppError::bad_request(ErrorCode::WeakPassword, m);
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::bad_request(
-            "password-too-long",
+            ErrorCode::PasswordTooLong,
             format!("the password is too long: at most {MAX_PASSWORD_BYTES} bytes"),
         ));
     }
@@ -119,7 +119,7 @@ mod tests {
             check_password_rules(&"x1y2".repeat(100), "bob")
                 .unwrap_err()
                 .code
-                == "password-too-long"
+                == ErrorCode::PasswordTooLong
         );
         assert!(check_password_rules("tulip-orbit-92", "bob").is_ok());
     }

@@ -10,7 +10,7 @@ use crate::db::media::MediaRow;
 use crate::db::nodes::Node;
 use crate::db::tags::TagRow;
 use crate::db::{self};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::jobs::{KIND_MEDIA, wants_media};
 use crate::store::Store;
 
@@ -50,7 +50,7 @@ pub fn parse_tag(raw: &str) -> AppResult<String> {
     let t: String = raw.trim().nfc().collect::<String>().to_lowercase();
     let bad = || {
         AppError::bad_request(
-            "invalid-tag",
+            ErrorCode::InvalidTag,
             "a tag is 1 to 64 characters, without '/' or control characters",
         )
     };
@@ -139,7 +139,7 @@ impl ThumbSize {
             None | Some("small") => Ok(ThumbSize::Small),
             Some("large") | Some("preview") => Ok(ThumbSize::Large),
             Some(_) => Err(AppError::bad_request(
-                "invalid-size",
+                ErrorCode::InvalidSize,
                 "size is small or large",
             )),
         }
@@ -161,19 +161,19 @@ pub async fn thumbnail(
 ) -> AppResult<(PathBuf, String)> {
     let node = store.get_node(owner, id).await?;
     let details = file_details(store, &node).await?;
-    let none = |code: &'static str, msg: &'static str| AppError::new(Kind::NotFound, code, msg);
+    let none = |code: ErrorCode, msg: &'static str| AppError::new(code, msg);
     match (details.processing, details.has_thumbnail()) {
         (_, true) => {}
         (Some(Processing::Pending), false) => {
             return Err(none(
-                "thumbnail-not-ready",
+                ErrorCode::ThumbnailNotReady,
                 "the thumbnail is being made; try again shortly",
             ));
         }
-        _ => return Err(none("no-thumbnail", "this file has no thumbnail")),
+        _ => return Err(none(ErrorCode::NoThumbnail, "this file has no thumbnail")),
     }
     let (Some(volume), Some(blob)) = (node.volume.clone(), node.blob_id.clone()) else {
-        return Err(none("no-thumbnail", "this file has no thumbnail"));
+        return Err(none(ErrorCode::NoThumbnail, "this file has no thumbnail"));
     };
     let v = store.volumes.online_cached(&volume)?;
     Ok((
@@ -206,7 +206,7 @@ async fn edit_tag(
                 db::nodes::find_owned_node(&tx, &owner, &id)?.ok_or_else(AppError::not_found)?;
             if node.is_dir() {
                 return Err(AppError::bad_request(
-                    "is-a-folder",
+                    ErrorCode::IsAFolder,
                     "folders are not tagged",
                 ));
             }

@@ -12,7 +12,7 @@ use base64::Engine;
 use crate::app::App;
 use crate::db::users::User;
 use crate::db::{self};
-use crate::error::AppResult;
+use crate::error::{AppResult, ErrorCode};
 
 const CACHE_TTL: Duration = Duration::from_secs(300);
 const CACHE_MAX: usize = 10_000;
@@ -125,7 +125,7 @@ pub async fn authenticate_basic(
             Ok(user)
         }
         Err(e) => {
-            if e.code == "unauthorized" {
+            if e.code == ErrorCode::Unauthorized {
                 use crate::ops::audit::{Entry, action, record};
                 record(
                     &app.db,

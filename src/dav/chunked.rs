@@ -21,7 +21,7 @@ use crate::app::App;
 use crate::db::chunks::ChunkUpload;
 use crate::db::users::User;
 use crate::db::{self};
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, ErrorCode, Kind};
 use crate::store::{CommitOptions, NodeName, OnConflict};
 
 pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -564,7 +564,7 @@ async fn assemble_inner(
     let node = match committed {
         Ok(n) => n,
         // Taken between the look above and the commit: `Overwrite: F` holds.
-        Err(e) if !overwrite && e.code == "name-exists" => return Err(destination_exists()),
+        Err(e) if !overwrite && e.code == ErrorCode::NameExists => return Err(destination_exists()),
         Err(e) => return Err(from_app_error(e)),
     };
     Ok((node, existing.is_some(), mtime.is_some()))

@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use crate::dav::win32;
 use crate::db::nodes::Node;
 use crate::db::{self};
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, ErrorCode, Kind};
 use crate::store::props::{PropChange, PropOutcome};
 use crate::store::{NodeName, OnConflict, Store, UploadSink, resolve_path_blocking};
 
@@ -403,7 +403,7 @@ impl DavFileSystem for UserFs {
                 .move_node(&self.user.id, &node.id, Some(parent.id), Some(name))
                 .await
                 .map_err(|e| {
-                    if e.code == "invalid-move" {
+                    if e.code == ErrorCode::InvalidMove {
                         FsError::Forbidden
                     } else {
                         fs_error(e)

@@ -30,6 +30,7 @@ use dav_server::ls::DavLockSystem;
 
 use crate::app::App;
 use crate::db::users::User;
+use crate::error::ErrorCode;
 use crate::http::extract::ClientAddr;
 use auth::DavAuthCache;
 use fs::{DavUser, PropfindKind, UserFs};
@@ -184,8 +185,8 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
     }
     let user = match auth::authenticate_basic(&app, username, password, addr).await {
         Ok(user) => user,
-        Err(e) if e.code == "rate-limited" => return e.into_response(),
-        Err(e) if e.code == "unauthorized" => return unauthorized(),
+        Err(e) if e.code == ErrorCode::RateLimited => return e.into_response(),
+        Err(e) if e.code == ErrorCode::Unauthorized => return unauthorized(),
         Err(e) => return e.into_response(),
     };
     // Every XML body, for every tree below /dav, is bounded and DTD-free before it is parsed.

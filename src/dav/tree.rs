@@ -12,7 +12,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::status;
 use crate::app::App;
 use crate::db::users::User;
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, ErrorCode, Kind};
 use crate::store::NodeName;
 
 /// Headers whose evaluation (lock tokens, entity tags, dates) is left to dav-server.
@@ -84,8 +84,8 @@ pub fn destination(headers: &HeaderMap, user: &User) -> Result<Option<Vec<String
 /// How a refusal of the store reads over WebDAV.
 fn answer(e: AppError, overwrite: bool) -> Response {
     let code = match (e.kind, e.code) {
-        (_, "name-exists") if !overwrite => StatusCode::PRECONDITION_FAILED,
-        (_, "folder-not-found") => StatusCode::CONFLICT,
+        (_, ErrorCode::NameExists) if !overwrite => StatusCode::PRECONDITION_FAILED,
+        (_, ErrorCode::FolderNotFound) => StatusCode::CONFLICT,
         (Kind::NotFound, _) => StatusCode::NOT_FOUND,
         (Kind::QuotaExceeded | Kind::VolumeFull, _) => StatusCode::INSUFFICIENT_STORAGE,
         (Kind::BadRequest | Kind::Forbidden | Kind::Conflict, _) => StatusCode::FORBIDDEN,

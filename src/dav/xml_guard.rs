@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use xml::reader::{EventReader, ParserConfig, XmlEvent};
 
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, ErrorCode};
 
 /// PROPFIND: a list of property names (dav-server itself reads no more than 64 KiB of a body).
 pub const PROPFIND_BODY_LIMIT: usize = 64 * 1024;
@@ -59,10 +59,11 @@ pub async fn read_xml_body(req: Request) -> Result<Request, Response> {
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else {
-            return Err(
-                AppError::bad_request("body-cut-off", "the request body was cut off")
-                    .into_response(),
-            );
+            return Err(AppError::bad_request(
+                ErrorCode::BodyCutOff,
+                "the request body was cut off",
+            )
+            .into_response());
         };
         if buf.len() + chunk.len() > limit {
             // The client may still be sending: it reads the 413 rather than a reset.
@@ -103,7 +104,7 @@ pub fn check_xml(body: &[u8]) -> Result<(), AppError> {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(AppError::bad_request(
-                        "xml-too-deep",
+                        ErrorCode::XmlTooDeep,
                         format!("XML bodies may nest elements at most {MAX_DEPTH} deep"),
                     ));
                 }
@@ -117,8 +118,7 @@ pub fn check_xml(body: &[u8]) -> Result<(), AppError> {
 
 fn too_large(method: &Method, limit: usize) -> Response {
     AppError::new(
-        Kind::PayloadTooLarge,
-        "body-too-large",
+        ErrorCode::BodyTooLarge,
         format!("a {method} body may be at most {} KiB", limit / 1024),
     )
     .into_response()
@@ -126,7 +126,7 @@ fn too_large(method: &Method, limit: usize) -> Response {
 
 fn dtd_refused() -> AppError {
     AppError::bad_request(
-        "xml-dtd-refused",
+        ErrorCode::XmlDtdRefused,
         "XML bodies may not carry a document type declaration (<!DOCTYPE>, <!ENTITY>)",
     )
 }
@@ -141,7 +141,7 @@ mod tests {
     use super::*;
 
     fn code(body: &[u8]) -> Option<&'static str> {
-        check_xml(body).err().map(|e| e.code)
+        check_xml(body).err().map(|e| e.code.as_str())
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::config::{ByteSize, Dur};
 use crate::db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{
     AccessRequestResponse, AccessRequestsResponse, InviteResponse, InvitesResponse, JobsResponse,
     ModelStatusResponse, RequestInviteResponse, StatsResponse, UserResponse, UsersResponse,
@@ -46,29 +46,28 @@ pub async fn set_quota(
         (Some(b), None) => b,
         (None, Some(s)) => {
             s.parse::<ByteSize>()
-                .map_err(|m| AppError::bad_request("invalid-quota", m))?
+                .map_err(|m| AppError::bad_request(ErrorCode::InvalidQuota, m))?
                 .0
         }
         _ => {
             return Err(AppError::bad_request(
-                "invalid-quota",
+                ErrorCode::InvalidQuota,
                 "give either quota_bytes or quota (e.g. \"50GB\")",
             ));
         }
     };
     if bytes > i64::MAX as u64 {
-        return Err(AppError::bad_request("invalid-quota", "quota out of range"));
+        return Err(AppError::bad_request(
+            ErrorCode::InvalidQuota,
+            "quota out of range",
+        ));
     }
     // Lowering a quota below usage refuses new writes; it never deletes anything.
     let user = app
         .db
         .run(move |c| {
             if !db::users::set_quota(c, &id, bytes as i64)? {
-                return Err(AppError::new(
-                    crate::error::Kind::NotFound,
-                    "user-not-found",
-                    "no such user",
-                ));
+                return Err(AppError::new(ErrorCode::UserNotFound, "no such user"));
             }
             db::users::find_user_by_id(c, &id)?.ok_or_else(AppError::not_found)
         })
@@ -98,7 +97,7 @@ pub async fn set_disabled(
     // An admin who could disable themselves could leave the server with no admin at all.
     if id == admin.id && req.disabled {
         return Err(AppError::conflict(
-            "cannot-disable-self",
+            ErrorCode::CannotDisableSelf,
             "you cannot disable your own account",
         ));
     }
@@ -128,7 +127,7 @@ fn parse_expiry(expires_in: Option<String>) -> AppResult<Option<i64>> {
         .map(|s| {
             s.parse::<Dur>()
                 .map(|d| d.0.as_secs() as i64)
-                .map_err(|m| AppError::bad_request("invalid-expiry", m))
+                .map_err(|m| AppError::bad_request(ErrorCode::InvalidExpiry, m))
         })
         .transpose()
 }
@@ -138,7 +137,8 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request(ErrorCode::InvalidJson, e.to_string()))
 }
 
 pub async fn create_invites(

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::auth::TokenPair;
 use crate::db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::cookies::{self, CookieContext};
 use crate::http::dto::{
     AccessRequestReceivedResponse, AppPasswordResponse, AppPasswordsResponse,
@@ -146,7 +146,7 @@ pub async fn setup(
         .setup_first_admin(&req.token, &req.username, &req.password, &addr.to_string())
         .await;
     if let Err(e) = &result
-        && e.code == "setup-token-invalid"
+        && e.code == ErrorCode::SetupTokenInvalid
     {
         let entry = Entry::by_name(action::SETUP_FAILED, &req.username);
         audit::record(&app.db, entry.from(addr)).await;
@@ -317,7 +317,7 @@ pub async fn request_access(
     );
     if name.is_empty() || contact.is_empty() {
         return Err(AppError::bad_request(
-            "invalid-request",
+            ErrorCode::InvalidRequest,
             "name and contact are required",
         ));
     }
@@ -326,7 +326,7 @@ pub async fn request_access(
         || message.chars().count() > MAX_MESSAGE
     {
         return Err(AppError::bad_request(
-            "too-long",
+            ErrorCode::TooLong,
             format!(
                 "name up to {MAX_NAME}, contact up to {MAX_CONTACT} and message up to {MAX_MESSAGE} characters"
             ),
@@ -337,7 +337,7 @@ pub async fn request_access(
         .any(|s| s.chars().any(|c| c.is_control() && c != '\n'))
     {
         return Err(AppError::bad_request(
-            "invalid-request",
+            ErrorCode::InvalidRequest,
             "control characters are not allowed",
         ));
     }
@@ -378,7 +378,7 @@ pub async fn create_app_password(
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::bad_request(
-            "invalid-name",
+            ErrorCode::InvalidName,
             "name the app password (1 to 100 characters), e.g. \"laptop rclone\"",
         ));
     }

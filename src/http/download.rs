@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
 use crate::db::nodes::Node;
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::Store;
 
 pub fn quoted_etag(node: &Node) -> String {
@@ -133,8 +133,7 @@ pub async fn serve_file(
     let range = match get(header::RANGE) {
         Some(r) if range_allowed => parse_range(r, size).map_err(|()| {
             AppError::new(
-                Kind::RangeNotSatisfiable,
-                "range-not-satisfiable",
+                ErrorCode::RangeNotSatisfiable,
                 format!("the file has {size} bytes"),
             )
         }),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::app::App;
 use crate::db::users::User;
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, ErrorCode};
 
 /// A request with a valid, current access token.
 pub struct AuthUser(pub User);
@@ -113,7 +113,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
 pub fn parse_json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice::<ObjectOnly<T>>(body)
         .map(|o| o.0)
-        .map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
+        .map_err(|e| AppError::bad_request(ErrorCode::InvalidJson, e.to_string()))
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -123,19 +123,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match axum::Json::<ObjectOnly<T>>::from_request(req, state).await {
             Ok(axum::Json(ObjectOnly(v))) => Ok(ApiJson(v)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::bad_request(
-                "invalid-json",
+                ErrorCode::InvalidJson,
                 "send a JSON body with Content-Type: application/json",
             )),
             Err(JsonRejection::BytesRejection(e))
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
             {
                 Err(AppError::new(
-                    Kind::PayloadTooLarge,
-                    "body-too-large",
+                    ErrorCode::BodyTooLarge,
                     "the request body is too large",
                 ))
             }
-            Err(e) => Err(AppError::bad_request("invalid-json", e.body_text())),
+            Err(e) => Err(AppError::bad_request(ErrorCode::InvalidJson, e.body_text())),
         }
     }
 }
@@ -314,7 +313,12 @@ mod tests {
             br#"{"username":"bob","password":"pw","admin":true}"#,
         ] {
             let e = parse_json_object::<Login>(body).unwrap_err();
-            assert_eq!(e.code, "invalid-json", "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                e.code,
+                ErrorCode::InvalidJson,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::db::nodes::SortBy;
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::download;
 use crate::http::dto::{
     DeleteResponse, FileResponse, ListingResponse, PathEntryResponse, UploadResponse,
@@ -31,7 +31,7 @@ pub(crate) fn parse_folder(folder: Option<String>) -> AppResult<Option<String>> 
         None | Some("") | Some("root") => Ok(None),
         Some(f) => uuid::Uuid::parse_str(f)
             .map(|u| Some(u.to_string()))
-            .map_err(|_| AppError::new(Kind::NotFound, "folder-not-found", "no such folder")),
+            .map_err(|_| AppError::new(ErrorCode::FolderNotFound, "no such folder")),
     }
 }
 
@@ -51,12 +51,12 @@ pub async fn list(
     AuthUser(user): AuthUser,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Json<ListingResponse>> {
-    let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     let offset = q.offset.unwrap_or(0);
     if !(1..=1000).contains(&limit) || offset < 0 {
         return Err(AppError::bad_request(
-            "invalid-query",
+            ErrorCode::InvalidQuery,
             "limit is 1..1000 and offset is 0 or more",
         ));
     }
@@ -65,7 +65,7 @@ pub async fn list(
         Some("desc") => true,
         Some(_) => {
             return Err(AppError::bad_request(
-                "invalid-query",
+                ErrorCode::InvalidQuery,
                 "order is asc or desc",
             ));
         }
@@ -286,14 +286,14 @@ async fn upload_files(
     headers: HeaderMap,
     body: SharedBody,
 ) -> AppResult<(StatusCode, Json<UploadResponse>)> {
-    let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
         AppError::bad_request(
-            "invalid-multipart",
+            ErrorCode::InvalidMultipart,
             "send multipart/form-data with one part per file",
         )
     })?;
@@ -311,7 +311,7 @@ async fn upload_files(
     let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
     let bad = |e: multer::Error| {
         AppError::bad_request(
-            "invalid-multipart",
+            ErrorCode::InvalidMultipart,
             format!("malformed multipart body: {e}"),
         )
     };
@@ -325,7 +325,7 @@ async fn upload_files(
                 value.extend_from_slice(&chunk);
                 if value.len() > 1024 {
                     return Err(AppError::bad_request(
-                        "invalid-multipart",
+                        ErrorCode::InvalidMultipart,
                         "form fields are limited to 1 KiB",
                     ));
                 }
@@ -339,7 +339,7 @@ async fn upload_files(
                 "on_conflict" => {
                     on_conflict = serde_json::from_value(Value::String(value)).map_err(|_| {
                         AppError::bad_request(
-                            "invalid-query",
+                            ErrorCode::InvalidQuery,
                             "on_conflict is fail, keep_both or overwrite",
                         )
                     })?
@@ -366,7 +366,7 @@ async fn upload_files(
     }
     if stored.is_empty() {
         return Err(AppError::bad_request(
-            "no-files",
+            ErrorCode::NoFiles,
             "the request carried no file part",
         ));
     }
@@ -390,7 +390,7 @@ pub async fn download(
     let node = app.store.get_node(&user.id, &parse_id(&id)?).await?;
     if node.is_dir() {
         return Err(AppError::bad_request(
-            "is-a-folder",
+            ErrorCode::IsAFolder,
             "folders cannot be downloaded as a file",
         ));
     }
@@ -463,5 +463,5 @@ pub async fn thumbnail(
 }
 
 pub async fn api_not_found() -> Response {
-    AppError::new(Kind::NotFound, "no-such-route", "no such API route").into_response()
+    AppError::new(ErrorCode::NoSuchRoute, "no such API route").into_response()
 }

@@ -26,7 +26,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
-use crate::error::error_body;
+use crate::error::{ErrorCode, error_body};
 
 /// JSON bodies of API calls are small; uploads stream past this limit (they read the raw body).
 const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -178,14 +178,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return res;
     }
-    let code = match status.as_u16() {
-        405 => "method-not-allowed",
-        413 => "body-too-large",
-        415 => "unsupported-media-type",
-        404 => "not-found",
-        s if s >= 500 => "internal",
-        _ => "bad-request",
-    };
+    let code = ErrorCode::for_framework_status(status);
     let message = status.canonical_reason().unwrap_or("error").to_lowercase();
     let (mut parts, _) = res.into_parts();
     parts.headers.insert(

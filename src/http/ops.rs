@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{AuditEntryResponse, AuditPageResponse};
 use crate::http::extract::{AdminUser, AuthUser, ClientAddr};
 use crate::ops::health::{self, Status};
@@ -144,11 +144,11 @@ pub async fn list_audit(
     _admin: AdminUser,
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Json<AuditPageResponse>> {
-    let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(AppError::bad_request(
-            "invalid-query",
+            ErrorCode::InvalidQuery,
             "limit must be between 1 and 1000",
         ));
     }

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{
     FileResponse, SearchHitResponse, SearchModelStatusResponse, SearchReasonResponse,
     SearchResponse,
@@ -24,10 +24,13 @@ pub async fn search(
     AuthUser(user): AuthUser,
     q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Json<SearchResponse>> {
-    let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
     let (limit, offset) = (q.limit.unwrap_or(50), q.offset.unwrap_or(0));
     if !(1..=500).contains(&limit) || offset > 100_000 {
-        return Err(AppError::bad_request("invalid-query", "limit is 1..500"));
+        return Err(AppError::bad_request(
+            ErrorCode::InvalidQuery,
+            "limit is 1..500",
+        ));
     }
     let query = crate::search::service::normalise_query(q.q.as_deref().unwrap_or(""))?;
     let found = app.search(&user.id, &query, limit, offset).await?;
@@ -47,7 +50,7 @@ pub async fn search(
         total: found.total,
         semantic: found.semantic,
         model_status: found.model_status.map(|e| SearchModelStatusResponse {
-            code: e.code.to_string(),
+            code: e.code,
             message: e.message,
         }),
         items,

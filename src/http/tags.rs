@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{
     FileResponse, FileTagsResponse, TagCountResponse, TagFilesResponse, TagsResponse, tags_response,
 };
@@ -32,11 +32,11 @@ pub struct PageQuery {
 pub fn page(
     q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<(i64, i64)> {
-    let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
     let (limit, offset) = (q.limit.unwrap_or(100), q.offset.unwrap_or(0));
     if !(1..=1000).contains(&limit) || offset < 0 {
         return Err(AppError::bad_request(
-            "invalid-query",
+            ErrorCode::InvalidQuery,
             "limit is 1..1000 and offset is 0 or more",
         ));
     }

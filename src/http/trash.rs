@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::download;
 use crate::http::dto::{
     EmptyTrashResponse, FileResponse, TrashItemResponse, TrashListingResponse, VersionResponse,
@@ -30,11 +30,11 @@ pub async fn list(
     AuthUser(user): AuthUser,
     q: Result<Query<TrashQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Json<TrashListingResponse>> {
-    let Query(q) = q.map_err(|e| AppError::bad_request("invalid-query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
     let (limit, offset) = (q.limit.unwrap_or(100), q.offset.unwrap_or(0));
     if !(1..=1000).contains(&limit) || offset < 0 {
         return Err(AppError::bad_request(
-            "invalid-query",
+            ErrorCode::InvalidQuery,
             "limit is 1..1000 and offset is 0 or more",
         ));
     }
@@ -161,11 +161,5 @@ pub async fn delete_version(
 fn parse_version(vid: &str) -> AppResult<String> {
     uuid::Uuid::parse_str(vid)
         .map(|u| u.to_string())
-        .map_err(|_| {
-            AppError::new(
-                crate::error::Kind::NotFound,
-                "version-not-found",
-                "no such version of this file",
-            )
-        })
+        .map_err(|_| AppError::new(ErrorCode::VersionNotFound, "no such version of this file"))
 }

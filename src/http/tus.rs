@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 use crate::db::tus::TusUpload;
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{UnfinishedUploadResponse, UnfinishedUploadsResponse};
 use crate::http::extract::AuthUser;
 use crate::store::tus::{MAX_REQUEST_BODY, MAX_UPLOAD_LENGTH, NewTusUpload};
@@ -59,8 +59,7 @@ fn check_version(headers: &HeaderMap) -> AppResult<()> {
     match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
         Some(v) if v.trim() == TUS_VERSION => Ok(()),
         _ => Err(AppError::new(
-            Kind::PreconditionFailed,
-            "tus-version",
+            ErrorCode::TusVersion,
             format!("send Tus-Resumable: {TUS_VERSION} (the only version this server speaks)"),
         )),
     }
@@ -85,7 +84,9 @@ pub async fn options() -> Response {
 
 /// `Upload-Metadata: key base64,key base64,...` → (key, decoded value) pairs.
 fn parse_metadata(raw: &str) -> AppResult<Vec<(String, String)>> {
-    let bad = |m: &str| AppError::bad_request("invalid-metadata", format!("Upload-Metadata: {m}"));
+    let bad = |m: &str| {
+        AppError::bad_request(ErrorCode::InvalidMetadata, format!("Upload-Metadata: {m}"))
+    };
     if raw.len() > MAX_METADATA {
         return Err(bad("too long"));
     }
@@ -121,7 +122,7 @@ pub async fn create(
         check_version(&headers)?;
         if headers.contains_key("upload-defer-length") {
             return Err(AppError::bad_request(
-                "invalid-length",
+                ErrorCode::InvalidLength,
                 "Upload-Defer-Length is not supported: send Upload-Length",
             ));
         }
@@ -133,7 +134,7 @@ pub async fn create(
             .map(|v| v as i64)
             .ok_or_else(|| {
                 AppError::bad_request(
-                    "invalid-length",
+                    ErrorCode::InvalidLength,
                     "Upload-Length (a number of bytes) is required",
                 )
             })?;
@@ -150,7 +151,7 @@ pub async fn create(
         };
         let filename = get("filename").or_else(|| get("name")).ok_or_else(|| {
             AppError::bad_request(
-                "invalid-metadata",
+                ErrorCode::InvalidMetadata,
                 "Upload-Metadata needs the file's name (filename)",
             )
         })?;
@@ -162,7 +163,7 @@ pub async fn create(
             Some("overwrite") => OnConflict::Overwrite,
             Some(_) => {
                 return Err(AppError::bad_request(
-                    "invalid-metadata",
+                    ErrorCode::InvalidMetadata,
                     "on_conflict is fail, keep_both or overwrite",
                 ));
             }
@@ -201,8 +202,7 @@ fn parse_upload_id(id: &str) -> AppResult<String> {
         .map(|u| u.to_string())
         .map_err(|_| {
             AppError::new(
-                Kind::NotFound,
-                "upload-not-found",
+                ErrorCode::UploadNotFound,
                 "no such upload (it may have expired)",
             )
         })
@@ -278,12 +278,11 @@ pub async fn append(
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|v| *v <= i64::MAX as u64)
             .map(|v| v as i64)
-            .ok_or_else(|| AppError::bad_request("invalid-offset", "Upload-Offset (a number of bytes) is required"))?;
+            .ok_or_else(|| AppError::bad_request(ErrorCode::InvalidOffset, "Upload-Offset (a number of bytes) is required"))?;
         let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > MAX_REQUEST_BODY) {
             return Err(AppError::new(
-                Kind::PayloadTooLarge,
-                "body-too-large",
+                ErrorCode::BodyTooLarge,
                 format!("one request may carry at most {MAX_REQUEST_BODY} bytes: send the upload in chunks"),
             ));
         }
@@ -312,7 +311,7 @@ pub async fn append(
 
 fn unsupported_media_type() -> Response {
     let body = crate::error::error_body(
-        "unsupported-media-type",
+        ErrorCode::UnsupportedMediaType,
         "PATCH bodies are sent as Content-Type: application/offset+octet-stream",
     );
     let mut r = (StatusCode::UNSUPPORTED_MEDIA_TYPE, body).into_response();

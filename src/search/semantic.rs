@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::db::{self, Db};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::ml::{ClipModel, ClipOptions, LabelIndex, LabelSet, MlError};
 use crate::search::index::EmbeddingIndex;
 
@@ -18,7 +18,7 @@ pub enum ModelState {
     Loading,
     Ready,
     /// code (`runtime-missing`, `model-not-installed`, `model-error`) and words.
-    Unavailable(&'static str, String),
+    Unavailable(ErrorCode, String),
 }
 
 pub struct Loaded {
@@ -46,9 +46,11 @@ const QUERY_CACHE: usize = 256;
 
 fn unavailable(e: &MlError) -> ModelState {
     match e {
-        MlError::RuntimeMissing(m) => ModelState::Unavailable("runtime-missing", m.clone()),
-        MlError::ModelMissing(m) => ModelState::Unavailable("model-not-installed", m.clone()),
-        other => ModelState::Unavailable("model-error", other.to_string()),
+        MlError::RuntimeMissing(m) => ModelState::Unavailable(ErrorCode::RuntimeMissing, m.clone()),
+        MlError::ModelMissing(m) => {
+            ModelState::Unavailable(ErrorCode::ModelNotInstalled, m.clone())
+        }
+        other => ModelState::Unavailable(ErrorCode::ModelError, other.to_string()),
     }
 }
 
@@ -318,15 +320,13 @@ impl Semantic {
     pub fn unavailable_error(&self) -> AppError {
         match self.state() {
             ModelState::Loading => AppError::new(
-                Kind::Unavailable,
-                "model-loading",
+                ErrorCode::ModelLoading,
                 "the CLIP model is loading; try again shortly",
             ),
             ModelState::Ready => AppError::internal("model state"),
             // Every user reads this: what is missing and how to install it is for the admin's
             // page (`ModelStatusResponse` in src/http/dto/), not for the family.
             ModelState::Unavailable(code, _) => AppError::new(
-                Kind::Unavailable,
                 code,
                 "search by description isn't available on this server yet: names, folders and tags are searched",
             ),

@@ -7,7 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::db::nodes::Node;
 use crate::db::{self};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -63,7 +63,7 @@ pub fn normalise_query(q: &str) -> AppResult<String> {
     let q: String = q.trim().nfc().collect::<String>().to_lowercase();
     if q.is_empty() || q.chars().count() > 200 {
         return Err(AppError::bad_request(
-            "invalid-query",
+            ErrorCode::InvalidQuery,
             "the query is 1 to 200 characters",
         ));
     }

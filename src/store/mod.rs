@@ -23,7 +23,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::nodes::{Node, NodeKind, SortBy};
 use crate::db::trash::TrashEntry;
 use crate::db::{self, Db};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 pub(crate) use group::Pending;
 pub use names::NodeName;
 pub use trash::TrashItem;
@@ -168,7 +168,7 @@ fn etag() -> String {
 
 fn name_exists() -> AppError {
     AppError::conflict(
-        "name-exists",
+        ErrorCode::NameExists,
         "a file or folder with that name already exists here",
     )
 }
@@ -181,11 +181,7 @@ fn owned_dir(conn: &Connection, owner: &str, id: Option<&str>) -> AppResult<Node
     };
     match db::nodes::find_owned_node(conn, owner, &id)? {
         Some(n) if n.is_dir() => Ok(n),
-        _ => Err(AppError::new(
-            crate::error::Kind::NotFound,
-            "folder-not-found",
-            "no such folder",
-        )),
+        _ => Err(AppError::new(ErrorCode::FolderNotFound, "no such folder")),
     }
 }
 
@@ -310,7 +306,7 @@ impl Store {
                     .ok_or_else(AppError::not_found)?;
                 let Some(old_parent) = node.parent_id.clone() else {
                     return Err(AppError::bad_request(
-                        "invalid-move",
+                        ErrorCode::InvalidMove,
                         "the root folder cannot be moved or renamed",
                     ));
                 };
@@ -373,7 +369,7 @@ impl Store {
                     .ok_or_else(AppError::not_found)?;
                 if node.parent_id.is_none() {
                     return Err(AppError::bad_request(
-                        "invalid-delete",
+                        ErrorCode::InvalidDelete,
                         "the root folder cannot be deleted",
                     ));
                 }
@@ -625,7 +621,7 @@ impl Store {
     ) -> AppResult<Node> {
         if source.is_dir() {
             return Err(AppError::bad_request(
-                "is-a-folder",
+                ErrorCode::IsAFolder,
                 "copy folders item by item",
             ));
         }
@@ -799,8 +795,7 @@ fn walk_blocking(c: &Connection, mut node: Node, segments: &[String]) -> AppResu
 /// The upload a commit was to finish was deleted or expired meanwhile.
 fn upload_gone() -> AppError {
     AppError::new(
-        crate::error::Kind::NotFound,
-        "upload-gone",
+        ErrorCode::UploadGone,
         "the upload was terminated or expired",
     )
 }

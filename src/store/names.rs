@@ -4,7 +4,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 pub const MAX_NAME_BYTES: usize = 255;
 
@@ -25,7 +25,7 @@ pub fn is_os_metadata(name: &str) -> bool {
 impl NodeName {
     pub fn parse(raw: &str) -> AppResult<NodeName> {
         let name: String = raw.nfc().collect();
-        let bad = |m: &str| AppError::bad_request("invalid-name", m.to_string());
+        let bad = |m: &str| AppError::bad_request(ErrorCode::InvalidName, m.to_string());
         if name.is_empty() || name.trim().is_empty() {
             return Err(bad("a name cannot be empty or only spaces"));
         }

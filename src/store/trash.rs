@@ -15,7 +15,7 @@ use crate::db::nodes::Node;
 use crate::db::trash::TrashEntry;
 use crate::db::user_trash::TrashRow;
 use crate::db::{self};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// An item in a user's trash: its top node and where it was.
 pub struct TrashItem {
@@ -201,11 +201,7 @@ fn original_folder(
 }
 
 fn trash_item_not_found() -> AppError {
-    AppError::new(
-        crate::error::Kind::NotFound,
-        "not-in-trash",
-        "no such item in the trash",
-    )
+    AppError::new(ErrorCode::NotInTrash, "no such item in the trash")
 }
 
 impl Store {

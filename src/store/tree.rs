@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{NodeName, OnConflict, Store, etag, name_exists, new_folder, owned_dir};
 use crate::db::nodes::Node;
 use crate::db::{self};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// How deep folders may nest below a drive's root (a path of at most this many folders, plus a
 /// file). Common filesystems stop paths at 4,096 bytes, which is about as many short names; a
@@ -23,7 +23,7 @@ pub struct Placed {
 
 pub(super) fn too_deep() -> AppError {
     AppError::bad_request(
-        "too-deep",
+        ErrorCode::TooDeep,
         format!("folders can be nested at most {MAX_FOLDER_DEPTH} levels deep"),
     )
 }
@@ -44,7 +44,7 @@ pub(super) fn check_not_into_itself(conn: &Connection, id: &str, parent: &str) -
         .any(|a| a.id == id)
     {
         return Err(AppError::bad_request(
-            "invalid-move",
+            ErrorCode::InvalidMove,
             "a folder cannot be moved or copied into itself",
         ));
     }

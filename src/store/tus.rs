@@ -19,7 +19,7 @@ use super::{CommitOptions, NodeName, OnConflict, StagedBody, Store, owned_dir};
 use crate::db::nodes::Node;
 use crate::db::tus::TusUpload;
 use crate::db::{self};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// An upload nobody touched for this long is abandoned.
 pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -54,7 +54,7 @@ impl TusState {
     fn enter(&self, id: &str) -> AppResult<BusyGuard<'_>> {
         if !self.busy.lock().unwrap().insert(id.to_string()) {
             return Err(AppError::conflict(
-                "upload-busy",
+                ErrorCode::UploadBusy,
                 "another request is writing to this upload; ask its offset again",
             ));
         }
@@ -99,8 +99,7 @@ fn parse_on_conflict(s: &str) -> OnConflict {
 
 fn upload_not_found() -> AppError {
     AppError::new(
-        Kind::NotFound,
-        "upload-not-found",
+        ErrorCode::UploadNotFound,
         "no such upload (it may have expired)",
     )
 }
@@ -120,8 +119,7 @@ impl Store {
     ) -> AppResult<TusProgress> {
         if req.length < 0 || req.length > MAX_UPLOAD_LENGTH {
             return Err(AppError::new(
-                Kind::PayloadTooLarge,
-                "upload-too-large",
+                ErrorCode::UploadTooLarge,
                 format!("an upload may have at most {MAX_UPLOAD_LENGTH} bytes"),
             ));
         }
@@ -136,7 +134,7 @@ impl Store {
                     && db::nodes::name_taken(&tx, &folder.id, req.name.as_str())?
                 {
                     return Err(AppError::conflict(
-                        "name-exists",
+                        ErrorCode::NameExists,
                         "a file or folder with that name already exists here",
                     ));
                 }
@@ -258,7 +256,7 @@ impl Store {
                 });
             }
             return Err(AppError::conflict(
-                "offset-mismatch",
+                ErrorCode::OffsetMismatch,
                 format!(
                     "Upload-Offset is {offset} but the upload has {} bytes: ask its offset with HEAD",
                     up.offset
@@ -502,7 +500,7 @@ where
             Ok(c) => c,
             Err(e) => {
                 outcome = Err(AppError::bad_request(
-                    "body-cut-off",
+                    ErrorCode::BodyCutOff,
                     format!("the request body was cut off: {e}"),
                 ));
                 break;
@@ -511,15 +509,14 @@ where
         let n = chunk.len() as u64;
         if written + buf.len() as u64 + n > room {
             outcome = Err(AppError::bad_request(
-                "exceeds-upload-length",
+                ErrorCode::ExceedsUploadLength,
                 "the body goes past the Upload-Length of the upload",
             ));
             break;
         }
         if written + buf.len() as u64 + n > MAX_REQUEST_BODY {
             outcome = Err(AppError::new(
-                Kind::PayloadTooLarge,
-                "body-too-large",
+                ErrorCode::BodyTooLarge,
                 format!(
                     "one request may carry at most {MAX_REQUEST_BODY} bytes: send the upload in chunks"
                 ),

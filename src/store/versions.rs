@@ -17,7 +17,7 @@ use crate::db::nodes::Node;
 use crate::db::trash::TrashEntry;
 use crate::db::versions::Version;
 use crate::db::{self};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
@@ -116,7 +116,7 @@ impl Store {
         match db::nodes::find_owned_node(c, owner, id)? {
             Some(n) if !n.is_dir() => Ok(n),
             Some(_) => Err(AppError::bad_request(
-                "is-a-folder",
+                ErrorCode::IsAFolder,
                 "folders have no versions",
             )),
             None => Err(AppError::not_found()),
@@ -251,11 +251,7 @@ impl Store {
 }
 
 fn version_not_found() -> AppError {
-    AppError::new(
-        crate::error::Kind::NotFound,
-        "version-not-found",
-        "no such version of this file",
-    )
+    AppError::new(ErrorCode::VersionNotFound, "no such version of this file")
 }
 
 #[cfg(test)]

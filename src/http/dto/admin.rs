@@ -9,6 +9,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::invites::Invite;
 use crate::db::jobs::{JobCount, JobFailure};
 use crate::db::requests::AccessRequest;
+use crate::error::ErrorCode;
 use crate::search::semantic::{ModelState, Semantic};
 use crate::store::volumes::VolumeStatus;
 
@@ -206,8 +207,12 @@ impl From<&Semantic> for ModelStatusResponse {
         let (status, message) = match s.state() {
             ModelState::Loading => (ModelStatusKind::Loading, String::new()),
             ModelState::Ready => (ModelStatusKind::Ready, String::new()),
-            ModelState::Unavailable("runtime-missing", m) => (ModelStatusKind::RuntimeMissing, m),
-            ModelState::Unavailable("model-not-installed", m) => (ModelStatusKind::NotInstalled, m),
+            ModelState::Unavailable(ErrorCode::RuntimeMissing, m) => {
+                (ModelStatusKind::RuntimeMissing, m)
+            }
+            ModelState::Unavailable(ErrorCode::ModelNotInstalled, m) => {
+                (ModelStatusKind::NotInstalled, m)
+            }
             ModelState::Unavailable(_, m) => (ModelStatusKind::Error, m),
         };
         ModelStatusResponse {

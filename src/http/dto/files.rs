@@ -12,6 +12,7 @@ use crate::db::nodes::Node;
 use crate::db::tags::TagRow;
 use crate::db::tus::TusUpload;
 use crate::db::versions::Version;
+use crate::error::ErrorCode;
 use crate::search::service::Reason;
 
 /// What a node is, as the API names it.
@@ -378,7 +379,7 @@ pub struct SearchHitResponse {
 #[derive(Serialize, TS)]
 #[ts(rename = "SearchModelStatus")]
 pub struct SearchModelStatusResponse {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 

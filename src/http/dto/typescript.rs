@@ -1,5 +1,5 @@
-//! The web UI's `webui/src/api/types.ts`: every response shape of the API, rendered from the
-//! DTOs with ts-rs in a fixed order. The test `types_ts_is_current` fails when the file differs
+//! The web UI's `webui/src/api/types.ts`: every response shape of the API and every error code,
+//! rendered from the DTOs and the registry (src/error_code.rs) with ts-rs in a fixed order. The test `types_ts_is_current` fails when the file differs
 //! and rewrites it when `CLOUDVAULT_WRITE_TYPES=1`.
 
 use ts_rs::{Config, TS};
@@ -10,8 +10,9 @@ use super::*;
 pub const TYPES_TS: &str = "webui/src/api/types.ts";
 
 const HEADER: &str = "\
-// Generated from the response types in src/http/dto/ (ts-rs) by `cargo test --lib types_ts`:
-// do not edit. Regenerate with: CLOUDVAULT_WRITE_TYPES=1 cargo test --lib types_ts
+// Generated from the response types in src/http/dto/ and the error codes in src/error_code.rs
+// (ts-rs) by `cargo test --lib types_ts`: do not edit.
+// Regenerate with: CLOUDVAULT_WRITE_TYPES=1 cargo test --lib types_ts
 // Request bodies and UI-only types are in local-types.ts.
 ";
 
@@ -99,6 +100,9 @@ pub fn render() -> String {
         ($($t:ty),* $(,)?) => { $(decl::<$t>(&cfg, &mut out);)* };
     }
     decls![
+        // Errors
+        crate::error::ErrorCode,
+        crate::error::ErrorBody<'static>,
         // Accounts
         UserResponse,
         UsersResponse,

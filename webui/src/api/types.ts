@@ -1,6 +1,90 @@
-// Generated from the response types in src/http/dto/ (ts-rs) by `cargo test --lib types_ts`:
-// do not edit. Regenerate with: CLOUDVAULT_WRITE_TYPES=1 cargo test --lib types_ts
+// Generated from the response types in src/http/dto/ and the error codes in src/error_code.rs
+// (ts-rs) by `cargo test --lib types_ts`: do not edit.
+// Regenerate with: CLOUDVAULT_WRITE_TYPES=1 cargo test --lib types_ts
 // Request bodies and UI-only types are in local-types.ts.
+
+/**
+ * Every error code the server sends (src/error_code.rs).
+ */
+export type ErrorCode =
+  | "invalid-json"
+  | "invalid-query"
+  | "invalid-multipart"
+  | "no-files"
+  | "invalid-name"
+  | "invalid-username"
+  | "weak-password"
+  | "password-too-long"
+  | "invalid-invite"
+  | "invalid-request"
+  | "too-long"
+  | "invalid-move"
+  | "invalid-delete"
+  | "too-deep"
+  | "is-a-folder"
+  | "invalid-tag"
+  | "invalid-size"
+  | "invalid-quota"
+  | "invalid-count"
+  | "invalid-expiry"
+  | "invalid-length"
+  | "invalid-offset"
+  | "invalid-metadata"
+  | "exceeds-upload-length"
+  | "body-cut-off"
+  | "xml-dtd-refused"
+  | "xml-too-deep"
+  | "bad-request"
+  | "unauthorized"
+  | "forbidden"
+  | "setup-token-invalid"
+  | "not-found"
+  | "folder-not-found"
+  | "not-in-trash"
+  | "version-not-found"
+  | "user-not-found"
+  | "request-not-found"
+  | "upload-not-found"
+  | "upload-gone"
+  | "thumbnail-not-ready"
+  | "no-thumbnail"
+  | "no-such-route"
+  | "method-not-allowed"
+  | "name-exists"
+  | "username-taken"
+  | "setup-done"
+  | "cannot-disable-self"
+  | "offset-mismatch"
+  | "upload-busy"
+  | "tus-version"
+  | "quota-exceeded"
+  | "body-too-large"
+  | "upload-too-large"
+  | "unsupported-media-type"
+  | "range-not-satisfiable"
+  | "rate-limited"
+  | "internal"
+  | "volume-offline"
+  | "volume-read-only"
+  | "storage-read-only"
+  | "too-busy"
+  | "model-loading"
+  | "runtime-missing"
+  | "model-not-installed"
+  | "model-error"
+  | "volume-full"
+  | "storage-full";
+
+/**
+ * Body of every error answer: `{"code": "...", "message": "..."}`.
+ */
+export type ErrorBody = {
+  code: ErrorCode,
+  /**
+   * For people: the web UI shows it as a sentence.
+   */
+  message: string,
+};
 
 export type User = {
   id: string,
@@ -326,7 +410,7 @@ export type SearchHit = {
  * Why search by description did not run (the same code and words as the error it would be).
  */
 export type SearchModelStatus = {
-  code: string,
+  code: ErrorCode,
   message: string,
 };
 
