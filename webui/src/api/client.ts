@@ -3,11 +3,13 @@
 import { ROUTES, pathOf, type RouteName } from './routes'
 import type * as L from './local-types'
 import type * as T from './types'
+import type { ErrorCode } from './types'
 
 export class ApiError extends Error {
   constructor(
     public status: number,
-    public code: string,
+    /** The server's code, or `http-STATUS` for an answer without one (a proxy's). */
+    public code: ErrorCode | `http-${number}`,
     message: string,
     /** Seconds to wait before trying again (`Retry-After` of a 429 or 503), when the server said. */
     public retryAfter: number | null = null,
@@ -54,7 +56,7 @@ export function errorText(e: unknown): string {
 
 /** Turns a non-2xx answer into an ApiError with the server's message when it sent one. */
 export async function toApiError(res: Response): Promise<ApiError> {
-  let code = `http-${res.status}`
+  let code: ApiError['code'] = `http-${res.status}`
   let message = `The server answered ${res.status} ${res.statusText}`.trim()
   try {
     const body = await res.json()

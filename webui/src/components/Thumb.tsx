@@ -3,7 +3,7 @@
 // politely, with growing pauses) and an icon for files that have none.
 import { useEffect, useState } from 'react'
 import { thumbnailUrl } from '../api/routes'
-import type { FileItem } from '../api/types'
+import type { ErrorCode, FileItem } from '../api/types'
 import { formatDuration } from '../lib/format'
 
 const RETRY_MS = [1500, 3000, 6000, 12000, 30000, 60000]
@@ -62,7 +62,7 @@ export function Thumb({ file, size = 'small', className = '' }: { file: FileItem
   }, [file.id, file.etag]) // eslint-disable-line react-hooks/exhaustive-deps
 
   const onError = async () => {
-    let code = ''
+    let code: ErrorCode | '' = ''
     try {
       const res = await fetch(thumbnailUrl(file.id, size, attempt, file.etag), { credentials: 'same-origin' })
       if (res.ok) {

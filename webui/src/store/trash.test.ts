@@ -68,7 +68,7 @@ describe('delete and undo', () => {
 
   it('knows a name conflict from other errors', () => {
     expect(isNameTaken(new ApiError(409, 'name-exists', 'x'))).toBe(true)
-    expect(isNameTaken(new ApiError(409, 'conflict', 'x'))).toBe(false)
+    expect(isNameTaken(new ApiError(409, 'upload-busy', 'x'))).toBe(false)
     expect(isNameTaken(new Error('name-exists'))).toBe(false)
   })
 

@@ -3,6 +3,7 @@
 import { Upload, type HttpRequest } from 'tus-js-client'
 import { sentence } from '../api/client'
 import { pathOf } from '../api/routes'
+import type { ErrorCode } from '../api/types'
 import type { TransportFactory } from './uploads'
 
 export const CHUNK_SIZE = 50 * 1024 * 1024
@@ -13,10 +14,10 @@ export interface TokenGetter {
 }
 
 /** The `code` of a JSON error body, if it is one. */
-export function errorCode(body: string | undefined): string | undefined {
+export function errorCode(body: string | undefined): ErrorCode | undefined {
   try {
     const code = body ? JSON.parse(body).code : undefined
-    return typeof code === 'string' ? code : undefined
+    return typeof code === 'string' ? (code as ErrorCode) : undefined
   } catch {
     return undefined
   }
@@ -68,12 +69,12 @@ export function tusTransport(tokens: TokenGetter): TransportFactory {
       onError(err) {
         const res = (err as { originalResponse?: { getBody(): string; getStatus(): number } }).originalResponse
         let message = err.message
-        let code: string | undefined
+        let code: ErrorCode | undefined
         if (res) {
           try {
             const body = JSON.parse(res.getBody())
             message = sentence(body.message ?? message)
-            code = typeof body.code === 'string' ? body.code : undefined
+            code = typeof body.code === 'string' ? (body.code as ErrorCode) : undefined
           } catch {
             message = `The server answered ${res.getStatus()}`
           }

@@ -3,6 +3,7 @@
 // already knows (same name, size, folder and modification time: a reload, another tab, a
 // dropped connection) continues where it stopped instead of starting again.
 import type { OnConflict } from '../api/local-types'
+import type { ErrorCode } from '../api/types'
 import { formatBytes } from '../lib/format'
 import { createStore, type Store } from '../lib/store'
 
@@ -33,7 +34,7 @@ export interface TransportOptions {
   onProgress(sent: number, total: number): void
   onSuccess(fileId: string | null): void
   /** `code` is the server's error code when it answered one (`name-exists`, `quota-exceeded`). */
-  onError(message: string, code?: string): void
+  onError(message: string, code?: ErrorCode): void
 }
 
 export interface Transport {
