@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use crate::app::{App, DataLock, Server};
+use crate::audit::{Entry, action, record_blocking};
 use crate::auth::{self, password};
 use crate::config::{ByteSize, Config, Dur, Overrides};
 use crate::db;
-use crate::ops::audit::{Entry, action, record_blocking};
 use crate::store::fsck;
+use crate::{server::Server, state::App, storage::DataLock};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -1,6 +1,7 @@
 //! Accounts and sessions: registration with invite codes, login, refresh-token rotation with
 //! reuse detection, password changes, and the checks behind every authenticated request.
 
+pub mod basic;
 pub mod jwt;
 pub mod limiter;
 pub mod password;
@@ -367,6 +368,8 @@ pub struct Accounts {
     pub default_quota: i64,
     /// First-run set-up: the one-time token behind the printed set-up link.
     pub setup: setup::SetupToken,
+    /// Basic credentials that recently proved an account password.
+    pub basic: basic::BasicCache,
 }
 
 impl Accounts {

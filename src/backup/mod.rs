@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use rusqlite::Connection;
 
 use crate::config::Config;
-use crate::store::volumes::body_file_name;
+use crate::storage::volumes::body_file_name;
 
 pub const MANIFEST: &str = "manifest.json";
 const DB_FILE: &str = "cloudvault.db";
@@ -158,7 +158,7 @@ pub fn backup(
                 rel.join("files").join(file),
                 true,
             )];
-            for size in crate::store::volumes::THUMB_SIZES {
+            for size in crate::storage::volumes::THUMB_SIZES {
                 let t = format!("{blob}-{size}.jpg");
                 items.push((
                     vc.path.join("users").join(user).join("thumbnails").join(&t),
@@ -205,7 +205,7 @@ pub fn backup(
     let _ = std::fs::remove_file(&tmp_link);
     std::os::unix::fs::symlink(&name, &tmp_link)?;
     std::fs::rename(&tmp_link, &link)?;
-    crate::store::volumes::sync_dir(dest)?;
+    crate::storage::volumes::sync_dir(dest)?;
     Ok(report)
 }
 
@@ -219,7 +219,7 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
             std::fs::File::open(e.path())?.sync_all()?;
         }
     }
-    crate::store::volumes::sync_dir(dir)
+    crate::storage::volumes::sync_dir(dir)
 }
 
 #[derive(Debug, Default)]
@@ -248,13 +248,13 @@ pub fn restore(config: &Config, src: &Path, force: bool) -> anyhow::Result<Resto
         );
     }
     std::fs::create_dir_all(&config.data_dir)?;
-    if crate::app::DataLock::is_held(&config.data_dir) {
+    if crate::storage::DataLock::is_held(&config.data_dir) {
         bail!(
             "a cloudvault server is running on {}: stop it first",
             config.data_dir.display()
         );
     }
-    let _lock = crate::app::DataLock::acquire(&config.data_dir)?;
+    let _lock = crate::storage::DataLock::acquire(&config.data_dir)?;
     let db_path = config.db_path();
     if db_path.exists() && !force {
         bail!(
@@ -283,7 +283,7 @@ pub fn restore(config: &Config, src: &Path, force: bool) -> anyhow::Result<Resto
         // The database knows each volume by the marker it wrote there: put it back.
         if let Some((_, id)) = markers.iter().find(|(n, _)| *n == vc.name) {
             std::fs::write(
-                vc.path.join(crate::store::volumes::MARKER_FILE),
+                vc.path.join(crate::storage::volumes::MARKER_FILE),
                 format!("{id}\n"),
             )?;
         }
@@ -304,7 +304,7 @@ pub fn restore(config: &Config, src: &Path, force: bool) -> anyhow::Result<Resto
         let _ = std::fs::remove_file(format!("{}{ext}", db_path.display()));
     }
     std::fs::rename(&tmp, &db_path)?;
-    crate::store::volumes::sync_dir(&config.data_dir)?;
+    crate::storage::volumes::sync_dir(&config.data_dir)?;
     Ok(report)
 }
 
@@ -322,6 +322,6 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
             n += 1;
         }
     }
-    crate::store::volumes::sync_dir(to)?;
+    crate::storage::volumes::sync_dir(to)?;
     Ok(n)
 }

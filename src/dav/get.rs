@@ -10,12 +10,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
-use crate::app::App;
-use crate::dav::auth::cached_account_blocking;
+use crate::auth::basic::cached_account_blocking;
 use crate::dav::fs::READ_HEAD;
 use crate::db;
-use crate::http::download::{file_body, http_date, quoted_etag};
+use crate::state::App;
 use crate::store::{read_head, resolve_path_blocking};
+use crate::web::download::{file_body, http_date, quoted_etag};
 
 /// Headers that make a GET conditional, ranged or lock-aware: dav-server handles those.
 const NOT_PLAIN: [&str; 7] = [

@@ -10,8 +10,8 @@ use axum::response::Response;
 use html_escape::{encode_double_quoted_attribute, encode_text};
 
 use crate::db::nodes::{Node, SortBy};
-use crate::http::download::http_date;
 use crate::store::Listing;
+use crate::web::download::http_date;
 
 use super::tree::encode_path;
 

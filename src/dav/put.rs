@@ -31,13 +31,13 @@ use dav_server::DavHandler;
 use dav_server::davpath::DavPath;
 use hyper::body::{Frame, SizeHint};
 
-use crate::app::App;
-use crate::dav::auth::cached_account_blocking;
+use crate::auth::basic::cached_account_blocking;
 use crate::db;
-use crate::http::download::{http_date, quoted_etag};
+use crate::state::App;
 use crate::store::{
     CommitOptions, NodeName, OnConflict, Pending, StagedBody, resolve_path_blocking,
 };
+use crate::web::download::{http_date, quoted_etag};
 
 /// Largest body taken this way: the streaming path's write buffer (`UploadSink` holds up to
 /// 1 MiB before its first write), so a PUT holds no more memory than it did.
@@ -78,6 +78,7 @@ pub fn small_plain_len(headers: &HeaderMap) -> Option<u64> {
 #[allow(clippy::too_many_arguments)]
 pub async fn serve(
     app: &App,
+    dav: &super::DavState,
     req: Request,
     user_id: String,
     token_version: i64,
@@ -116,8 +117,7 @@ pub async fn serve(
         Err(_) => return give_back(parts, bytes),
     };
     if path.set_prefix(prefix).is_err()
-        || app
-            .dav
+        || dav
             .locks_for(&user_id)
             .check(&path, None, false, false, &[])
             .await

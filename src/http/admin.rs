@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::App;
+use crate::audit::{self, Entry, action};
 use crate::config::{ByteSize, Dur};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::dto::{UserResponse, rfc3339};
 use crate::http::extract::{AdminUser, ApiJson, ClientAddr};
-use crate::ops::audit::{self, Entry, action};
+use crate::state::App;
 
 pub async fn list_users(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
     let users = app.db.run(|c| db::users::list_users(c)).await?;

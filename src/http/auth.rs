@@ -6,14 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
+use crate::audit::{self, Entry, action};
 use crate::auth::TokenPair;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{self, CookieContext};
 use crate::http::dto::UserResponse;
 use crate::http::extract::{ApiJson, AuthUser, ClientAddr};
-use crate::ops::audit::{self, Entry, action};
+use crate::state::App;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::App;
 use crate::db::nodes::SortBy;
 use crate::error::{AppError, AppResult, Kind};
-use crate::http::download;
 use crate::http::dto::FileResponse;
 use crate::http::extract::{ApiJson, AuthUser};
+use crate::state::App;
 use crate::store::{NodeName, OnConflict};
+use crate::web::download;
 
 /// Ids are UUIDs; anything else cannot name a node (and answers like a missing one).
 pub fn parse_id(id: &str) -> AppResult<String> {

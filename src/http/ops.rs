@@ -12,13 +12,13 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::App;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::dto::rfc3339;
 use crate::http::extract::{AdminUser, AuthUser, ClientAddr};
 use crate::ops::health::{self, Status};
 use crate::ops::metrics::Gauges;
+use crate::state::App;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -42,10 +42,10 @@ impl FromRequestParts<App> for Privileged {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let user = match crate::dav::auth::parse_basic(auth.as_deref()) {
+        let user = match crate::web::basic::parse_basic(auth.as_deref()) {
             Some((name, pass)) => {
                 let ClientAddr(addr) = ClientAddr::from_request_parts(parts, app).await?;
-                crate::dav::auth::authenticate_basic(app, name, pass, addr).await?
+                app.accounts.authenticate_basic(name, pass, addr).await?
             }
             None => AuthUser::from_request_parts(parts, app).await?.0,
         };
@@ -60,7 +60,7 @@ impl FromRequestParts<App> for Privileged {
 /// only the status.
 pub async fn healthz(State(app): State<App>, privileged: Result<Privileged, AppError>) -> Response {
     let privileged = privileged.is_ok();
-    let h = health::check(&app).await;
+    let h = health::check(&app.store).await;
     let code = if h.status == Status::Down {
         StatusCode::SERVICE_UNAVAILABLE
     } else {

@@ -5,10 +5,10 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::dto::FileResponse;
 use crate::http::extract::AuthUser;
+use crate::state::App;
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -28,7 +28,9 @@ pub async fn search(
         return Err(AppError::bad_request("invalid-query", "limit is 1..500"));
     }
     let query = crate::search::service::normalise_query(q.q.as_deref().unwrap_or(""))?;
-    let found = app.search(&user.id, &query, limit, offset).await?;
+    let found =
+        crate::search::service::search(&app.store, &app.semantic, &user.id, &query, limit, offset)
+            .await?;
     let nodes: Vec<_> = found.items.iter().map(|h| h.node.clone()).collect();
     let media = crate::catalog::media_of(&app.store, &nodes).await?;
     let items: Vec<Value> = found

@@ -5,10 +5,10 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::dto::{FileResponse, tags_response};
 use crate::http::extract::AuthUser;
+use crate::state::App;
 
 pub async fn list(State(app): State<App>, AuthUser(user): AuthUser) -> AppResult<Json<Value>> {
     let tags = crate::catalog::list_tags(&app.store, &user.id).await?;

@@ -8,14 +8,14 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::app::App;
 use crate::db::versions::Version;
 use crate::error::{AppError, AppResult};
-use crate::http::download;
 use crate::http::dto::{FileResponse, rfc3339};
 use crate::http::extract::{AuthUser, parse_json_object};
 use crate::http::files::{parse_folder, parse_id};
+use crate::state::App;
 use crate::store::{OnConflict, TrashItem};
+use crate::web::download;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -231,7 +231,7 @@ impl Drop for ClientSlot {
 pub fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
     // The same rule as every other use of the client's address (`ClientAddr`).
     let peer = peer.to_canonical();
-    let client = crate::http::extract::client_addr(Some(peer), headers, trusted);
+    let client = crate::web::client::client_addr(Some(peer), headers, trusted);
     (trusted.contains(&peer) && client != peer).then_some(client)
 }
 

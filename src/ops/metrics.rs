@@ -81,7 +81,7 @@ pub struct Metrics {
 pub struct Gauges {
     /// (kind, state, count)
     pub jobs: Vec<(String, String, i64)>,
-    pub volumes: Vec<crate::store::volumes::VolumeStatus>,
+    pub volumes: Vec<crate::storage::volumes::VolumeStatus>,
     pub users: i64,
     pub used_bytes: i64,
     pub largest_request_body: u64,

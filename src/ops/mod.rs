@@ -1,8 +1,7 @@
 //! Running in production: the accept loop with slow-client limits and graceful shutdown
-//! (`serve`), metrics, health, the audit log, and the HTTP layer every request passes through
+//! (`serve`), metrics, health, and the HTTP layer every request passes through
 //! (counting, body stall timeout, security headers, per-address limits on password routes).
 
-pub mod audit;
 pub mod health;
 pub mod install;
 pub mod limits;
@@ -25,11 +24,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
-use crate::app::App;
 use crate::auth::limiter::RateLimiter;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::http::extract::ClientAddr;
+use crate::state::App;
+use crate::web::ClientAddr;
 use limits::{ClientSlot, MinRate, PerClient, RateMeter, ResponseClock, Transfers};
 use metrics::{Cut, Metrics};
 

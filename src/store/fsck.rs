@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 
 use crate::db;
+use crate::storage::volumes::TMP_DIR;
 use crate::store::Store;
 use crate::store::props::MAX_NODE_PROP_BYTES;
-use crate::store::volumes::TMP_DIR;
 
 #[derive(Debug, Default)]
 pub struct FsckReport {

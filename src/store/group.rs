@@ -24,11 +24,11 @@ use std::sync::{Condvar, Mutex};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::volumes::sync_dir;
 use super::{CommitOptions, Committed, NodeName, StagedBody, Store, insert_file_row_in};
 use crate::db::trash::TrashEntry;
 use crate::db::{self};
 use crate::error::{AppError, AppResult};
+use crate::storage::volumes::sync_dir;
 
 /// One body waiting for its commit.
 pub(crate) struct Pending {
@@ -272,7 +272,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::store::volumes::Volumes;
+    use crate::storage::volumes::Volumes;
 
     /// A store on a fresh data folder, and one account's id and root folder id.
     fn store(dir: &std::path::Path) -> (Store, String, String) {
