@@ -279,63 +279,10 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
     let method = method_label(req.method());
     let path = req.uri().path().to_string();
     let (mut parts, body) = req.into_parts();
-    if is_password_route(&parts.method, &path) {
-        let ClientAddr(addr) = ClientAddr::from_request_parts(&mut parts, &app)
-            .await
-            .unwrap_or(ClientAddr(IpAddr::from([0, 0, 0, 0])));
-        if let Err(wait) = app.ops.password_routes.try_hit(&addr.to_string()) {
-            let res = AppError::rate_limited(wait).into_response();
-            metrics.count_request(method, route_label(&path, None), res.status().as_u16());
-            return with_security_headers(&path, res);
-        }
-    }
-    // Behind a trusted proxy every connection is the proxy's: the per-address limit applies
-    // to the client it names, per request (held until the answer is sent).
-    let mut client_slot: Option<ClientSlot> = None;
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(client) =
-        peer.and_then(|p| limits::forwarded_client(p, &parts.headers, &app.config.trusted_proxies))
-    {
-        match app.ops.per_client.try_take(client) {
-            Some(slot) => client_slot = Some(slot),
-            None => {
-                metrics.count_cut(Cut::TooManyConnections);
-                tracing::info!(%client, "too many open requests from one address behind the proxy");
-                let res = if path.starts_with("/dav") {
-                    busy_plain(limits::Busy::Server)
-                } else {
-                    AppError::too_busy(
-                        limits::BUSY_RETRY_AFTER,
-                        "too many open requests from your address; try again shortly",
-                    )
-                    .into_response()
-                };
-                metrics.count_request(method, route_label(&path, None), res.status().as_u16());
-                return with_security_headers(&path, res);
-            }
-        }
-    }
-    // A crowd of transfers while all slots are taken is refused here, before any work (sign-in
-    // checks cost a database hop each: 1,000 at once stalled logins and listings for seconds).
-    if app.ops.transfers.is_full() && is_transfer_request(&parts.method, &path) {
-        app.ops.transfers.count_refused(limits::Busy::Server);
-        let res = if path.starts_with("/dav") {
-            busy_plain(limits::Busy::Server)
-        } else {
-            limits::Busy::Server.into_error().into_response()
-        };
-        let mut res = with_security_headers(&path, res);
-        if parts.method != Method::GET {
-            // The body is left unread: the connection cannot carry another request.
-            res.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        metrics.count_request(method, route_label(&path, None), res.status().as_u16());
-        return res;
-    }
+    let client_slot = match admit(&app, &mut parts, method, &path).await {
+        Ok(slot) => slot,
+        Err(refused) => return refused,
+    };
     let clock = parts.extensions.get::<Arc<ResponseClock>>().cloned();
     let body = Body::new(MeteredRequestBody {
         inner: body,
@@ -387,6 +334,76 @@ pub async fn http_layer(State(app): State<App>, req: Request, next: Next) -> Res
         _client_slot: client_slot,
     };
     Response::from_parts(parts, Body::new(body))
+}
+
+/// The refusals made before any work: the per-address limit on password routes, the
+/// per-client limit behind a trusted proxy, and transfers while every slot is taken. Returns the
+/// client's slot (held until the answer is sent), or the answer to send instead.
+async fn admit(
+    app: &App,
+    parts: &mut Parts,
+    method: &'static str,
+    path: &str,
+) -> Result<Option<ClientSlot>, Response> {
+    let metrics = &app.ops.metrics;
+    if is_password_route(&parts.method, path) {
+        let ClientAddr(addr) = ClientAddr::from_request_parts(parts, app)
+            .await
+            .unwrap_or(ClientAddr(IpAddr::from([0, 0, 0, 0])));
+        if let Err(wait) = app.ops.password_routes.try_hit(&addr.to_string()) {
+            let res = AppError::rate_limited(wait).into_response();
+            metrics.count_request(method, route_label(path, None), res.status().as_u16());
+            return Err(with_security_headers(path, res));
+        }
+    }
+    // Behind a trusted proxy every connection is the proxy's: the per-address limit applies
+    // to the client it names, per request (held until the answer is sent).
+    let mut client_slot: Option<ClientSlot> = None;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(client) =
+        peer.and_then(|p| limits::forwarded_client(p, &parts.headers, &app.config.trusted_proxies))
+    {
+        match app.ops.per_client.try_take(client) {
+            Some(slot) => client_slot = Some(slot),
+            None => {
+                metrics.count_cut(Cut::TooManyConnections);
+                tracing::info!(%client, "too many open requests from one address behind the proxy");
+                let res = if path.starts_with("/dav") {
+                    busy_plain(limits::Busy::Server)
+                } else {
+                    AppError::too_busy(
+                        limits::BUSY_RETRY_AFTER,
+                        "too many open requests from your address; try again shortly",
+                    )
+                    .into_response()
+                };
+                metrics.count_request(method, route_label(path, None), res.status().as_u16());
+                return Err(with_security_headers(path, res));
+            }
+        }
+    }
+    // A crowd of transfers while all slots are taken is refused here, before any work (sign-in
+    // checks cost a database hop each: 1,000 at once stalled logins and listings for seconds).
+    if app.ops.transfers.is_full() && is_transfer_request(&parts.method, path) {
+        app.ops.transfers.count_refused(limits::Busy::Server);
+        let res = if path.starts_with("/dav") {
+            busy_plain(limits::Busy::Server)
+        } else {
+            limits::Busy::Server.into_error().into_response()
+        };
+        let mut res = with_security_headers(path, res);
+        if parts.method != Method::GET {
+            // The body is left unread: the connection cannot carry another request.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        metrics.count_request(method, route_label(path, None), res.status().as_u16());
+        return Err(res);
+    }
+    Ok(client_slot)
 }
 
 /// The web UI's own policy when it did not set one (the placeholder page).
