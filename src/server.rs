@@ -146,7 +146,7 @@ pub fn router(app: App) -> Router {
         // Metrics, slow-body timeout, security headers, password-route limits (src/ops/).
         .layer(middleware::from_fn_with_state(
             app.clone(),
-            crate::ops::http_layer,
+            crate::web::layer::http_layer,
         ))
         .with_state(app)
 }

@@ -17,6 +17,7 @@ pub struct App {
     pub config: Arc<Config>,
     pub db: Db,
     pub store: Store,
+    pub audit: crate::audit::AuditLog,
     /// Uploads assembled from parts (Nextcloud chunking; tus).
     pub uploads: crate::uploads::Uploads,
     pub auth: Arc<Auth>,
@@ -81,11 +82,13 @@ impl App {
                 "after a burst: idle database connections closed"
             );
         });
+        let audit = crate::audit::AuditLog::new(db.clone());
         let app = App {
             ops,
             config: Arc::new(config),
             db,
             uploads: crate::uploads::Uploads::new(store.clone()),
+            audit,
             store,
             auth,
             accounts,

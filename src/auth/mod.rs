@@ -1,6 +1,8 @@
 //! Accounts and sessions: registration with invite codes, login, refresh-token rotation with
 //! reuse detection, password changes, and the checks behind every authenticated request.
 
+mod admin;
+mod app_passwords;
 pub mod basic;
 pub mod jwt;
 pub mod limiter;
@@ -14,7 +16,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::db::users::{NewUser, User};
+pub use crate::db::app_passwords::AppPassword;
+pub use crate::db::invites::Invite;
+pub use crate::db::requests::AccessRequest;
+use crate::db::users::NewUser;
+pub use crate::db::users::User;
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
 use jwt::{Claims, JwtKeys};

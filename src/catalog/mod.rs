@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::db::jobs::KIND_MEDIA;
-use crate::db::media::MediaRow;
+pub use crate::db::media::MediaRow;
 use crate::db::nodes::Node;
-use crate::db::tags::TagRow;
+pub use crate::db::tags::TagRow;
 use crate::db::{self};
 use crate::error::{AppError, AppResult, Kind};
 use crate::store::Store;

@@ -12,12 +12,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use crate::db::chunks::ChunkUpload;
-use crate::db::nodes::Node;
-use crate::db::users::User;
+use crate::auth::User;
 use crate::error::{AppError, Kind};
 use crate::state::App;
+use crate::store::Node;
 use crate::store::{CommitOptions, NodeName, OnConflict};
+use crate::uploads::ChunkUpload;
 
 fn text(code: StatusCode, msg: &str) -> Response {
     (

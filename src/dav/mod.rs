@@ -27,7 +27,7 @@ use axum::routing::any;
 use dav_server::DavHandler;
 use dav_server::ls::DavLockSystem;
 
-use crate::db::users::User;
+use crate::auth::User;
 use crate::state::App;
 use crate::web::ClientAddr;
 use crate::web::basic::parse_basic;
@@ -152,7 +152,7 @@ async fn entry(
     {
         let permit = match begin_transfer(&id) {
             Ok(p) => p,
-            Err(busy) => return crate::ops::busy_plain(busy),
+            Err(busy) => return crate::web::layer::busy_plain(busy),
         };
         if let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await {
             res.headers_mut()
@@ -169,7 +169,7 @@ async fn entry(
     {
         let permit = match begin_transfer(&id) {
             Ok(p) => p,
-            Err(busy) => return crate::ops::busy_plain(busy),
+            Err(busy) => return crate::web::layer::busy_plain(busy),
         };
         let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
         let prefix = raw_prefix(&raw_path, 3);
@@ -212,7 +212,7 @@ async fn entry(
     };
     let permit = match begin_transfer(&user.id) {
         Ok(p) => p,
-        Err(busy) => return crate::ops::busy_plain(busy),
+        Err(busy) => return crate::web::layer::busy_plain(busy),
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let res = match segs.as_slice() {
@@ -251,7 +251,7 @@ async fn entry(
 /// `res` with the transfer slot kept until its body is sent (a GET's file, a PUT's answer).
 fn holding(res: Response, permit: Option<crate::ops::limits::TransferPermit>) -> Response {
     match permit {
-        Some(p) => crate::ops::hold_until_sent(res, p),
+        Some(p) => crate::web::layer::hold_until_sent(res, p),
         None => res,
     }
 }

@@ -10,7 +10,7 @@ use dav_server::davpath::DavPath;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::status;
-use crate::db::users::User;
+use crate::auth::User;
 use crate::error::{AppError, Kind};
 use crate::state::App;
 use crate::store::NodeName;

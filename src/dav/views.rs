@@ -13,8 +13,8 @@ use dav_server::fs::{
 use futures_util::FutureExt;
 
 use crate::dav::fs::{DavUser, Meta, ReadFile, fs_error, segments};
-use crate::db::nodes::Node;
 use crate::state::App;
+use crate::store::Node;
 
 /// Which virtual tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,16 +6,16 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::audit::{self, Entry, action};
+use crate::audit::{Entry, action};
+use crate::auth::Invite;
 use crate::config::{ByteSize, Dur};
-use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::dto::{UserResponse, rfc3339};
 use crate::http::extract::{AdminUser, ApiJson, ClientAddr};
 use crate::state::App;
 
 pub async fn list_users(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
-    let users = app.db.run(|c| db::users::list_users(c)).await?;
+    let users = app.accounts.list_users().await?;
     let users: Vec<UserResponse> = users.iter().map(UserResponse::from).collect();
     Ok(Json(json!({ "users": users })))
 }
@@ -49,29 +49,13 @@ pub async fn set_quota(
             ));
         }
     };
-    if bytes > i64::MAX as u64 {
-        return Err(AppError::bad_request("invalid-quota", "quota out of range"));
-    }
-    // Lowering a quota below usage refuses new writes; it never deletes anything.
-    let user = app
-        .db
-        .run(move |c| {
-            if !db::users::set_quota(c, &id, bytes as i64)? {
-                return Err(AppError::new(
-                    crate::error::Kind::NotFound,
-                    "user-not-found",
-                    "no such user",
-                ));
-            }
-            db::users::find_user_by_id(c, &id)?.ok_or_else(AppError::not_found)
-        })
-        .await?;
+    let user = app.accounts.set_quota(&id, bytes).await?;
     tracing::info!(admin = %admin.id, user = %user.id, quota = bytes, "quota set");
     let entry = Entry::by(action::QUOTA_SET, &admin)
         .on(&user)
         .detail(json!({ "quota_bytes": bytes }))
         .from(addr);
-    audit::record(&app.db, entry).await;
+    app.audit.record(entry).await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -104,7 +88,9 @@ pub async fn set_disabled(
     } else {
         action::USER_ENABLE
     };
-    audit::record(&app.db, Entry::by(what, &admin).on(&user).from(addr)).await;
+    app.audit
+        .record(Entry::by(what, &admin).on(&user).from(addr))
+        .await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -134,7 +120,7 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
     serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid-json", e.to_string()))
 }
 
-fn invite_json(i: &db::invites::Invite) -> Value {
+fn invite_json(i: &Invite) -> Value {
     json!({ "code": i.code, "created_at": rfc3339(i.created_at), "expires_at": rfc3339(i.expires_at) })
 }
 
@@ -155,7 +141,7 @@ pub async fn create_invites(
     let entry = Entry::by(action::INVITES_CREATE, &admin)
         .detail(json!({ "count": codes.len() }))
         .from(addr);
-    audit::record(&app.db, entry).await;
+    app.audit.record(entry).await;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() })),
@@ -163,10 +149,7 @@ pub async fn create_invites(
 }
 
 pub async fn list_invites(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
-    let codes = app
-        .db
-        .run(|c| db::invites::list_active_invites(c, db::now_ms()))
-        .await?;
+    let codes = app.accounts.list_active_invites().await?;
     Ok(Json(
         json!({ "codes": codes.iter().map(invite_json).collect::<Vec<_>>() }),
     ))
@@ -176,7 +159,7 @@ pub async fn list_access_requests(
     State(app): State<App>,
     _admin: AdminUser,
 ) -> AppResult<Json<Value>> {
-    let reqs = app.db.run(|c| db::requests::list_requests(c)).await?;
+    let reqs = app.accounts.list_access_requests().await?;
     let reqs: Vec<Value> = reqs
         .iter()
         .map(|r| json!({"id": r.id, "name": r.name, "contact": r.contact, "message": r.message, "created_at": rfc3339(r.created_at)}))
@@ -190,16 +173,12 @@ pub async fn delete_access_request(
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    let rid = id.clone();
-    let found = app
-        .db
-        .run(move |c| db::requests::delete_request(c, &rid))
-        .await?;
+    let found = app.accounts.delete_access_request(&id).await?;
     if found {
         let entry = Entry::by(action::ACCESS_REQUEST_DELETE, &admin)
             .on_object(&id)
             .from(addr);
-        audit::record(&app.db, entry).await;
+        app.audit.record(entry).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::not_found())
@@ -245,15 +224,7 @@ pub async fn list_volumes(State(app): State<App>, _admin: AdminUser) -> AppResul
 /// The job queue: counts by kind and state, the latest failures with their reasons, and whether
 /// the AI model is there.
 pub async fn list_jobs(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<Value>> {
-    let (counts, failures) = app
-        .db
-        .run(|c| {
-            Ok((
-                db::jobs::count_jobs(c)?,
-                db::jobs::list_failed_jobs(c, 200)?,
-            ))
-        })
-        .await?;
+    let (counts, failures) = app.jobs.report(200).await?;
     let failures: Vec<Value> = failures
         .into_iter()
         .map(|f| {

@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
+use crate::auth::User;
 use crate::catalog::FileDetails;
-use crate::db::media::MediaRow;
-use crate::db::nodes::Node;
-use crate::db::tags::TagRow;
-use crate::db::users::User;
+use crate::catalog::MediaRow;
+use crate::catalog::TagRow;
+use crate::store::Node;
 
 pub fn rfc3339(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::db::users::User;
+use crate::auth::User;
 use crate::error::{AppError, Kind};
 use crate::state::App;
 pub use crate::web::ClientAddr;
@@ -44,8 +44,7 @@ impl FromRequestParts<App> for AuthUser {
         };
         // Signature, expiry and revoked sign-ins first, without taking a connection.
         let claims = app.auth.verify_token(&token, typ)?;
-        let auth = app.auth.clone();
-        let user = app.db.run(move |c| auth.current_user(c, &claims)).await?;
+        let user = app.accounts.current_user(claims).await?;
         Ok(AuthUser(user))
     }
 }

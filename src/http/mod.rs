@@ -106,7 +106,7 @@ pub fn routes(config: &Config) -> Router<App> {
         .route("/admin/audit", get(ops::list_audit))
         .merge(tus::routes())
         // Route templates label the metrics (must follow every route).
-        .route_layer(middleware::from_fn(crate::ops::remember_route))
+        .route_layer(middleware::from_fn(crate::web::layer::remember_route))
         .fallback(files::api_not_found)
         // No other site may embed API answers (thumbnails and downloads above all).
         .layer(SetResponseHeaderLayer::if_not_present(

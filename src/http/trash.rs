@@ -8,12 +8,12 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::db::versions::Version;
 use crate::error::{AppError, AppResult};
 use crate::http::dto::{FileResponse, rfc3339};
 use crate::http::extract::{AuthUser, parse_json_object};
 use crate::http::files::{parse_folder, parse_id};
 use crate::state::App;
+use crate::store::Version;
 use crate::store::{OnConflict, TrashItem};
 use crate::web::download;
 
@@ -170,7 +170,7 @@ pub async fn download_version(
         .try_begin(&user.id)
         .map_err(|b| b.into_error())?;
     let res = download::serve_file(&app.store, &node, &method, &headers, false).await?;
-    Ok(crate::ops::hold_until_sent(res, permit))
+    Ok(crate::web::layer::hold_until_sent(res, permit))
 }
 
 pub async fn restore_version(

@@ -14,12 +14,12 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::db::tus::TusUpload;
 use crate::error::{AppError, AppResult, Kind};
 use crate::http::dto::rfc3339;
 use crate::http::extract::AuthUser;
 use crate::state::App;
 use crate::store::{NodeName, OnConflict};
+use crate::uploads::TusUpload;
 use crate::uploads::tus::{MAX_REQUEST_BODY, MAX_UPLOAD_LENGTH, NewTusUpload};
 
 const TUS_VERSION: &str = "1.0.0";
@@ -308,7 +308,7 @@ pub async fn append(
             r
         }
     };
-    crate::ops::hold_until_sent(res, permit)
+    crate::web::layer::hold_until_sent(res, permit)
 }
 
 fn unsupported_media_type() -> Response {

@@ -16,7 +16,7 @@ use crate::error::AppResult;
 pub mod clip_job;
 pub mod media_job;
 
-pub use crate::db::jobs::{KIND_CLIP, KIND_MEDIA};
+pub use crate::db::jobs::{JobCount, JobFailure, KIND_CLIP, KIND_MEDIA};
 
 /// Attempts before a retryable failure becomes `failed`.
 pub const MAX_ATTEMPTS: i64 = 4;
@@ -107,6 +107,26 @@ impl Jobs {
             workers: workers.max(1),
             done: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Jobs by kind and state.
+    pub async fn counts(&self) -> AppResult<Vec<db::jobs::JobCount>> {
+        self.db.run(|c| db::jobs::count_jobs(c)).await
+    }
+
+    /// Jobs by kind and state, and the latest `limit` failures with their reasons.
+    pub async fn report(
+        &self,
+        limit: i64,
+    ) -> AppResult<(Vec<db::jobs::JobCount>, Vec<db::jobs::JobFailure>)> {
+        self.db
+            .run(move |c| {
+                Ok((
+                    db::jobs::count_jobs(c)?,
+                    db::jobs::list_failed_jobs(c, limit)?,
+                ))
+            })
+            .await
     }
 
     pub fn workers(&self) -> usize {

@@ -10,6 +10,7 @@ pub(crate) use handoff::FileStream;
 pub mod names;
 pub mod processing;
 pub mod props;
+mod quick;
 mod trash;
 mod tree;
 pub mod upload;
@@ -19,8 +20,9 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::db::nodes::{Node, NodeKind, SortBy};
+pub use crate::db::nodes::{Node, NodeKind, SortBy};
 use crate::db::trash::TrashEntry;
+pub use crate::db::versions::Version;
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
 use crate::storage::volumes::Volumes;
@@ -500,6 +502,32 @@ impl Store {
             self.purge(unlink).await;
         }
         node
+    }
+
+    /// The folder at `segments` below `owner`'s root and, when `look` and it is a folder, what
+    /// its child `name` is: one read snapshot for both. None: no node at `segments`.
+    pub async fn parent_and_child(
+        &self,
+        owner: &str,
+        segments: Vec<String>,
+        name: &NodeName,
+        look: bool,
+    ) -> AppResult<Option<(Node, Option<Node>)>> {
+        let (owner, key) = (owner.to_string(), name.as_str().to_string());
+        self.db
+            .run(move |c| {
+                db::read_tx(c, |c| {
+                    let Some(parent) = resolve_path_blocking(c, &owner, &segments)? else {
+                        return Ok(None);
+                    };
+                    let existing = match look && parent.is_dir() {
+                        true => db::nodes::find_child(c, &parent.id, &key)?,
+                        false => None,
+                    };
+                    Ok(Some((parent, existing)))
+                })
+            })
+            .await
     }
 
     /// What `owner` may still store: quota minus used and reserved bytes.

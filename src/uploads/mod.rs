@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::db::chunks::{ChunkPart, ChunkUpload};
+pub use crate::db::tus::TusUpload;
 use crate::error::AppResult;
 use crate::store::Store;
 

@@ -72,6 +72,16 @@ pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]
     client
 }
 
+/// The client behind a trusted proxy, by the rule of [`client_addr`]:
+/// `CF-Connecting-IP`, else the right-most `X-Forwarded-For` entry that is not itself a trusted
+/// proxy. None when the peer is no trusted proxy or the proxy named nobody else.
+pub fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+    // The same rule as every other use of the client's address (`ClientAddr`).
+    let peer = peer.to_canonical();
+    let client = client_addr(Some(peer), headers, trusted);
+    (trusted.contains(&peer) && client != peer).then_some(client)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +172,23 @@ mod tests {
             client_addr(Some(ip("::ffff:127.0.0.1")), &h, &trusted()),
             ip("203.0.113.7")
         );
+    }
+
+    #[test]
+    fn forwarded_client_only_from_trusted_proxies() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "10.0.0.1, 198.51.100.7".parse().unwrap());
+        assert_eq!(
+            forwarded_client(proxy, &h, &[proxy]),
+            Some("198.51.100.7".parse().unwrap())
+        );
+        h.insert("cf-connecting-ip", "2001:db8::1".parse().unwrap());
+        assert_eq!(
+            forwarded_client(proxy, &h, &[proxy]),
+            Some("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(forwarded_client(proxy, &h, &[]), None);
+        assert_eq!(forwarded_client(proxy, &HeaderMap::new(), &[proxy]), None);
     }
 }
