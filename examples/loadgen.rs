@@ -375,10 +375,18 @@ async fn main() {
         .build()
         .unwrap();
 
+    let accounts = seed_and_warm_up(&c, &a).await;
+    let (all, elapsed) = run_clients(&c, &a, &accounts).await;
+    print_report(&a, &all, elapsed);
+    std::process::exit(if all.errors.is_empty() { 0 } else { 1 });
+}
+
+/// Seeds every user's files, then warms the server up.
+async fn seed_and_warm_up(c: &Client, a: &Args) -> Vec<Arc<Account>> {
     let t0 = Instant::now();
     let mut accounts = Vec::new();
     for (i, u) in a.users.iter().enumerate() {
-        accounts.push(Arc::new(seed(&c, &a, u, i).await));
+        accounts.push(Arc::new(seed(c, a, u, i).await));
     }
     eprintln!(
         "seeded {} users x {} files in {:.1}s",
@@ -391,7 +399,7 @@ async fn main() {
     for acc in &accounts {
         let mut t = Tally::default();
         one(
-            &c,
+            c,
             &a.base,
             acc,
             &a.password,
@@ -403,7 +411,12 @@ async fn main() {
         .await
         .expect("warm-up PROPFIND");
     }
+    accounts
+}
 
+/// Runs `a.clients` clients for `a.seconds`, printing progress; returns their merged tally and
+/// the seconds they ran.
+async fn run_clients(c: &Client, a: &Arc<Args>, accounts: &[Arc<Account>]) -> (Tally, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done_ops = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -452,7 +465,11 @@ async fn main() {
     }
     progress.abort();
     let elapsed = start.elapsed().as_secs_f64();
+    (all, elapsed)
+}
 
+/// The latency table, throughput, errors, and the `RESULT key=value` lines.
+fn print_report(a: &Args, all: &Tally, elapsed: f64) {
     let mut total: Vec<u32> = Vec::new();
     println!(
         "{:<9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
@@ -509,5 +526,4 @@ async fn main() {
     println!("RESULT p99_ms={:.1}", pct(&total, 0.99));
     println!("RESULT errors={}", all.errors.len());
     println!("RESULT seconds={elapsed:.1}");
-    std::process::exit(if all.errors.is_empty() { 0 } else { 1 });
 }

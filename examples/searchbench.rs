@@ -284,15 +284,7 @@ fn row(set: &str, n: usize, imp: &str, threads: usize, m: &Measured, mem_mb: f64
 fn main() {
     let a = parse_args();
     let (n, dim) = (a.n, a.dim);
-    let clip = a.clip_model.as_ref().map(|dir| {
-        let ort = a.ort.as_ref().expect("--clip-model needs --ort LIB");
-        cloudvault::ml::init_runtime(std::path::Path::new(ort)).unwrap_or_else(|e| panic!("{e}"));
-        let m = ClipModel::load(std::path::Path::new(dir), &ClipOptions::default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        m.embed_texts(&["warm-up"]).expect("text embedding");
-        eprintln!("   text encoder: {dir}");
-        m
-    });
+    let clip = load_clip(&a);
     let set = a.kind.as_str();
     eprintln!(
         "== {set} n={n} dim={dim} queries={} kernel={}",
@@ -315,18 +307,7 @@ fn main() {
     eprintln!("   exact top-10 in {:.1}s", t.elapsed().as_secs_f64());
 
     if let Some(dir) = &a.out {
-        let write = |name: &str, bytes: &[u8]| {
-            std::fs::write(format!("{dir}/{name}"), bytes).expect("write bench data");
-        };
-        let as_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        write("data.f32", &as_bytes(&data));
-        write("queries.f32", &as_bytes(&queries));
-        let t: Vec<u8> = truth
-            .iter()
-            .flatten()
-            .flat_map(|r| r.to_le_bytes())
-            .collect();
-        write("truth.u32", &t);
+        write_bench_data(dir, &data, &queries, &truth);
     }
 
     // Our index, int8 rows (the default).
@@ -357,44 +338,7 @@ fn main() {
     idx.set_oversample(cloudvault::search::index::DEFAULT_OVERSAMPLE);
 
     if a.quant_compare {
-        // Per-vector scale (what the index does) against one global scale for every vector,
-        // both without rescoring: which quantisation ranks better.
-        let mut pv = vec![0i8; n * dim];
-        let mut pv_s = vec![0f32; n];
-        let mut maxabs = 0f32;
-        for (r, v) in data.chunks_exact(dim).enumerate() {
-            let code = &mut pv[r * dim..(r + 1) * dim];
-            int8::quantize_per_vector(v, code);
-            pv_s[r] = int8::unit_scale(code);
-            maxabs = v.iter().fold(maxabs, |m, x| m.max(x.abs()));
-        }
-        let q8: Vec<Vec<i8>> = queries
-            .chunks_exact(dim)
-            .map(|q| {
-                let mut c = vec![0i8; dim];
-                int8::quantize_per_vector(q, &mut c);
-                c
-            })
-            .collect();
-        let r_pv = ranking_recall(&pv, &pv_s, &q8, dim, &truth);
-        println!("quant\t{set}\t{n}\tper-vector\t{r_pv:.4}");
-        // Global: the largest |value| in the data (no clipping), and the 99.9th percentile of
-        // per-vector maxima (clips the rare outliers, finer steps for the rest).
-        let mut maxima: Vec<f32> = data
-            .chunks_exact(dim)
-            .map(|v| v.iter().fold(0f32, |m, x| m.max(x.abs())))
-            .collect();
-        maxima.sort_by(f32::total_cmp);
-        let p999 = maxima[(maxima.len() - 1) * 999 / 1000];
-        for (label, g) in [("global-max", maxabs), ("global-p99.9", p999)] {
-            let scale = g / int8::QMAX;
-            for (r, v) in data.chunks_exact(dim).enumerate() {
-                int8::quantize_with_scale(v, scale, &mut pv[r * dim..(r + 1) * dim]);
-            }
-            pv_s.fill(1.0);
-            let r = ranking_recall(&pv, &pv_s, &q8, dim, &truth);
-            println!("quant\t{set}\t{n}\t{label}\t{r:.4}");
-        }
+        compare_quantisation(set, n, dim, &data, &queries, &truth);
     }
 
     if a.f16 {
@@ -409,5 +353,82 @@ fn main() {
         let mem = idx.memory_bytes() as f64 / (1 << 20) as f64;
         let m = measure(&idx, &queries, dim, &truth, 2, None);
         row(set, n, "cloudvault-int8+f16-rescore", 2, &m, mem, build);
+    }
+}
+
+/// The CLIP model of `--clip-model`, loaded and warmed up, for the whole-query rows.
+fn load_clip(a: &Args) -> Option<ClipModel> {
+    a.clip_model.as_ref().map(|dir| {
+        let ort = a.ort.as_ref().expect("--clip-model needs --ort LIB");
+        cloudvault::ml::init_runtime(std::path::Path::new(ort)).unwrap_or_else(|e| panic!("{e}"));
+        let m = ClipModel::load(std::path::Path::new(dir), &ClipOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        m.embed_texts(&["warm-up"]).expect("text embedding");
+        eprintln!("   text encoder: {dir}");
+        m
+    })
+}
+
+/// Writes the data, queries and exact top-10 into `dir` (for the other implementations).
+fn write_bench_data(dir: &str, data: &[f32], queries: &[f32], truth: &[Vec<u32>]) {
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(format!("{dir}/{name}"), bytes).expect("write bench data");
+    };
+    let as_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    write("data.f32", &as_bytes(data));
+    write("queries.f32", &as_bytes(queries));
+    let t: Vec<u8> = truth
+        .iter()
+        .flatten()
+        .flat_map(|r| r.to_le_bytes())
+        .collect();
+    write("truth.u32", &t);
+}
+
+/// Per-vector scale (what the index does) against one global scale for every vector, both
+/// without rescoring: which quantisation ranks better.
+fn compare_quantisation(
+    set: &str,
+    n: usize,
+    dim: usize,
+    data: &[f32],
+    queries: &[f32],
+    truth: &[Vec<u32>],
+) {
+    let mut pv = vec![0i8; n * dim];
+    let mut pv_s = vec![0f32; n];
+    let mut maxabs = 0f32;
+    for (r, v) in data.chunks_exact(dim).enumerate() {
+        let code = &mut pv[r * dim..(r + 1) * dim];
+        int8::quantize_per_vector(v, code);
+        pv_s[r] = int8::unit_scale(code);
+        maxabs = v.iter().fold(maxabs, |m, x| m.max(x.abs()));
+    }
+    let q8: Vec<Vec<i8>> = queries
+        .chunks_exact(dim)
+        .map(|q| {
+            let mut c = vec![0i8; dim];
+            int8::quantize_per_vector(q, &mut c);
+            c
+        })
+        .collect();
+    let r_pv = ranking_recall(&pv, &pv_s, &q8, dim, truth);
+    println!("quant\t{set}\t{n}\tper-vector\t{r_pv:.4}");
+    // Global: the largest |value| in the data (no clipping), and the 99.9th percentile of
+    // per-vector maxima (clips the rare outliers, finer steps for the rest).
+    let mut maxima: Vec<f32> = data
+        .chunks_exact(dim)
+        .map(|v| v.iter().fold(0f32, |m, x| m.max(x.abs())))
+        .collect();
+    maxima.sort_by(f32::total_cmp);
+    let p999 = maxima[(maxima.len() - 1) * 999 / 1000];
+    for (label, g) in [("global-max", maxabs), ("global-p99.9", p999)] {
+        let scale = g / int8::QMAX;
+        for (r, v) in data.chunks_exact(dim).enumerate() {
+            int8::quantize_with_scale(v, scale, &mut pv[r * dim..(r + 1) * dim]);
+        }
+        pv_s.fill(1.0);
+        let r = ranking_recall(&pv, &pv_s, &q8, dim, truth);
+        println!("quant\t{set}\t{n}\t{label}\t{r:.4}");
     }
 }

@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use crate::app::{App, DataLock, Server};
+use crate::audit::{Entry, action, record_blocking};
 use crate::auth::{self, password};
 use crate::config::{ByteSize, Config, Dur, Overrides};
 use crate::db;
-use crate::ops::audit::{Entry, action, record_blocking};
 use crate::store::fsck;
+use crate::{server::Server, state::App, storage::DataLock};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -416,143 +416,171 @@ fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
             password,
             admin,
             quota,
-        } => {
-            let username = auth::parse_username(&name)?;
-            let password = match password {
-                Some(p) => p,
-                None => read_new_password(&username)?,
-            };
-            password::check_password_rules(&password, &username)?;
-            let hash = password::hash_password(&password)?;
-            let quota = quota.map(|q| q.0).unwrap_or(app.config.default_quota.0) as i64;
-            let mut conn = app.db.conn()?;
-            let user = auth::create_user(&mut conn, &username, &hash, admin, quota)?;
-            let entry = Entry::by_cli(action::USER_CREATE)
-                .on(&user)
-                .detail(serde_json::json!({ "admin": admin, "quota_bytes": quota }));
-            record_blocking(&conn, entry);
-            println!(
-                "created {}{} (id {}, quota {})",
-                user.username,
-                if admin { " [admin]" } else { "" },
-                user.id,
-                human(quota)
-            );
-        }
+        } => admin_create_user(&app, &name, password, admin, quota)?,
         AdminCommand::Invite {
             command: InviteCommand::Create { count, expires },
-        } => {
-            if !(1..=100).contains(&count) {
-                bail!("--count must be between 1 and 100");
-            }
-            let ttl = expires
-                .map(|d| d.0.as_secs() as i64)
-                .unwrap_or(app.config.auth.invite_ttl.0.as_secs() as i64);
-            let mut conn = app.db.conn()?;
-            let entry =
-                Entry::by_cli(action::INVITES_CREATE).detail(serde_json::json!({ "count": count }));
-            record_blocking(&conn, entry);
-            for i in auth::create_invites_blocking(&mut conn, count, ttl, None)? {
-                println!(
-                    "{}  (expires {})",
-                    i.code,
-                    crate::http::dto::rfc3339(i.expires_at)
-                );
-            }
-        }
+        } => admin_create_invites(&app, count, expires)?,
         AdminCommand::Invite {
             command: InviteCommand::List,
-        } => {
-            let conn = app.db.conn()?;
-            let codes = db::invites::list_active_invites(&conn, db::now_ms())?;
-            if codes.is_empty() {
-                println!("no active invite codes");
-            }
-            for i in codes {
-                println!(
-                    "{}  (expires {})",
-                    i.code,
-                    crate::http::dto::rfc3339(i.expires_at)
-                );
-            }
-        }
-        AdminCommand::Users => {
-            let conn = app.db.conn()?;
-            println!(
-                "{:<24} {:>12} {:>12} {:>6}  flags",
-                "username", "used", "quota", "use%"
-            );
-            for u in db::users::list_users(&conn)? {
-                let pct = if u.quota_bytes > 0 {
-                    u.used_bytes as f64 * 100.0 / u.quota_bytes as f64
-                } else {
-                    0.0
-                };
-                let mut flags = Vec::new();
-                if u.is_admin {
-                    flags.push("admin");
-                }
-                if u.disabled {
-                    flags.push("disabled");
-                }
-                println!(
-                    "{:<24} {:>12} {:>12} {:>5.1}%  {}",
-                    u.username,
-                    human(u.used_bytes),
-                    human(u.quota_bytes),
-                    pct,
-                    flags.join(",")
-                );
-            }
-        }
-        AdminCommand::Pin { user, volume, none } => {
-            let u = find_user(&app, &user)?;
-            if volume.is_none() && !none {
-                bail!("name a volume, or --none");
-            }
-            if let Some(v) = &volume
-                && app.store.volumes.get(v).is_none()
-            {
-                bail!("no volume named {v:?} in the configuration");
-            }
-            let conn = app.db.conn()?;
-            db::users::set_pinned_volume(&conn, &u.id, volume.as_deref())?;
-            let entry = Entry::by_cli(action::VOLUME_PIN)
-                .on(&u)
-                .detail(serde_json::json!({ "volume": volume }));
-            record_blocking(&conn, entry);
-            match volume {
-                Some(v) => println!("{}: new files go to volume {v}", u.username),
-                None => println!("{}: new files follow the placement policy", u.username),
-            }
-        }
+        } => admin_list_invites(&app)?,
+        AdminCommand::Users => admin_list_users(&app)?,
+        AdminCommand::Pin { user, volume, none } => admin_pin_volume(&app, &user, volume, none)?,
         AdminCommand::Quota {
             command: QuotaCommand::Set { user, size },
-        } => {
-            let u = find_user(&app, &user)?;
-            if size.0 > i64::MAX as u64 {
-                bail!("quota out of range");
-            }
-            let conn = app.db.conn()?;
-            db::users::set_quota(&conn, &u.id, size.0 as i64)?;
-            let entry = Entry::by_cli(action::QUOTA_SET)
-                .on(&u)
-                .detail(serde_json::json!({ "quota_bytes": size.0 }));
-            record_blocking(&conn, entry);
-            println!(
-                "{}: quota {} (used {})",
-                u.username,
-                human(size.0 as i64),
-                human(u.used_bytes)
-            );
-            if u.used_bytes > size.0 as i64 {
-                println!(
-                    "note: usage is above the new quota; uploads are refused until files are deleted (nothing is deleted)"
-                );
-            }
-        }
+        } => admin_set_quota(&app, &user, size)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn admin_create_user(
+    app: &App,
+    name: &str,
+    password: Option<String>,
+    admin: bool,
+    quota: Option<ByteSize>,
+) -> anyhow::Result<()> {
+    let username = auth::parse_username(name)?;
+    let password = match password {
+        Some(p) => p,
+        None => read_new_password(&username)?,
+    };
+    password::check_password_rules(&password, &username)?;
+    let hash = password::hash_password(&password)?;
+    let quota = quota.map(|q| q.0).unwrap_or(app.config.default_quota.0) as i64;
+    let mut conn = app.db.conn()?;
+    let user = auth::create_user(&mut conn, &username, &hash, admin, quota)?;
+    let entry = Entry::by_cli(action::USER_CREATE)
+        .on(&user)
+        .detail(serde_json::json!({ "admin": admin, "quota_bytes": quota }));
+    record_blocking(&conn, entry);
+    println!(
+        "created {}{} (id {}, quota {})",
+        user.username,
+        if admin { " [admin]" } else { "" },
+        user.id,
+        human(quota)
+    );
+    Ok(())
+}
+
+fn admin_create_invites(app: &App, count: u32, expires: Option<Dur>) -> anyhow::Result<()> {
+    if !(1..=100).contains(&count) {
+        bail!("--count must be between 1 and 100");
+    }
+    let ttl = expires
+        .map(|d| d.0.as_secs() as i64)
+        .unwrap_or(app.config.auth.invite_ttl.0.as_secs() as i64);
+    let mut conn = app.db.conn()?;
+    let entry = Entry::by_cli(action::INVITES_CREATE).detail(serde_json::json!({ "count": count }));
+    record_blocking(&conn, entry);
+    for i in auth::create_invites_blocking(&mut conn, count, ttl, None)? {
+        println!(
+            "{}  (expires {})",
+            i.code,
+            crate::http::dto::rfc3339(i.expires_at)
+        );
+    }
+    Ok(())
+}
+
+fn admin_list_invites(app: &App) -> anyhow::Result<()> {
+    let conn = app.db.conn()?;
+    let codes = db::invites::list_active_invites(&conn, db::now_ms())?;
+    if codes.is_empty() {
+        println!("no active invite codes");
+    }
+    for i in codes {
+        println!(
+            "{}  (expires {})",
+            i.code,
+            crate::http::dto::rfc3339(i.expires_at)
+        );
+    }
+    Ok(())
+}
+
+fn admin_list_users(app: &App) -> anyhow::Result<()> {
+    let conn = app.db.conn()?;
+    println!(
+        "{:<24} {:>12} {:>12} {:>6}  flags",
+        "username", "used", "quota", "use%"
+    );
+    for u in db::users::list_users(&conn)? {
+        let pct = if u.quota_bytes > 0 {
+            u.used_bytes as f64 * 100.0 / u.quota_bytes as f64
+        } else {
+            0.0
+        };
+        let mut flags = Vec::new();
+        if u.is_admin {
+            flags.push("admin");
+        }
+        if u.disabled {
+            flags.push("disabled");
+        }
+        println!(
+            "{:<24} {:>12} {:>12} {:>5.1}%  {}",
+            u.username,
+            human(u.used_bytes),
+            human(u.quota_bytes),
+            pct,
+            flags.join(",")
+        );
+    }
+    Ok(())
+}
+
+fn admin_pin_volume(
+    app: &App,
+    user: &str,
+    volume: Option<String>,
+    none: bool,
+) -> anyhow::Result<()> {
+    let u = find_user(app, user)?;
+    if volume.is_none() && !none {
+        bail!("name a volume, or --none");
+    }
+    if let Some(v) = &volume
+        && app.store.volumes.get(v).is_none()
+    {
+        bail!("no volume named {v:?} in the configuration");
+    }
+    let conn = app.db.conn()?;
+    db::users::set_pinned_volume(&conn, &u.id, volume.as_deref())?;
+    let entry = Entry::by_cli(action::VOLUME_PIN)
+        .on(&u)
+        .detail(serde_json::json!({ "volume": volume }));
+    record_blocking(&conn, entry);
+    match volume {
+        Some(v) => println!("{}: new files go to volume {v}", u.username),
+        None => println!("{}: new files follow the placement policy", u.username),
+    }
+    Ok(())
+}
+
+fn admin_set_quota(app: &App, user: &str, size: ByteSize) -> anyhow::Result<()> {
+    let u = find_user(app, user)?;
+    if size.0 > i64::MAX as u64 {
+        bail!("quota out of range");
+    }
+    let conn = app.db.conn()?;
+    db::users::set_quota(&conn, &u.id, size.0 as i64)?;
+    let entry = Entry::by_cli(action::QUOTA_SET)
+        .on(&u)
+        .detail(serde_json::json!({ "quota_bytes": size.0 }));
+    record_blocking(&conn, entry);
+    println!(
+        "{}: quota {} (used {})",
+        u.username,
+        human(size.0 as i64),
+        human(u.used_bytes)
+    );
+    if u.used_bytes > size.0 as i64 {
+        println!(
+            "note: usage is above the new quota; uploads are refused until files are deleted (nothing is deleted)"
+        );
+    }
+    Ok(())
 }
 
 fn run_fsck(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
@@ -598,169 +626,183 @@ fn run_fsck(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
-    use crate::ml;
     match command {
         ModelCommand::Fetch {
             name,
             dest,
             base_url,
             allow_unverified,
-        } => {
-            let configured = config.ml_model_dir();
-            let configured_name = configured
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned());
-            let name = name
-                .or_else(|| configured_name.clone())
-                .unwrap_or_else(|| ml::DEFAULT_MODEL.to_string());
-            let dest = dest.unwrap_or_else(|| {
-                if configured_name.as_deref() == Some(name.as_str()) {
-                    configured.clone()
-                } else {
-                    config.data_dir.join("models").join(&name)
-                }
-            });
-            let opts = ml::fetch::FetchOptions {
-                name: name.clone(),
-                dest: dest.clone(),
-                base_url,
-                allow_unverified,
-                progress: true,
-            };
-            eprintln!("fetching {name} into {}", dest.display());
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let report = rt.block_on(ml::fetch::fetch_model(&opts))?;
-            let fetched: u64 = report
-                .files
-                .iter()
-                .map(|(_, o)| match o {
-                    ml::fetch::FileOutcome::Downloaded { bytes } => *bytes,
-                    ml::fetch::FileOutcome::AlreadyPresent => 0,
-                })
-                .sum();
-            let checked = if report.unverified.is_empty() {
-                "every file verified".to_string()
-            } else {
-                format!("NOT verified: {}", report.unverified.join(", "))
-            };
-            println!(
-                "model {name} ready in {} ({} downloaded, {checked})",
-                dest.display(),
-                human(fetched as i64)
-            );
-            if dest != configured {
-                println!(
-                    "to use it, set in the config:\n  [ml]\n  model_dir = \"{}\"",
-                    dest.display()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+        } => model_fetch(&config, name, dest, base_url, allow_unverified),
+        ModelCommand::Status { dir } => model_status(&config, dir),
+        ModelCommand::List => model_list(&config),
+    }
+}
+
+fn model_fetch(
+    config: &Config,
+    name: Option<String>,
+    dest: Option<PathBuf>,
+    base_url: String,
+    allow_unverified: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::ml;
+    let configured = config.ml_model_dir();
+    let configured_name = configured
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let name = name
+        .or_else(|| configured_name.clone())
+        .unwrap_or_else(|| ml::DEFAULT_MODEL.to_string());
+    let dest = dest.unwrap_or_else(|| {
+        if configured_name.as_deref() == Some(name.as_str()) {
+            configured.clone()
+        } else {
+            config.data_dir.join("models").join(&name)
         }
-        ModelCommand::Status { dir } => {
-            let mut ok = true;
-            match ml::find_runtime_in(config.ml.onnxruntime.as_deref(), &config.data_dir) {
-                None => {
-                    ok = false;
-                    println!(
-                        "onnxruntime: not found (set [ml] onnxruntime, or run scripts/fetch-onnxruntime.sh {})",
-                        config.data_dir.join("onnxruntime").display()
-                    );
-                }
-                Some(lib) => match ml::init_runtime(&lib) {
-                    Ok(()) => println!("onnxruntime: {} (loaded)", lib.display()),
-                    Err(e) => {
-                        ok = false;
-                        println!("onnxruntime: {e}");
-                    }
-                },
-            }
-            let dir = dir.unwrap_or_else(|| config.ml_model_dir());
-            let loaded = if ml::runtime_ready() {
-                ml::ClipModel::load(&dir, &config.ml.clip_options()).map(Some)
-            } else {
-                ml::ModelFiles::in_dir(&dir).check().map(|()| None)
-            };
-            match loaded {
-                Ok(Some(m)) => println!(
-                    "model: {} ({}: {}-dim embeddings, {}px pictures, {} text tokens)",
-                    dir.display(),
-                    m.id(),
-                    m.dim(),
-                    m.image_size(),
-                    m.context_length()
-                ),
-                Ok(None) => println!(
-                    "model: {} (files present; not loaded without ONNX Runtime)",
-                    dir.display()
-                ),
-                Err(e) => {
-                    ok = false;
-                    println!("model: {e}");
-                }
-            }
-            match ml::LabelSet::load_or_builtin(config.ml.labels.as_deref()) {
-                Ok(set) => println!(
-                    "labels: {} labels, {} prompts ({}, fingerprint {})",
-                    set.labels().len(),
-                    set.prompt_count(),
-                    config
-                        .ml
-                        .labels
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| "built in".into()),
-                    set.fingerprint()
-                ),
-                Err(e) => {
-                    ok = false;
-                    println!("labels: {e}");
-                }
-            }
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        ModelCommand::List => {
-            let models = config.data_dir.join("models");
-            let mut found = Vec::new();
-            if let Ok(entries) = std::fs::read_dir(&models) {
-                for e in entries.flatten().filter(|e| e.path().is_dir()) {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if name.ends_with(".download") {
-                        continue;
-                    }
-                    let files = ml::ModelFiles::in_dir(&e.path());
-                    let size: u64 = ml::ModelFiles::RELATIVE
-                        .iter()
-                        .filter_map(|r| std::fs::metadata(e.path().join(r)).ok())
-                        .map(|m| m.len())
-                        .sum();
-                    let state = if files.check().is_ok() {
-                        "complete"
-                    } else {
-                        "incomplete"
-                    };
-                    found.push(format!("  {name:<32} {:>10}  {state}", human(size as i64)));
-                }
-            }
-            found.sort();
-            println!("in {}:", models.display());
-            if found.is_empty() {
-                println!("  (none)");
-            }
-            found.iter().for_each(|l| println!("{l}"));
+    });
+    let opts = ml::fetch::FetchOptions {
+        name: name.clone(),
+        dest: dest.clone(),
+        base_url,
+        allow_unverified,
+        progress: true,
+    };
+    eprintln!("fetching {name} into {}", dest.display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(ml::fetch::fetch_model(&opts))?;
+    let fetched: u64 = report
+        .files
+        .iter()
+        .map(|(_, o)| match o {
+            ml::fetch::FileOutcome::Downloaded { bytes } => *bytes,
+            ml::fetch::FileOutcome::AlreadyPresent => 0,
+        })
+        .sum();
+    let checked = if report.unverified.is_empty() {
+        "every file verified".to_string()
+    } else {
+        format!("NOT verified: {}", report.unverified.join(", "))
+    };
+    println!(
+        "model {name} ready in {} ({} downloaded, {checked})",
+        dest.display(),
+        human(fetched as i64)
+    );
+    if dest != configured {
+        println!(
+            "to use it, set in the config:\n  [ml]\n  model_dir = \"{}\"",
+            dest.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_status(config: &Config, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    use crate::ml;
+    let mut ok = true;
+    match ml::find_runtime_in(config.ml.onnxruntime.as_deref(), &config.data_dir) {
+        None => {
+            ok = false;
             println!(
-                "can be fetched ({} model fetch NAME):",
-                command_line(&config.data_dir)
+                "onnxruntime: not found (set [ml] onnxruntime, or run scripts/fetch-onnxruntime.sh {})",
+                config.data_dir.join("onnxruntime").display()
             );
-            for (name, what) in ml::fetch::KNOWN_MODELS {
-                println!("  {name:<32} {what}");
+        }
+        Some(lib) => match ml::init_runtime(&lib) {
+            Ok(()) => println!("onnxruntime: {} (loaded)", lib.display()),
+            Err(e) => {
+                ok = false;
+                println!("onnxruntime: {e}");
             }
-            Ok(ExitCode::SUCCESS)
+        },
+    }
+    let dir = dir.unwrap_or_else(|| config.ml_model_dir());
+    let loaded = if ml::runtime_ready() {
+        ml::ClipModel::load(&dir, &config.ml.clip_options()).map(Some)
+    } else {
+        ml::ModelFiles::in_dir(&dir).check().map(|()| None)
+    };
+    match loaded {
+        Ok(Some(m)) => println!(
+            "model: {} ({}: {}-dim embeddings, {}px pictures, {} text tokens)",
+            dir.display(),
+            m.id(),
+            m.dim(),
+            m.image_size(),
+            m.context_length()
+        ),
+        Ok(None) => println!(
+            "model: {} (files present; not loaded without ONNX Runtime)",
+            dir.display()
+        ),
+        Err(e) => {
+            ok = false;
+            println!("model: {e}");
         }
     }
+    match ml::LabelSet::load_or_builtin(config.ml.labels.as_deref()) {
+        Ok(set) => println!(
+            "labels: {} labels, {} prompts ({}, fingerprint {})",
+            set.labels().len(),
+            set.prompt_count(),
+            config
+                .ml
+                .labels
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "built in".into()),
+            set.fingerprint()
+        ),
+        Err(e) => {
+            ok = false;
+            println!("labels: {e}");
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn model_list(config: &Config) -> anyhow::Result<ExitCode> {
+    use crate::ml;
+    let models = config.data_dir.join("models");
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&models) {
+        for e in entries.flatten().filter(|e| e.path().is_dir()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".download") {
+                continue;
+            }
+            let files = ml::ModelFiles::in_dir(&e.path());
+            let size: u64 = ml::ModelFiles::RELATIVE
+                .iter()
+                .filter_map(|r| std::fs::metadata(e.path().join(r)).ok())
+                .map(|m| m.len())
+                .sum();
+            let state = if files.check().is_ok() {
+                "complete"
+            } else {
+                "incomplete"
+            };
+            found.push(format!("  {name:<32} {:>10}  {state}", human(size as i64)));
+        }
+    }
+    found.sort();
+    println!("in {}:", models.display());
+    if found.is_empty() {
+        println!("  (none)");
+    }
+    found.iter().for_each(|l| println!("{l}"));
+    println!(
+        "can be fetched ({} model fetch NAME):",
+        command_line(&config.data_dir)
+    );
+    for (name, what) in ml::fetch::KNOWN_MODELS {
+        println!("  {name:<32} {what}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

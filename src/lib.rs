@@ -1,7 +1,7 @@
 //! CloudVault: a self-hosted cloud storage server. One namespace in SQLite, file bodies on
-//! disk volumes, a JSON API (and, later, a WebDAV door) over the same code.
+//! disk volumes, a JSON API and a WebDAV door over the same code.
 
-pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod catalog;
@@ -17,4 +17,9 @@ pub mod media;
 pub mod ml;
 pub mod ops;
 pub mod search;
+pub mod server;
+pub mod state;
+pub mod storage;
 pub mod store;
+pub mod uploads;
+pub mod web;

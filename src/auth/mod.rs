@@ -1,6 +1,9 @@
 //! Accounts and sessions: registration with invite codes, login, refresh-token rotation with
 //! reuse detection, password changes, and the checks behind every authenticated request.
 
+mod admin;
+mod app_passwords;
+pub mod basic;
 pub mod jwt;
 pub mod limiter;
 pub mod password;
@@ -13,7 +16,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::db::users::{NewUser, User};
+pub use crate::db::app_passwords::AppPassword;
+pub use crate::db::invites::Invite;
+pub use crate::db::requests::AccessRequest;
+use crate::db::users::NewUser;
+pub use crate::db::users::User;
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult, ErrorCode};
 use jwt::{Claims, JwtKeys};
@@ -367,6 +374,8 @@ pub struct Accounts {
     pub default_quota: i64,
     /// First-run set-up: the one-time token behind the printed set-up link.
     pub setup: setup::SetupToken,
+    /// Basic credentials that recently proved an account password.
+    pub basic: basic::BasicCache,
 }
 
 impl Accounts {

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use rusqlite::Connection;
 
 use crate::config::Config;
-use crate::store::volumes::body_file_name;
+use crate::storage::volumes::body_file_name;
 
 pub const MANIFEST: &str = "manifest.json";
 const DB_FILE: &str = "cloudvault.db";
@@ -116,22 +116,7 @@ pub fn backup(
 
     // 1. The database: one consistent snapshot, taken while the server may be writing.
     let db_copy = partial.join(DB_FILE);
-    {
-        let c = Connection::open(config.db_path()).context("opening the database")?;
-        c.busy_timeout(std::time::Duration::from_secs(30))?;
-        c.execute("VACUUM INTO ?1", [db_copy.to_string_lossy()])
-            .context("snapshotting the database")?;
-    }
-    let schema_version: i64 =
-        Connection::open(&db_copy)?.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let secret = config.data_dir.join(SECRET_FILE);
-    if secret.exists() {
-        std::fs::copy(&secret, partial.join(SECRET_FILE))?;
-    }
-    if let Some(f) = config_file {
-        std::fs::copy(f, partial.join("config.toml"))
-            .with_context(|| format!("copying {}", f.display()))?;
-    }
+    let schema_version = snapshot_database(config, config_file, &partial, &db_copy)?;
 
     // 2. Bodies and thumbnails the snapshot names. Bodies are immutable, so a body in the
     // previous backup is the same bytes: hard-link it.
@@ -140,51 +125,17 @@ pub fn backup(
         ..Default::default()
     };
     let volumes = config.effective_volumes();
-    let mut files = 0u64;
-    let mut bytes = 0u64;
-    if with_files {
-        let wanted = referenced_files(&db_copy)?;
-        for (vol, user, file) in &wanted {
-            let Some(vc) = volumes.iter().find(|v| &v.name == vol) else {
-                report
-                    .missing
-                    .push(format!("{vol}/{user}/{file} (volume not configured)"));
-                continue;
-            };
-            let rel = PathBuf::from("volumes").join(vol).join("users").join(user);
-            let blob = file.split('.').next().unwrap_or_default();
-            let mut items = vec![(
-                vc.path.join("users").join(user).join("files").join(file),
-                rel.join("files").join(file),
-                true,
-            )];
-            for size in crate::store::volumes::THUMB_SIZES {
-                let t = format!("{blob}-{size}.jpg");
-                items.push((
-                    vc.path.join("users").join(user).join("thumbnails").join(&t),
-                    rel.join("thumbnails").join(&t),
-                    false,
-                ));
-            }
-            for (from, to_rel, is_body) in items {
-                let to = partial.join(&to_rel);
-                if !from.exists() {
-                    if is_body {
-                        report.missing.push(from.display().to_string());
-                    }
-                    continue;
-                }
-                std::fs::create_dir_all(to.parent().unwrap_or(&partial))?;
-                let prev = previous.as_ref().map(|p| p.join(&to_rel));
-                copy_or_link(&from, &to, prev.as_deref(), &mut report)
-                    .with_context(|| format!("copying {}", from.display()))?;
-                if is_body {
-                    files += 1;
-                    bytes += std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
-                }
-            }
-        }
-    }
+    let (files, bytes) = if with_files {
+        copy_referenced_files(
+            &db_copy,
+            &volumes,
+            &partial,
+            previous.as_deref(),
+            &mut report,
+        )?
+    } else {
+        (0, 0)
+    };
     let manifest = Manifest {
         created_at,
         cloudvault_version: env!("CARGO_PKG_VERSION").into(),
@@ -200,13 +151,100 @@ pub fn backup(
     )?;
     sync_tree(&partial)?;
     std::fs::rename(&partial, &done)?;
+    point_latest_at(dest, &name)?;
+    Ok(report)
+}
+
+/// Snapshots the database into `db_copy` and copies the JWT secret and the configuration file
+/// beside it; returns the snapshot's schema version.
+fn snapshot_database(
+    config: &Config,
+    config_file: Option<&Path>,
+    partial: &Path,
+    db_copy: &Path,
+) -> anyhow::Result<i64> {
+    {
+        let c = Connection::open(config.db_path()).context("opening the database")?;
+        c.busy_timeout(std::time::Duration::from_secs(30))?;
+        c.execute("VACUUM INTO ?1", [db_copy.to_string_lossy()])
+            .context("snapshotting the database")?;
+    }
+    let schema_version: i64 =
+        Connection::open(db_copy)?.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let secret = config.data_dir.join(SECRET_FILE);
+    if secret.exists() {
+        std::fs::copy(&secret, partial.join(SECRET_FILE))?;
+    }
+    if let Some(f) = config_file {
+        std::fs::copy(f, partial.join("config.toml"))
+            .with_context(|| format!("copying {}", f.display()))?;
+    }
+    Ok(schema_version)
+}
+
+/// Copies (or links from `previous`) every body and thumbnail the snapshot `db_copy` names into
+/// `partial`; returns the number of bodies and their bytes.
+fn copy_referenced_files(
+    db_copy: &Path,
+    volumes: &[crate::config::VolumeConfig],
+    partial: &Path,
+    previous: Option<&Path>,
+    report: &mut BackupReport,
+) -> anyhow::Result<(u64, u64)> {
+    let mut files = 0u64;
+    let mut bytes = 0u64;
+    let wanted = referenced_files(db_copy)?;
+    for (vol, user, file) in &wanted {
+        let Some(vc) = volumes.iter().find(|v| &v.name == vol) else {
+            report
+                .missing
+                .push(format!("{vol}/{user}/{file} (volume not configured)"));
+            continue;
+        };
+        let rel = PathBuf::from("volumes").join(vol).join("users").join(user);
+        let blob = file.split('.').next().unwrap_or_default();
+        let mut items = vec![(
+            vc.path.join("users").join(user).join("files").join(file),
+            rel.join("files").join(file),
+            true,
+        )];
+        for size in crate::storage::volumes::THUMB_SIZES {
+            let t = format!("{blob}-{size}.jpg");
+            items.push((
+                vc.path.join("users").join(user).join("thumbnails").join(&t),
+                rel.join("thumbnails").join(&t),
+                false,
+            ));
+        }
+        for (from, to_rel, is_body) in items {
+            let to = partial.join(&to_rel);
+            if !from.exists() {
+                if is_body {
+                    report.missing.push(from.display().to_string());
+                }
+                continue;
+            }
+            std::fs::create_dir_all(to.parent().unwrap_or(partial))?;
+            let prev = previous.map(|p| p.join(&to_rel));
+            copy_or_link(&from, &to, prev.as_deref(), report)
+                .with_context(|| format!("copying {}", from.display()))?;
+            if is_body {
+                files += 1;
+                bytes += std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    Ok((files, bytes))
+}
+
+/// Points `dest/latest` at the backup `name`, atomically (a new link renamed over the old one).
+fn point_latest_at(dest: &Path, name: &str) -> std::io::Result<()> {
     let link = dest.join("latest");
     let tmp_link = dest.join(".latest.tmp");
     let _ = std::fs::remove_file(&tmp_link);
-    std::os::unix::fs::symlink(&name, &tmp_link)?;
+    std::os::unix::fs::symlink(name, &tmp_link)?;
     std::fs::rename(&tmp_link, &link)?;
-    crate::store::volumes::sync_dir(dest)?;
-    Ok(report)
+    crate::storage::volumes::sync_dir(dest)
 }
 
 /// fsyncs every file and folder of a finished backup (it is only a backup once on disk).
@@ -219,7 +257,7 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
             std::fs::File::open(e.path())?.sync_all()?;
         }
     }
-    crate::store::volumes::sync_dir(dir)
+    crate::storage::volumes::sync_dir(dir)
 }
 
 #[derive(Debug, Default)]
@@ -248,13 +286,13 @@ pub fn restore(config: &Config, src: &Path, force: bool) -> anyhow::Result<Resto
         );
     }
     std::fs::create_dir_all(&config.data_dir)?;
-    if crate::app::DataLock::is_held(&config.data_dir) {
+    if crate::storage::DataLock::is_held(&config.data_dir) {
         bail!(
             "a cloudvault server is running on {}: stop it first",
             config.data_dir.display()
         );
     }
-    let _lock = crate::app::DataLock::acquire(&config.data_dir)?;
+    let _lock = crate::storage::DataLock::acquire(&config.data_dir)?;
     let db_path = config.db_path();
     if db_path.exists() && !force {
         bail!(
@@ -283,7 +321,7 @@ pub fn restore(config: &Config, src: &Path, force: bool) -> anyhow::Result<Resto
         // The database knows each volume by the marker it wrote there: put it back.
         if let Some((_, id)) = markers.iter().find(|(n, _)| *n == vc.name) {
             std::fs::write(
-                vc.path.join(crate::store::volumes::MARKER_FILE),
+                vc.path.join(crate::storage::volumes::MARKER_FILE),
                 format!("{id}\n"),
             )?;
         }
@@ -304,7 +342,7 @@ pub fn restore(config: &Config, src: &Path, force: bool) -> anyhow::Result<Resto
         let _ = std::fs::remove_file(format!("{}{ext}", db_path.display()));
     }
     std::fs::rename(&tmp, &db_path)?;
-    crate::store::volumes::sync_dir(&config.data_dir)?;
+    crate::storage::volumes::sync_dir(&config.data_dir)?;
     Ok(report)
 }
 
@@ -322,6 +360,6 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
             n += 1;
         }
     }
-    crate::store::volumes::sync_dir(to)?;
+    crate::storage::volumes::sync_dir(to)?;
     Ok(n)
 }

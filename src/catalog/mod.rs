@@ -6,13 +6,14 @@ use std::path::PathBuf;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::db::media::MediaRow;
+use crate::db::jobs::KIND_MEDIA;
+pub use crate::db::media::MediaRow;
 use crate::db::nodes::Node;
-use crate::db::tags::TagRow;
+pub use crate::db::tags::TagRow;
 use crate::db::{self};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::jobs::{KIND_MEDIA, wants_media};
 use crate::store::Store;
+use crate::store::processing::wants_media;
 
 /// Where a file stands with its media processing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]

@@ -6,61 +6,18 @@
 //! filesystem can) and commits it like any other upload. Uploads untouched for 24 h expire and
 //! give their space back.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use crate::app::App;
-use crate::db::chunks::ChunkUpload;
-use crate::db::users::User;
-use crate::db::{self};
+use crate::auth::User;
 use crate::error::{AppError, ErrorCode, Kind};
+use crate::state::App;
+use crate::store::Node;
 use crate::store::{CommitOptions, NodeName, OnConflict};
-
-pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
-
-/// Uploads being assembled right now (a second MOVE waits with 423, as Nextcloud answers).
-/// Each mark is held by an [`AssemblyGuard`], so a MOVE whose client goes away (hyper then drops
-/// the request's future wherever it waits) gives its mark back instead of leaving the upload
-/// answering 423 until a restart.
-#[derive(Default)]
-pub struct Assembling(Arc<Mutex<HashSet<String>>>);
-
-impl Assembling {
-    /// Marks `upload_id` as being assembled, or None when another request already does.
-    fn enter(&self, upload_id: &str) -> Option<AssemblyGuard> {
-        if !self.0.lock().unwrap().insert(upload_id.to_string()) {
-            return None;
-        }
-        Some(AssemblyGuard {
-            set: self.0.clone(),
-            id: upload_id.to_string(),
-            cancel: Arc::new(AtomicBool::new(false)),
-        })
-    }
-}
-
-/// One upload's "being assembled" mark, for as long as its MOVE runs. Dropped early (the
-/// client went away while the parts were being copied), it also tells the copy to stop.
-struct AssemblyGuard {
-    set: Arc<Mutex<HashSet<String>>>,
-    id: String,
-    cancel: Arc<AtomicBool>,
-}
-
-impl Drop for AssemblyGuard {
-    fn drop(&mut self) {
-        self.cancel.store(true, Ordering::Relaxed);
-        self.set.lock().unwrap().remove(&self.id);
-    }
-}
+use crate::uploads::ChunkUpload;
 
 fn text(code: StatusCode, msg: &str) -> Response {
     (
@@ -95,14 +52,6 @@ fn valid_chunk_name(s: &str) -> bool {
         && s.len() <= 40
         && s.chars().all(|c| c.is_ascii_digit() || c == '-')
         && s.chars().next().is_some_and(|c| c.is_ascii_digit())
-}
-
-/// Assembly order: by the leading number (chunk index or start offset).
-fn chunk_order(name: &str) -> u64 {
-    name.split('-')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(u64::MAX)
 }
 
 fn header_i64(h: &HeaderMap, name: &str) -> Option<i64> {
@@ -142,12 +91,7 @@ pub async fn handle(app: App, user: User, prefix: String, req: Request) -> Respo
 }
 
 async fn find_upload(app: &App, user: &User, name: &str) -> Result<ChunkUpload, Response> {
-    let (u, n) = (user.id.clone(), name.to_string());
-    match app
-        .db
-        .run(move |c| db::chunks::find_chunk_upload(c, &u, &n))
-        .await
-    {
+    match app.uploads.find_chunked(&user.id, name).await {
         Ok(Some(up)) => Ok(up),
         Ok(None) => Err(text(
             StatusCode::NOT_FOUND,
@@ -167,16 +111,9 @@ async fn check_total_length(
     let Some(total) = header_i64(headers, "oc-total-length") else {
         return Ok(());
     };
-    let id = user.id.clone();
     let avail = app
-        .db
-        .run(move |c| {
-            Ok(c.query_row(
-                "SELECT quota_bytes - used_bytes - reserved_bytes FROM users WHERE id = ?1",
-                [&id],
-                |r| r.get::<_, i64>(0),
-            )?)
-        })
+        .store
+        .available_bytes(&user.id)
         .await
         .map_err(from_app_error)?;
     if total < 0 || total - already > avail {
@@ -195,32 +132,9 @@ async fn create_upload(app: &App, user: &User, name: &str, headers: &HeaderMap) 
     if let Err(r) = check_total_length(app, user, headers, 0).await {
         return r;
     }
-    let volumes = app.store.volumes.clone();
-    let (uid, pinned, n) = (
-        user.id.clone(),
-        user.pinned_volume.clone(),
-        name.to_string(),
-    );
     let result = app
-        .db
-        .run(move |c| {
-            if db::chunks::find_chunk_upload(c, &uid, &n)?.is_some() {
-                return Ok(false);
-            }
-            let v = volumes.pick_for_write(pinned.as_deref())?;
-            let up = ChunkUpload {
-                id: db::new_id(),
-                user_id: uid.clone(),
-                name: n.clone(),
-                volume: v.name.clone(),
-                bytes: 0,
-                created_at: db::now_ms(),
-                updated_at: db::now_ms(),
-            };
-            std::fs::create_dir_all(v.chunk_dir(&up.id))?;
-            db::chunks::insert_chunk_upload(c, &up)?;
-            Ok(true)
-        })
+        .uploads
+        .create_chunked(&user.id, user.pinned_volume.clone(), name)
         .await;
     match result {
         Ok(true) => text(StatusCode::CREATED, "upload started"),
@@ -245,16 +159,7 @@ async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Reque
     }
     let expected: Option<u64> =
         header_i64(req.headers(), "content-length").map(|n| n.max(0) as u64);
-    let mut sink = match crate::store::UploadSink::begin(
-        &app.db,
-        app.store.volumes.clone(),
-        &user.id,
-        Some(up.volume.clone()),
-        String::new(), // parts have no extension
-        expected,
-    )
-    .await
-    {
+    let mut sink = match app.uploads.begin_part(&up, expected).await {
         Ok(s) => s,
         Err(e) => return from_app_error(e),
     };
@@ -266,7 +171,7 @@ async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Reque
         if let Err(e) = sink.write(&bytes).await {
             // Over quota, disk full...: the client reads the answer rather than a reset.
             drop(sink);
-            crate::http::linger::drain(Body::from_stream(body)).await;
+            crate::web::linger::drain(Body::from_stream(body)).await;
             return from_app_error(e);
         }
     }
@@ -280,31 +185,7 @@ async fn put_chunk(app: &App, user: &User, upload: &str, chunk: &str, req: Reque
         Ok(s) => s,
         Err(e) => return from_app_error(e),
     };
-    let volumes = app.store.volumes.clone();
-    let chunk = chunk.to_string();
-    let uid = user.id.clone();
-    let result = app
-        .db
-        .run(move |c| {
-            let mut staged = staged;
-            let v = volumes.online(&up.volume)?;
-            let dir = v.chunk_dir(&up.id);
-            let target = dir.join(&chunk);
-            std::fs::rename(&staged.guard.tmp_path, &target)?;
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            // The session must still exist (a DELETE may have raced us).
-            if db::chunks::find_chunk_upload(&tx, &uid, &up.name)?.is_none() {
-                let _ = std::fs::remove_file(&target);
-                return Err(AppError::not_found());
-            }
-            let old = db::chunks::put_part(&tx, &up.id, &chunk, staged.size, db::now_ms())?;
-            // Keep exactly this part's size reserved: give back any excess and a replaced part.
-            db::users::release_reservation(&tx, &uid, staged.guard.reserved - staged.size + old)?;
-            tx.commit()?;
-            staged.guard.disarmed = true;
-            Ok(())
-        })
-        .await;
+    let result = app.uploads.store_part(up, chunk, staged).await;
     match result {
         Ok(()) => text(StatusCode::CREATED, "chunk stored"),
         Err(e) => from_app_error(e),
@@ -316,80 +197,19 @@ async fn delete_upload(app: &App, user: &User, name: &str) -> Response {
         Ok(u) => u,
         Err(r) => return r,
     };
-    match discard_upload(app, up).await {
+    match app.uploads.discard_chunked(up).await {
         Ok(()) => (StatusCode::NO_CONTENT, Body::empty()).into_response(),
         Err(e) => from_app_error(e),
     }
 }
 
-/// Deletes an upload's rows (giving its space back) and then its parts on disk.
-async fn discard_upload(app: &App, up: ChunkUpload) -> Result<(), AppError> {
-    let volumes = app.store.volumes.clone();
-    app.db
-        .run(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let held: Option<i64> = rusqlite::OptionalExtension::optional(tx.query_row(
-                "SELECT bytes FROM chunk_uploads WHERE id = ?1",
-                [&up.id],
-                |r| r.get(0),
-            ))?;
-            if let Some(held) = held {
-                db::users::release_reservation(&tx, &up.user_id, held)?;
-                db::chunks::delete_chunk_upload(&tx, &up.id)?;
-            }
-            tx.commit()?;
-            if let Ok(v) = volumes.online(&up.volume) {
-                let _ = std::fs::remove_dir_all(v.chunk_dir(&up.id));
-            }
-            Ok(())
-        })
-        .await
-}
-
-/// Removes uploads untouched for 24 h, and part folders that no upload owns. Runs at start-up
-/// and then periodically.
-pub async fn expire_stale_uploads(app: &App) -> Result<usize, AppError> {
-    let before = db::now_ms() - EXPIRE_AFTER.as_millis() as i64;
-    let stale = app
-        .db
-        .run(move |c| db::chunks::list_stale_chunk_uploads(c, before))
-        .await?;
-    let n = stale.len();
-    for up in stale {
-        discard_upload(app, up).await?;
-    }
-    let volumes = app.store.volumes.clone();
-    let known: HashSet<String> = app
-        .db
-        .run(|c| db::chunks::list_all_chunk_uploads(c))
-        .await?
-        .into_iter()
-        .map(|u| u.id)
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        for v in volumes.all().iter().filter(|v| volumes.is_online(v)) {
-            let Ok(entries) = std::fs::read_dir(v.path.join(crate::store::volumes::CHUNKS_DIR))
-            else {
-                continue;
-            };
-            for e in entries.flatten() {
-                if !known.contains(&e.file_name().to_string_lossy().to_string()) {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        }
-    })
-    .await?;
-    Ok(n)
-}
-
-/// The target of a MOVE: (folder id, name) under the caller's own drive, from a Destination
+/// The target of a MOVE: (folder, name) under the caller's own drive, from a Destination
 /// that may be an absolute URL.
 async fn destination(
     app: &App,
     user: &User,
     headers: &HeaderMap,
-) -> Result<(String, NodeName), Response> {
+) -> Result<(Node, NodeName), Response> {
     let raw = headers
         .get("destination")
         .and_then(|v| v.to_str().ok())
@@ -418,7 +238,7 @@ async fn destination(
         .map_err(|e| text(StatusCode::BAD_REQUEST, &e.message))?;
     let parent_segs = rest[..rest.len() - 1].to_vec();
     match app.store.resolve_path(&user.id, parent_segs).await {
-        Ok(Some(p)) if p.is_dir() => Ok((p.id, name)),
+        Ok(Some(p)) if p.is_dir() => Ok((p, name)),
         Ok(_) => Err(text(
             StatusCode::CONFLICT,
             "the destination folder does not exist",
@@ -440,7 +260,7 @@ async fn assemble(app: &App, user: &User, upload: &str, headers: &HeaderMap) -> 
         .get("overwrite")
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| !v.trim().eq_ignore_ascii_case("F"));
-    let Some(busy) = app.dav.assembling.enter(&up.id) else {
+    let Some(busy) = app.uploads.begin_assembly(&up) else {
         return text(StatusCode::LOCKED, "this upload is being assembled");
     };
     match assemble_inner(app, user, &up, folder, name, overwrite, headers, busy).await {
@@ -467,30 +287,23 @@ async fn assemble(app: &App, user: &User, upload: &str, headers: &HeaderMap) -> 
     }
 }
 
-/// Assembles the parts into a new body (given up if the client goes away meanwhile), then
-/// commits it: with `Overwrite: F` the commit itself refuses a taken name, so of two MOVEs racing
-/// to one destination only one can win. The commit and what follows it run to their end even if
-/// the client goes away then, holding the upload's mark until they are done.
+/// Checks the destination and the parts against the request, then has the uploads service
+/// assemble and commit them (`Overwrite: F` is the commit's own `OnConflict::Fail`, so of two
+/// MOVEs racing to one destination only one wins).
 #[allow(clippy::too_many_arguments)]
 async fn assemble_inner(
     app: &App,
     user: &User,
     up: &ChunkUpload,
-    folder: String,
+    folder: Node,
     name: NodeName,
     overwrite: bool,
     headers: &HeaderMap,
-    busy: AssemblyGuard,
-) -> Result<(crate::db::nodes::Node, bool, bool), Response> {
-    let (id, key, f) = (up.id.clone(), name.as_str().to_string(), folder.clone());
-    let (mut parts, existing) = app
-        .db
-        .run(move |c| {
-            Ok((
-                db::chunks::list_parts(c, &id)?,
-                db::nodes::find_child(c, &f, &key)?,
-            ))
-        })
+    busy: crate::uploads::BusyGuard,
+) -> Result<(Node, bool, bool), Response> {
+    let existing = app
+        .store
+        .resolve_below(&user.id, &folder, vec![name.as_str().to_string()])
         .await
         .map_err(from_app_error)?;
     if existing.as_ref().is_some_and(|n| n.is_dir()) {
@@ -499,7 +312,7 @@ async fn assemble_inner(
     if existing.is_some() && !overwrite {
         return Err(destination_exists());
     }
-    parts.sort_by_key(|p| (chunk_order(&p.name), p.name.clone()));
+    let parts = app.uploads.list_parts(up).await.map_err(from_app_error)?;
     let total: i64 = parts.iter().map(|p| p.size).sum();
     if let Some(want) = header_i64(headers, "oc-total-length")
         && want != total
@@ -509,19 +322,6 @@ async fn assemble_inner(
             &format!("OC-Total-Length is {want} but the chunks hold {total} bytes"),
         ));
     }
-    let staged = app
-        .store
-        .stage_assembled(
-            &user.id,
-            &up.volume,
-            &up.id,
-            parts,
-            total,
-            name.disk_ext(),
-            busy.cancel.clone(),
-        )
-        .await
-        .map_err(from_app_error)?;
     let mtime = header_i64(headers, "x-oc-mtime")
         .filter(|t| *t > 0)
         .map(|t| t * 1000);
@@ -532,7 +332,6 @@ async fn assemble_inner(
             OnConflict::Fail
         },
         modified_at: mtime,
-        finish_chunk_upload: Some(up.id.clone()),
         ..Default::default()
     };
     let checksum = headers
@@ -540,27 +339,10 @@ async fn assemble_inner(
         .and_then(|v| v.to_str().ok())
         .filter(|v| super::valid_checksum(v))
         .map(str::to_string);
-    let (app2, uid, up2) = (app.clone(), user.id.clone(), up.clone());
-    let committed = tokio::spawn(async move {
-        let _busy = busy;
-        let node = app2
-            .store
-            .commit_file_with(&uid, Some(folder), name, staged, opts)
-            .await?;
-        let volumes = app2.store.volumes.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Ok(v) = volumes.online(&up2.volume) {
-                let _ = std::fs::remove_dir_all(v.chunk_dir(&up2.id));
-            }
-        })
+    let committed = app
+        .uploads
+        .assemble_chunked(up, parts, folder.id, name, opts, checksum, busy)
         .await;
-        if let Some(sum) = checksum {
-            let _ = app2.store.set_checksums(&uid, &node.id, &sum).await;
-        }
-        Ok::<_, AppError>(node)
-    })
-    .await
-    .map_err(|e| from_app_error(e.into()))?;
     let node = match committed {
         Ok(n) => n,
         // Taken between the look above and the commit: `Overwrite: F` holds.
@@ -601,12 +383,7 @@ fn multistatus(entries: &[(String, bool, i64)]) -> Response {
 }
 
 async fn list_uploads(app: &App, user: &User, path: &str) -> Response {
-    let uid = user.id.clone();
-    let ups = match app
-        .db
-        .run(move |c| db::chunks::list_user_chunk_uploads(c, &uid))
-        .await
-    {
+    let ups = match app.uploads.list_chunked(&user.id).await {
         Ok(u) => u,
         Err(e) => return from_app_error(e),
     };
@@ -628,8 +405,7 @@ async fn list_parts(app: &App, user: &User, upload: &str, path: &str) -> Respons
         Ok(u) => u,
         Err(r) => return r,
     };
-    let id = up.id.clone();
-    let parts = match app.db.run(move |c| db::chunks::list_parts(c, &id)).await {
+    let parts = match app.uploads.list_parts(&up).await {
         Ok(p) => p,
         Err(e) => return from_app_error(e),
     };

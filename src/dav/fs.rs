@@ -17,11 +17,10 @@ use dav_server::fs::{
 use futures_util::FutureExt;
 
 use crate::dav::win32;
-use crate::db::nodes::Node;
-use crate::db::{self};
 use crate::error::{AppError, ErrorCode, Kind};
-use crate::store::props::{PropChange, PropOutcome};
-use crate::store::{NodeName, OnConflict, Store, UploadSink, resolve_path_blocking};
+use crate::store::Node;
+use crate::store::props::{Prop, PropChange, PropOutcome};
+use crate::store::{NodeName, OnConflict, Store, UploadSink};
 
 /// What a request knows about its user (read once per request).
 #[derive(Debug, Clone)]
@@ -227,23 +226,9 @@ impl UserFs {
         let mut segs = segments(path)?;
         let last = segs.pop().ok_or(FsError::Forbidden)?;
         let name = NodeName::parse(&last).map_err(|_| FsError::Forbidden)?;
-        let (owner, key) = (self.user.id.clone(), name.as_str().to_string());
         let (parent, existing) = self
             .store
-            .db
-            .run(move |c| {
-                // One read snapshot for both lookups.
-                db::read_tx(c, |c| {
-                    let Some(parent) = resolve_path_blocking(c, &owner, &segs)? else {
-                        return Ok(None);
-                    };
-                    let existing = match look && parent.is_dir() {
-                        true => db::nodes::find_child(c, &parent.id, &key)?,
-                        false => None,
-                    };
-                    Ok(Some((parent, existing)))
-                })
-            })
+            .parent_and_child(&self.user.id, segs, &name, look)
             .await
             .map_err(fs_error)?
             .ok_or(FsError::NotFound)?;
@@ -542,7 +527,7 @@ impl DavFileSystem for UserFs {
                     }
                     let namespace = prop.namespace.clone().unwrap_or_default();
                     match set {
-                        true => PropChange::Set(db::props::Prop {
+                        true => PropChange::Set(Prop {
                             namespace,
                             name: prop.name.clone(),
                             prefix: prop.prefix.clone(),
@@ -596,12 +581,7 @@ impl DavFileSystem for UserFs {
                 return Ok(Vec::new());
             }
             let node = self.resolve(path).await?;
-            let props = self
-                .store
-                .db
-                .run(move |c| db::props::list_props(c, &node.id))
-                .await
-                .map_err(fs_error)?;
+            let props = self.store.list_props(&node).await.map_err(fs_error)?;
             // dav-server also calls this (with do_content) for <propname> and named requests;
             // it already answered the named ones through get_prop, so those are left out here.
             let with_values = do_content && self.propfind != PropfindKind::PropName;
@@ -630,12 +610,7 @@ impl DavFileSystem for UserFs {
                 return Err(FsError::NotFound);
             }
             let node = self.resolve(path).await?;
-            let props = self
-                .store
-                .db
-                .run(move |c| db::props::list_props(c, &node.id))
-                .await
-                .map_err(fs_error)?;
+            let props = self.store.list_props(&node).await.map_err(fs_error)?;
             let ns = prop.namespace.unwrap_or_default();
             props
                 .into_iter()

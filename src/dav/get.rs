@@ -10,12 +10,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
-use crate::app::App;
-use crate::dav::auth::cached_account_blocking;
 use crate::dav::fs::READ_HEAD;
-use crate::db;
-use crate::http::download::{file_body, http_date, quoted_etag};
-use crate::store::{read_head, resolve_path_blocking};
+use crate::state::App;
+use crate::web::download::{file_body, http_date, quoted_etag};
 
 /// Headers that make a GET conditional, ranged or lock-aware: dav-server handles those.
 const NOT_PLAIN: [&str; 7] = [
@@ -47,42 +44,11 @@ pub async fn serve(
     let rel: Vec<String> = segs.get(3..)?.to_vec();
     let mime = mime_of(rel.last()?);
     let head_only = method == Method::HEAD;
-    let store = app.store.clone();
-    let found = app
-        .db
-        .run(move |c| {
-            let found = db::read_tx(c, |c| {
-                let Some(user) = cached_account_blocking(c, &user_id, token_version, &owner)?
-                else {
-                    return Ok(None);
-                };
-                match resolve_path_blocking(c, &user.id, &rel)? {
-                    Some(n) if !n.is_dir() => Ok(Some(n)),
-                    _ => Ok(None),
-                }
-            })?;
-            let Some(node) = found else {
-                return Ok(None);
-            };
-            if head_only {
-                return Ok(Some((node, None)));
-            }
-            let mut file = store.open_body_sync_parts(&node)?()?;
-            let size = node.size.max(0) as usize;
-            let whole = if size <= READ_HEAD {
-                let buf = read_head(&mut file, size)?;
-                if buf.len() != size {
-                    return Ok(None); // let the full path report the damage
-                }
-                Some(Ok(buf))
-            } else {
-                Some(Err(file))
-            };
-            Ok(Some((node, whole)))
-        })
+    let (node, body) = app
+        .store
+        .read_small_file(user_id, token_version, owner, rel, head_only, READ_HEAD)
         .await
         .ok()??;
-    let (node, body) = found;
     app.ops.metrics.count_dav_fast(false);
     let size = node.size.max(0) as u64;
     let res = Response::builder()

@@ -9,9 +9,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use html_escape::{encode_double_quoted_attribute, encode_text};
 
-use crate::db::nodes::{Node, SortBy};
-use crate::http::download::http_date;
 use crate::store::Listing;
+use crate::store::{Node, SortBy};
+use crate::web::download::http_date;
 
 use super::tree::encode_path;
 
@@ -113,7 +113,7 @@ fn entry(here: &str, item: &Node) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::nodes::NodeKind;
+    use crate::store::NodeKind;
 
     fn node(name: &str, kind: NodeKind) -> Node {
         Node {

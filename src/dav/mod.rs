@@ -4,7 +4,6 @@
 //! segments, encoded slashes and NUL are refused outright; another user's tree answers 403
 //! whatever is (or is not) there.
 
-pub mod auth;
 pub mod chunked;
 pub mod fs;
 mod get;
@@ -21,25 +20,23 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use dav_server::DavHandler;
 use dav_server::ls::DavLockSystem;
 
-use crate::app::App;
-use crate::db::users::User;
+use crate::auth::User;
 use crate::error::ErrorCode;
-use crate::http::extract::ClientAddr;
-use auth::DavAuthCache;
+use crate::state::App;
+use crate::web::ClientAddr;
+use crate::web::basic::parse_basic;
 use fs::{DavUser, PropfindKind, UserFs};
 
-/// Shared WebDAV state: the Basic-auth cache and each user's lock table.
+/// The WebDAV door's own state: each user's lock table (an extension of the door's routes).
 #[derive(Default)]
 pub struct DavState {
-    pub auth: Arc<DavAuthCache>,
-    pub assembling: chunked::Assembling,
     locks: Mutex<HashMap<String, Box<locks::UserLocks>>>,
 }
 
@@ -59,10 +56,20 @@ pub fn routes() -> Router<App> {
         .route("/dav", any(entry))
         .route("/dav/", any(entry))
         .route("/dav/{*rest}", any(entry))
+        .layer(Extension(Arc::new(DavState::default())))
 }
 
 const DAV_METHODS: &str =
     "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+
+/// WebDAV clients (Windows above all) send OPTIONS to the server root and parent paths: a
+/// layer over the whole server answers them outside `/api`.
+pub async fn options_anywhere(req: Request, next: axum::middleware::Next) -> Response {
+    if req.method() == Method::OPTIONS && !req.uri().path().starts_with("/api") {
+        return options_response();
+    }
+    next.run(req).await
+}
 
 /// `OPTIONS` anywhere: Windows' mini-redirector probes the server root before the drive URL.
 pub fn options_response() -> Response {
@@ -109,7 +116,12 @@ pub fn decode_segments(raw_path: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Request) -> Response {
+async fn entry(
+    State(app): State<App>,
+    Extension(dav): Extension<Arc<DavState>>,
+    ClientAddr(addr): ClientAddr,
+    req: Request,
+) -> Response {
     if req.method() == Method::OPTIONS {
         return options_response();
     }
@@ -122,7 +134,7 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let Some((username, password)) = auth::parse_basic(auth_header.as_deref()) else {
+    let Some((username, password)) = parse_basic(auth_header.as_deref()) else {
         return unauthorized();
     };
     // A body read or written (GET, PUT) takes a transfer slot, held until the body is done.
@@ -137,11 +149,11 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         && segs.len() > 3
         && segs[1] == "files"
         && get::is_plain(req.headers())
-        && let Some((id, tv)) = app.dav.auth.cached(&username, &password)
+        && let Some((id, tv)) = app.accounts.basic.cached(&username, &password)
     {
         let permit = match begin_transfer(&id) {
             Ok(p) => p,
-            Err(busy) => return crate::ops::busy_plain(busy),
+            Err(busy) => return crate::web::layer::busy_plain(busy),
         };
         if let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await {
             res.headers_mut()
@@ -154,16 +166,17 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
         && segs.len() > 3
         && segs[1] == "files"
         && let Some(len) = put::small_plain_len(req.headers())
-        && let Some((id, tv)) = app.dav.auth.cached(&username, &password)
+        && let Some((id, tv)) = app.accounts.basic.cached(&username, &password)
     {
         let permit = match begin_transfer(&id) {
             Ok(p) => p,
-            Err(busy) => return crate::ops::busy_plain(busy),
+            Err(busy) => return crate::web::layer::busy_plain(busy),
         };
         let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
         let prefix = raw_prefix(&raw_path, 3);
         match put::serve(
             &app,
+            &dav,
             req,
             id,
             tv,
@@ -183,7 +196,11 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
             Err(given_back) => req = *given_back,
         }
     }
-    let user = match auth::authenticate_basic(&app, username, password, addr).await {
+    let user = match app
+        .accounts
+        .authenticate_basic(username, password, addr)
+        .await
+    {
         Ok(user) => user,
         Err(e) if e.code == ErrorCode::RateLimited => return e.into_response(),
         Err(e) if e.code == ErrorCode::Unauthorized => return unauthorized(),
@@ -196,7 +213,7 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
     };
     let permit = match begin_transfer(&user.id) {
         Ok(p) => p,
-        Err(busy) => return crate::ops::busy_plain(busy),
+        Err(busy) => return crate::web::layer::busy_plain(busy),
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let res = match segs.as_slice() {
@@ -224,7 +241,7 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
             if *door == "uploads" {
                 chunked::handle(app, user, prefix, req).await
             } else {
-                serve_user_drive(app, user, prefix, req).await
+                serve_user_drive(app, &dav, user, prefix, req).await
             }
         }
         _ => status(StatusCode::NOT_FOUND, "not found"),
@@ -235,7 +252,7 @@ async fn entry(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Reques
 /// `res` with the transfer slot kept until its body is sent (a GET's file, a PUT's answer).
 fn holding(res: Response, permit: Option<crate::ops::limits::TransferPermit>) -> Response {
     match permit {
-        Some(p) => crate::ops::hold_until_sent(res, p),
+        Some(p) => crate::web::layer::hold_until_sent(res, p),
         None => res,
     }
 }
@@ -289,7 +306,13 @@ fn propfind_kind(body: &[u8]) -> PropfindKind {
 
 const PROPFIND_BODY_LIMIT: usize = 256 * 1024;
 
-async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) -> Response {
+async fn serve_user_drive(
+    app: App,
+    dav: &DavState,
+    user: User,
+    prefix: String,
+    req: Request,
+) -> Response {
     let is_propfind = req.method().as_str() == "PROPFIND";
     let rel_segments = req
         .uri()
@@ -317,6 +340,7 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
     if matches!(method.as_str(), "MOVE" | "COPY" | "DELETE") {
         if let Some(res) = tree::serve(
             &app,
+            dav,
             &user,
             &rel_segments,
             dest.as_deref(),
@@ -441,7 +465,7 @@ async fn serve_user_drive(app: App, user: User, prefix: String, req: Request) ->
         .locking(req.method().as_str() == "LOCK");
     let handler = DavHandler::builder()
         .filesystem(Box::new(fs))
-        .locksystem(app.dav.locks_for(&user.id))
+        .locksystem(dav.locks_for(&user.id))
         .strip_prefix(prefix)
         .principal(user.username.clone())
         .read_buf_size(256 * 1024)

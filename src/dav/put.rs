@@ -31,13 +31,9 @@ use dav_server::DavHandler;
 use dav_server::davpath::DavPath;
 use hyper::body::{Frame, SizeHint};
 
-use crate::app::App;
-use crate::dav::auth::cached_account_blocking;
-use crate::db;
-use crate::http::download::{http_date, quoted_etag};
-use crate::store::{
-    CommitOptions, NodeName, OnConflict, Pending, StagedBody, resolve_path_blocking,
-};
+use crate::state::App;
+use crate::store::NodeName;
+use crate::web::download::{http_date, quoted_etag};
 
 /// Largest body taken this way: the streaming path's write buffer (`UploadSink` holds up to
 /// 1 MiB before its first write), so a PUT holds no more memory than it did.
@@ -78,6 +74,7 @@ pub fn small_plain_len(headers: &HeaderMap) -> Option<u64> {
 #[allow(clippy::too_many_arguments)]
 pub async fn serve(
     app: &App,
+    dav: &super::DavState,
     req: Request,
     user_id: String,
     token_version: i64,
@@ -116,8 +113,7 @@ pub async fn serve(
         Err(_) => return give_back(parts, bytes),
     };
     if path.set_prefix(prefix).is_err()
-        || app
-            .dav
+        || dav
             .locks_for(&user_id)
             .check(&path, None, false, false, &[])
             .await
@@ -126,77 +122,24 @@ pub async fn serve(
         return give_back(parts, bytes);
     }
 
-    let store = app.store.clone();
-    let body = bytes.clone();
     let done = app
-        .db
-        .run(move |c| {
-            // The user, the folder and what the name holds now, in one read snapshot.
-            let found = db::read_tx(c, |c| {
-                let Some(user) = cached_account_blocking(c, &user_id, token_version, &owner)?
-                else {
-                    return Ok(None);
-                };
-                let parent = match resolve_path_blocking(c, &user.id, &rel[..rel.len() - 1])? {
-                    Some(p) if p.is_dir() => p,
-                    _ => return Ok(None),
-                };
-                let existing = db::nodes::find_child(c, &parent.id, name.as_str())?;
-                if existing.as_ref().is_some_and(|e| e.is_dir()) {
-                    return Ok(None);
-                }
-                // A first look at the quota (the commit checks it again, exactly).
-                let freed = existing.as_ref().map_or(0, |e| e.size);
-                if user.used_bytes + user.reserved_bytes - freed + body.len() as i64
-                    > user.quota_bytes
-                {
-                    return Ok(None);
-                }
-                Ok(Some((user, parent, existing.is_some())))
-            })?;
-            let Some((user, parent, existed)) = found else {
-                return Ok(None);
-            };
-            let volume = match store.volumes.pick_for_write(user.pinned_volume.as_deref()) {
-                Ok(v) if v.check_writable(body.len() as u64).is_ok() => v,
-                _ => return Ok(None),
-            };
-            let staged = StagedBody::write_whole_blocking(
-                store.db.clone(),
-                volume,
-                &user.id,
-                name.disk_ext(),
-                &body,
-            )?;
-            let opts = CommitOptions {
-                on_conflict: OnConflict::Overwrite,
-                modified_at: oc_mtime.map(|t| t * 1000),
-                unreserved: true,
-                ..Default::default()
-            };
-            // Committed together with the other small PUTs ready at the same moment.
-            let committed = store.commit_grouped_blocking(
-                c,
-                Pending {
-                    owner: user.id.clone(),
-                    folder: Some(parent.id.clone()),
-                    name: name.clone(),
-                    staged,
-                    opts,
-                },
-            )?;
-            if let Some(sum) = &oc_checksum {
-                db::props::set_checksums(c, &committed.node.id, sum)?;
-            }
-            Ok(Some((committed, existed)))
-        })
+        .store
+        .put_small_file(
+            user_id,
+            token_version,
+            owner,
+            rel,
+            name,
+            bytes.clone(),
+            oc_mtime.map(|t| t * 1000),
+            oc_checksum,
+        )
         .await;
-    let (committed, existed) = match done {
+    let (node, existed) = match done {
         Ok(Some(c)) => c,
         // Not this way (or it failed before the commit): dav-server answers, as before.
         _ => return give_back(parts, bytes),
     };
-    let node = app.store.after_commit(committed).await;
     app.ops.metrics.count_dav_fast(true);
     let mut res = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")

@@ -10,9 +10,9 @@ use dav_server::davpath::DavPath;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::status;
-use crate::app::App;
-use crate::db::users::User;
+use crate::auth::User;
 use crate::error::{AppError, ErrorCode, Kind};
+use crate::state::App;
 use crate::store::NodeName;
 
 /// Headers whose evaluation (lock tokens, entity tags, dates) is left to dav-server.
@@ -107,6 +107,7 @@ fn depth_infinity(headers: &HeaderMap) -> Option<bool> {
 /// conditions; `None` leaves the request to dav-server.
 pub async fn serve(
     app: &App,
+    dav: &super::DavState,
     user: &User,
     rel: &[String],
     dest: Option<&[String]>,
@@ -137,7 +138,7 @@ pub async fn serve(
         Ok(None) => return Some(status(StatusCode::NOT_FOUND, "not found")),
         Err(e) => return Some(answer(e, overwrite)),
     };
-    let locks = app.dav.locks_for(&user.id);
+    let locks = dav.locks_for(&user.id);
     let lock_path = |segs: &[String], dir: bool| {
         let mut p = encode_path(segs);
         if dir && !p.ends_with('/') {

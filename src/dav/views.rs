@@ -12,9 +12,9 @@ use dav_server::fs::{
 };
 use futures_util::FutureExt;
 
-use crate::app::App;
 use crate::dav::fs::{DavUser, Meta, ReadFile, fs_error, segments};
-use crate::db::nodes::Node;
+use crate::state::App;
+use crate::store::Node;
 
 /// Which virtual tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,11 +83,16 @@ impl ViewFs {
                     .0
             }
             View::Search => {
-                let found = self
-                    .app
-                    .search(&self.user.id, key, MAX_LISTED as usize, 0)
-                    .await
-                    .map_err(fs_error)?;
+                let found = crate::search::service::search(
+                    &self.app.store,
+                    &self.app.semantic,
+                    &self.user.id,
+                    key,
+                    MAX_LISTED as usize,
+                    0,
+                )
+                .await
+                .map_err(fs_error)?;
                 found.items.into_iter().map(|hit| hit.node).collect()
             }
         };

@@ -51,7 +51,7 @@ pub async fn read_xml_body(req: Request) -> Result<Request, Response> {
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
         let refused = too_large(req.method(), limit);
-        crate::http::linger::drain(req.into_body()).await;
+        crate::web::linger::drain(req.into_body()).await;
         return Err(refused);
     }
     let (parts, body) = req.into_parts();
@@ -67,7 +67,7 @@ pub async fn read_xml_body(req: Request) -> Result<Request, Response> {
         };
         if buf.len() + chunk.len() > limit {
             // The client may still be sending: it reads the 413 rather than a reset.
-            crate::http::linger::drain(Body::from_stream(stream)).await;
+            crate::web::linger::drain(Body::from_stream(stream)).await;
             return Err(too_large(&parts.method, limit));
         }
         buf.extend_from_slice(&chunk);

@@ -4,6 +4,10 @@ use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 use crate::error::AppResult;
 
+/// Job kinds, as stored in `jobs.kind`.
+pub const KIND_MEDIA: &str = "media";
+pub const KIND_CLIP: &str = "clip";
+
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: i64,
@@ -219,4 +223,23 @@ pub fn find_job_state(conn: &Connection, kind: &str, node_id: &str) -> AppResult
         .prepare_cached("SELECT state FROM jobs WHERE kind = ?1 AND node_id = ?2")?
         .query_row([kind, node_id], |r| r.get(0))
         .optional()?)
+}
+
+/// A file got a new body: what was computed from the old one goes (embedding, auto-tags,
+/// CLIP job).
+pub fn forget_computed(tx: &Connection, node_id: &str) -> AppResult<()> {
+    crate::db::embeddings::delete_embedding(tx, node_id)?;
+    crate::db::tags::clear_auto_tags(tx, node_id)?;
+    tx.prepare_cached("DELETE FROM jobs WHERE node_id = ?1 AND kind = 'clip'")?
+        .execute([node_id])?;
+    Ok(())
+}
+
+/// A file's new body is not media: its media facts and remaining jobs go.
+pub fn forget_media(tx: &Connection, node_id: &str) -> AppResult<()> {
+    tx.prepare_cached("DELETE FROM media WHERE node_id = ?1")?
+        .execute([node_id])?;
+    tx.prepare_cached("DELETE FROM jobs WHERE node_id = ?1")?
+        .execute([node_id])?;
+    Ok(())
 }

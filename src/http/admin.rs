@@ -6,9 +6,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::App;
+use crate::audit::{Entry, action};
 use crate::config::{ByteSize, Dur};
-use crate::db;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{
     AccessRequestResponse, AccessRequestsResponse, InviteResponse, InvitesResponse, JobsResponse,
@@ -16,13 +15,13 @@ use crate::http::dto::{
     VolumesResponse,
 };
 use crate::http::extract::{AdminUser, ApiJson, ClientAddr};
-use crate::ops::audit::{self, Entry, action};
+use crate::state::App;
 
 pub async fn list_users(
     State(app): State<App>,
     _admin: AdminUser,
 ) -> AppResult<Json<UsersResponse>> {
-    let users = app.db.run(|c| db::users::list_users(c)).await?;
+    let users = app.accounts.list_users().await?;
     let users: Vec<UserResponse> = users.iter().map(UserResponse::from).collect();
     Ok(Json(UsersResponse { users }))
 }
@@ -56,28 +55,13 @@ pub async fn set_quota(
             ));
         }
     };
-    if bytes > i64::MAX as u64 {
-        return Err(AppError::bad_request(
-            ErrorCode::InvalidQuota,
-            "quota out of range",
-        ));
-    }
-    // Lowering a quota below usage refuses new writes; it never deletes anything.
-    let user = app
-        .db
-        .run(move |c| {
-            if !db::users::set_quota(c, &id, bytes as i64)? {
-                return Err(AppError::new(ErrorCode::UserNotFound, "no such user"));
-            }
-            db::users::find_user_by_id(c, &id)?.ok_or_else(AppError::not_found)
-        })
-        .await?;
+    let user = app.accounts.set_quota(&id, bytes).await?;
     tracing::info!(admin = %admin.id, user = %user.id, quota = bytes, "quota set");
     let entry = Entry::by(action::QUOTA_SET, &admin)
         .on(&user)
         .detail(json!({ "quota_bytes": bytes }))
         .from(addr);
-    audit::record(&app.db, entry).await;
+    app.audit.record(entry).await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -110,7 +94,9 @@ pub async fn set_disabled(
     } else {
         action::USER_ENABLE
     };
-    audit::record(&app.db, Entry::by(what, &admin).on(&user).from(addr)).await;
+    app.audit
+        .record(Entry::by(what, &admin).on(&user).from(addr))
+        .await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -158,7 +144,7 @@ pub async fn create_invites(
     let entry = Entry::by(action::INVITES_CREATE, &admin)
         .detail(json!({ "count": codes.len() }))
         .from(addr);
-    audit::record(&app.db, entry).await;
+    app.audit.record(entry).await;
     Ok((StatusCode::CREATED, Json(InvitesResponse::new(&codes))))
 }
 
@@ -166,10 +152,7 @@ pub async fn list_invites(
     State(app): State<App>,
     _admin: AdminUser,
 ) -> AppResult<Json<InvitesResponse>> {
-    let codes = app
-        .db
-        .run(|c| db::invites::list_active_invites(c, db::now_ms()))
-        .await?;
+    let codes = app.accounts.list_active_invites().await?;
     Ok(Json(InvitesResponse::new(&codes)))
 }
 
@@ -177,7 +160,7 @@ pub async fn list_access_requests(
     State(app): State<App>,
     _admin: AdminUser,
 ) -> AppResult<Json<AccessRequestsResponse>> {
-    let reqs = app.db.run(|c| db::requests::list_requests(c)).await?;
+    let reqs = app.accounts.list_access_requests().await?;
     let requests = reqs.iter().map(AccessRequestResponse::from).collect();
     Ok(Json(AccessRequestsResponse { requests }))
 }
@@ -188,16 +171,12 @@ pub async fn delete_access_request(
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    let rid = id.clone();
-    let found = app
-        .db
-        .run(move |c| db::requests::delete_request(c, &rid))
-        .await?;
+    let found = app.accounts.delete_access_request(&id).await?;
     if found {
         let entry = Entry::by(action::ACCESS_REQUEST_DELETE, &admin)
             .on_object(&id)
             .from(addr);
-        audit::record(&app.db, entry).await;
+        app.audit.record(entry).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::not_found())
@@ -249,15 +228,7 @@ pub async fn list_volumes(
 /// The job queue: counts by kind and state, the latest failures with their reasons, and whether
 /// the AI model is there.
 pub async fn list_jobs(State(app): State<App>, _admin: AdminUser) -> AppResult<Json<JobsResponse>> {
-    let (counts, failures) = app
-        .db
-        .run(|c| {
-            Ok((
-                db::jobs::count_jobs(c)?,
-                db::jobs::list_failed_jobs(c, 200)?,
-            ))
-        })
-        .await?;
+    let (counts, failures) = app.jobs.report(200).await?;
     Ok(Json(JobsResponse {
         counts: counts.into_iter().map(Into::into).collect(),
         failures: failures.into_iter().map(Into::into).collect(),

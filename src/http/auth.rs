@@ -6,9 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::App;
+use crate::audit::{Entry, action};
 use crate::auth::TokenPair;
-use crate::db;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::cookies::{self, CookieContext};
 use crate::http::dto::{
@@ -16,7 +15,7 @@ use crate::http::dto::{
     NewAppPasswordResponse, SessionResponse, SetupStatusResponse, TokensResponse, UserResponse,
 };
 use crate::http::extract::{ApiJson, AuthUser, ClientAddr};
-use crate::ops::audit::{self, Entry, action};
+use crate::state::App;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,7 +112,9 @@ pub async fn register(
         .register(&req.invite_code, &req.username, &req.password)
         .await?;
     tracing::info!(user = %user.id, username = %user.username, "registered");
-    audit::record(&app.db, Entry::by(action::REGISTER, &user).from(addr)).await;
+    app.audit
+        .record(Entry::by(action::REGISTER, &user).from(addr))
+        .await;
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
     Ok((
@@ -149,11 +150,13 @@ pub async fn setup(
         && e.code == ErrorCode::SetupTokenInvalid
     {
         let entry = Entry::by_name(action::SETUP_FAILED, &req.username);
-        audit::record(&app.db, entry.from(addr)).await;
+        app.audit.record(entry.from(addr)).await;
     }
     let (user, pair) = result?;
     tracing::info!(user = %user.id, username = %user.username, "first admin created through the set-up page");
-    audit::record(&app.db, Entry::by(action::SETUP, &user).from(addr)).await;
+    app.audit
+        .record(Entry::by(action::SETUP, &user).from(addr))
+        .await;
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
     Ok((
@@ -181,7 +184,7 @@ pub async fn login(
         Err(e) => Entry::by_name(action::LOGIN_FAILED, &req.username)
             .detail(serde_json::json!({ "reason": e.code })),
     };
-    audit::record(&app.db, entry.from(addr)).await;
+    app.audit.record(entry.from(addr)).await;
     let (user, pair) = result?;
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, req.cookie, &ctx, &mut out);
@@ -290,71 +293,22 @@ pub async fn change_password(
             &addr.to_string(),
         )
         .await?;
-    audit::record(
-        &app.db,
-        Entry::by(action::PASSWORD_CHANGE, &user).from(addr),
-    )
-    .await;
+    app.audit
+        .record(Entry::by(action::PASSWORD_CHANGE, &user).from(addr))
+        .await;
     let cookie = cookies::read_cookie(&ctx.headers, cookies::REFRESH_COOKIE).is_some();
     let mut out = HeaderMap::new();
     let tokens = hand_out(pair, cookie, &ctx, &mut out);
     Ok((out, Json(tokens)))
 }
 
-const MAX_NAME: usize = 100;
-const MAX_CONTACT: usize = 200;
-const MAX_MESSAGE: usize = 2000;
-
 pub async fn request_access(
     State(app): State<App>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<AccessRequestRequest>,
 ) -> AppResult<(StatusCode, Json<AccessRequestReceivedResponse>)> {
-    let (name, contact, message) = (
-        req.name.trim().to_string(),
-        req.contact.trim().to_string(),
-        req.message.trim().to_string(),
-    );
-    if name.is_empty() || contact.is_empty() {
-        return Err(AppError::bad_request(
-            ErrorCode::InvalidRequest,
-            "name and contact are required",
-        ));
-    }
-    if name.chars().count() > MAX_NAME
-        || contact.chars().count() > MAX_CONTACT
-        || message.chars().count() > MAX_MESSAGE
-    {
-        return Err(AppError::bad_request(
-            ErrorCode::TooLong,
-            format!(
-                "name up to {MAX_NAME}, contact up to {MAX_CONTACT} and message up to {MAX_MESSAGE} characters"
-            ),
-        ));
-    }
-    if [&name, &contact, &message]
-        .iter()
-        .any(|s| s.chars().any(|c| c.is_control() && c != '\n'))
-    {
-        return Err(AppError::bad_request(
-            ErrorCode::InvalidRequest,
-            "control characters are not allowed",
-        ));
-    }
-    app.auth
-        .requests_by_address
-        .try_hit(&addr.to_string())
-        .map_err(AppError::rate_limited)?;
-    let r = db::requests::AccessRequest {
-        id: db::new_id(),
-        name,
-        contact,
-        message,
-        created_at: db::now_ms(),
-    };
-    let remote = addr.to_string();
-    app.db
-        .run(move |c| db::requests::insert_request(c, &r, Some(&remote)))
+    app.accounts
+        .request_access(&req.name, &req.contact, &req.message, &addr.to_string())
         .await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -375,31 +329,15 @@ pub async fn create_app_password(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<AppPasswordRequest>,
 ) -> AppResult<(StatusCode, Json<NewAppPasswordResponse>)> {
-    let name = req.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            ErrorCode::InvalidName,
-            "name the app password (1 to 100 characters), e.g. \"laptop rclone\"",
-        ));
-    }
-    let secret = crate::auth::new_app_secret();
-    let p = db::app_passwords::AppPassword {
-        id: db::new_id(),
-        user_id: user.id.clone(),
-        name,
-        created_at: db::now_ms(),
-        last_used_at: None,
-    };
-    let hash = crate::auth::hash_app_secret(&secret);
-    let row = p.clone();
-    app.db
-        .run(move |c| db::app_passwords::insert_app_password(c, &row, &hash))
+    let (p, secret) = app
+        .accounts
+        .create_app_password(&user.id, &req.name)
         .await?;
     let entry = Entry::by(action::APP_PASSWORD_CREATE, &user)
         .on_object(&p.id)
         .detail(serde_json::json!({ "name": p.name }))
         .from(addr);
-    audit::record(&app.db, entry).await;
+    app.audit.record(entry).await;
     Ok((
         StatusCode::CREATED,
         Json(NewAppPasswordResponse {
@@ -416,10 +354,7 @@ pub async fn list_app_passwords(
     State(app): State<App>,
     AuthUser(user): AuthUser,
 ) -> AppResult<Json<AppPasswordsResponse>> {
-    let list = app
-        .db
-        .run(move |c| db::app_passwords::list_app_passwords(c, &user.id))
-        .await?;
+    let list = app.accounts.list_app_passwords(&user.id).await?;
     let app_passwords = list.iter().map(AppPasswordResponse::from).collect();
     Ok(Json(AppPasswordsResponse { app_passwords }))
 }
@@ -430,16 +365,12 @@ pub async fn delete_app_password(
     ClientAddr(addr): ClientAddr,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> AppResult<StatusCode> {
-    let (uid, pid) = (user.id.clone(), id.clone());
-    let found = app
-        .db
-        .run(move |c| db::app_passwords::delete_app_password(c, &uid, &pid))
-        .await?;
+    let found = app.accounts.delete_app_password(&user.id, &id).await?;
     if found {
         let entry = Entry::by(action::APP_PASSWORD_DELETE, &user)
             .on_object(&id)
             .from(addr);
-        audit::record(&app.db, entry).await;
+        app.audit.record(entry).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::not_found())

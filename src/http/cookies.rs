@@ -15,8 +15,8 @@ use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use crate::app::App;
 use crate::auth::TokenPair;
+use crate::state::App;
 
 pub const REFRESH_COOKIE: &str = "cv_refresh";
 pub const MEDIA_COOKIE: &str = "cv_media";

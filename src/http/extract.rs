@@ -2,19 +2,18 @@
 //! the API's error shape, and the client address behind trusted proxies.
 
 use std::marker::PhantomData;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::app::App;
-use crate::db::users::User;
+use crate::auth::User;
 use crate::error::{AppError, ErrorCode};
+use crate::state::App;
+pub use crate::web::ClientAddr;
 
 /// A request with a valid, current access token.
 pub struct AuthUser(pub User);
@@ -45,8 +44,7 @@ impl FromRequestParts<App> for AuthUser {
         };
         // Signature, expiry and revoked sign-ins first, without taking a connection.
         let claims = app.auth.verify_token(&token, typ)?;
-        let auth = app.auth.clone();
-        let user = app.db.run(move |c| auth.current_user(c, &claims)).await?;
+        let user = app.accounts.current_user(claims).await?;
         Ok(AuthUser(user))
     }
 }
@@ -139,160 +137,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The client's address: the peer, or what a trusted proxy (Caddy, cloudflared) says it is.
-pub struct ClientAddr(pub IpAddr);
-
-impl FromRequestParts<App> for ClientAddr {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        Ok(ClientAddr(client_addr(
-            peer,
-            &parts.headers,
-            &app.config.trusted_proxies,
-        )))
-    }
-}
-
-/// Where a request without connection info comes from: an address that is nobody's, never a
-/// trusted proxy (so no forwarding header is believed) and one bucket for every such request.
-pub const UNKNOWN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-
-/// The client's address: the peer, or, when the peer is a trusted proxy, what it reports:
-/// `CF-Connecting-IP` (Caddy sets it to the address it determined, cloudflared to Cloudflare's),
-/// else `X-Forwarded-For` read from the right: each proxy appends the address it received the
-/// request from, so the right-most entry that is not itself a trusted proxy is the client, and
-/// everything left of it is what the client wrote. Fails closed: without connection info
-/// (`peer` None) nothing is trusted.
-pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    let Some(peer) = peer.map(|p| p.to_canonical()) else {
-        return UNKNOWN_CLIENT;
-    };
-    if !trusted.contains(&peer) {
-        return peer;
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(ip) = header("cf-connecting-ip").and_then(|v| v.trim().parse::<IpAddr>().ok()) {
-        return ip.to_canonical();
-    }
-    let mut client = peer;
-    // Several X-Forwarded-For headers are one list, in order.
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .collect();
-    for hop in hops.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(ip) => {
-                client = ip.to_canonical();
-                if !trusted.contains(&client) {
-                    break;
-                }
-            }
-            // Not an address: nothing from here leftwards was written by a proxy we trust.
-            Err(_) => break,
-        }
-    }
-    client
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        h
-    }
-
-    fn trusted() -> Vec<IpAddr> {
-        vec![ip("127.0.0.1"), ip("::1")]
-    }
-
-    #[test]
-    fn without_connection_info_nothing_is_trusted() {
-        let h = headers(&[
-            ("x-forwarded-for", "203.0.113.9"),
-            ("cf-connecting-ip", "203.0.113.9"),
-        ]);
-        let addr = client_addr(None, &h, &trusted());
-        assert_eq!(addr, UNKNOWN_CLIENT);
-        assert!(!trusted().contains(&addr));
-        assert!(!addr.is_loopback());
-        assert_eq!(
-            client_addr(None, &HeaderMap::new(), &trusted()),
-            UNKNOWN_CLIENT
-        );
-    }
-
-    #[test]
-    fn an_untrusted_peer_is_the_client_whatever_it_says() {
-        let h = headers(&[
-            ("x-forwarded-for", "127.0.0.1"),
-            ("cf-connecting-ip", "10.0.0.1"),
-        ]);
-        assert_eq!(
-            client_addr(Some(ip("198.51.100.4")), &h, &trusted()),
-            ip("198.51.100.4")
-        );
-    }
-
-    #[test]
-    fn forwarded_for_is_read_from_the_right() {
-        let t = trusted();
-        let peer = Some(ip("127.0.0.1"));
-        // The client wrote "1.2.3.4" itself; the proxy appended the address it saw.
-        let h = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.7")]);
-        assert_eq!(client_addr(peer, &h, &t), ip("203.0.113.7"));
-        // cloudflared → Caddy → CloudVault: Caddy appended cloudflared's loopback address.
-        let h = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.7, 127.0.0.1")]);
-        assert_eq!(client_addr(peer, &h, &t), ip("203.0.113.7"));
-        // Two headers are one list.
-        let h = headers(&[
-            ("x-forwarded-for", "1.2.3.4"),
-            ("x-forwarded-for", "203.0.113.8"),
-        ]);
-        assert_eq!(client_addr(peer, &h, &t), ip("203.0.113.8"));
-        // Garbage where the proxy's entry should be: the proxy itself is all we know.
-        let h = headers(&[("x-forwarded-for", "1.2.3.4, not-an-ip")]);
-        assert_eq!(client_addr(peer, &h, &t), ip("127.0.0.1"));
-        // No header: the peer.
-        assert_eq!(client_addr(peer, &HeaderMap::new(), &t), ip("127.0.0.1"));
-    }
-
-    #[test]
-    fn cf_connecting_ip_comes_first_from_a_trusted_proxy() {
-        let h = headers(&[
-            ("x-forwarded-for", "203.0.113.7"),
-            ("cf-connecting-ip", "2001:db8::5"),
-        ]);
-        assert_eq!(
-            client_addr(Some(ip("::1")), &h, &trusted()),
-            ip("2001:db8::5")
-        );
-        // An IPv4 peer seen on an IPv6 socket is still the trusted proxy.
-        let h = headers(&[("x-forwarded-for", "203.0.113.7")]);
-        assert_eq!(
-            client_addr(Some(ip("::ffff:127.0.0.1")), &h, &trusted()),
-            ip("203.0.113.7")
-        );
-    }
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]

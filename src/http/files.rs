@@ -9,15 +9,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::app::App;
-use crate::db::nodes::SortBy;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::download;
 use crate::http::dto::{
     DeleteResponse, FileResponse, ListingResponse, PathEntryResponse, UploadResponse,
 };
 use crate::http::extract::{ApiJson, AuthUser};
+use crate::state::App;
+use crate::store::SortBy;
 use crate::store::{NodeName, OnConflict};
+use crate::web::download;
 
 /// Ids are UUIDs; anything else cannot name a node (and answers like a missing one).
 pub fn parse_id(id: &str) -> AppResult<String> {
@@ -185,7 +185,7 @@ pub async fn upload(
         Err(busy) => return busy_refusal(busy),
     };
     let res = upload_body(app, user, q, headers, body).await;
-    crate::ops::hold_until_sent(res, permit)
+    crate::web::layer::hold_until_sent(res, permit)
 }
 
 /// A transfer cap is full: 503 + `Retry-After`, and the unread body ends the connection.
@@ -198,7 +198,7 @@ fn busy_refusal(busy: crate::ops::limits::Busy) -> Response {
 
 async fn upload_body(
     app: App,
-    user: crate::db::users::User,
+    user: crate::auth::User,
     q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
@@ -281,7 +281,7 @@ impl futures_util::Stream for SharedBody {
 
 async fn upload_files(
     app: App,
-    user: crate::db::users::User,
+    user: crate::auth::User,
     q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: SharedBody,
@@ -413,7 +413,7 @@ pub async fn download(
     )
     .await?;
     Ok(match permit {
-        Some(p) => crate::ops::hold_until_sent(res, p),
+        Some(p) => crate::web::layer::hold_until_sent(res, p),
         None => res,
     })
 }

@@ -4,11 +4,11 @@
 pub mod admin;
 pub mod auth;
 pub mod cookies;
-pub mod download;
+
 pub mod dto;
 pub mod extract;
 pub mod files;
-pub mod linger;
+
 pub mod ops;
 pub mod search;
 pub mod tags;
@@ -23,15 +23,16 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
-use crate::app::App;
+use crate::config::Config;
 use crate::error::{ErrorCode, error_body};
+use crate::state::App;
 
 /// JSON bodies of API calls are small; uploads stream past this limit (they read the raw body).
 const JSON_BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router(app: App) -> Router {
+/// The JSON door: `/api/...`, the health and metrics routes, and the web UI's pages.
+pub fn routes(config: &Config) -> Router<App> {
     let api = Router::new()
         .route("/setup", get(auth::setup_status).post(auth::setup))
         .route("/auth/register", post(auth::register))
@@ -105,7 +106,7 @@ pub fn router(app: App) -> Router {
         .route("/admin/audit", get(ops::list_audit))
         .merge(tus::routes())
         // Route templates label the metrics (must follow every route).
-        .route_layer(middleware::from_fn(crate::ops::remember_route))
+        .route_layer(middleware::from_fn(crate::web::layer::remember_route))
         .fallback(files::api_not_found)
         // No other site may embed API answers (thumbnails and downloads above all).
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -117,53 +118,8 @@ pub fn router(app: App) -> Router {
 
     Router::new()
         .nest("/api", api)
-        .merge(crate::dav::routes())
         .merge(ops::routes())
-        .merge(webui::routes(&app.config))
-        .layer(middleware::from_fn(dav_options_anywhere))
-        .layer(middleware::from_fn_with_state(
-            app.clone(),
-            count_body_bytes,
-        ))
-        .layer(TraceLayer::new_for_http())
-        // Metrics, slow-body timeout, security headers, password-route limits (src/ops/).
-        .layer(middleware::from_fn_with_state(
-            app.clone(),
-            crate::ops::http_layer,
-        ))
-        .with_state(app)
-}
-
-/// Tracks the largest request body (counted as it streams, whatever Content-Length said).
-async fn count_body_bytes(
-    axum::extract::State(app): axum::extract::State<App>,
-    req: Request,
-    next: Next,
-) -> Response {
-    use http_body_util::BodyExt;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let (parts, body) = req.into_parts();
-    let seen = std::sync::Arc::new(AtomicU64::new(0));
-    let (seen2, stats) = (seen.clone(), app.stats.clone());
-    let body = body.map_frame(move |frame| {
-        if let Some(data) = frame.data_ref() {
-            let total = seen2.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
-            stats
-                .largest_request_body
-                .fetch_max(total, Ordering::Relaxed);
-        }
-        frame
-    });
-    next.run(Request::from_parts(parts, axum::body::Body::new(body)))
-        .await
-}
-
-/// WebDAV clients (Windows above all) send OPTIONS to the server root and parent paths.
-async fn dav_options_anywhere(req: Request, next: Next) -> Response {
-    if req.method() == axum::http::Method::OPTIONS && !req.uri().path().starts_with("/api") {
-        return crate::dav::options_response();
-    }
-    next.run(req).await
+        .merge(webui::routes(config))
 }
 
 /// Errors made by the framework (405, 415, 413 from extractors) get the API's JSON shape too.

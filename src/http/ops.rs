@@ -12,19 +12,18 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::App;
-use crate::db;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{AuditEntryResponse, AuditPageResponse};
 use crate::http::extract::{AdminUser, AuthUser, ClientAddr};
 use crate::ops::health::{self, Status};
 use crate::ops::metrics::Gauges;
+use crate::state::App;
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route_layer(axum::middleware::from_fn(crate::ops::remember_route))
+        .route_layer(axum::middleware::from_fn(crate::web::layer::remember_route))
 }
 
 /// The caller may see details: this machine, or an admin.
@@ -34,7 +33,7 @@ impl FromRequestParts<App> for Privileged {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        if crate::ops::is_local(parts) {
+        if crate::web::layer::is_local(parts) {
             return Ok(Privileged);
         }
         let auth = parts
@@ -42,10 +41,10 @@ impl FromRequestParts<App> for Privileged {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let user = match crate::dav::auth::parse_basic(auth.as_deref()) {
+        let user = match crate::web::basic::parse_basic(auth.as_deref()) {
             Some((name, pass)) => {
                 let ClientAddr(addr) = ClientAddr::from_request_parts(parts, app).await?;
-                crate::dav::auth::authenticate_basic(app, name, pass, addr).await?
+                app.accounts.authenticate_basic(name, pass, addr).await?
             }
             None => AuthUser::from_request_parts(parts, app).await?.0,
         };
@@ -60,7 +59,7 @@ impl FromRequestParts<App> for Privileged {
 /// only the status.
 pub async fn healthz(State(app): State<App>, privileged: Result<Privileged, AppError>) -> Response {
     let privileged = privileged.is_ok();
-    let h = health::check(&app).await;
+    let h = health::check(&app.store).await;
     let code = if h.status == Status::Down {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -94,18 +93,16 @@ pub async fn metrics(State(app): State<App>, _p: Privileged) -> AppResult<Respon
 }
 
 async fn gather(app: &App) -> AppResult<Gauges> {
-    let (jobs, users, used_bytes) = app
-        .db
-        .run(|c| {
-            let jobs = db::jobs::count_jobs(c)?
-                .into_iter()
-                .map(|j| (j.kind, j.state, j.count))
-                .collect::<Vec<_>>();
-            let users = db::users::list_users(c)?;
-            let used = users.iter().map(|u| u.used_bytes).sum::<i64>();
-            Ok((jobs, users.len() as i64, used))
-        })
-        .await?;
+    let jobs = app
+        .jobs
+        .counts()
+        .await?
+        .into_iter()
+        .map(|j| (j.kind, j.state, j.count))
+        .collect::<Vec<_>>();
+    let all_users = app.accounts.list_users().await?;
+    let used_bytes = all_users.iter().map(|u| u.used_bytes).sum::<i64>();
+    let users = all_users.len() as i64;
     let volumes = app.store.volumes.clone();
     let volumes = tokio::task::spawn_blocking(move || volumes.status()).await?;
     let (resident_bytes, open_fds) = crate::ops::metrics::process_stats();
@@ -152,16 +149,13 @@ pub async fn list_audit(
             "limit must be between 1 and 1000",
         ));
     }
-    let filter = db::audit::AuditFilter {
+    let filter = crate::audit::AuditFilter {
         before: q.before,
         action: q.action.filter(|a| !a.is_empty()),
         username: q.user.filter(|u| !u.is_empty()),
         limit,
     };
-    let entries = app
-        .db
-        .run(move |c| db::audit::list_audit_entries(c, &filter))
-        .await?;
+    let entries = app.audit.list(filter).await?;
     let next_before = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.id))
         .flatten();

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use crate::app::App;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{
     FileResponse, SearchHitResponse, SearchModelStatusResponse, SearchReasonResponse,
     SearchResponse,
 };
 use crate::http::extract::AuthUser;
+use crate::state::App;
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -33,7 +33,9 @@ pub async fn search(
         ));
     }
     let query = crate::search::service::normalise_query(q.q.as_deref().unwrap_or(""))?;
-    let found = app.search(&user.id, &query, limit, offset).await?;
+    let found =
+        crate::search::service::search(&app.store, &app.semantic, &user.id, &query, limit, offset)
+            .await?;
     let nodes: Vec<_> = found.items.iter().map(|h| h.node.clone()).collect();
     let media = crate::catalog::media_of(&app.store, &nodes).await?;
     let items = found

@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use crate::app::App;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{
     FileResponse, FileTagsResponse, TagCountResponse, TagFilesResponse, TagsResponse, tags_response,
 };
 use crate::http::extract::AuthUser;
+use crate::state::App;
 
 pub async fn list(
     State(app): State<App>,

@@ -7,16 +7,16 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::app::App;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::download;
 use crate::http::dto::{
     EmptyTrashResponse, FileResponse, TrashItemResponse, TrashListingResponse, VersionResponse,
     VersionsResponse,
 };
 use crate::http::extract::{AuthUser, parse_json_object};
 use crate::http::files::{parse_folder, parse_id};
+use crate::state::App;
 use crate::store::OnConflict;
+use crate::web::download;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,7 +132,7 @@ pub async fn download_version(
         .try_begin(&user.id)
         .map_err(|b| b.into_error())?;
     let res = download::serve_file(&app.store, &node, &method, &headers, false).await?;
-    Ok(crate::ops::hold_until_sent(res, permit))
+    Ok(crate::web::layer::hold_until_sent(res, permit))
 }
 
 pub async fn restore_version(

@@ -13,13 +13,13 @@ use axum::routing::{head, post};
 use base64::Engine;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::App;
-use crate::db::tus::TusUpload;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{UnfinishedUploadResponse, UnfinishedUploadsResponse};
 use crate::http::extract::AuthUser;
-use crate::store::tus::{MAX_REQUEST_BODY, MAX_UPLOAD_LENGTH, NewTusUpload};
+use crate::state::App;
 use crate::store::{NodeName, OnConflict};
+use crate::uploads::TusUpload;
+use crate::uploads::tus::{MAX_REQUEST_BODY, MAX_UPLOAD_LENGTH, NewTusUpload};
 
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,termination,expiration";
@@ -176,7 +176,7 @@ pub async fn create(
             length,
         };
         let p = app
-            .store
+            .uploads
             .create_tus_upload(&user.id, user.pinned_volume.clone(), req)
             .await?;
         tracing::info!(user = %user.id, upload = %p.upload.id, length, "resumable upload created");
@@ -228,7 +228,7 @@ pub async fn offset(
     let result = async {
         check_version(&headers)?;
         let up = app
-            .store
+            .uploads
             .get_tus_upload(&user.id, &parse_upload_id(&id)?)
             .await?;
         let mut res = StatusCode::OK.into_response();
@@ -287,7 +287,7 @@ pub async fn append(
             ));
         }
         let id = parse_upload_id(&id)?;
-        let p = app.store.append_tus_upload(&user.id, &id, offset, body.into_data_stream()).await?;
+        let p = app.uploads.append_tus_upload(&user.id, &id, offset, body.into_data_stream()).await?;
         if let Some(f) = &p.file {
             tracing::info!(user = %user.id, upload = %id, file = %f.id, size = f.size, "resumable upload finished");
         }
@@ -306,7 +306,7 @@ pub async fn append(
             r
         }
     };
-    crate::ops::hold_until_sent(res, permit)
+    crate::web::layer::hold_until_sent(res, permit)
 }
 
 fn unsupported_media_type() -> Response {
@@ -333,7 +333,7 @@ pub async fn terminate(
 ) -> Response {
     let result = async {
         check_version(&headers)?;
-        app.store
+        app.uploads
             .terminate_tus_upload(&user.id, &parse_upload_id(&id)?)
             .await?;
         Ok::<_, AppError>(StatusCode::NO_CONTENT.into_response())
@@ -347,7 +347,7 @@ pub async fn list(
     State(app): State<App>,
     AuthUser(user): AuthUser,
 ) -> AppResult<axum::Json<UnfinishedUploadsResponse>> {
-    let ups = app.store.list_tus_uploads(&user.id).await?;
+    let ups = app.uploads.list_tus_uploads(&user.id).await?;
     let uploads = ups
         .iter()
         .map(|u| {

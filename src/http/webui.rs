@@ -8,8 +8,8 @@ use axum::routing::get;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::App;
 use crate::config::Config;
+use crate::state::App;
 
 const PLACEHOLDER: &str = include_str!("../../webui/placeholder.html");
 

@@ -8,7 +8,7 @@ use crate::db::{self, Db};
 use crate::jobs::{JobError, JobHandler, KIND_CLIP};
 use crate::media::MediaLimits;
 use crate::search::semantic::{ModelState, Semantic};
-use crate::store::volumes::Volumes;
+use crate::storage::volumes::Volumes;
 
 pub struct ClipJob {
     pub db: Db,

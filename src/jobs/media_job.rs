@@ -8,7 +8,7 @@ use crate::db::media::MediaRow;
 use crate::db::{self, Db};
 use crate::jobs::{JobError, JobHandler, KIND_CLIP, KIND_MEDIA};
 use crate::media::{MediaErrorKind, MediaKind, MediaLimits, ThumbTargets};
-use crate::store::volumes::Volumes;
+use crate::storage::volumes::Volumes;
 
 pub struct MediaJob {
     pub db: Db,

@@ -10,15 +10,13 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::db::jobs::Job;
-use crate::db::nodes::Node;
 use crate::db::{self, Db};
 use crate::error::AppResult;
 
 pub mod clip_job;
 pub mod media_job;
 
-pub const KIND_MEDIA: &str = "media";
-pub const KIND_CLIP: &str = "clip";
+pub use crate::db::jobs::{JobCount, JobFailure, KIND_CLIP, KIND_MEDIA};
 
 /// Attempts before a retryable failure becomes `failed`.
 pub const MAX_ATTEMPTS: i64 = 4;
@@ -109,6 +107,26 @@ impl Jobs {
             workers: workers.max(1),
             done: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Jobs by kind and state.
+    pub async fn counts(&self) -> AppResult<Vec<db::jobs::JobCount>> {
+        self.db.run(|c| db::jobs::count_jobs(c)).await
+    }
+
+    /// Jobs by kind and state, and the latest `limit` failures with their reasons.
+    pub async fn report(
+        &self,
+        limit: i64,
+    ) -> AppResult<(Vec<db::jobs::JobCount>, Vec<db::jobs::JobFailure>)> {
+        self.db
+            .run(move |c| {
+                Ok((
+                    db::jobs::count_jobs(c)?,
+                    db::jobs::list_failed_jobs(c, limit)?,
+                ))
+            })
+            .await
     }
 
     pub fn workers(&self) -> usize {
@@ -274,36 +292,6 @@ fn park_queued(conn: &Connection, kind: &str, reason: &str) -> AppResult<()> {
     )?
     .execute(rusqlite::params![kind, reason, db::now_ms()])?;
     Ok(())
-}
-
-/// Whether a file gets media processing: pictures and videos, never macOS/Windows metadata
-/// files (`._*`, `.DS_Store`, `Thumbs.db`) that clients create beside real files.
-pub fn wants_media(name: &str, ext: &str) -> bool {
-    !crate::store::names::is_os_metadata(name) && crate::media::media_kind(ext).is_some()
-}
-
-/// Called inside the transaction that gives a file a new body: queues its media job and
-/// forgets what was computed from the old body (in the same commit, so a crash never loses
-/// the job or keeps stale results). `replaced_body`: the node existed before this commit (an
-/// overwrite); a node created by it has nothing computed yet. Returns whether a job was queued.
-pub fn queue_for_new_body(tx: &Connection, node: &Node, replaced_body: bool) -> AppResult<bool> {
-    if replaced_body {
-        db::embeddings::delete_embedding(tx, &node.id)?;
-        db::tags::clear_auto_tags(tx, &node.id)?;
-        tx.prepare_cached("DELETE FROM jobs WHERE node_id = ?1 AND kind = 'clip'")?
-            .execute([&node.id])?;
-    }
-    if !wants_media(&node.name, node.ext.as_deref().unwrap_or("")) {
-        if replaced_body {
-            tx.prepare_cached("DELETE FROM media WHERE node_id = ?1")?
-                .execute([&node.id])?;
-            tx.prepare_cached("DELETE FROM jobs WHERE node_id = ?1")?
-                .execute([&node.id])?;
-        }
-        return Ok(false);
-    }
-    db::jobs::enqueue_job(tx, KIND_MEDIA, &node.id, &node.owner_id, db::now_ms())?;
-    Ok(true)
 }
 
 /// Start-up: what was running when the process died runs again.

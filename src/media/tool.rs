@@ -70,20 +70,7 @@ pub(crate) fn run_tool(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "tool".into());
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            let message = if e.kind() == std::io::ErrorKind::NotFound {
-                format!("{what}: {name} not found (looked for {:?}; install ffmpeg or set [media] {name})", program)
-            } else {
-                format!("{what}: could not start {name} ({}): {e}", program.display())
-            };
-            MediaError::new(MediaErrorKind::Tool, message)
-        })?;
+    let child = spawn_tool(program, args, &name, what)?;
     let mut guard = ChildGuard {
         child,
         reaped: false,
@@ -98,22 +85,7 @@ pub(crate) fn run_tool(
         stdout.take(max_stdout as u64 + 1).read_to_end(&mut buf)?;
         Ok(buf)
     });
-    let err_reader: JoinHandle<Vec<u8>> = std::thread::spawn(move || {
-        const KEEP: usize = 16 * 1024;
-        let mut tail = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let mut stderr = stderr;
-        while let Ok(n) = stderr.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            tail.extend_from_slice(&chunk[..n]);
-            if tail.len() > 2 * KEEP {
-                tail.drain(..tail.len() - KEEP);
-            }
-        }
-        tail
-    });
+    let err_reader: JoinHandle<Vec<u8>> = std::thread::spawn(move || read_stderr_tail(stderr));
 
     let mut pause = Duration::from_millis(1);
     let status = loop {
@@ -180,6 +152,46 @@ pub(crate) fn run_tool(
         stdout,
         stderr,
     })
+}
+
+/// Starts `program args` with stdin closed and stdout and stderr piped.
+fn spawn_tool(
+    program: &Path,
+    args: &[&std::ffi::OsStr],
+    name: &str,
+    what: &str,
+) -> Result<Child, MediaError> {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            let message = if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{what}: {name} not found (looked for {:?}; install ffmpeg or set [media] {name})", program)
+            } else {
+                format!("{what}: could not start {name} ({}): {e}", program.display())
+            };
+            MediaError::new(MediaErrorKind::Tool, message)
+        })
+}
+
+/// Reads stderr to its end, keeping only the last 16 KiB or so.
+fn read_stderr_tail(mut stderr: std::process::ChildStderr) -> Vec<u8> {
+    const KEEP: usize = 16 * 1024;
+    let mut tail = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = stderr.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&chunk[..n]);
+        if tail.len() > 2 * KEEP {
+            tail.drain(..tail.len() - KEEP);
+        }
+    }
+    tail
 }
 
 /// "60 s", "1.5 s", "250 ms": how an admin reads a timeout.

@@ -293,46 +293,7 @@ impl ClipModel {
         let pre = Preprocess::from_json(&pre_text).map_err(|e| bad(&files.preprocess, e))?;
 
         // Visual encoder: one float32 NCHW input.
-        let session = open_session(&files.visual, threads, tuning)?;
-        let [input] = session.inputs() else {
-            return Err(bad(
-                &files.visual,
-                format!("expected 1 input, the graph has {}", session.inputs().len()),
-            ));
-        };
-        let (ty, shape) =
-            tensor_sig(input.dtype()).ok_or_else(|| bad(&files.visual, "input is not a tensor"))?;
-        if ty != TensorElementType::Float32 || shape.len() != 4 || !matches!(shape[1], -1 | 3) {
-            return Err(bad(
-                &files.visual,
-                format!(
-                    "input {} is {}, expected float32 [N,3,H,W]",
-                    input.name(),
-                    input.dtype()
-                ),
-            ));
-        }
-        for d in &shape[2..] {
-            if fixed(*d).is_some_and(|d| d != pre.size as usize) {
-                return Err(bad(
-                    &files.visual,
-                    format!(
-                        "input is {}, but preprocess_cfg.json says size {}",
-                        input.dtype(),
-                        pre.size
-                    ),
-                ));
-            }
-        }
-        let visual_input = input.name().to_string();
-        let visual_batch = fixed(shape[0]);
-        let (visual_output, visual_dim) = pick_output(&session, &files.visual)?;
-        let visual = Encoder {
-            session: Mutex::new(session),
-            input: visual_input,
-            output: visual_output,
-            fixed_batch: visual_batch,
-        };
+        let (visual, visual_dim) = Self::open_visual_encoder(&files, &pre, threads, tuning)?;
 
         // Textual encoder: token ids (int32 or int64), maybe an attention mask.
         // A text query runs alone and the index scan follows at once on the same cores: the
@@ -390,22 +351,7 @@ impl ClipModel {
             fixed_batch: fixed(text_shape[0]),
         };
 
-        let dim = match (config.embed_dim, visual_dim, text_dim) {
-            (Some(d), v, t) if v.is_some_and(|v| v != d) || t.is_some_and(|t| t != d) => {
-                return Err(bad(
-                    &files.config,
-                    format!("embed_dim {d}, but the encoders output {v:?} / {t:?}"),
-                ));
-            }
-            (_, Some(v), Some(t)) if v != t => {
-                return Err(bad(
-                    dir,
-                    format!("visual embeddings have {v} values, textual {t}"),
-                ));
-            }
-            (Some(d), _, _) | (None, Some(d), _) | (None, None, Some(d)) => d,
-            (None, None, None) => return Err(bad(&files.config, "embed_dim is missing")),
-        };
+        let dim = Self::embed_dim(&files, dir, config.embed_dim, visual_dim, text_dim)?;
 
         let tokenizer = load_tokenizer(&files, context_length)?;
         let name = dir
@@ -428,6 +374,84 @@ impl ClipModel {
             context_length,
             batch_size: opts.batch_size.max(1),
         })
+    }
+
+    /// Opens the visual encoder and checks its input against `pre`; returns it with its output
+    /// width when the graph fixes one.
+    fn open_visual_encoder(
+        files: &ModelFiles,
+        pre: &Preprocess,
+        threads: usize,
+        tuning: &SessionTuning,
+    ) -> Result<(Encoder, Option<usize>), MlError> {
+        let session = open_session(&files.visual, threads, tuning)?;
+        let [input] = session.inputs() else {
+            return Err(bad(
+                &files.visual,
+                format!("expected 1 input, the graph has {}", session.inputs().len()),
+            ));
+        };
+        let (ty, shape) =
+            tensor_sig(input.dtype()).ok_or_else(|| bad(&files.visual, "input is not a tensor"))?;
+        if ty != TensorElementType::Float32 || shape.len() != 4 || !matches!(shape[1], -1 | 3) {
+            return Err(bad(
+                &files.visual,
+                format!(
+                    "input {} is {}, expected float32 [N,3,H,W]",
+                    input.name(),
+                    input.dtype()
+                ),
+            ));
+        }
+        for d in &shape[2..] {
+            if fixed(*d).is_some_and(|d| d != pre.size as usize) {
+                return Err(bad(
+                    &files.visual,
+                    format!(
+                        "input is {}, but preprocess_cfg.json says size {}",
+                        input.dtype(),
+                        pre.size
+                    ),
+                ));
+            }
+        }
+        let visual_input = input.name().to_string();
+        let visual_batch = fixed(shape[0]);
+        let (visual_output, visual_dim) = pick_output(&session, &files.visual)?;
+        let visual = Encoder {
+            session: Mutex::new(session),
+            input: visual_input,
+            output: visual_output,
+            fixed_batch: visual_batch,
+        };
+        Ok((visual, visual_dim))
+    }
+
+    /// The embedding width: config.json's `embed_dim` and both encoders' outputs must agree.
+    fn embed_dim(
+        files: &ModelFiles,
+        dir: &Path,
+        configured: Option<usize>,
+        visual_dim: Option<usize>,
+        text_dim: Option<usize>,
+    ) -> Result<usize, MlError> {
+        let dim = match (configured, visual_dim, text_dim) {
+            (Some(d), v, t) if v.is_some_and(|v| v != d) || t.is_some_and(|t| t != d) => {
+                return Err(bad(
+                    &files.config,
+                    format!("embed_dim {d}, but the encoders output {v:?} / {t:?}"),
+                ));
+            }
+            (_, Some(v), Some(t)) if v != t => {
+                return Err(bad(
+                    dir,
+                    format!("visual embeddings have {v} values, textual {t}"),
+                ));
+            }
+            (Some(d), _, _) | (None, Some(d), _) | (None, None, Some(d)) => d,
+            (None, None, None) => return Err(bad(&files.config, "embed_dim is missing")),
+        };
+        Ok(dim)
     }
 
     /// Stable id stored beside every embedding: `<folder name>@<first 12 hex of blake3(visual ‖ textual)>`.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::app::App;
 use crate::db;
-use crate::store::volumes::VolumeStatus;
+use crate::storage::volumes::VolumeStatus;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,8 +35,8 @@ pub struct Health {
 }
 
 /// Checks now (on blocking threads; the database check gives up after a few seconds).
-pub async fn check(app: &App) -> Health {
-    let pool = app.db.clone();
+pub async fn check(store: &Store) -> Health {
+    let pool = store.db.clone();
     let database = match tokio::time::timeout(
         Duration::from_secs(5),
         pool.run(|c| {
@@ -59,7 +59,7 @@ pub async fn check(app: &App) -> Health {
             error: Some("no answer within 5 s".into()),
         },
     };
-    let volumes = app.store.volumes.clone();
+    let volumes = store.volumes.clone();
     let volumes = tokio::task::spawn_blocking(move || volumes.status())
         .await
         .unwrap_or_default();

@@ -77,6 +77,72 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
         println!("{s}");
         log.push(s);
     };
+    check_install_options(o)?;
+
+    // 1. The system user.
+    let ids = ensure_system_user(o, &mut say)?;
+    let chown = |p: &Path, owner: bool| -> anyhow::Result<()> {
+        if let Some((uid, gid)) = ids {
+            let uid = if owner { Some(uid) } else { Some(0) };
+            std::os::unix::fs::chown(p, uid, Some(gid))
+                .with_context(|| format!("chown {}", p.display()))?;
+        }
+        Ok(())
+    };
+
+    // 2. The binary.
+    install_binary(o, &mut say)?;
+
+    // 3. Folders: data and backups belong to the user; config is root's, readable by the group.
+    for (dir, owner) in [
+        (&o.data_dir, true),
+        (&o.backup_dir, true),
+        (&o.config_dir, false),
+    ] {
+        let d = o.staged(dir);
+        std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o750))?;
+        chown(&d, owner)?;
+        say(format!("folder {} ready", d.display()));
+    }
+
+    // 4. The config file (kept if there is one) and the documented example beside it.
+    write_config_files(o, &chown, &mut say)?;
+
+    // 5. The volumes: each is a mounted disk whose root folder the service user owns.
+    prepare_volumes(o, &chown, &mut say)?;
+
+    // 6. Units.
+    write_units(o, &mut say)?;
+
+    if o.systemctl && o.is_real_root() {
+        let ok = Command::new(program("systemctl"))
+            .arg("daemon-reload")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        say(if ok {
+            "systemctl daemon-reload: done".into()
+        } else {
+            "systemctl daemon-reload failed: run it yourself".into()
+        });
+    }
+    let cv = format!(
+        "sudo -u {} {} --config {}",
+        o.user,
+        o.bin.display(),
+        o.config_file().display()
+    );
+    say("next steps:".into());
+    say(format!("  review {}", o.config_file().display()));
+    say(format!("  {cv} admin create-user NAME --admin"));
+    say("  sudo systemctl enable --now cloudvault cloudvault-maintenance.timer".into());
+    say("  then Caddy / cloudflared in front: README.md, \"Deployment\"".into());
+    Ok(log)
+}
+
+/// Paths must be absolute, the user name plain, and a real install must run as root.
+fn check_install_options(o: &InstallOptions) -> anyhow::Result<()> {
     for p in [
         &o.bin,
         &o.config_dir,
@@ -102,8 +168,15 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
             o.user
         );
     }
+    Ok(())
+}
 
-    // 1. The system user.
+/// Finds or creates the system user; returns its (uid, gid), or `None` when the staged root
+/// has no passwd file.
+fn ensure_system_user(
+    o: &InstallOptions,
+    say: &mut impl FnMut(String),
+) -> anyhow::Result<Option<(u32, u32)>> {
     let passwd = o.staged(Path::new("/etc/passwd"));
     let ids = match lookup_user(&passwd, &o.user)? {
         Some(ids) => {
@@ -141,16 +214,11 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
             None
         }
     };
-    let chown = |p: &Path, owner: bool| -> anyhow::Result<()> {
-        if let Some((uid, gid)) = ids {
-            let uid = if owner { Some(uid) } else { Some(0) };
-            std::os::unix::fs::chown(p, uid, Some(gid))
-                .with_context(|| format!("chown {}", p.display()))?;
-        }
-        Ok(())
-    };
+    Ok(ids)
+}
 
-    // 2. The binary.
+/// Copies this program to `o.bin`, unless it is running from there.
+fn install_binary(o: &InstallOptions, say: &mut impl FnMut(String)) -> anyhow::Result<()> {
     let bin = o.staged(&o.bin);
     let me = std::env::current_exe().context("finding this program")?;
     if std::fs::canonicalize(&me).ok() != std::fs::canonicalize(&bin).ok() {
@@ -165,21 +233,15 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
     } else {
         say(format!("{} is this program already", bin.display()));
     }
+    Ok(())
+}
 
-    // 3. Folders: data and backups belong to the user; config is root's, readable by the group.
-    for (dir, owner) in [
-        (&o.data_dir, true),
-        (&o.backup_dir, true),
-        (&o.config_dir, false),
-    ] {
-        let d = o.staged(dir);
-        std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o750))?;
-        chown(&d, owner)?;
-        say(format!("folder {} ready", d.display()));
-    }
-
-    // 4. The config file (kept if there is one) and the documented example beside it.
+/// Writes the config file (kept if there is one) and the documented example beside it.
+fn write_config_files(
+    o: &InstallOptions,
+    chown: &impl Fn(&Path, bool) -> anyhow::Result<()>,
+    say: &mut impl FnMut(String),
+) -> anyhow::Result<()> {
     let config = o.staged(&o.config_file());
     if config.exists() {
         say(format!("kept existing {}", config.display()));
@@ -192,8 +254,15 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
     let example = o.staged(&o.config_dir.join("cloudvault.example.toml"));
     std::fs::write(&example, EXAMPLE_CONFIG)?;
     std::fs::set_permissions(&example, std::fs::Permissions::from_mode(0o644))?;
+    Ok(())
+}
 
-    // 5. The volumes: each is a mounted disk whose root folder the service user owns.
+/// Gives each volume's root folder to the service user (a missing one is reported, not made).
+fn prepare_volumes(
+    o: &InstallOptions,
+    chown: &impl Fn(&Path, bool) -> anyhow::Result<()>,
+    say: &mut impl FnMut(String),
+) -> anyhow::Result<()> {
     for (name, path) in &o.volumes {
         let p = o.staged(path);
         if !p.is_dir() {
@@ -219,8 +288,11 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
             o.user
         ));
     }
+    Ok(())
+}
 
-    // 6. Units.
+/// Writes the systemd units and the volumes drop-in.
+fn write_units(o: &InstallOptions, say: &mut impl FnMut(String)) -> anyhow::Result<()> {
     let unit_dir = o.staged(&o.unit_dir);
     let dropin_dir = unit_dir.join("cloudvault.service.d");
     std::fs::create_dir_all(&dropin_dir)?;
@@ -244,31 +316,7 @@ pub fn install(o: &InstallOptions) -> anyhow::Result<Vec<String>> {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
         say(format!("wrote {}", path.display()));
     }
-
-    if o.systemctl && o.is_real_root() {
-        let ok = Command::new(program("systemctl"))
-            .arg("daemon-reload")
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        say(if ok {
-            "systemctl daemon-reload: done".into()
-        } else {
-            "systemctl daemon-reload failed: run it yourself".into()
-        });
-    }
-    let cv = format!(
-        "sudo -u {} {} --config {}",
-        o.user,
-        o.bin.display(),
-        o.config_file().display()
-    );
-    say("next steps:".into());
-    say(format!("  review {}", o.config_file().display()));
-    say(format!("  {cv} admin create-user NAME --admin"));
-    say("  sudo systemctl enable --now cloudvault cloudvault-maintenance.timer".into());
-    say("  then Caddy / cloudflared in front: README.md, \"Deployment\"".into());
-    Ok(log)
+    Ok(())
 }
 
 /// A system program by its usual path: sudo and cron may run us with a PATH without sbin.

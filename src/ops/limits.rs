@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
-
 use crate::config::Config;
 use crate::error::AppError;
 
@@ -225,16 +223,6 @@ impl Drop for ClientSlot {
     }
 }
 
-/// The client behind a trusted proxy, by the rule of `http::extract::client_addr`:
-/// `CF-Connecting-IP`, else the right-most `X-Forwarded-For` entry that is not itself a trusted
-/// proxy. None when the peer is no trusted proxy or the proxy named nobody else.
-pub fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
-    // The same rule as every other use of the client's address (`ClientAddr`).
-    let peer = peer.to_canonical();
-    let client = crate::http::extract::client_addr(Some(peer), headers, trusted);
-    (trusted.contains(&peer) && client != peer).then_some(client)
-}
-
 /// The minimum-rate rule: after `grace`, every `window` must carry at least
 /// `bytes_per_sec × window` bytes, or the transfer is cut. 0 bytes/s turns it off.
 #[derive(Debug, Clone, Copy)]
@@ -370,24 +358,6 @@ mod tests {
         assert!(p.try_take("203.0.113.10".parse().unwrap()).is_some());
         drop(s);
         assert!(p.try_take(ip).is_some());
-    }
-
-    #[test]
-    fn forwarded_client_only_from_trusted_proxies() {
-        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "10.0.0.1, 198.51.100.7".parse().unwrap());
-        assert_eq!(
-            forwarded_client(proxy, &h, &[proxy]),
-            Some("198.51.100.7".parse().unwrap())
-        );
-        h.insert("cf-connecting-ip", "2001:db8::1".parse().unwrap());
-        assert_eq!(
-            forwarded_client(proxy, &h, &[proxy]),
-            Some("2001:db8::1".parse().unwrap())
-        );
-        assert_eq!(forwarded_client(proxy, &h, &[]), None);
-        assert_eq!(forwarded_client(proxy, &HeaderMap::new(), &[proxy]), None);
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub struct Metrics {
 pub struct Gauges {
     /// (kind, state, count)
     pub jobs: Vec<(String, String, i64)>,
-    pub volumes: Vec<crate::store::volumes::VolumeStatus>,
+    pub volumes: Vec<crate::storage::volumes::VolumeStatus>,
     pub users: i64,
     pub used_bytes: i64,
     pub largest_request_body: u64,
@@ -142,15 +142,25 @@ impl Metrics {
     /// The whole exposition: every family with its HELP and TYPE, then its samples.
     pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::with_capacity(8 << 10);
+        self.render_requests(&mut out);
+        self.render_cuts_and_fast_path(&mut out);
+        self.render_concurrency(&mut out, g);
+        Self::render_jobs_and_volumes(&mut out, g);
+        Self::render_totals(&mut out, g);
+        out
+    }
+
+    /// Requests by route and status, body bytes, and the upload and download durations.
+    fn render_requests(&self, out: &mut String) {
         family(
-            &mut out,
+            out,
             "cloudvault_http_requests_total",
             "counter",
             "HTTP requests answered, by method, route template and status.",
         );
         for ((method, route, status), n) in self.requests.lock().unwrap().iter() {
             sample(
-                &mut out,
+                out,
                 "cloudvault_http_requests_total",
                 &[
                     ("method", method),
@@ -161,56 +171,60 @@ impl Metrics {
             );
         }
         family(
-            &mut out,
+            out,
             "cloudvault_http_request_bytes_total",
             "counter",
             "Request body bytes read.",
         );
         sample(
-            &mut out,
+            out,
             "cloudvault_http_request_bytes_total",
             &[],
             self.request_bytes.load(Ordering::Relaxed) as f64,
         );
         family(
-            &mut out,
+            out,
             "cloudvault_http_response_bytes_total",
             "counter",
             "Response body bytes sent.",
         );
         sample(
-            &mut out,
+            out,
             "cloudvault_http_response_bytes_total",
             &[],
             self.response_bytes.load(Ordering::Relaxed) as f64,
         );
         histogram(
-            &mut out,
+            out,
             "cloudvault_upload_duration_seconds",
             "Successful uploads, from the first byte of the request to the answer, by door (api, tus, webdav, webdav-chunk).",
             &self.uploads.lock().unwrap(),
         );
         histogram(
-            &mut out,
+            out,
             "cloudvault_download_duration_seconds",
             "Successful downloads, from the request to the last byte of the body, by door (api, webdav).",
             &self.downloads.lock().unwrap(),
         );
+    }
+
+    /// Connections cut by reason, and the WebDAV requests the fast path answered.
+    fn render_cuts_and_fast_path(&self, out: &mut String) {
         family(
-            &mut out,
+            out,
             "cloudvault_http_connections_cut_total",
             "counter",
             "Connections closed on a slow or greedy client, by reason.",
         );
         family(
-            &mut out,
+            out,
             "cloudvault_webdav_fast_requests_total",
             "counter",
             "WebDAV GETs/HEADs and small PUTs answered in one blocking hop, without dav-server (the rest of the WebDAV requests took the full path).",
         );
         for (method, c) in [("GET", &self.dav_fast_gets), ("PUT", &self.dav_fast_puts)] {
             sample(
-                &mut out,
+                out,
                 "cloudvault_webdav_fast_requests_total",
                 &[("method", method)],
                 c.load(Ordering::Relaxed) as f64,
@@ -226,27 +240,26 @@ impl Metrics {
         ] {
             let n = cuts.get(&why).copied().unwrap_or(0);
             sample(
-                &mut out,
+                out,
                 "cloudvault_http_connections_cut_total",
                 &[("reason", why.label())],
                 n as f64,
             );
         }
         drop(cuts);
+    }
+
+    /// What is open now: transfers (and the ones refused), requests in flight, connections.
+    fn render_concurrency(&self, out: &mut String, g: &Gauges) {
         family(
-            &mut out,
+            out,
             "cloudvault_transfers",
             "gauge",
             "Download and upload bodies open now (capped by http.max_transfers).",
         );
-        sample(
-            &mut out,
-            "cloudvault_transfers",
-            &[],
-            g.transfers_active as f64,
-        );
+        sample(out, "cloudvault_transfers", &[], g.transfers_active as f64);
         family(
-            &mut out,
+            out,
             "cloudvault_transfers_refused_total",
             "counter",
             "Transfers answered 503 + Retry-After, by the cap that was full (server, user).",
@@ -256,46 +269,49 @@ impl Metrics {
             ("user", g.transfers_refused.1),
         ] {
             sample(
-                &mut out,
+                out,
                 "cloudvault_transfers_refused_total",
                 &[("limit", limit)],
                 n as f64,
             );
         }
         family(
-            &mut out,
+            out,
             "cloudvault_http_requests_in_flight",
             "gauge",
             "Requests being handled now.",
         );
         sample(
-            &mut out,
+            out,
             "cloudvault_http_requests_in_flight",
             &[],
             self.in_flight.load(Ordering::Relaxed) as f64,
         );
         family(
-            &mut out,
+            out,
             "cloudvault_http_connections",
             "gauge",
             "Open client connections.",
         );
         sample(
-            &mut out,
+            out,
             "cloudvault_http_connections",
             &[],
             self.connections.load(Ordering::Relaxed) as f64,
         );
+    }
 
+    /// The job queue by kind and state, and each volume's state and space.
+    fn render_jobs_and_volumes(out: &mut String, g: &Gauges) {
         family(
-            &mut out,
+            out,
             "cloudvault_jobs",
             "gauge",
             "Background jobs by kind and state (queued and running are the queue depth).",
         );
         for (kind, state, n) in &g.jobs {
             sample(
-                &mut out,
+                out,
                 "cloudvault_jobs",
                 &[("kind", kind), ("state", state)],
                 *n as f64,
@@ -323,7 +339,7 @@ impl Metrics {
                 "The volume's configured low-space threshold.",
             ),
         ] {
-            family(&mut out, name, "gauge", help);
+            family(out, name, "gauge", help);
             for v in &g.volumes {
                 let value = match name {
                     "cloudvault_volume_online" => Some(v.online as u8 as f64),
@@ -333,10 +349,14 @@ impl Metrics {
                     _ => Some(v.low_space_bytes as f64),
                 };
                 if let Some(value) = value {
-                    sample(&mut out, name, &[("volume", &v.name)], value);
+                    sample(out, name, &[("volume", &v.name)], value);
                 }
             }
         }
+    }
+
+    /// Accounts, bytes stored and the process's own gauges.
+    fn render_totals(out: &mut String, g: &Gauges) {
         for (name, help, value) in [
             ("cloudvault_users", "Accounts.", Some(g.users as f64)),
             (
@@ -365,12 +385,11 @@ impl Metrics {
                 Some(g.uptime.as_secs_f64()),
             ),
         ] {
-            family(&mut out, name, "gauge", help);
+            family(out, name, "gauge", help);
             if let Some(v) = value {
-                sample(&mut out, name, &[], v);
+                sample(out, name, &[], v);
             }
         }
-        out
     }
 }
 

@@ -370,18 +370,3 @@ impl AsyncWrite for StallGuard {
         this.check(cx, r)
     }
 }
-
-/// After aborted requests: what start-up would do, done now while the server still holds the
-/// data folder and nothing is in flight (temp files of aborted uploads, their reservations).
-pub fn release_aborted_uploads(app: &crate::app::App) {
-    let swept = app.store.volumes.sweep_temp_files();
-    let cleared = app
-        .db
-        .conn()
-        .and_then(|c| crate::db::users::reset_reservations(&c));
-    tracing::info!(
-        temp_files = swept,
-        reservations = ?cleared.ok(),
-        "released what aborted uploads held"
-    );
-}

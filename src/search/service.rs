@@ -2,6 +2,7 @@
 //! source below is keyed by the caller's user id, and every hit is re-read as the caller's row.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -9,6 +10,8 @@ use crate::db::nodes::Node;
 use crate::db::{self};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::Store;
+
+use super::semantic::Semantic;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -150,6 +153,55 @@ pub fn rank(text: HashMap<String, (Node, Vec<Reason>)>, semantic: Vec<(Node, f32
             .then_with(|| a.node.id.cmp(&b.node.id))
     });
     v
+}
+
+/// Searches `owner`'s files: tags and filenames now; CLIP similarity when the model is there.
+pub async fn search(
+    store: &Store,
+    semantic: &Arc<Semantic>,
+    owner: &str,
+    q: &str,
+    limit: usize,
+    offset: usize,
+) -> AppResult<Found> {
+    let q = normalise_query(q)?;
+    let (o, qq) = (owner.to_string(), q.clone());
+    let text = store
+        .db
+        .run(move |c| text_matches(c, &o, &qq, 1000))
+        .await?;
+    let (semantic, model_status) = if semantic.loaded().is_some() {
+        let (sem, o, qq) = (Arc::clone(semantic), owner.to_string(), q.clone());
+        let hits =
+            tokio::task::spawn_blocking(move || sem.search(&o, &qq, SEMANTIC_CANDIDATES)).await??;
+        let hits = keep_relevant(hits);
+        // Re-read every hit as the caller's current row: deleted files drop out here.
+        let o = owner.to_string();
+        let nodes = store
+            .db
+            .run(move |c| {
+                let mut out = Vec::with_capacity(hits.len());
+                for (id, score) in hits {
+                    if let Some(n) = db::nodes::find_owned_node(c, &o, &id)? {
+                        out.push((n, score));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        (nodes, None)
+    } else {
+        (Vec::new(), Some(semantic.unavailable_error()))
+    };
+    let ran = model_status.is_none();
+    let hits = rank(text, semantic);
+    let total = hits.len();
+    Ok(Found {
+        items: hits.into_iter().skip(offset).take(limit).collect(),
+        total,
+        semantic: ran,
+        model_status,
+    })
 }
 
 /// Text-only search (no model): tags and filenames.

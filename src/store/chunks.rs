@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::volumes::sync_dir;
 use super::{StagedBody, Store};
 use crate::db::chunks::ChunkPart;
 use crate::db::{self};
 use crate::error::AppResult;
+use crate::storage::volumes::sync_dir;
 
 impl Store {
     /// Assembles `parts` (in order) of upload `upload_id` of `owner` into a new body of

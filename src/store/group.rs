@@ -24,11 +24,11 @@ use std::sync::{Condvar, Mutex};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::volumes::sync_dir;
 use super::{CommitOptions, Committed, NodeName, StagedBody, Store, insert_file_row_in};
 use crate::db::trash::TrashEntry;
 use crate::db::{self};
 use crate::error::{AppError, AppResult};
+use crate::storage::volumes::sync_dir;
 
 /// One body waiting for its commit.
 pub(crate) struct Pending {
@@ -130,20 +130,7 @@ impl Store {
             })
             .collect();
         // Where each body goes, for those whose volume is online.
-        let mut finals: Vec<Option<(PathBuf, PathBuf)>> = Vec::with_capacity(n);
-        for (i, p) in items.iter().enumerate() {
-            let g = &p.staged.guard;
-            match self.volumes.online(&g.volume) {
-                Ok(v) => finals.push(Some((
-                    v.user_files_dir(&p.owner),
-                    v.body_path(&p.owner, &g.blob_id, &g.ext),
-                ))),
-                Err(e) => {
-                    results[i] = Some(Err(e));
-                    finals.push(None);
-                }
-            }
-        }
+        let finals = self.final_paths(&items, &mut results);
         // 1. Every body listed before any is moved.
         let listed = db::relaxed(c, |c| {
             let tx = rusqlite::Transaction::new_unchecked(c, TransactionBehavior::Immediate)?;
@@ -162,41 +149,53 @@ impl Store {
                 .collect();
         }
         // 2. Renames, then one fsync per folder.
-        let mut placed = vec![false; n];
-        let mut dirs: HashSet<PathBuf> = HashSet::new();
-        for i in 0..n {
-            let Some((dir, path)) = &finals[i] else {
-                continue;
-            };
-            // The user's folder is made when missing, not probed on every commit.
-            let tmp = &items[i].staged.guard.tmp_path;
-            let moved = match std::fs::rename(tmp, path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tmp.exists() => {
-                    std::fs::create_dir_all(dir).and_then(|_| std::fs::rename(tmp, path))
-                }
-                r => r,
-            };
-            match moved {
-                Ok(()) => {
-                    placed[i] = true;
-                    dirs.insert(dir.clone());
-                }
-                Err(e) => results[i] = Some(Err(e.into())),
-            }
-        }
-        for dir in &dirs {
-            if let Err(e) = sync_dir(dir) {
-                let e = AppError::from(e);
-                for i in 0..n {
-                    if placed[i] && finals[i].as_ref().is_some_and(|(d, _)| d == dir) {
-                        results[i] = Some(Err(e.clone()));
-                        placed[i] = false;
-                        let _ = std::fs::remove_file(&finals[i].as_ref().unwrap().1);
-                    }
-                }
-            }
-        }
+        let placed = place_bodies(&items, &finals, &mut results);
         // 3. One transaction, one savepoint per body.
+        self.insert_rows(c, &mut items, &placed, &mut results);
+        // 4. Whatever did not get its row leaves no body and no entry behind.
+        remove_failed(c, &pending, &finals, &placed, &results);
+        drop(items); // failed bodies' guards unlink their temp files
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(AppError::internal("not committed"))))
+            .collect()
+    }
+
+    /// Where each body goes, for those whose volume is online; an offline volume's item gets
+    /// its error in `results`.
+    fn final_paths(
+        &self,
+        items: &[Pending],
+        results: &mut [Option<AppResult<Committed>>],
+    ) -> Vec<Option<(PathBuf, PathBuf)>> {
+        let n = items.len();
+        let mut finals: Vec<Option<(PathBuf, PathBuf)>> = Vec::with_capacity(n);
+        for (i, p) in items.iter().enumerate() {
+            let g = &p.staged.guard;
+            match self.volumes.online(&g.volume) {
+                Ok(v) => finals.push(Some((
+                    v.user_files_dir(&p.owner),
+                    v.body_path(&p.owner, &g.blob_id, &g.ext),
+                ))),
+                Err(e) => {
+                    results[i] = Some(Err(e));
+                    finals.push(None);
+                }
+            }
+        }
+        finals
+    }
+
+    /// Step 3: one transaction, one savepoint per placed body; a committed item's result is set
+    /// and its reservation disarmed.
+    fn insert_rows(
+        &self,
+        c: &mut Connection,
+        items: &mut [Pending],
+        placed: &[bool],
+        results: &mut [Option<AppResult<Committed>>],
+    ) {
+        let n = items.len();
         let committed = (|| -> AppResult<Vec<(usize, Committed)>> {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut ok = Vec::new();
@@ -240,28 +239,77 @@ impl Store {
                 }
             }
         }
-        // 4. Whatever did not get its row leaves no body and no entry behind.
-        let failed: Vec<usize> = (0..n)
-            .filter(|&i| finals[i].is_some() && !matches!(results[i], Some(Ok(_))))
-            .collect();
-        if !failed.is_empty() {
-            for &i in &failed {
-                if placed[i] {
+    }
+}
+
+/// Step 2: renames each body into place, then one fsync per folder; `true` for each body placed.
+fn place_bodies(
+    items: &[Pending],
+    finals: &[Option<(PathBuf, PathBuf)>],
+    results: &mut [Option<AppResult<Committed>>],
+) -> Vec<bool> {
+    let n = items.len();
+    let mut placed = vec![false; n];
+    let mut dirs: HashSet<PathBuf> = HashSet::new();
+    for i in 0..n {
+        let Some((dir, path)) = &finals[i] else {
+            continue;
+        };
+        // The user's folder is made when missing, not probed on every commit.
+        let tmp = &items[i].staged.guard.tmp_path;
+        let moved = match std::fs::rename(tmp, path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tmp.exists() => {
+                std::fs::create_dir_all(dir).and_then(|_| std::fs::rename(tmp, path))
+            }
+            r => r,
+        };
+        match moved {
+            Ok(()) => {
+                placed[i] = true;
+                dirs.insert(dir.clone());
+            }
+            Err(e) => results[i] = Some(Err(e.into())),
+        }
+    }
+    for dir in &dirs {
+        if let Err(e) = sync_dir(dir) {
+            let e = AppError::from(e);
+            for i in 0..n {
+                if placed[i] && finals[i].as_ref().is_some_and(|(d, _)| d == dir) {
+                    results[i] = Some(Err(e.clone()));
+                    placed[i] = false;
                     let _ = std::fs::remove_file(&finals[i].as_ref().unwrap().1);
                 }
             }
-            let _ = db::relaxed(c, |c| {
-                for &i in &failed {
-                    db::trash::remove_trash(c, &pending[i].volume, &pending[i].blob_id)?;
-                }
-                Ok(())
-            });
         }
-        drop(items); // failed bodies' guards unlink their temp files
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(AppError::internal("not committed"))))
-            .collect()
+    }
+    placed
+}
+
+/// Step 4: whatever did not get its row leaves no body and no trash entry behind.
+fn remove_failed(
+    c: &mut Connection,
+    pending: &[TrashEntry],
+    finals: &[Option<(PathBuf, PathBuf)>],
+    placed: &[bool],
+    results: &[Option<AppResult<Committed>>],
+) {
+    let n = pending.len();
+    let failed: Vec<usize> = (0..n)
+        .filter(|&i| finals[i].is_some() && !matches!(results[i], Some(Ok(_))))
+        .collect();
+    if !failed.is_empty() {
+        for &i in &failed {
+            if placed[i] {
+                let _ = std::fs::remove_file(&finals[i].as_ref().unwrap().1);
+            }
+        }
+        let _ = db::relaxed(c, |c| {
+            for &i in &failed {
+                db::trash::remove_trash(c, &pending[i].volume, &pending[i].blob_id)?;
+            }
+            Ok(())
+        });
     }
 }
 
@@ -272,7 +320,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::store::volumes::Volumes;
+    use crate::storage::volumes::Volumes;
 
     /// A store on a fresh data folder, and one account's id and root folder id.
     fn store(dir: &std::path::Path) -> (Store, String, String) {

@@ -5,38 +5,38 @@ mod chunks;
 mod empty_file;
 pub mod fsck;
 mod group;
-mod handoff;
+pub(crate) mod handoff;
 pub(crate) use handoff::FileStream;
 pub mod names;
+pub mod processing;
 pub mod props;
+mod quick;
 mod trash;
 mod tree;
-pub mod tus;
 pub mod upload;
 pub mod versions;
-pub mod volumes;
 
 use std::sync::Arc;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::db::nodes::{Node, NodeKind, SortBy};
+pub use crate::db::nodes::{Node, NodeKind, SortBy};
 use crate::db::trash::TrashEntry;
+pub use crate::db::versions::Version;
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::storage::volumes::Volumes;
 pub(crate) use group::Pending;
 pub use names::NodeName;
 pub use trash::TrashItem;
+pub(crate) use trash::make_room_in;
 pub use tree::{MAX_FOLDER_DEPTH, Placed};
 pub use upload::{StagedBody, UploadSink};
-use volumes::Volumes;
 
 #[derive(Clone)]
 pub struct Store {
     pub db: Db,
     pub volumes: Arc<Volumes>,
-    /// Resumable uploads being written right now (one request at a time per upload).
-    pub tus: Arc<tus::TusState>,
     /// Who hears about committed changes (the worker pool, the search index); set once at start.
     pub events: Arc<std::sync::OnceLock<Arc<dyn StoreEvents>>>,
     /// Small bodies waiting to be committed together (`group.rs`).
@@ -122,17 +122,24 @@ pub enum OnConflict {
     Overwrite,
 }
 
+/// An upload assembled from parts, finished by the commit of its body.
+#[derive(Debug, Clone)]
+pub enum FinishUpload {
+    /// A Nextcloud chunked upload (its row goes).
+    Chunked(String),
+    /// A tus upload (its row is marked finished, so a HEAD still answers).
+    Tus(String),
+}
+
 /// How a staged body becomes a row.
 #[derive(Debug, Clone, Default)]
 pub struct CommitOptions {
     pub on_conflict: OnConflict,
     /// The client's modification time (WebDAV `X-OC-Mtime`), else now.
     pub modified_at: Option<i64>,
-    /// A chunked upload whose parts this body was assembled from.
-    pub finish_chunk_upload: Option<String>,
-    /// A resumable (tus) upload whose bytes this body is: its reservation becomes the file's
-    /// usage and it is marked finished in the same transaction.
-    pub finish_tus_upload: Option<String>,
+    /// The upload this body was assembled from: its reservation becomes the file's usage and
+    /// it is finished in the same transaction.
+    pub finish_upload: Option<FinishUpload>,
     /// No reservation holds the body's bytes (a small WebDAV PUT staged whole): the commit
     /// checks the quota itself, in its transaction.
     pub unreserved: bool,
@@ -174,7 +181,7 @@ fn name_exists() -> AppError {
 }
 
 /// The folder `id` of `owner` (their root when None); not-found for files and others' nodes.
-fn owned_dir(conn: &Connection, owner: &str, id: Option<&str>) -> AppResult<Node> {
+pub(crate) fn owned_dir(conn: &Connection, owner: &str, id: Option<&str>) -> AppResult<Node> {
     let id = match id {
         Some(id) => id.to_string(),
         None => root_id(conn, owner)?,
@@ -196,7 +203,6 @@ impl Store {
         Store {
             db,
             volumes,
-            tus: Default::default(),
             events: Default::default(),
             commits: Default::default(),
             keep: Default::default(),
@@ -492,6 +498,40 @@ impl Store {
             self.purge(unlink).await;
         }
         node
+    }
+
+    /// The folder at `segments` below `owner`'s root and, when `look` and it is a folder, what
+    /// its child `name` is: one read snapshot for both. None: no node at `segments`.
+    pub async fn parent_and_child(
+        &self,
+        owner: &str,
+        segments: Vec<String>,
+        name: &NodeName,
+        look: bool,
+    ) -> AppResult<Option<(Node, Option<Node>)>> {
+        let (owner, key) = (owner.to_string(), name.as_str().to_string());
+        self.db
+            .run(move |c| {
+                db::read_tx(c, |c| {
+                    let Some(parent) = resolve_path_blocking(c, &owner, &segments)? else {
+                        return Ok(None);
+                    };
+                    let existing = match look && parent.is_dir() {
+                        true => db::nodes::find_child(c, &parent.id, &key)?,
+                        false => None,
+                    };
+                    Ok(Some((parent, existing)))
+                })
+            })
+            .await
+    }
+
+    /// What `owner` may still store: quota minus used and reserved bytes.
+    pub async fn available_bytes(&self, owner: &str) -> AppResult<i64> {
+        let owner = owner.to_string();
+        self.db
+            .run(move |c| db::users::available_bytes(c, &owner))
+            .await
     }
 
     /// The node at `segments` below the owner's root (the root for none). Segments that are not
@@ -960,24 +1000,26 @@ fn insert_file_row_in(
     if let Some(from) = &opts.copy_props_from {
         props::copy_props_counted(tx, owner, from, &node.id)?;
     }
-    if let Some(upload) = &opts.finish_chunk_upload {
-        // The chunks' reservation becomes this file's usage: the session goes in the same commit.
-        let Some(held) = db::chunks::find_chunk_upload_bytes(tx, upload)? else {
-            return Err(upload_gone());
-        };
-        db::users::release_reservation(tx, owner, held)?;
-        db::chunks::delete_chunk_upload(tx, upload)?;
-    }
-    if let Some(upload) = &opts.finish_tus_upload {
-        let Some(held) = db::tus::find_unfinished_tus_length(tx, upload)? else {
-            return Err(upload_gone());
-        };
-        db::users::release_reservation(tx, owner, held)?;
-        db::tus::finish_tus_upload(tx, upload, &node.id, now)?;
+    match &opts.finish_upload {
+        None => {}
+        Some(FinishUpload::Chunked(upload)) => {
+            let Some(held) = db::chunks::find_chunk_upload_bytes(tx, upload)? else {
+                return Err(upload_gone());
+            };
+            db::users::release_reservation(tx, owner, held)?;
+            db::chunks::delete_chunk_upload(tx, upload)?;
+        }
+        Some(FinishUpload::Tus(upload)) => {
+            let Some(held) = db::tus::find_unfinished_tus_length(tx, upload)? else {
+                return Err(upload_gone());
+            };
+            db::users::release_reservation(tx, owner, held)?;
+            db::tus::finish_tus_upload(tx, upload, &node.id, now)?;
+        }
     }
     db::trash::remove_trash(tx, &g.volume, &g.blob_id)?;
     db::nodes::touch_dir(tx, &parent.id, now, &etag())?;
-    let queued = crate::jobs::queue_for_new_body(tx, &node, replaced)?;
+    let queued = processing::queue_for_new_body(tx, &node, replaced)?;
     Ok(Committed {
         node,
         unlink,

@@ -5,7 +5,8 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::Store;
-use crate::db::props::{Prop, is_counted};
+pub use crate::db::props::Prop;
+use crate::db::props::is_counted;
 use crate::db::{self};
 use crate::error::{AppError, AppResult};
 
@@ -55,6 +56,12 @@ pub enum PropOutcome {
 
 impl Store {
     /// Applies a PROPPATCH to a node of `owner`: all of it, or nothing.
+    /// The dead properties of `node` (a node already resolved as the caller's).
+    pub async fn list_props(&self, node: &super::Node) -> AppResult<Vec<Prop>> {
+        let id = node.id.clone();
+        self.db.run(move |c| db::props::list_props(c, &id)).await
+    }
+
     pub async fn patch_props(
         &self,
         owner: &str,

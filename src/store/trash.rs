@@ -84,7 +84,7 @@ fn purge_item_in(tx: &Connection, row: &TrashRow) -> AppResult<(Vec<TrashEntry>,
 /// in the quota, inside the caller's transaction; frees nothing when even all of it would not
 /// be enough. Each item freed
 /// is written to the audit log. Returns the bodies to unlink once it commits.
-pub(super) fn make_room_in(
+pub(crate) fn make_room_in(
     tx: &Connection,
     owner: &str,
     need: i64,

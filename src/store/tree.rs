@@ -128,14 +128,79 @@ impl Store {
         deep: bool,
         overwrite: bool,
     ) -> AppResult<Placed> {
+        let plan = self
+            .plan_copy(owner, source_id, parent, &name, deep, overwrite)
+            .await?;
+        if plan.short && !self.make_room(owner, plan.bytes).await? {
+            return Err(AppError::quota_exceeded());
+        }
+
+        let replaced = plan.existing.is_some();
+        if !plan.source.is_dir() {
+            let on_conflict = match &plan.existing {
+                Some(e) if e.is_dir() => {
+                    self.delete_node(owner, &e.id).await?;
+                    OnConflict::Fail
+                }
+                Some(_) => OnConflict::Overwrite,
+                None => OnConflict::Fail,
+            };
+            let node = self
+                .copy_file(
+                    owner,
+                    &plan.source,
+                    Some(parent.to_string()),
+                    name,
+                    on_conflict,
+                )
+                .await?;
+            return Ok(Placed { node, replaced });
+        }
+        if let Some(e) = &plan.existing {
+            self.delete_node(owner, &e.id).await?;
+        }
+
+        // The folders, in one transaction: old id → new id, parents before children.
+        let (top, new_ids) = self.copy_folders(owner, parent, name, &plan.nodes).await?;
+
+        for f in plan.nodes.iter().filter(|n| !n.is_dir()) {
+            let Some(folder) = f.parent_id.as_ref().and_then(|p| new_ids.get(p)) else {
+                return Err(AppError::internal("copy: file outside the copied folders"));
+            };
+            self.copy_file(
+                owner,
+                f,
+                Some(folder.clone()),
+                NodeName::parse(&f.name)?,
+                OnConflict::Fail,
+            )
+            .await?;
+        }
+        Ok(Placed {
+            node: top,
+            replaced,
+        })
+    }
+
+    /// Reads what a copy takes (the source, the nodes to copy, what it replaces) and checks it
+    /// may be made: not into itself, not too deep, not onto itself, `overwrite` when the name is
+    /// taken.
+    async fn plan_copy(
+        &self,
+        owner: &str,
+        source_id: &str,
+        parent: &str,
+        name: &NodeName,
+        deep: bool,
+        overwrite: bool,
+    ) -> AppResult<CopyPlan> {
         let (o, sid, pid, key) = (
             owner.to_string(),
             source_id.to_string(),
             parent.to_string(),
             name.as_str().to_string(),
         );
-        let plan = self
-            .db
+        self.db
             .run(move |c| {
                 let tx = c.transaction()?;
                 let source =
@@ -179,42 +244,22 @@ impl Store {
                     short,
                 })
             })
-            .await?;
-        if plan.short && !self.make_room(owner, plan.bytes).await? {
-            return Err(AppError::quota_exceeded());
-        }
+            .await
+    }
 
-        let replaced = plan.existing.is_some();
-        if !plan.source.is_dir() {
-            let on_conflict = match &plan.existing {
-                Some(e) if e.is_dir() => {
-                    self.delete_node(owner, &e.id).await?;
-                    OnConflict::Fail
-                }
-                Some(_) => OnConflict::Overwrite,
-                None => OnConflict::Fail,
-            };
-            let node = self
-                .copy_file(
-                    owner,
-                    &plan.source,
-                    Some(parent.to_string()),
-                    name,
-                    on_conflict,
-                )
-                .await?;
-            return Ok(Placed { node, replaced });
-        }
-        if let Some(e) = &plan.existing {
-            self.delete_node(owner, &e.id).await?;
-        }
-
-        // The folders, in one transaction: old id → new id, parents before children.
+    /// Creates the copied folders in `parent`, the first one as `name`; returns the top folder
+    /// and each source folder's new id.
+    async fn copy_folders(
+        &self,
+        owner: &str,
+        parent: &str,
+        name: NodeName,
+        nodes: &[Node],
+    ) -> AppResult<(Node, std::collections::HashMap<String, String>)> {
         let (o, pid) = (owner.to_string(), parent.to_string());
-        let folders: Vec<Node> = plan.nodes.iter().filter(|n| n.is_dir()).cloned().collect();
-        let top_name = name.clone();
-        let (top, new_ids) = self
-            .db
+        let folders: Vec<Node> = nodes.iter().filter(|n| n.is_dir()).cloned().collect();
+        let top_name = name;
+        self.db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let parent = owned_dir(&tx, &o, Some(&pid))?;
@@ -246,24 +291,6 @@ impl Store {
                 tx.commit()?;
                 Ok((top.expect("a folder copy has its top folder"), new_ids))
             })
-            .await?;
-
-        for f in plan.nodes.iter().filter(|n| !n.is_dir()) {
-            let Some(folder) = f.parent_id.as_ref().and_then(|p| new_ids.get(p)) else {
-                return Err(AppError::internal("copy: file outside the copied folders"));
-            };
-            self.copy_file(
-                owner,
-                f,
-                Some(folder.clone()),
-                NodeName::parse(&f.name)?,
-                OnConflict::Fail,
-            )
-            .await?;
-        }
-        Ok(Placed {
-            node: top,
-            replaced,
-        })
+            .await
     }
 }

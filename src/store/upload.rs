@@ -10,8 +10,8 @@ use bytes::Bytes;
 
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult};
+use crate::storage::volumes::Volumes;
 use crate::store::handoff::{HandoffWriter, Sync};
-use crate::store::volumes::Volumes;
 
 /// Reservations grow in steps this big (or the expected size), not per network chunk.
 const RESERVE_STEP: i64 = 16 << 20;
@@ -341,7 +341,7 @@ impl StagedBody {
     /// `CommitOptions::unreserved`, which checks the quota in the commit's transaction.
     pub fn write_whole_blocking(
         db: Db,
-        volume: &crate::store::volumes::Volume,
+        volume: &crate::storage::volumes::Volume,
         user_id: &str,
         ext: String,
         body: &[u8],
@@ -385,7 +385,7 @@ impl Guard {
 /// then only if the volume's marker is still there, read now on this thread: a missing folder
 /// may be an unplugged disk's empty mount point, which must stay empty.
 fn create_temp(
-    volume: &crate::store::volumes::Volume,
+    volume: &crate::storage::volumes::Volume,
     path: &std::path::Path,
 ) -> AppResult<std::fs::File> {
     let open = || {

@@ -186,7 +186,7 @@ impl Store {
                 if let Some(parent) = &node.parent_id {
                     db::nodes::touch_dir(&tx, parent, now, &etag())?;
                 }
-                let queued = crate::jobs::queue_for_new_body(&tx, &node, true)?;
+                let queued = super::processing::queue_for_new_body(&tx, &node, true)?;
                 tx.commit()?;
                 Ok((node, queued))
             })

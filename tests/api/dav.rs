@@ -1965,9 +1965,7 @@ async fn abandoned_chunked_uploads_expire_and_give_their_space_back() {
     std::fs::create_dir_all(&orphan).unwrap();
     std::fs::write(orphan.join("1"), b"orphan").unwrap();
 
-    let expired = cloudvault::dav::chunked::expire_stale_uploads(&app.app)
-        .await
-        .unwrap();
+    let (expired, _) = app.app.uploads.expire_stale().await.unwrap();
     assert_eq!(expired, 1);
     assert!(!orphan.exists(), "part folders no upload owns are removed");
     assert_eq!(

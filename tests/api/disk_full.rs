@@ -61,7 +61,7 @@ impl Tmpfs {
             }
         }
         let _ = f.sync_all();
-        assert_eq!(cloudvault::store::volumes::free_bytes(&self.0), Some(0));
+        assert_eq!(cloudvault::storage::volumes::free_bytes(&self.0), Some(0));
         path
     }
 }
@@ -129,7 +129,7 @@ async fn a_volume_filled_during_uploads_refuses_them_cleanly_and_recovers() {
     }
     let tmp = app.volume_path().join(".cloudvault-tmp");
     wait_until("three uploads on disk", Duration::from_secs(20), || {
-        cloudvault::store::volumes::free_bytes(&disk.0).unwrap() < 24 << 20
+        cloudvault::storage::volumes::free_bytes(&disk.0).unwrap() < 24 << 20
             && std::fs::read_dir(&tmp)
                 .map(|d| {
                     d.flatten()

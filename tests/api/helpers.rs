@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cloudvault::app::{App, Server};
 use cloudvault::config::{ByteSize, Config};
+use cloudvault::{server::Server, state::App};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 

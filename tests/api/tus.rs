@@ -466,7 +466,7 @@ async fn expiry_gives_the_space_back() {
         app.tus_head(&alice.token, &stale).await.status(),
         StatusCode::NOT_FOUND
     );
-    app.app.store.expire_tus_uploads().await.unwrap();
+    app.app.uploads.expire_stale().await.unwrap();
     assert_eq!(
         app.reserved(&alice),
         500,
@@ -480,7 +480,7 @@ async fn expiry_gives_the_space_back() {
         b"x",
     )
     .unwrap();
-    app.app.store.expire_tus_uploads().await.unwrap();
+    app.app.uploads.expire_stale().await.unwrap();
     assert_eq!(app.tus_files(), 1);
 }
 

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cloudvault::app::Server;
 use cloudvault::config::Dur;
+use cloudvault::server::Server;
 use reqwest::StatusCode;
 use rusqlite::Connection;
 use serde_json::{Value, json};
@@ -316,7 +316,7 @@ async fn audit_entries_past_the_retention_are_deleted_newer_ones_kept() {
         }
         insert_audit(&c, "new", now - DAY_MS / 2);
     }
-    let n = cloudvault::ops::audit::expire(&app.app.db, Duration::from_secs(24 * 3600))
+    let n = cloudvault::audit::expire(&app.app.db, Duration::from_secs(24 * 3600))
         .await
         .unwrap();
     assert_eq!(n, 3);

@@ -4,8 +4,8 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::rfc3339;
-use crate::db::app_passwords::AppPassword;
-use crate::db::users::User;
+use crate::auth::AppPassword;
+use crate::auth::User;
 
 #[derive(Serialize, TS)]
 #[ts(rename = "User")]

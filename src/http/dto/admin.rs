@@ -5,13 +5,13 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::rfc3339;
-use crate::db::audit::AuditEntry;
-use crate::db::invites::Invite;
-use crate::db::jobs::{JobCount, JobFailure};
-use crate::db::requests::AccessRequest;
+use crate::audit::AuditEntry;
+use crate::auth::AccessRequest;
+use crate::auth::Invite;
 use crate::error::ErrorCode;
+use crate::jobs::{JobCount, JobFailure};
 use crate::search::semantic::{ModelState, Semantic};
-use crate::store::volumes::VolumeStatus;
+use crate::storage::volumes::VolumeStatus;
 
 #[derive(Serialize, TS)]
 #[ts(rename = "Invite")]

@@ -6,14 +6,14 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::rfc3339;
+use crate::catalog::MediaRow;
+use crate::catalog::TagRow;
 use crate::catalog::{FileDetails, Processing};
-use crate::db::media::MediaRow;
-use crate::db::nodes::Node;
-use crate::db::tags::TagRow;
-use crate::db::tus::TusUpload;
-use crate::db::versions::Version;
 use crate::error::ErrorCode;
 use crate::search::service::Reason;
+use crate::store::Node;
+use crate::store::Version;
+use crate::uploads::TusUpload;
 
 /// What a node is, as the API names it.
 #[derive(Serialize, TS, Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,21 +8,19 @@ use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use rusqlite::TransactionBehavior;
 
-use super::handoff::{HandoffWriter, Sync};
-use super::{CommitOptions, NodeName, OnConflict, StagedBody, Store, owned_dir};
+use super::{Busy, BusyGuard, EXPIRE_AFTER, Uploads};
 use crate::db::nodes::Node;
 use crate::db::tus::TusUpload;
 use crate::db::{self};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::store::handoff::{HandoffWriter, Sync};
+use crate::store::{CommitOptions, FinishUpload, NodeName, OnConflict, StagedBody, owned_dir};
 
-/// An upload nobody touched for this long is abandoned.
-pub const EXPIRE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Cloudflare refuses request bodies over 100 MB: one PATCH may carry at most this much.
 pub const MAX_REQUEST_BODY: u64 = 100_000_000;
 /// Largest upload accepted (the quota is checked too).
@@ -34,33 +32,18 @@ const WRITE_BUF: usize = 256 << 10;
 /// process has seen from the start (else the body is hashed from disk when it completes).
 #[derive(Default)]
 pub struct TusState {
-    busy: Mutex<HashSet<String>>,
+    busy: Busy,
     hashers: Mutex<HashMap<String, (i64, blake3::Hasher)>>,
 }
 
-/// Holds an upload's "busy" mark for the length of one request.
-struct BusyGuard<'a> {
-    state: &'a TusState,
-    id: String,
-}
-
-impl Drop for BusyGuard<'_> {
-    fn drop(&mut self) {
-        self.state.busy.lock().unwrap().remove(&self.id);
-    }
-}
-
 impl TusState {
-    fn enter(&self, id: &str) -> AppResult<BusyGuard<'_>> {
-        if !self.busy.lock().unwrap().insert(id.to_string()) {
-            return Err(AppError::conflict(
+    /// One request at a time per upload: the mark is held until the returned guard drops.
+    fn enter(&self, id: &str) -> AppResult<BusyGuard> {
+        self.busy.enter(id).ok_or_else(|| {
+            AppError::conflict(
                 ErrorCode::UploadBusy,
                 "another request is writing to this upload; ask its offset again",
-            ));
-        }
-        Ok(BusyGuard {
-            state: self,
-            id: id.to_string(),
+            )
         })
     }
 }
@@ -108,7 +91,7 @@ fn expiry_from(now: i64) -> i64 {
     now + EXPIRE_AFTER.as_millis() as i64
 }
 
-impl Store {
+impl Uploads {
     /// Creates an upload: checks the target, reserves `length` bytes (`quota-exceeded` if they do
     /// not fit) and makes its empty file. A zero-length upload is finished at once.
     pub async fn create_tus_upload(
@@ -124,8 +107,9 @@ impl Store {
             ));
         }
         let owner_s = owner.to_string();
-        let volumes = self.volumes.clone();
+        let volumes = self.store.volumes.clone();
         let upload = self
+            .store
             .db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -139,7 +123,7 @@ impl Store {
                     ));
                 }
                 // The oldest trash and versions go before an upload is refused.
-                let unlink = super::trash::make_room_in(&tx, &owner_s, req.length, db::now_ms())?;
+                let unlink = crate::store::make_room_in(&tx, &owner_s, req.length, db::now_ms())?;
                 if req.length > 0 && !db::users::try_reserve(&tx, &owner_s, req.length)? {
                     return Err(AppError::quota_exceeded());
                 }
@@ -173,7 +157,7 @@ impl Store {
                         .create_new(true)
                         .open(&path)?
                         .sync_all()?;
-                    super::volumes::sync_dir(path.parent().unwrap())
+                    crate::storage::volumes::sync_dir(path.parent().unwrap())
                 })();
                 if let Err(e) = made {
                     let _ = std::fs::remove_file(&path);
@@ -183,7 +167,7 @@ impl Store {
                     let _ = std::fs::remove_file(&path);
                     return Err(e.into());
                 }
-                super::purge_bodies(c, &volumes, unlink)?;
+                crate::store::purge_bodies(c, &volumes, unlink)?;
                 Ok(up)
             })
             .await?;
@@ -206,6 +190,7 @@ impl Store {
     pub async fn get_tus_upload(&self, owner: &str, id: &str) -> AppResult<TusUpload> {
         let (o, i) = (owner.to_string(), id.to_string());
         let up = self
+            .store
             .db
             .run(move |c| db::tus::find_tus_upload(c, &o, &i))
             .await?
@@ -223,6 +208,7 @@ impl Store {
         let o = owner.to_string();
         let now = db::now_ms();
         Ok(self
+            .store
             .db
             .run(move |c| db::tus::list_unfinished_tus_uploads(c, &o))
             .await?
@@ -266,6 +252,7 @@ impl Store {
         // No marker read here (a runtime thread): the file opens only on its own disk, and a
         // failed open asks whether the disk is there (`write_at`).
         let volume = self
+            .store
             .volumes
             .get(&up.volume)
             .ok_or_else(|| AppError::volume_offline(&up.volume))?;
@@ -280,7 +267,7 @@ impl Store {
         };
         let room = (up.length - up.offset) as u64;
         let (written, hasher, outcome) = write_at(
-            (self.volumes.clone(), up.volume.clone()),
+            (self.store.volumes.clone(), up.volume.clone()),
             path,
             up.offset as u64,
             room,
@@ -293,6 +280,7 @@ impl Store {
         if written > 0 {
             let (i, from) = (up.id.clone(), up.offset);
             let moved = self
+                .store
                 .db
                 .run(move |c| {
                     db::tus::advance_tus_offset(c, &i, from, new_offset, now, expiry_from(now))
@@ -337,6 +325,7 @@ impl Store {
     ) -> AppResult<Node> {
         // The commit checks the marker, on its blocking thread, before the body moves.
         let volume = self
+            .store
             .volumes
             .get(&up.volume)
             .ok_or_else(|| AppError::volume_offline(&up.volume))?;
@@ -350,7 +339,7 @@ impl Store {
         };
         let name = NodeName::parse(&up.filename)?;
         let staged = StagedBody::from_temp_file(
-            self.db.clone(),
+            self.store.db.clone(),
             &up.user_id,
             &up.volume,
             db::new_id(),
@@ -361,10 +350,11 @@ impl Store {
         );
         let opts = CommitOptions {
             on_conflict: parse_on_conflict(&up.on_conflict),
-            finish_tus_upload: Some(up.id.clone()),
+            finish_upload: Some(FinishUpload::Tus(up.id.clone())),
             ..Default::default()
         };
         match self
+            .store
             .commit_file_with(&up.user_id, up.folder_id.clone(), name, staged, opts)
             .await
         {
@@ -386,9 +376,10 @@ impl Store {
     /// Deletes the row (releasing the reservation of an unfinished upload) and then the file.
     async fn discard_tus_upload(&self, up: &TusUpload) -> AppResult<()> {
         self.tus.hashers.lock().unwrap().remove(&up.id);
-        let volumes = self.volumes.clone();
+        let volumes = self.store.volumes.clone();
         let up = up.clone();
-        self.db
+        self.store
+            .db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 // Read again inside the transaction: a commit may have finished it meanwhile.
@@ -411,9 +402,10 @@ impl Store {
 
     /// Discards expired uploads (giving their space back) and files no unfinished upload owns.
     /// Runs at start-up and then periodically.
-    pub async fn expire_tus_uploads(&self) -> AppResult<usize> {
+    pub(super) async fn expire_stale_tus(&self) -> AppResult<usize> {
         let now = db::now_ms();
         let expired = self
+            .store
             .db
             .run(move |c| db::tus::list_expired_tus_uploads(c, now))
             .await?;
@@ -426,23 +418,15 @@ impl Store {
             n += 1;
         }
         let known: HashSet<String> = self
+            .store
             .db
             .run(|c| db::tus::list_unfinished_tus_ids(c))
             .await?
             .into_iter()
             .collect();
-        let volumes = self.volumes.clone();
+        let volumes = self.store.volumes.clone();
         tokio::task::spawn_blocking(move || {
-            for v in volumes.all().iter().filter(|v| volumes.is_online(v)) {
-                let Ok(entries) = std::fs::read_dir(v.path.join(super::volumes::TUS_DIR)) else {
-                    continue;
-                };
-                for e in entries.flatten() {
-                    if !known.contains(&e.file_name().to_string_lossy().to_string()) {
-                        let _ = std::fs::remove_file(e.path());
-                    }
-                }
-            }
+            volumes.remove_unowned(crate::storage::volumes::TUS_DIR, &known)
         })
         .await?;
         Ok(n)
@@ -455,7 +439,7 @@ impl Store {
 /// by the client, or one longer than `room` or than one request may be, is an error, but the
 /// bytes before that point stay written.
 async fn write_at<S, E>(
-    (volumes, volume): (std::sync::Arc<super::volumes::Volumes>, String),
+    (volumes, volume): (std::sync::Arc<crate::storage::volumes::Volumes>, String),
     path: PathBuf,
     offset: u64,
     room: u64,

@@ -112,6 +112,26 @@ pub struct VolumeStatus {
 }
 
 impl Volumes {
+    /// Removes, on every online volume, the entries of upload folder `sub` (`CHUNKS_DIR`,
+    /// `TUS_DIR`) whose upload is not in `known` (left by a crash between a row's delete and
+    /// its files').
+    pub fn remove_unowned(&self, sub: &str, known: &std::collections::HashSet<String>) {
+        for v in self.all().iter().filter(|v| self.is_online(v)) {
+            let Ok(entries) = std::fs::read_dir(v.path.join(sub)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if !known.contains(&e.file_name().to_string_lossy().to_string()) {
+                    let path = e.path();
+                    let _ = match path.is_dir() {
+                        true => std::fs::remove_dir_all(&path),
+                        false => std::fs::remove_file(&path),
+                    };
+                }
+            }
+        }
+    }
+
     /// Checks every configured volume: a new one gets its marker (first use); a known one must
     /// still carry the same marker, else it is offline.
     pub fn open(config: &Config, db: &Db) -> anyhow::Result<Volumes> {

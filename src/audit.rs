@@ -8,6 +8,7 @@ use crate::db::users::User;
 use crate::db::{self, Db};
 
 pub use crate::db::audit::NewAuditEntry as Entry;
+pub use crate::db::audit::{AuditEntry, AuditFilter};
 
 /// Actions, as stored (one place to read them all).
 pub mod action {
@@ -116,4 +117,33 @@ pub async fn expire(db: &Db, retention: std::time::Duration) -> crate::error::Ap
     let cutoff = db::now_ms() - retention.as_millis().min(i64::MAX as u128) as i64;
     db.run(move |c| db::audit::delete_audit_entries_before(c, cutoff))
         .await
+}
+
+/// The audit log as a service: what the doors and the other services record and read.
+#[derive(Clone)]
+pub struct AuditLog {
+    db: Db,
+}
+
+impl AuditLog {
+    pub fn new(db: Db) -> AuditLog {
+        AuditLog { db }
+    }
+
+    /// Records an entry; a failure is logged, never returned.
+    pub async fn record(&self, entry: Entry) {
+        record(&self.db, entry).await
+    }
+
+    /// Entries matching `filter`, newest first.
+    pub async fn list(&self, filter: AuditFilter) -> crate::error::AppResult<Vec<AuditEntry>> {
+        self.db
+            .run(move |c| db::audit::list_audit_entries(c, &filter))
+            .await
+    }
+
+    /// Deletes entries older than `retention`; returns how many.
+    pub async fn expire(&self, retention: std::time::Duration) -> crate::error::AppResult<usize> {
+        expire(&self.db, retention).await
+    }
 }

@@ -1,0 +1,117 @@
+//! What the admin (API and CLI) and the sign-in page ask of accounts beyond signing in: users
+//! and quotas, invite codes, access requests, and the token check behind every API request.
+
+use super::Accounts;
+use super::jwt::Claims;
+use crate::db::invites::Invite;
+use crate::db::requests::AccessRequest;
+use crate::db::users::User;
+use crate::db::{self};
+use crate::error::{AppError, AppResult, ErrorCode};
+
+const MAX_NAME: usize = 100;
+const MAX_CONTACT: usize = 200;
+const MAX_MESSAGE: usize = 2000;
+
+fn user_not_found() -> AppError {
+    AppError::new(ErrorCode::UserNotFound, "no such user")
+}
+
+impl Accounts {
+    /// The account behind a verified access token, if it is still enabled and its sessions
+    /// were not revoked since (token version).
+    pub async fn current_user(&self, claims: Claims) -> AppResult<User> {
+        let auth = self.auth.clone();
+        self.db.run(move |c| auth.current_user(c, &claims)).await
+    }
+
+    pub async fn list_users(&self) -> AppResult<Vec<User>> {
+        self.db.run(|c| db::users::list_users(c)).await
+    }
+
+    /// Sets a user's quota. Lowering it below usage refuses new writes; it never deletes anything.
+    pub async fn set_quota(&self, user_id: &str, bytes: u64) -> AppResult<User> {
+        let bytes = i64::try_from(bytes)
+            .map_err(|_| AppError::bad_request(ErrorCode::InvalidQuota, "quota out of range"))?;
+        let id = user_id.to_string();
+        self.db
+            .run(move |c| {
+                if !db::users::set_quota(c, &id, bytes)? {
+                    return Err(user_not_found());
+                }
+                db::users::find_user_by_id(c, &id)?.ok_or_else(user_not_found)
+            })
+            .await
+    }
+
+    pub async fn list_active_invites(&self) -> AppResult<Vec<Invite>> {
+        self.db
+            .run(|c| db::invites::list_active_invites(c, db::now_ms()))
+            .await
+    }
+
+    pub async fn list_access_requests(&self) -> AppResult<Vec<AccessRequest>> {
+        self.db.run(|c| db::requests::list_requests(c)).await
+    }
+
+    /// Dismisses an access request; false when there was none of that id.
+    pub async fn delete_access_request(&self, id: &str) -> AppResult<bool> {
+        let id = id.to_string();
+        self.db
+            .run(move |c| db::requests::delete_request(c, &id))
+            .await
+    }
+
+    /// Someone without an account asks for one (name, contact, an optional message): checked,
+    /// limited per address, and kept for the admins.
+    pub async fn request_access(
+        &self,
+        name: &str,
+        contact: &str,
+        message: &str,
+        address: &str,
+    ) -> AppResult<()> {
+        let (name, contact, message) = (name.trim(), contact.trim(), message.trim());
+        if name.is_empty() || contact.is_empty() {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidRequest,
+                "name and contact are required",
+            ));
+        }
+        if name.chars().count() > MAX_NAME
+            || contact.chars().count() > MAX_CONTACT
+            || message.chars().count() > MAX_MESSAGE
+        {
+            return Err(AppError::bad_request(
+                ErrorCode::TooLong,
+                format!(
+                    "name up to {MAX_NAME}, contact up to {MAX_CONTACT} and message up to {MAX_MESSAGE} characters"
+                ),
+            ));
+        }
+        if [name, contact, message]
+            .iter()
+            .any(|s| s.chars().any(|c| c.is_control() && c != '\n'))
+        {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidRequest,
+                "control characters are not allowed",
+            ));
+        }
+        self.auth
+            .requests_by_address
+            .try_hit(address)
+            .map_err(AppError::rate_limited)?;
+        let r = AccessRequest {
+            id: db::new_id(),
+            name: name.to_string(),
+            contact: contact.to_string(),
+            message: message.to_string(),
+            created_at: db::now_ms(),
+        };
+        let remote = address.to_string();
+        self.db
+            .run(move |c| db::requests::insert_request(c, &r, Some(&remote)))
+            .await
+    }
+}
