@@ -1,38 +1,33 @@
 #!/usr/bin/env bash
 # CI gate on the code itself (issue 17), in order, stopping at the first failure:
 #   1. formatting         cargo fmt --all --check
-#   2. lints              cargo clippy --all-targets -D warnings, then the length rule
+#   2. doors              nothing under src/http or src/dav names `db::` or a `.db` handle (both
+#                         doors call services)
+#   3. module cycles      no import cycle between the top-level modules of src/
+#                         (scripts/lib/module_cycles.py)
+#   4. lints              cargo clippy --all-targets -D warnings, then the length rule
 #                         (-D clippy::too_many_lines, threshold in clippy.toml) on everything
 #                         but tests: --lib --bins --examples
-#   3. doors              nothing under src/http or src/dav names `db::` (both doors call services)
-#   4. module cycles      no import cycle between the top-level modules of src/
-#                         (scripts/lib/module_cycles.py)
 #   5. dependencies       cargo deny check licenses bans sources (deny.toml). The advisories check
 #                         is NOT run: it fetches the RustSec database from GitHub, which this
 #                         machine and CI cannot reach (only the package registries are reachable).
 #
-# usage: scripts/check-code.sh [--allow-door-debt]
-#   --allow-door-debt   checks 3 and 4 print their findings as warnings and do not fail the run,
-#                       and so do over-long functions under src/dav and src/http (the doors
-#                       being restructured); one anywhere else still fails (until the doors'
-#                       restructuring lands).
+# usage: scripts/check-code.sh (run by scripts/test.sh before the tests, quick checks first)
 #
 # cargo-deny is installed when missing (cargo install --locked) into
 # $CLOUDVAULT_TEST_TOOLS/cargo-bin (default ~/.cache/cloudvault-test-tools/cargo-bin), which
-# survives between runs on the same machine. It is not wired into scripts/test.sh yet.
+# survives between runs on the same machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-ALLOW_DOOR_DEBT=0
 for arg in "$@"; do
   case "$arg" in
-    --allow-door-debt) ALLOW_DOOR_DEBT=1 ;;
     -h | --help)
       sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
       exit 0
       ;;
-    *) die "unknown argument: $arg (usage: scripts/check-code.sh [--allow-door-debt])" ;;
+    *) die "unknown argument: $arg (usage: scripts/check-code.sh)" ;;
   esac
 done
 
@@ -48,70 +43,41 @@ fail() { # fail CHECK WHAT: stop the gate with a clear message
   exit 1
 }
 
-# A finding of a check that --allow-door-debt turns into a warning.
-door_debt() { # door_debt CHECK WHAT
-  if [ "$ALLOW_DOOR_DEBT" = 1 ]; then
-    printf 'check-code: WARNING (allowed by --allow-door-debt) at %s: %s\n' "$1" "$2" >&2
-  else
-    fail "$1" "$2"
-  fi
-}
-
 check_format() {
   say "1. formatting: cargo fmt --all --check"
   cargo fmt --all --check || fail "formatting" "run cargo fmt --all"
 }
 
 check_lints() {
-  say "2a. lints: cargo clippy --all-targets --locked -- -D warnings"
+  say "4a. lints: cargo clippy --all-targets --locked -- -D warnings"
   cargo clippy --all-targets --locked -- -D warnings || fail "lints" "clippy warnings (above)"
-  say "2b. function length: cargo clippy --lib --bins --examples --locked -- -D clippy::too_many_lines"
-  if [ "$ALLOW_DOOR_DEBT" = 0 ]; then
-    cargo clippy --lib --bins --examples --locked -- -D clippy::too_many_lines \
-      || fail "function length" "a function outside the tests is over the clippy.toml threshold (above): split it"
-    return 0
-  fi
-  # Door debt allowed: long functions under src/dav and src/http (being restructured) are
-  # warnings; one anywhere else still fails.
-  local out long elsewhere
-  out="$(cargo clippy --lib --bins --examples --locked --message-format=short \
-    -- -W clippy::too_many_lines 2>&1)" \
-    || { printf '%s\n' "$out"; fail "function length" "cargo clippy failed (above)"; }
-  long="$(printf '%s\n' "$out" | grep -E '^[^ ]+:[0-9]+:[0-9]+: warning: this function has too many lines' || true)"
-  elsewhere="$(printf '%s\n' "$long" | grep -vE '^src/(dav|http)/' | grep . || true)"
-  if [ -n "$elsewhere" ]; then
-    printf '%s\n' "$elsewhere"
-    fail "function length" "a function outside the tests is over the clippy.toml threshold (above): split it"
-  fi
-  if [ -n "$long" ]; then
-    printf '%s\n' "$long"
-    door_debt "function length" "$(printf '%s\n' "$long" | wc -l) function(s) under src/dav or src/http over the threshold (above)"
-  else
-    echo "function length: no function over the threshold"
-  fi
+  say "4b. function length: cargo clippy --lib --bins --examples --locked -- -D clippy::too_many_lines"
+  cargo clippy --lib --bins --examples --locked -- -D clippy::too_many_lines \
+    || fail "function length" "a function outside the tests is over the clippy.toml threshold (above): split it"
+  echo "function length: no function over the threshold"
 }
 
-# The two doors (src/http, src/dav) call services; only src/db holds SQL. Any `db::` there is a
-# door reaching past the services.
+# The two doors (src/http, src/dav) call services; only src/db holds SQL. Any `db::` there, or a
+# `.db` handle (the pool: `app.db.run(...)`), is a door reaching past the services.
 check_doors() {
-  say "3. doors: no db:: under src/http or src/dav"
+  say "2. doors: no db:: (nor a .db handle) under src/http or src/dav"
   local hits
-  hits="$(grep -rn 'db::' src/http src/dav || true)"
+  hits="$(grep -rnE 'db::|\.db\b' src/http src/dav || true)"
   if [ -z "$hits" ]; then
     echo "doors: clean"
     return 0
   fi
   printf '%s\n' "$hits"
-  door_debt "doors" "$(printf '%s\n' "$hits" | wc -l) line(s) under src/http or src/dav name db:: (above)"
+  fail "doors" "$(printf '%s\n' "$hits" | wc -l) line(s) under src/http or src/dav reach the database (above): call a service"
 }
 
 check_module_cycles() {
-  say "4. module cycles: scripts/lib/module_cycles.py"
+  say "3. module cycles: scripts/lib/module_cycles.py"
   local rc=0
   python3 scripts/lib/module_cycles.py || rc=$?
   case "$rc" in
     0) ;;
-    1) door_debt "module cycles" "top-level modules of src/ import each other (above)" ;;
+    1) fail "module cycles" "top-level modules of src/ import each other (above)" ;;
     *) fail "module cycles" "scripts/lib/module_cycles.py could not run (exit $rc)" ;;
   esac
 }
@@ -144,8 +110,8 @@ check_dependencies() {
 
 START=$(date +%s)
 check_format
-check_lints
 check_doors
 check_module_cycles
+check_lints
 check_dependencies
-say "check-code: passed in $(elapsed "$START")$([ "$ALLOW_DOOR_DEBT" = 1 ] && echo ' (door debt allowed)')"
+say "check-code: passed in $(elapsed "$START")"

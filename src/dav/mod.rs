@@ -137,65 +137,14 @@ async fn entry(
     let Some((username, password)) = parse_basic(auth_header.as_deref()) else {
         return unauthorized();
     };
-    // A body read or written (GET, PUT) takes a transfer slot, held until the body is done.
-    let is_transfer = matches!(*req.method(), Method::GET | Method::PUT)
-        && segs.len() > 3
-        && matches!(segs[1].as_str(), "files" | "uploads");
-    let begin_transfer = |user_id: &str| match is_transfer {
-        true => app.ops.transfers.try_begin(user_id).map(Some),
-        false => Ok(None),
+    let cached = app.accounts.basic.cached(&username, &password);
+    let req = match cached {
+        Some(account) => match fast_path(&app, &dav, req, &segs, &raw_path, account).await {
+            Ok(res) => return res,
+            Err(req) => *req,
+        },
+        None => req,
     };
-    if matches!(*req.method(), Method::GET | Method::HEAD)
-        && segs.len() > 3
-        && segs[1] == "files"
-        && get::is_plain(req.headers())
-        && let Some((id, tv)) = app.accounts.basic.cached(&username, &password)
-    {
-        let permit = match begin_transfer(&id) {
-            Ok(p) => p,
-            Err(busy) => return crate::web::layer::busy_plain(busy),
-        };
-        if let Some(mut res) = get::serve(&app, req.method(), id, tv, &segs).await {
-            res.headers_mut()
-                .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
-            return holding(res, permit);
-        }
-    }
-    let mut req = req;
-    if req.method() == Method::PUT
-        && segs.len() > 3
-        && segs[1] == "files"
-        && let Some(len) = put::small_plain_len(req.headers())
-        && let Some((id, tv)) = app.accounts.basic.cached(&username, &password)
-    {
-        let permit = match begin_transfer(&id) {
-            Ok(p) => p,
-            Err(busy) => return crate::web::layer::busy_plain(busy),
-        };
-        let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
-        let prefix = raw_prefix(&raw_path, 3);
-        match put::serve(
-            &app,
-            &dav,
-            req,
-            id,
-            tv,
-            &segs,
-            &prefix,
-            len,
-            oc_mtime,
-            oc_checksum,
-        )
-        .await
-        {
-            Ok(mut res) => {
-                res.headers_mut()
-                    .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
-                return holding(res, permit);
-            }
-            Err(given_back) => req = *given_back,
-        }
-    }
     let user = match app
         .accounts
         .authenticate_basic(username, password, addr)
@@ -211,42 +160,113 @@ async fn entry(
         Ok(req) => req,
         Err(refused) => return refused,
     };
-    let permit = match begin_transfer(&user.id) {
+    let permit = match begin_transfer(&app, req.method(), &segs, &user.id) {
         Ok(p) => p,
         Err(busy) => return crate::web::layer::busy_plain(busy),
     };
+    let res = route(app, &dav, user, &segs, &raw_path, req).await;
+    holding(res, permit)
+}
+
+/// A body read or written (GET, PUT of a file or a chunk) takes a transfer slot, held until the
+/// body is done.
+fn begin_transfer(
+    app: &App,
+    method: &Method,
+    segs: &[String],
+    user_id: &str,
+) -> Result<Option<crate::ops::limits::TransferPermit>, crate::ops::limits::Busy> {
+    let is_transfer = matches!(*method, Method::GET | Method::PUT)
+        && segs.len() > 3
+        && matches!(segs[1].as_str(), "files" | "uploads");
+    if is_transfer {
+        app.ops.transfers.try_begin(user_id).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The one-hop paths for credentials already verified (`account`: user id and token version):
+/// a plain GET/HEAD of a file and a small plain PUT. The request comes back when it is not one
+/// of them (or the file turns out not to be plain), for the full path.
+async fn fast_path(
+    app: &App,
+    dav: &DavState,
+    req: Request,
+    segs: &[String],
+    raw_path: &str,
+    (id, tv): (String, i64),
+) -> Result<Response, Box<Request>> {
+    let in_files = segs.len() > 3 && segs[1] == "files";
+    let is_get =
+        matches!(*req.method(), Method::GET | Method::HEAD) && get::is_plain(req.headers());
+    let small_put = (req.method() == Method::PUT)
+        .then(|| put::small_plain_len(req.headers()))
+        .flatten();
+    if !in_files || !(is_get || small_put.is_some()) {
+        return Err(Box::new(req));
+    }
+    let permit = match begin_transfer(app, req.method(), segs, &id) {
+        Ok(p) => p,
+        Err(busy) => return Ok(crate::web::layer::busy_plain(busy)),
+    };
+    let answered = if let Some(len) = small_put {
+        let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
+        let prefix = raw_prefix(raw_path, 3);
+        let put = put::PlainPut {
+            len,
+            oc_mtime,
+            oc_checksum,
+        };
+        put::serve(app, dav, req, id, tv, segs, &prefix, put).await?
+    } else {
+        match get::serve(app, req.method(), id, tv, segs).await {
+            Some(res) => res,
+            None => return Err(Box::new(req)),
+        }
+    };
+    let mut res = answered;
+    res.headers_mut()
+        .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+    Ok(holding(res, permit))
+}
+
+/// The tree a signed-in user's request is for: the listing roots, their tags and search views,
+/// their drive, their chunked uploads; anything else 404, another user's tree 403.
+async fn route(
+    app: App,
+    dav: &DavState,
+    user: User,
+    segs: &[String],
+    raw_path: &str,
+    req: Request,
+) -> Response {
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let res = match segs.as_slice() {
+    match segs.as_slice() {
         ["dav"] | ["dav", "files"] | ["dav", "uploads"] | ["dav", "tags"] | ["dav", "search"] => {
-            root_collection(&req, &raw_path, &user)
+            root_collection(&req, raw_path, &user)
         }
-        ["dav", door @ ("tags" | "search"), owner, ..] => {
-            if !owner.eq_ignore_ascii_case(&user.username) {
-                return status(StatusCode::FORBIDDEN, "not your drive");
-            }
-            let view = if *door == "tags" {
-                views::View::Tags
-            } else {
-                views::View::Search
-            };
-            serve_view(app, user, raw_prefix(&raw_path, 3), view, req).await
-        }
-        ["dav", door @ ("files" | "uploads"), owner, ..] => {
+        [
+            "dav",
+            door @ ("files" | "uploads" | "tags" | "search"),
+            owner,
+            ..,
+        ] => {
             // Someone else's tree: the same answer whether or not the user or path exists.
             if !owner.eq_ignore_ascii_case(&user.username) {
                 return status(StatusCode::FORBIDDEN, "not your drive");
             }
             // The prefix as it appears in the URL: everything up to the end of the third segment.
-            let prefix = raw_prefix(&raw_path, 3);
-            if *door == "uploads" {
-                chunked::handle(app, user, prefix, req).await
-            } else {
-                serve_user_drive(app, &dav, user, prefix, req).await
+            let prefix = raw_prefix(raw_path, 3);
+            match *door {
+                "tags" => serve_view(app, user, prefix, views::View::Tags, req).await,
+                "search" => serve_view(app, user, prefix, views::View::Search, req).await,
+                "uploads" => chunked::handle(app, user, prefix, req).await,
+                _ => serve_user_drive(app, dav, user, prefix, req).await,
             }
         }
         _ => status(StatusCode::NOT_FOUND, "not found"),
-    };
-    holding(res, permit)
+    }
 }
 
 /// `res` with the transfer slot kept until its body is sent (a GET's file, a PUT's answer).
@@ -337,8 +357,8 @@ async fn serve_user_drive(
     } else {
         None
     };
-    if matches!(method.as_str(), "MOVE" | "COPY" | "DELETE") {
-        if let Some(res) = tree::serve(
+    if matches!(method.as_str(), "MOVE" | "COPY" | "DELETE")
+        && let Some(res) = tree_ops(
             &app,
             dav,
             &user,
@@ -348,25 +368,8 @@ async fn serve_user_drive(
             req.headers(),
         )
         .await
-        {
-            return with_dav_header(res);
-        }
-        // Left to dav-server (conditions to evaluate): its walk must stay bounded and never
-        // land inside its own source, and it must see the Destination under its prefix.
-        if method == "DELETE"
-            && let Some(res) = tree::precheck_delete(&app, &user, &rel_segments).await
-        {
-            return with_dav_header(res);
-        }
-        if let Some(d) = &dest {
-            let deep = req
-                .headers()
-                .get("depth")
-                .is_none_or(|v| v.as_bytes() != b"0");
-            if let Some(res) = tree::precheck(&app, &user, &rel_segments, d, deep).await {
-                return with_dav_header(res);
-            }
-        }
+    {
+        return with_dav_header(res);
     }
     // A folder read as a page (a browser, webdavclient3): the listing, not dav-server's 405.
     if matches!(method.as_str(), "GET" | "HEAD")
@@ -388,52 +391,34 @@ async fn serve_user_drive(
         }
         None => req,
     };
-    // Read a PROPFIND body (small) to know whether it names its properties.
-    let (req, propfind) = if is_propfind {
-        let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, PROPFIND_BODY_LIMIT).await {
-            Ok(b) => b,
-            Err(_) => return status(StatusCode::PAYLOAD_TOO_LARGE, "PROPFIND body too large"),
-        };
-        let kind = propfind_kind(&bytes);
-        (Request::from_parts(parts, Body::from(bytes)), kind)
-    } else {
-        (req, PropfindKind::AllProp)
-    };
-    if is_propfind
-        && req
-            .headers()
-            .get("depth")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
-    {
-        // RFC 4918 9.1: a server may refuse Depth: infinity with this precondition.
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n",
-        )
-            .into_response();
-    }
-    // Explorer's file times go to our filesystem with the dead properties, not to dav-server's
-    // "OK, ignored" (`win32.rs`). The body was read and checked whole by `xml_guard`.
-    let req = if req.method().as_str() == "PROPPATCH" {
-        let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, xml_guard::PROPPATCH_BODY_LIMIT).await {
-            Ok(b) => b,
-            Err(_) => return status(StatusCode::PAYLOAD_TOO_LARGE, "PROPPATCH body too large"),
-        };
-        let body = match win32::route_times(&bytes) {
-            Some(routed) => Body::from(routed),
-            None => Body::from(bytes),
-        };
-        Request::from_parts(parts, body)
-    } else {
-        req
+    let (req, propfind) = match read_small_bodies(req, is_propfind).await {
+        Ok(read) => read,
+        Err(refused) => return *refused,
     };
     // No Depth: a file answers as Depth 0 and a folder as Depth 1 (nginx, rclone); dav-server
     // would list a folder's children without the folder itself, and a file not at all.
     let req = with_default_depth(req);
+    if req.method() == Method::PATCH
+        && let Some(alg) = req
+            .headers()
+            .get("x-recalculate-hash")
+            .and_then(|v| v.to_str().ok())
+    {
+        return recalculate_hash(&app, &user, rel_segments, alg).await;
+    }
+    through_dav_server(&app, dav, &user, prefix, req, propfind).await
+}
+
+/// The request through dav-server over the user's filesystem; a PUT that succeeded then takes
+/// the client's `X-OC-Mtime` and `OC-Checksum`.
+async fn through_dav_server(
+    app: &App,
+    dav: &DavState,
+    user: &User,
+    prefix: String,
+    req: Request,
+    propfind: PropfindKind,
+) -> Response {
     let oc_mtime = (req.method() == Method::PUT)
         .then(|| oc_mtime(req.headers()))
         .flatten();
@@ -443,14 +428,6 @@ async fn serve_user_drive(
         .get(prefix.len()..)
         .and_then(decode_segments);
     let oc_checksum = oc_checksum(req.headers());
-    if req.method() == Method::PATCH
-        && let Some(alg) = req
-            .headers()
-            .get("x-recalculate-hash")
-            .and_then(|v| v.to_str().ok())
-    {
-        return recalculate_hash(&app, &user, rel.unwrap_or_default(), alg).await;
-    }
     let fs = UserFs::new(
         app.store.clone(),
         DavUser {
@@ -498,6 +475,98 @@ async fn serve_user_drive(
         }
     }
     Response::from_parts(parts, Body::new(body))
+}
+
+/// A MOVE, COPY or DELETE answered by the tree operations (no conditions), or refused before
+/// dav-server walks it (bounded, never into its own source); None leaves it to dav-server.
+async fn tree_ops(
+    app: &App,
+    dav: &DavState,
+    user: &User,
+    rel_segments: &[String],
+    dest: Option<&[String]>,
+    method: &Method,
+    headers: &axum::http::HeaderMap,
+) -> Option<Response> {
+    if let Some(res) = tree::serve(app, dav, user, rel_segments, dest, method, headers).await {
+        return Some(res);
+    }
+    // Left to dav-server (conditions to evaluate): its walk must stay bounded and never
+    // land inside its own source, and it must see the Destination under its prefix.
+    if method.as_str() == "DELETE"
+        && let Some(res) = tree::precheck_delete(app, user, rel_segments).await
+    {
+        return Some(res);
+    }
+    if let Some(d) = dest {
+        let deep = headers.get("depth").is_none_or(|v| v.as_bytes() != b"0");
+        if let Some(res) = tree::precheck(app, user, rel_segments, d, deep).await {
+            return Some(res);
+        }
+    }
+    None
+}
+
+/// Reads the small XML bodies the door looks into: a PROPFIND's (does it name its properties?
+/// Depth: infinity is refused) and a PROPPATCH's (Explorer's file times are routed).
+async fn read_small_bodies(
+    req: Request,
+    is_propfind: bool,
+) -> Result<(Request, PropfindKind), Box<Response>> {
+    // Read a PROPFIND body (small) to know whether it names its properties.
+    let (req, propfind) = if is_propfind {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, PROPFIND_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => {
+                return Err(Box::new(status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PROPFIND body too large",
+                )));
+            }
+        };
+        let kind = propfind_kind(&bytes);
+        (Request::from_parts(parts, Body::from(bytes)), kind)
+    } else {
+        (req, PropfindKind::AllProp)
+    };
+    if is_propfind
+        && req
+            .headers()
+            .get("depth")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
+    {
+        // RFC 4918 9.1: a server may refuse Depth: infinity with this precondition.
+        return Err(Box::new((
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n",
+        )
+            .into_response()));
+    }
+    // Explorer's file times go to our filesystem with the dead properties, not to dav-server's
+    // "OK, ignored" (`win32.rs`). The body was read and checked whole by `xml_guard`.
+    let req = if req.method().as_str() == "PROPPATCH" {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, xml_guard::PROPPATCH_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => {
+                return Err(Box::new(status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PROPPATCH body too large",
+                )));
+            }
+        };
+        let body = match win32::route_times(&bytes) {
+            Some(routed) => Body::from(routed),
+            None => Body::from(bytes),
+        };
+        Request::from_parts(parts, body)
+    } else {
+        req
+    };
+    Ok((req, propfind))
 }
 
 /// The HTML page of the folder at `rel`, or None when `rel` is not a folder (dav-server answers).

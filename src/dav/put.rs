@@ -68,6 +68,14 @@ pub fn small_plain_len(headers: &HeaderMap) -> Option<u64> {
     (len <= SMALL_PUT).then_some(len)
 }
 
+/// A small plain PUT as the fast path sees it: its announced length and the Nextcloud headers
+/// it carries (`X-OC-Mtime` in seconds, `OC-Checksum`).
+pub struct PlainPut {
+    pub len: u64,
+    pub oc_mtime: Option<i64>,
+    pub oc_checksum: Option<String>,
+}
+
 /// Answers the PUT, or gives the request back (its body read into memory) for dav-server.
 /// `segs` are the decoded segments of the whole URL path (`dav`, `files`, owner, then at least
 /// one inside the drive); `prefix` is the raw drive prefix dav-server would strip.
@@ -80,10 +88,13 @@ pub async fn serve(
     token_version: i64,
     segs: &[String],
     prefix: &str,
-    len: u64,
-    oc_mtime: Option<i64>,
-    oc_checksum: Option<String>,
+    put: PlainPut,
 ) -> Result<Response, Box<Request>> {
+    let PlainPut {
+        len,
+        oc_mtime,
+        oc_checksum,
+    } = put;
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, len as usize).await {
         Ok(b) if b.len() as u64 == len => b,

@@ -13,7 +13,7 @@ use super::status;
 use crate::auth::User;
 use crate::error::{AppError, ErrorCode, Kind};
 use crate::state::App;
-use crate::store::NodeName;
+use crate::store::{Node, NodeName};
 
 /// Headers whose evaluation (lock tokens, entity tags, dates) is left to dav-server.
 const CONDITIONS: [&str; 5] = [
@@ -103,6 +103,34 @@ fn depth_infinity(headers: &HeaderMap) -> Option<bool> {
     }
 }
 
+/// The folder a COPY or MOVE lands in and the new name: 409 when the folder is missing, 403 for a
+/// name the namespace refuses.
+async fn destination_parent(
+    app: &App,
+    user: &User,
+    dest: &[String],
+    overwrite: bool,
+) -> Result<(Node, NodeName), Box<Response>> {
+    let parent = match app
+        .store
+        .resolve_path(&user.id, dest[..dest.len() - 1].to_vec())
+        .await
+    {
+        Ok(Some(p)) if p.is_dir() => p,
+        Ok(_) => {
+            return Err(Box::new(status(
+                StatusCode::CONFLICT,
+                "the destination folder does not exist",
+            )));
+        }
+        Err(e) => return Err(Box::new(answer(e, overwrite))),
+    };
+    match NodeName::parse(dest.last().expect("a destination below the root")) {
+        Ok(n) => Ok((parent, n)),
+        Err(e) => Err(Box::new(status(StatusCode::FORBIDDEN, &e.message))),
+    }
+}
+
 /// Answers a COPY, MOVE or DELETE below the drive root (`rel`, never empty) when it carries no
 /// conditions; `None` leaves the request to dav-server.
 pub async fn serve(
@@ -182,23 +210,9 @@ pub async fn serve(
     {
         return Some(status(StatusCode::LOCKED, "locked"));
     }
-    let parent = match app
-        .store
-        .resolve_path(&user.id, dest[..dest.len() - 1].to_vec())
-        .await
-    {
-        Ok(Some(p)) if p.is_dir() => p,
-        Ok(_) => {
-            return Some(status(
-                StatusCode::CONFLICT,
-                "the destination folder does not exist",
-            ));
-        }
-        Err(e) => return Some(answer(e, overwrite)),
-    };
-    let name = match NodeName::parse(dest.last().expect("a destination below the root")) {
-        Ok(n) => n,
-        Err(e) => return Some(status(StatusCode::FORBIDDEN, &e.message)),
+    let (parent, name) = match destination_parent(app, user, dest, overwrite).await {
+        Ok(found) => found,
+        Err(res) => return Some(*res),
     };
     let placed = if method.as_str() == "COPY" {
         app.store
