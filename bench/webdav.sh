@@ -14,6 +14,10 @@ usage: bench/webdav.sh [options] [-- HARNESS-OPTIONS...]
 
   --reps N            repetitions, servers interleaved, medians reported (default 3)
   --only-cloudvault   leave the peers out (quick iterations; no comparison in the same run)
+  --peers LIST        only these built-in peers, comma-separated (apache,nginx,rclone,dufs;
+                      default all four)
+  --baseline BIN      also run this cloudvault binary (e.g. the commit before a change) as the
+                      entry `cv-base`, interleaved with the others, and compare row by row
   --no-install        never call apt-get / cargo install (fail if a peer is missing)
   --clean             delete the served data of all previous runs and exit; then WAIT ~6 min
                       before the next run (ext4 without a journal creates files ~30x slower for
@@ -34,6 +38,8 @@ EOF
 
 REPS=${REPS:-3}
 ONLY_CV=0
+PEER_LIST=apache,nginx,rclone,dufs
+BASELINE=
 INSTALL=1
 CLEAN=0
 HARNESS_ARGS=()
@@ -41,6 +47,8 @@ while [[ $# -gt 0 ]]; do
     case $1 in
         --reps) REPS=$2; shift 2 ;;
         --only-cloudvault) ONLY_CV=1; shift ;;
+        --peers) PEER_LIST=$2; shift 2 ;;
+        --baseline) BASELINE=$2; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
         --clean) CLEAN=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -72,8 +80,8 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; elif command -v sudo >/dev/null; 
 missing=()
 for t in curl python3 htpasswd litmus chattr ss; do command -v "$t" >/dev/null || missing+=("$t"); done
 if [[ $ONLY_CV == 0 ]]; then
-    [[ -x /usr/sbin/apache2 && -f /usr/lib/apache2/modules/mod_dav_fs.so ]] || missing+=(apache2)
-    [[ -x /usr/sbin/nginx && -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ]] || missing+=(nginx-extras)
+    [[ ,$PEER_LIST, != *,apache,* || ( -x /usr/sbin/apache2 && -f /usr/lib/apache2/modules/mod_dav_fs.so ) ]] || missing+=(apache2)
+    [[ ,$PEER_LIST, != *,nginx,* || ( -x /usr/sbin/nginx && -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ) ]] || missing+=(nginx-extras)
     command -v rclone >/dev/null || missing+=(rclone)
 fi
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -99,7 +107,7 @@ if [[ $ONLY_CV == 0 ]]; then
         ss -Htlnp | grep -E '"(apache2|nginx)"' >&2
     fi
     DUFS=$BENCH_DIR/cargo/bin/dufs                   # where the harness looks for it
-    if [[ ! -x $DUFS ]]; then
+    if [[ ,$PEER_LIST, == *,dufs,* && ! -x $DUFS ]]; then
         [[ $INSTALL == 1 ]] || { echo "missing: $DUFS (run without --no-install)" >&2; exit 1; }
         log "cargo install dufs --locked --root $BENCH_DIR/cargo (a few minutes, once)"
         cargo install dufs --locked --root "$BENCH_DIR/cargo" --quiet
@@ -142,7 +150,28 @@ cat "$BENCH_DIR/versions.txt" >&2
 # harness's default "benchpw" is 7).
 export DAVUSER=${DAVUSER:-bench} DAVPASS=${DAVPASS:-tulip-orbit-92}
 ENTRIES=()
-[[ $ONLY_CV == 1 ]] || ENTRIES+=(@peers)
+if [[ $ONLY_CV == 0 ]]; then
+    IFS=, read -r -a wanted <<<"$PEER_LIST"
+    for p in "${wanted[@]}"; do
+        case $p in
+            apache) ENTRIES+=("apache=exec \"$BENCH_DIR/run.sh\" _start_apache") ;;
+            nginx) ENTRIES+=("nginx=exec \"$BENCH_DIR/run.sh\" _start_nginx") ;;
+            rclone) ENTRIES+=('rclone=exec rclone serve webdav "$ROOT" --config "$WORK/rclone.conf" --addr 127.0.0.1:$PORT --user "$DAVUSER" --pass "$DAVPASS"') ;;
+            dufs) ENTRIES+=("dufs=exec \"$DUFS\" \"\$ROOT\" -b 127.0.0.1 -p \$PORT -A -a \"\$DAVUSER:\$DAVPASS@/:rw\" --log-file /dev/null") ;;
+            *) echo "unknown peer: $p (apache, nginx, rclone, dufs)" >&2; exit 2 ;;
+        esac
+    done
+fi
+if [[ -n $BASELINE ]]; then
+    [[ -x $BASELINE ]] || { echo "no executable at $BASELINE (--baseline)" >&2; exit 1; }
+    BASE_CV=$BENCH_DIR/bin/cloudvault-base
+    cp "$BASELINE" "$BASE_CV.new" && mv "$BASE_CV.new" "$BASE_CV"
+    echo "cv-base     $("$BASE_CV" --version 2>/dev/null || echo "$BASELINE")" >>"$BENCH_DIR/versions.txt"
+    ENTRIES+=(
+        --pre "cv-base=\"$BASE_CV\" --data \"\$ROOT\" admin create-user \"\$DAVUSER\" --password \"\$DAVPASS\" --quota 100GB"
+        "cv-base[prefix=/dav/files/\$DAVUSER,nodisk]=exec \"$BASE_CV\" --data \"\$ROOT\" serve --listen 127.0.0.1:\$PORT"
+    )
+fi
 # $ROOT, $DAVUSER, $DAVPASS, $PORT are expanded by the harness, per server.
 ENTRIES+=(
     --pre "cloudvault=\"$CV\" --data \"\$ROOT\" admin create-user \"\$DAVUSER\" --password \"\$DAVPASS\" --quota 100GB"
@@ -217,6 +246,15 @@ print(f"  {'litmus':20s} {' '.join(cv['litmus'])}  {'ok (all pass)' if lok else 
 print(f"  => against Apache in this run: {miss_run + (not lok)} row(s) short; against the 2026-11-28 reference"
       f" figures: {miss_ref + (not lok)} row(s) short")
 print("     (apache = this run; ref = issue 3's Apache figures; cv/nginx > 1 means CloudVault is ahead, for ms/MB rows too)")
+base = rows.get('cv-base')
+if base:
+    print()
+    print('CloudVault against cv-base (the --baseline binary), in this run (ratio > 1: this build is ahead):')
+    for k, lab, sign in cols:
+        v, b = cv[k], base[k]
+        ratio = '-' if not v or not b else (f'{v / b:.2f}x' if sign > 0 else f'{b / v:.2f}x')
+        print(f"  {lab:20s} {f(v):>10s} {f(b):>8s} {ratio:>7s}")
+    print(f"  {'litmus':20s} {' '.join(base['litmus'])} (cv-base)")
 floor = {}
 if os.path.exists(sys.argv[2]):
     for line in open(sys.argv[2]):
@@ -236,6 +274,8 @@ if floor:
             print(f"  {k:7s} {floor[k]:7.0f} files/s{vs}   ({names[k]})")
     if 'group' in floor and cv['up']:
         print(f"  CloudVault's small up is {cv['up'] / floor['group']:.2f}x the grouped floor")
+    if 'group' in floor and base and base['up']:
+        print(f"  cv-base's small up is {base['up'] / floor['group']:.2f}x the grouped floor")
 EOF
 echo
 echo "details: $RUN  (table.txt, results.tsv, versions.txt, litmus/cloudvault/litmus.out, srv/cloudvault/server.log)"

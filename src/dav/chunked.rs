@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
+use super::multistatus::{self, Entry};
 use crate::auth::User;
 use crate::error::{AppError, ErrorCode, Kind};
 use crate::state::App;
@@ -359,27 +360,9 @@ fn destination_exists() -> Response {
     )
 }
 
-fn multistatus(entries: &[(String, bool, i64)]) -> Response {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">",
-    );
-    for (href, is_dir, size) in entries {
-        let kind = if *is_dir {
-            "<D:resourcetype><D:collection/></D:resourcetype>".to_string()
-        } else {
-            format!("<D:resourcetype/><D:getcontentlength>{size}</D:getcontentlength>")
-        };
-        xml.push_str(&format!(
-            "<D:response><D:href>{href}</D:href><D:propstat><D:prop>{kind}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
-        ));
-    }
-    xml.push_str("</D:multistatus>\n");
-    (
-        StatusCode::MULTI_STATUS,
-        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
-        xml,
-    )
-        .into_response()
+/// One path segment, percent-encoded for an href.
+fn href_segment(name: &str) -> String {
+    super::tree::encode_path(&[name.to_string()])[1..].to_string()
 }
 
 async fn list_uploads(app: &App, user: &User, path: &str) -> Response {
@@ -392,12 +375,12 @@ async fn list_uploads(app: &App, user: &User, path: &str) -> Response {
     } else {
         format!("{path}/")
     };
-    let mut entries = vec![(base.clone(), true, 0)];
+    let mut entries = vec![Entry::collection(base.clone())];
     entries.extend(
         ups.iter()
-            .map(|u| (format!("{base}{}/", u.name), true, u.bytes)),
+            .map(|u| Entry::collection(format!("{base}{}/", href_segment(&u.name)))),
     );
-    multistatus(&entries)
+    multistatus::response(&entries)
 }
 
 async fn list_parts(app: &App, user: &User, upload: &str, path: &str) -> Response {
@@ -414,11 +397,12 @@ async fn list_parts(app: &App, user: &User, upload: &str, path: &str) -> Respons
     } else {
         format!("{path}/")
     };
-    let mut entries = vec![(base.clone(), true, up.bytes)];
-    entries.extend(
-        parts
-            .iter()
-            .map(|p| (format!("{base}{}", p.name), false, p.size)),
-    );
-    multistatus(&entries)
+    let mut entries = vec![Entry::collection(base.clone())];
+    entries.extend(parts.iter().map(|p| {
+        Entry::member(
+            format!("{base}{}", href_segment(&p.name)),
+            u64::try_from(p.size).unwrap_or(0),
+        )
+    }));
+    multistatus::response(&entries)
 }

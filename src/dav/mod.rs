@@ -9,6 +9,7 @@ pub mod fs;
 mod get;
 mod listing;
 mod locks;
+mod multistatus;
 mod put;
 mod tree;
 pub mod views;
@@ -716,31 +717,19 @@ fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
     } else {
         format!("{raw_path}/")
     };
-    let entry = |href: &str| {
-        format!(
-            "<D:response><D:href>{href}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype>\
-             </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
-        )
-    };
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">",
-    );
-    xml.push_str(&entry(&base));
+    let mut entries = vec![multistatus::Entry::collection(base.clone())];
     if depth1 {
         let child = if base == "/dav/" {
             "files/".to_string()
         } else {
-            format!("{}/", user.username)
+            format!(
+                "{}/",
+                tree::encode_path(std::slice::from_ref(&user.username)).trim_start_matches('/')
+            )
         };
-        xml.push_str(&entry(&format!("{base}{child}")));
+        entries.push(multistatus::Entry::collection(format!("{base}{child}")));
     }
-    xml.push_str("</D:multistatus>\n");
-    (
-        StatusCode::MULTI_STATUS,
-        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
-        xml,
-    )
-        .into_response()
+    multistatus::response(&entries)
 }
 
 #[cfg(test)]
