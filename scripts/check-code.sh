@@ -92,7 +92,8 @@ ensure_cargo_deny() {
   mkdir -p "$CARGO_TOOLS"
   # Built in a folder of its own, removed afterwards: none of it belongs in the project's target.
   build="$(mktemp -d)"
-  CARGO_TARGET_DIR="$build" cargo install cargo-deny --locked --root "$CARGO_TOOLS" || rc=$?
+  # No default features: they add TLS roots for fetching the advisory database, not run here.
+  CARGO_TARGET_DIR="$build" cargo install cargo-deny --locked --no-default-features --root "$CARGO_TOOLS" || rc=$?
   rm -rf "$build"
   [ "$rc" = 0 ] || fail "dependencies" "cargo install cargo-deny failed (exit $rc)"
   echo "cargo-deny installed in $(elapsed "$start")"

@@ -9,10 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use crate::audit::{Entry, action, record_blocking};
-use crate::auth::{self, password};
+use crate::audit::{Entry, action};
+use crate::auth;
 use crate::config::{ByteSize, Config, Dur, Overrides};
-use crate::db;
 use crate::store::fsck;
 use crate::{server::Server, state::App, storage::DataLock};
 
@@ -387,9 +386,10 @@ fn read_new_password(username: &str) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn find_user(app: &App, name: &str) -> anyhow::Result<db::users::User> {
-    let conn = app.db.conn()?;
-    db::users::find_user_by_name(&conn, &name.trim().to_lowercase())?
+async fn find_user(app: &App, name: &str) -> anyhow::Result<auth::User> {
+    app.accounts
+        .find_user_by_name(name)
+        .await?
         .with_context(|| format!("no user named {name:?}"))
 }
 
@@ -408,31 +408,41 @@ fn human(bytes: i64) -> String {
     }
 }
 
+/// The admin commands go through the accounts service, as the API's do (same rules), and are
+/// audited once they took effect. A current-thread runtime runs the service's database work on
+/// its blocking threads.
 fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
     let app = App::open(config)?;
-    match command {
-        AdminCommand::CreateUser {
-            name,
-            password,
-            admin,
-            quota,
-        } => admin_create_user(&app, &name, password, admin, quota)?,
-        AdminCommand::Invite {
-            command: InviteCommand::Create { count, expires },
-        } => admin_create_invites(&app, count, expires)?,
-        AdminCommand::Invite {
-            command: InviteCommand::List,
-        } => admin_list_invites(&app)?,
-        AdminCommand::Users => admin_list_users(&app)?,
-        AdminCommand::Pin { user, volume, none } => admin_pin_volume(&app, &user, volume, none)?,
-        AdminCommand::Quota {
-            command: QuotaCommand::Set { user, size },
-        } => admin_set_quota(&app, &user, size)?,
-    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        match command {
+            AdminCommand::CreateUser {
+                name,
+                password,
+                admin,
+                quota,
+            } => admin_create_user(&app, &name, password, admin, quota).await,
+            AdminCommand::Invite {
+                command: InviteCommand::Create { count, expires },
+            } => admin_create_invites(&app, count, expires).await,
+            AdminCommand::Invite {
+                command: InviteCommand::List,
+            } => admin_list_invites(&app).await,
+            AdminCommand::Users => admin_list_users(&app).await,
+            AdminCommand::Pin { user, volume, none } => {
+                admin_pin_volume(&app, &user, volume, none).await
+            }
+            AdminCommand::Quota {
+                command: QuotaCommand::Set { user, size },
+            } => admin_set_quota(&app, &user, size).await,
+        }
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn admin_create_user(
+async fn admin_create_user(
     app: &App,
     name: &str,
     password: Option<String>,
@@ -444,51 +454,39 @@ fn admin_create_user(
         Some(p) => p,
         None => read_new_password(&username)?,
     };
-    password::check_password_rules(&password, &username)?;
-    let hash = password::hash_password(&password)?;
-    let quota = quota.map(|q| q.0).unwrap_or(app.config.default_quota.0) as i64;
-    let mut conn = app.db.conn()?;
-    let user = auth::create_user(&mut conn, &username, &hash, admin, quota)?;
+    let user = app
+        .accounts
+        .create_user_by_admin(&username, password, admin, quota.map(|q| q.0))
+        .await?;
     let entry = Entry::by_cli(action::USER_CREATE)
         .on(&user)
-        .detail(serde_json::json!({ "admin": admin, "quota_bytes": quota }));
-    record_blocking(&conn, entry);
+        .detail(serde_json::json!({ "admin": admin, "quota_bytes": user.quota_bytes }));
+    app.audit.record(entry).await;
     println!(
         "created {}{} (id {}, quota {})",
         user.username,
         if admin { " [admin]" } else { "" },
         user.id,
-        human(quota)
+        human(user.quota_bytes)
     );
     Ok(())
 }
 
-fn admin_create_invites(app: &App, count: u32, expires: Option<Dur>) -> anyhow::Result<()> {
+async fn admin_create_invites(app: &App, count: u32, expires: Option<Dur>) -> anyhow::Result<()> {
     if !(1..=100).contains(&count) {
         bail!("--count must be between 1 and 100");
     }
-    let ttl = expires
-        .map(|d| d.0.as_secs() as i64)
-        .unwrap_or(app.config.auth.invite_ttl.0.as_secs() as i64);
-    let mut conn = app.db.conn()?;
-    let entry = Entry::by_cli(action::INVITES_CREATE).detail(serde_json::json!({ "count": count }));
-    record_blocking(&conn, entry);
-    for i in auth::create_invites_blocking(&mut conn, count, ttl, None)? {
-        println!(
-            "{}  (expires {})",
-            i.code,
-            crate::http::dto::rfc3339(i.expires_at)
-        );
-    }
+    let ttl = expires.map(|d| d.0.as_secs() as i64);
+    let codes = app.accounts.create_invites(count, ttl, None).await?;
+    // Audited once the codes exist (an entry for codes that failed to be made would lie).
+    let entry =
+        Entry::by_cli(action::INVITES_CREATE).detail(serde_json::json!({ "count": codes.len() }));
+    app.audit.record(entry).await;
+    print_invites(&codes);
     Ok(())
 }
 
-fn admin_list_invites(app: &App) -> anyhow::Result<()> {
-    let conn = app.db.conn()?;
-    let codes = db::invites::list_active_invites(&conn, db::now_ms())?;
-    if codes.is_empty() {
-        println!("no active invite codes");
-    }
+fn print_invites(codes: &[auth::Invite]) {
     for i in codes {
         println!(
             "{}  (expires {})",
@@ -496,16 +494,23 @@ fn admin_list_invites(app: &App) -> anyhow::Result<()> {
             crate::http::dto::rfc3339(i.expires_at)
         );
     }
+}
+
+async fn admin_list_invites(app: &App) -> anyhow::Result<()> {
+    let codes = app.accounts.list_active_invites().await?;
+    if codes.is_empty() {
+        println!("no active invite codes");
+    }
+    print_invites(&codes);
     Ok(())
 }
 
-fn admin_list_users(app: &App) -> anyhow::Result<()> {
-    let conn = app.db.conn()?;
+async fn admin_list_users(app: &App) -> anyhow::Result<()> {
     println!(
         "{:<24} {:>12} {:>12} {:>6}  flags",
         "username", "used", "quota", "use%"
     );
-    for u in db::users::list_users(&conn)? {
+    for u in app.accounts.list_users().await? {
         let pct = if u.quota_bytes > 0 {
             u.used_bytes as f64 * 100.0 / u.quota_bytes as f64
         } else {
@@ -530,13 +535,13 @@ fn admin_list_users(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn admin_pin_volume(
+async fn admin_pin_volume(
     app: &App,
     user: &str,
     volume: Option<String>,
     none: bool,
 ) -> anyhow::Result<()> {
-    let u = find_user(app, user)?;
+    let u = find_user(app, user).await?;
     if volume.is_none() && !none {
         bail!("name a volume, or --none");
     }
@@ -545,12 +550,11 @@ fn admin_pin_volume(
     {
         bail!("no volume named {v:?} in the configuration");
     }
-    let conn = app.db.conn()?;
-    db::users::set_pinned_volume(&conn, &u.id, volume.as_deref())?;
+    let u = app.accounts.pin_volume(&u.id, volume.clone()).await?;
     let entry = Entry::by_cli(action::VOLUME_PIN)
         .on(&u)
         .detail(serde_json::json!({ "volume": volume }));
-    record_blocking(&conn, entry);
+    app.audit.record(entry).await;
     match volume {
         Some(v) => println!("{}: new files go to volume {v}", u.username),
         None => println!("{}: new files follow the placement policy", u.username),
@@ -558,24 +562,20 @@ fn admin_pin_volume(
     Ok(())
 }
 
-fn admin_set_quota(app: &App, user: &str, size: ByteSize) -> anyhow::Result<()> {
-    let u = find_user(app, user)?;
-    if size.0 > i64::MAX as u64 {
-        bail!("quota out of range");
-    }
-    let conn = app.db.conn()?;
-    db::users::set_quota(&conn, &u.id, size.0 as i64)?;
+async fn admin_set_quota(app: &App, user: &str, size: ByteSize) -> anyhow::Result<()> {
+    let u = find_user(app, user).await?;
+    let u = app.accounts.set_quota(&u.id, size.0).await?;
     let entry = Entry::by_cli(action::QUOTA_SET)
         .on(&u)
         .detail(serde_json::json!({ "quota_bytes": size.0 }));
-    record_blocking(&conn, entry);
+    app.audit.record(entry).await;
     println!(
         "{}: quota {} (used {})",
         u.username,
-        human(size.0 as i64),
+        human(u.quota_bytes),
         human(u.used_bytes)
     );
-    if u.used_bytes > size.0 as i64 {
+    if u.used_bytes > u.quota_bytes {
         println!(
             "note: usage is above the new quota; uploads are refused until files are deleted (nothing is deleted)"
         );

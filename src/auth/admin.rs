@@ -44,6 +44,49 @@ impl Accounts {
             .await
     }
 
+    /// The account named `name` (case-insensitive), if any.
+    pub async fn find_user_by_name(&self, name: &str) -> AppResult<Option<User>> {
+        let name = name.trim().to_lowercase();
+        self.db
+            .run(move |c| db::users::find_user_by_name(c, &name))
+            .await
+    }
+
+    /// Creates an account as an admin does (the CLI): the username and password rules as for
+    /// registration, the password hashed on a blocking thread, the default quota unless given.
+    pub async fn create_user_by_admin(
+        &self,
+        name: &str,
+        password: String,
+        is_admin: bool,
+        quota: Option<u64>,
+    ) -> AppResult<User> {
+        let username = super::parse_username(name)?;
+        super::password::check_password_rules(&password, &username)?;
+        let hash = tokio::task::spawn_blocking(move || super::password::hash_password(&password))
+            .await??;
+        let quota = match quota {
+            Some(q) => i64::try_from(q).map_err(|_| {
+                AppError::bad_request(ErrorCode::InvalidQuota, "quota out of range")
+            })?,
+            None => self.default_quota,
+        };
+        self.db
+            .run(move |c| super::create_user(c, &username, &hash, is_admin, quota))
+            .await
+    }
+
+    /// Pins a user's new files to one volume (`None`: the placement policy decides).
+    pub async fn pin_volume(&self, user_id: &str, volume: Option<String>) -> AppResult<User> {
+        let id = user_id.to_string();
+        self.db
+            .run(move |c| {
+                db::users::set_pinned_volume(c, &id, volume.as_deref())?;
+                db::users::find_user_by_id(c, &id)?.ok_or_else(user_not_found)
+            })
+            .await
+    }
+
     pub async fn list_active_invites(&self) -> AppResult<Vec<Invite>> {
         self.db
             .run(|c| db::invites::list_active_invites(c, db::now_ms()))

@@ -102,6 +102,30 @@ async fn admin_commands_work_beside_the_running_server() {
     );
     let (code, _) = run(&data, &["admin", "quota", "set", "nobody", "1GB"]);
     assert_ne!(code, 0);
+
+    // The service's rules hold for the CLI too (an invite lasts at most 365 days), and only
+    // what took effect is audited: one invites-create entry, for the two codes made.
+    let (code, text) = run(&data, &["admin", "invite", "create", "--expires", "400d"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("365 days"), "{text}");
+    let log = app.get_json("/api/admin/audit", &boss.token).await;
+    let invites: Vec<&serde_json::Value> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "invites-create")
+        .collect();
+    assert_eq!(invites.len(), 1, "{log}");
+    assert_eq!(invites[0]["detail"]["count"], 2, "{log}");
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["user-create", "quota-set"] {
+        assert!(actions.contains(&a), "{a} missing: {log}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
