@@ -20,6 +20,15 @@ pub struct User {
     pub created_at: i64,
 }
 
+impl User {
+    /// Whether `adding` more bytes fit once `freeing` bytes are given back (an overwrite frees
+    /// the old body): the quota rule of `within_quota!` below, on a row read earlier. A first
+    /// look only: the commit checks again, in SQL, against the row as it is then.
+    pub fn fits(&self, adding: i64, freeing: i64) -> bool {
+        self.used_bytes + self.reserved_bytes - freeing + adding <= self.quota_bytes
+    }
+}
+
 const COLUMNS: &str = "id, username, password_hash, is_admin, disabled, quota_bytes, used_bytes, reserved_bytes, \
                        token_version, pinned_volume, root_id, created_at";
 
@@ -125,14 +134,22 @@ pub fn set_disabled(conn: &Connection, id: &str, disabled: bool) -> AppResult<bo
     Ok(n == 1)
 }
 
+/// The quota rule, in SQL: `:n` more bytes fit when used, reserved and new bytes stay within the
+/// quota. The only place it is written for the database; `User::fits` is the same rule in Rust.
+macro_rules! within_quota {
+    () => {
+        "used_bytes + reserved_bytes + :n <= quota_bytes"
+    };
+}
+
 /// Holds `n` more bytes for an upload in flight, only if the quota allows it. The condition and
 /// the increment are one statement, so parallel uploads can never overshoot the quota.
 pub fn try_reserve(conn: &Connection, id: &str, n: i64) -> AppResult<bool> {
     let changed = conn
-        .prepare_cached(
-            "UPDATE users SET reserved_bytes = reserved_bytes + :n
-             WHERE id = :id AND used_bytes + reserved_bytes + :n <= quota_bytes",
-        )?
+        .prepare_cached(concat!(
+            "UPDATE users SET reserved_bytes = reserved_bytes + :n WHERE id = :id AND ",
+            within_quota!()
+        ))?
         .execute(named_params! {":n": n, ":id": id})?;
     Ok(changed == 1)
 }
@@ -216,10 +233,10 @@ pub fn recompute_used_bytes(conn: &Connection, id: &str) -> AppResult<()> {
 /// statement, like [`try_reserve`].
 pub fn try_use(conn: &Connection, id: &str, n: i64) -> AppResult<bool> {
     let changed = conn
-        .prepare_cached(
-            "UPDATE users SET used_bytes = used_bytes + :n
-             WHERE id = :id AND used_bytes + reserved_bytes + :n <= quota_bytes",
-        )?
+        .prepare_cached(concat!(
+            "UPDATE users SET used_bytes = used_bytes + :n WHERE id = :id AND ",
+            within_quota!()
+        ))?
         .execute(named_params! {":n": n, ":id": id})?;
     Ok(changed == 1)
 }

@@ -107,9 +107,7 @@ impl Store {
                     }
                     // A first look at the quota (the commit checks it again, exactly).
                     let freed = existing.as_ref().map_or(0, |e| e.size);
-                    if user.used_bytes + user.reserved_bytes - freed + body.len() as i64
-                        > user.quota_bytes
-                    {
+                    if !user.fits(body.len() as i64, freed) {
                         return Ok(None);
                     }
                     Ok(Some((user, parent, existing.is_some())))
