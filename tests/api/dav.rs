@@ -3009,7 +3009,17 @@ async fn small_puts_answer_as_dav_server_does() {
         let mut out = Vec::new();
         let _ = tokio::io::AsyncReadExt::read_to_end(&mut s, &mut out).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The server answered (or closed) the cut request: once its upload has given back its temp
+    // file and its reservation, nothing more can land, and the name must be free.
+    wait_until(
+        "the cut upload cleaned up",
+        std::time::Duration::from_secs(5),
+        || {
+            app.temp_files() == 0
+                && app.sql_i64("SELECT reserved_bytes FROM users WHERE id = ?1", &u.id) == 0
+        },
+    )
+    .await;
     assert!(listed(&app, &u.token, None, "cut.bin").await.is_none());
     assert_eq!(app.assert_usage_consistent(&u).await, used);
     let tmp = walk(&app.volume_path().join(".cloudvault-tmp"));

@@ -848,7 +848,9 @@ describe('CloudVault in a real browser', () => {
           const h = res.headers()
           assert.match(h['content-security-policy'] ?? '', /sandbox/, `${url} is sandboxed`)
           assert.equal(h['x-content-type-options'], 'nosniff', url)
-          await page.waitForTimeout(300)
+          // An inline script runs while the page is parsed, before its load event: once loaded,
+          // a title still not PWNED means it did not run.
+          await page.waitForLoadState('load')
           assert.notEqual(await page.title(), 'PWNED', `${url} ran its script`)
         } else {
           assert.ok(d, `${url} neither rendered nor downloaded`)
