@@ -17,6 +17,7 @@ use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::storage::volumes::body_file_name;
+use crate::storage::volumes::layout;
 
 pub const MANIFEST: &str = "manifest.json";
 const DB_FILE: &str = "cloudvault.db";
@@ -201,18 +202,19 @@ fn copy_referenced_files(
                 .push(format!("{vol}/{user}/{file} (volume not configured)"));
             continue;
         };
-        let rel = PathBuf::from("volumes").join(vol).join("users").join(user);
+        // The volume's layout, below `volumes/{name}/` of the backup.
+        let rel = PathBuf::from("volumes").join(vol);
         let blob = file.split('.').next().unwrap_or_default();
         let mut items = vec![(
-            vc.path.join("users").join(user).join("files").join(file),
-            rel.join("files").join(file),
+            layout::files_dir(&vc.path, user).join(file),
+            layout::files_dir(&rel, user).join(file),
             true,
         )];
         for size in crate::storage::volumes::THUMB_SIZES {
-            let t = format!("{blob}-{size}.jpg");
+            let t = layout::thumb_file_name(blob, size);
             items.push((
-                vc.path.join("users").join(user).join("thumbnails").join(&t),
-                rel.join("thumbnails").join(&t),
+                layout::thumbs_dir(&vc.path, user).join(&t),
+                layout::thumbs_dir(&rel, user).join(&t),
                 false,
             ));
         }

@@ -452,11 +452,11 @@ impl Volume {
     }
 
     pub fn user_files_dir(&self, user_id: &str) -> PathBuf {
-        self.path.join("users").join(user_id).join("files")
+        layout::files_dir(&self.path, user_id)
     }
 
     pub fn users_dir(&self) -> PathBuf {
-        self.path.join("users")
+        layout::users_dir(&self.path)
     }
 
     /// `{volume}/users/{user_id}/files/{uuid}.{ext}`: names come from ids we made, never from requests.
@@ -466,19 +466,53 @@ impl Volume {
     }
 }
 
+/// Where a user's files and thumbnails live below a volume's root: the one place the layout
+/// is written. The server's volumes, fsck and the backup (which copies a volume to
+/// `volumes/{name}/` of the backup folder, the same layout below another root) all use it.
+pub mod layout {
+    use std::path::{Path, PathBuf};
+
+    pub fn users_dir(root: &Path) -> PathBuf {
+        root.join("users")
+    }
+
+    pub fn files_dir(root: &Path, user_id: &str) -> PathBuf {
+        users_dir(root).join(user_id).join("files")
+    }
+
+    pub fn thumbs_dir(root: &Path, user_id: &str) -> PathBuf {
+        users_dir(root).join(user_id).join("thumbnails")
+    }
+
+    /// `{blob_id}-{size}.jpg`: named after the body, so a new body never shows an old thumbnail.
+    pub fn thumb_file_name(blob_id: &str, size: &str) -> String {
+        format!("{blob_id}-{size}.jpg")
+    }
+
+    /// A user's folder of bodies, given the folder that holds every user (`users_dir`).
+    pub fn files_of(user_dir: &Path) -> PathBuf {
+        user_dir.join("files")
+    }
+
+    /// A user's folder of thumbnails, given the folder that holds every user (`users_dir`).
+    pub fn thumbs_of(user_dir: &Path) -> PathBuf {
+        user_dir.join("thumbnails")
+    }
+}
+
 /// The thumbnail sizes the media job writes.
 pub const THUMB_SIZES: [&str; 2] = ["small", "large"];
 
 impl Volume {
     pub fn user_thumbs_dir(&self, user_id: &str) -> PathBuf {
-        self.path.join("users").join(user_id).join("thumbnails")
+        layout::thumbs_dir(&self.path, user_id)
     }
 
     /// `{volume}/users/{user_id}/thumbnails/{blob_id}-{size}.jpg`, beside the body: named after
     /// the body, so a new body never shows an old thumbnail and purging the body purges them.
     pub fn thumb_path(&self, user_id: &str, blob_id: &str, size: &str) -> PathBuf {
         self.user_thumbs_dir(user_id)
-            .join(format!("{blob_id}-{size}.jpg"))
+            .join(layout::thumb_file_name(blob_id, size))
     }
 
     /// Unlinks a body's thumbnails (missing ones are fine).

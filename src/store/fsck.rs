@@ -199,7 +199,8 @@ fn find_orphan_bodies(
         return Ok(());
     };
     for user in users.flatten() {
-        let Ok(bodies) = std::fs::read_dir(user.path().join("files")) else {
+        let Ok(bodies) = std::fs::read_dir(crate::storage::volumes::layout::files_of(&user.path()))
+        else {
             continue;
         };
         for body in bodies.flatten() {
@@ -240,7 +241,9 @@ fn find_orphan_thumbnails(
         return Ok(());
     };
     for user in users.flatten() {
-        let Ok(thumbs) = std::fs::read_dir(user.path().join("thumbnails")) else {
+        let Ok(thumbs) =
+            std::fs::read_dir(crate::storage::volumes::layout::thumbs_of(&user.path()))
+        else {
             continue;
         };
         for thumb in thumbs.flatten() {
