@@ -408,8 +408,8 @@ fn human(bytes: i64) -> String {
     }
 }
 
-/// The admin commands go through the accounts service, as the API's do (same rules), and are
-/// audited once they took effect. A current-thread runtime runs the service's database work on
+/// The admin commands go through the accounts service, as the API's do (same rules), which
+/// writes their audit entry in the transaction that makes the change. A current-thread runtime runs the service's database work on
 /// its blocking threads.
 fn admin(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
     let app = App::open(config)?;
@@ -454,14 +454,11 @@ async fn admin_create_user(
         Some(p) => p,
         None => read_new_password(&username)?,
     };
+    let audit = Entry::by_cli(action::USER_CREATE);
     let user = app
         .accounts
-        .create_user_by_admin(&username, password, admin, quota.map(|q| q.0))
+        .create_user_by_admin(&username, password, admin, quota.map(|q| q.0), audit)
         .await?;
-    let entry = Entry::by_cli(action::USER_CREATE)
-        .on(&user)
-        .detail(serde_json::json!({ "admin": admin, "quota_bytes": user.quota_bytes }));
-    app.audit.record(entry).await;
     println!(
         "created {}{} (id {}, quota {})",
         user.username,
@@ -477,11 +474,9 @@ async fn admin_create_invites(app: &App, count: u32, expires: Option<Dur>) -> an
         bail!("--count must be between 1 and 100");
     }
     let ttl = expires.map(|d| d.0.as_secs() as i64);
-    let codes = app.accounts.create_invites(count, ttl, None).await?;
-    // Audited once the codes exist (an entry for codes that failed to be made would lie).
-    let entry =
-        Entry::by_cli(action::INVITES_CREATE).detail(serde_json::json!({ "count": codes.len() }));
-    app.audit.record(entry).await;
+    // Audited in the transaction that makes the codes.
+    let audit = Entry::by_cli(action::INVITES_CREATE);
+    let codes = app.accounts.create_invites(count, ttl, None, audit).await?;
     print_invites(&codes);
     Ok(())
 }
@@ -550,11 +545,11 @@ async fn admin_pin_volume(
     {
         bail!("no volume named {v:?} in the configuration");
     }
-    let u = app.accounts.pin_volume(&u.id, volume.clone()).await?;
-    let entry = Entry::by_cli(action::VOLUME_PIN)
-        .on(&u)
-        .detail(serde_json::json!({ "volume": volume }));
-    app.audit.record(entry).await;
+    let audit = Entry::by_cli(action::VOLUME_PIN);
+    let u = app
+        .accounts
+        .pin_volume(&u.id, volume.clone(), audit)
+        .await?;
     match volume {
         Some(v) => println!("{}: new files go to volume {v}", u.username),
         None => println!("{}: new files follow the placement policy", u.username),
@@ -564,11 +559,8 @@ async fn admin_pin_volume(
 
 async fn admin_set_quota(app: &App, user: &str, size: ByteSize) -> anyhow::Result<()> {
     let u = find_user(app, user).await?;
-    let u = app.accounts.set_quota(&u.id, size.0).await?;
-    let entry = Entry::by_cli(action::QUOTA_SET)
-        .on(&u)
-        .detail(serde_json::json!({ "quota_bytes": size.0 }));
-    app.audit.record(entry).await;
+    let audit = Entry::by_cli(action::QUOTA_SET);
+    let u = app.accounts.set_quota(&u.id, size.0, audit).await?;
     println!(
         "{}: quota {} (used {})",
         u.username,

@@ -8,6 +8,10 @@ use crate::db::requests::AccessRequest;
 use crate::db::users::User;
 use crate::db::{self};
 use crate::error::{AppError, AppResult, ErrorCode};
+use rusqlite::TransactionBehavior;
+
+/// An audit entry as a door starts it (who asks, from where); the service completes it.
+use crate::audit::Entry;
 
 const MAX_NAME: usize = 100;
 const MAX_CONTACT: usize = 200;
@@ -30,16 +34,24 @@ impl Accounts {
     }
 
     /// Sets a user's quota. Lowering it below usage refuses new writes; it never deletes anything.
-    pub async fn set_quota(&self, user_id: &str, bytes: u64) -> AppResult<User> {
+    /// `audit` names who asks and from where; it is completed and written in the same transaction.
+    pub async fn set_quota(&self, user_id: &str, bytes: u64, audit: Entry) -> AppResult<User> {
         let bytes = i64::try_from(bytes)
             .map_err(|_| AppError::bad_request(ErrorCode::InvalidQuota, "quota out of range"))?;
         let id = user_id.to_string();
         self.db
             .run(move |c| {
-                if !db::users::set_quota(c, &id, bytes)? {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if !db::users::set_quota(&tx, &id, bytes)? {
                     return Err(user_not_found());
                 }
-                db::users::find_user_by_id(c, &id)?.ok_or_else(user_not_found)
+                let user = db::users::find_user_by_id(&tx, &id)?.ok_or_else(user_not_found)?;
+                let audit = audit
+                    .on(&user)
+                    .detail(serde_json::json!({ "quota_bytes": bytes }));
+                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
+                tx.commit()?;
+                Ok(user)
             })
             .await
     }
@@ -54,12 +66,15 @@ impl Accounts {
 
     /// Creates an account as an admin does (the CLI): the username and password rules as for
     /// registration, the password hashed on a blocking thread, the default quota unless given.
+    /// `audit` names who asks; it is completed and written in the transaction that creates the
+    /// account.
     pub async fn create_user_by_admin(
         &self,
         name: &str,
         password: String,
         is_admin: bool,
         quota: Option<u64>,
+        audit: Entry,
     ) -> AppResult<User> {
         let username = super::parse_username(name)?;
         super::password::check_password_rules(&password, &username)?;
@@ -72,17 +87,39 @@ impl Accounts {
             None => self.default_quota,
         };
         self.db
-            .run(move |c| super::create_user(c, &username, &hash, is_admin, quota))
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let user = super::insert_user_tx(&tx, &username, &hash, is_admin, quota)?;
+                let audit = audit
+                    .on(&user)
+                    .detail(serde_json::json!({ "admin": is_admin, "quota_bytes": quota }));
+                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
+                tx.commit()?;
+                Ok(user)
+            })
             .await
     }
 
-    /// Pins a user's new files to one volume (`None`: the placement policy decides).
-    pub async fn pin_volume(&self, user_id: &str, volume: Option<String>) -> AppResult<User> {
+    /// Pins a user's new files to one volume (`None`: the placement policy decides), audited in
+    /// the same transaction.
+    pub async fn pin_volume(
+        &self,
+        user_id: &str,
+        volume: Option<String>,
+        audit: Entry,
+    ) -> AppResult<User> {
         let id = user_id.to_string();
         self.db
             .run(move |c| {
-                db::users::set_pinned_volume(c, &id, volume.as_deref())?;
-                db::users::find_user_by_id(c, &id)?.ok_or_else(user_not_found)
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                db::users::set_pinned_volume(&tx, &id, volume.as_deref())?;
+                let user = db::users::find_user_by_id(&tx, &id)?.ok_or_else(user_not_found)?;
+                let audit = audit
+                    .on(&user)
+                    .detail(serde_json::json!({ "volume": volume }));
+                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
+                tx.commit()?;
+                Ok(user)
             })
             .await
     }

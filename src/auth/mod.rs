@@ -330,7 +330,7 @@ pub fn create_user(
     Ok(user)
 }
 
-fn insert_user_tx(
+pub(crate) fn insert_user_tx(
     tx: &Connection,
     username: &str,
     hash: &str,
@@ -697,7 +697,22 @@ impl Accounts {
     /// (access tokens by token version, refresh tokens revoked); enabling signs nobody out. The
     /// actor is checked again under the write lock: two admins disabling each other at once must
     /// not both succeed (and leave no admin who can sign in).
-    pub async fn set_disabled(&self, actor: &str, id: &str, disabled: bool) -> AppResult<User> {
+    /// `audit` names who asks and from where; it is completed (the account, enable or disable)
+    /// and written in the same transaction.
+    pub async fn set_disabled(
+        &self,
+        actor: &str,
+        id: &str,
+        disabled: bool,
+        audit: crate::audit::Entry,
+    ) -> AppResult<User> {
+        // An admin who could disable themselves could leave the server with no admin at all.
+        if id == actor && disabled {
+            return Err(AppError::conflict(
+                ErrorCode::CannotDisableSelf,
+                "you cannot disable your own account",
+            ));
+        }
         let (actor, id) = (actor.to_string(), id.to_string());
         self.db
             .run(move |c| {
@@ -714,17 +729,27 @@ impl Accounts {
                     db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
                 }
                 let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
+                let mut audit = audit.on(&u);
+                audit.action = if disabled {
+                    crate::audit::action::USER_DISABLE
+                } else {
+                    crate::audit::action::USER_ENABLE
+                };
+                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
                 tx.commit()?;
                 Ok(u)
             })
             .await
     }
 
+    /// `audit` names who asks and from where; the entry (with the count) is written in the
+    /// transaction that makes the codes.
     pub async fn create_invites(
         &self,
         count: u32,
         ttl_secs: Option<i64>,
         by: Option<String>,
+        audit: crate::audit::Entry,
     ) -> AppResult<Vec<db::invites::Invite>> {
         if !(1..=100).contains(&count) {
             return Err(AppError::bad_request(
@@ -734,7 +759,14 @@ impl Accounts {
         }
         let ttl = self.invite_ttl(ttl_secs)?;
         self.db
-            .run(move |c| create_invites_blocking(c, count, ttl, by.as_deref()))
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let codes = create_invites_blocking(&tx, count, ttl, by.as_deref())?;
+                let audit = audit.detail(serde_json::json!({ "count": codes.len() }));
+                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
+                tx.commit()?;
+                Ok(codes)
+            })
             .await
     }
 
@@ -793,18 +825,18 @@ impl Accounts {
     }
 }
 
+/// Makes `count` invite codes inside the caller's transaction `tx`.
 pub fn create_invites_blocking(
-    c: &mut Connection,
+    tx: &Connection,
     count: u32,
     ttl_secs: i64,
     by: Option<&str>,
 ) -> AppResult<Vec<db::invites::Invite>> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = db::now_ms();
     let mut out = Vec::new();
     for _ in 0..count {
         let code = new_invite_code();
-        db::invites::insert_invite(&tx, &code, by, now, now + ttl_secs * 1000)?;
+        db::invites::insert_invite(tx, &code, by, now, now + ttl_secs * 1000)?;
         out.push(db::invites::Invite {
             code,
             created_at: now,
@@ -812,7 +844,6 @@ pub fn create_invites_blocking(
             used_at: None,
         });
     }
-    tx.commit()?;
     Ok(out)
 }
 

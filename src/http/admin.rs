@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::audit::{Entry, action};
 use crate::config::{ByteSize, Dur};
@@ -55,13 +54,9 @@ pub async fn set_quota(
             ));
         }
     };
-    let user = app.accounts.set_quota(&id, bytes).await?;
+    let audit = Entry::by(action::QUOTA_SET, &admin).from(addr);
+    let user = app.accounts.set_quota(&id, bytes, audit).await?;
     tracing::info!(admin = %admin.id, user = %user.id, quota = bytes, "quota set");
-    let entry = Entry::by(action::QUOTA_SET, &admin)
-        .on(&user)
-        .detail(json!({ "quota_bytes": bytes }))
-        .from(addr);
-    app.audit.record(entry).await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -78,25 +73,11 @@ pub async fn set_disabled(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<DisableRequest>,
 ) -> AppResult<Json<UserResponse>> {
-    // An admin who could disable themselves could leave the server with no admin at all.
-    if id == admin.id && req.disabled {
-        return Err(AppError::conflict(
-            ErrorCode::CannotDisableSelf,
-            "you cannot disable your own account",
-        ));
-    }
+    let audit = Entry::by(action::USER_DISABLE, &admin).from(addr);
     let user = app
         .accounts
-        .set_disabled(&admin.id, &id, req.disabled)
+        .set_disabled(&admin.id, &id, req.disabled, audit)
         .await?;
-    let what = if req.disabled {
-        action::USER_DISABLE
-    } else {
-        action::USER_ENABLE
-    };
-    app.audit
-        .record(Entry::by(what, &admin).on(&user).from(addr))
-        .await;
     Ok(Json(UserResponse::from(&user)))
 }
 
@@ -136,15 +117,12 @@ pub async fn create_invites(
     // An empty body means one code with the default lifetime.
     let req: InviteRequest = optional_json(&body)?;
     let ttl = parse_expiry(req.expires_in)?;
+    let audit = Entry::by(action::INVITES_CREATE, &admin).from(addr);
     let codes = app
         .accounts
-        .create_invites(req.count.unwrap_or(1), ttl, Some(admin.id.clone()))
+        .create_invites(req.count.unwrap_or(1), ttl, Some(admin.id.clone()), audit)
         .await?;
     tracing::info!(admin = %admin.id, count = codes.len(), "invite codes created");
-    let entry = Entry::by(action::INVITES_CREATE, &admin)
-        .detail(json!({ "count": codes.len() }))
-        .from(addr);
-    app.audit.record(entry).await;
     Ok((StatusCode::CREATED, Json(InvitesResponse::new(&codes))))
 }
 

@@ -111,8 +111,8 @@ impl TestApp {
     }
 
     pub async fn make_invite(&self) -> String {
-        let mut conn = self.app.db.conn().unwrap();
-        cloudvault::auth::create_invites_blocking(&mut conn, 1, 3600, None)
+        let conn = self.app.db.conn().unwrap();
+        cloudvault::auth::create_invites_blocking(&conn, 1, 3600, None)
             .unwrap()
             .remove(0)
             .code
