@@ -8,9 +8,9 @@ use crate::db::requests::AccessRequest;
 use crate::db::users::User;
 use crate::db::{self};
 use crate::error::{AppError, AppResult, ErrorCode};
-use rusqlite::TransactionBehavior;
+use rusqlite::{Connection, TransactionBehavior};
 
-/// An audit entry as a door starts it (who asks, from where); the service completes it.
+// An audit entry as a door starts it (who asks, from where); the service completes it.
 use crate::audit::Entry;
 
 const MAX_NAME: usize = 100;
@@ -22,6 +22,24 @@ fn user_not_found() -> AppError {
 }
 
 impl Accounts {
+    /// Runs `change` in one immediate transaction and writes the audit entry it completes in
+    /// that transaction: an admin's change and its record land together or not at all.
+    pub(super) async fn run_audited<T, F>(&self, change: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<(T, Entry)> + Send + 'static,
+    {
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let (out, audit) = change(&tx)?;
+                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
+                tx.commit()?;
+                Ok(out)
+            })
+            .await
+    }
+
     /// The account behind a verified access token, if it is still enabled and its sessions
     /// were not revoked since (token version).
     pub async fn current_user(&self, claims: Claims) -> AppResult<User> {
@@ -39,21 +57,17 @@ impl Accounts {
         let bytes = i64::try_from(bytes)
             .map_err(|_| AppError::bad_request(ErrorCode::InvalidQuota, "quota out of range"))?;
         let id = user_id.to_string();
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                if !db::users::set_quota(&tx, &id, bytes)? {
-                    return Err(user_not_found());
-                }
-                let user = db::users::find_user_by_id(&tx, &id)?.ok_or_else(user_not_found)?;
-                let audit = audit
-                    .on(&user)
-                    .detail(serde_json::json!({ "quota_bytes": bytes }));
-                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
-                tx.commit()?;
-                Ok(user)
-            })
-            .await
+        self.run_audited(move |tx| {
+            if !db::users::set_quota(tx, &id, bytes)? {
+                return Err(user_not_found());
+            }
+            let user = db::users::find_user_by_id(tx, &id)?.ok_or_else(user_not_found)?;
+            let audit = audit
+                .on(&user)
+                .detail(serde_json::json!({ "quota_bytes": bytes }));
+            Ok((user, audit))
+        })
+        .await
     }
 
     /// The account named `name` (case-insensitive), if any.
@@ -86,18 +100,14 @@ impl Accounts {
             })?,
             None => self.default_quota,
         };
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let user = super::insert_user_tx(&tx, &username, &hash, is_admin, quota)?;
-                let audit = audit
-                    .on(&user)
-                    .detail(serde_json::json!({ "admin": is_admin, "quota_bytes": quota }));
-                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
-                tx.commit()?;
-                Ok(user)
-            })
-            .await
+        self.run_audited(move |tx| {
+            let user = super::insert_user_tx(tx, &username, &hash, is_admin, quota)?;
+            let audit = audit
+                .on(&user)
+                .detail(serde_json::json!({ "admin": is_admin, "quota_bytes": quota }));
+            Ok((user, audit))
+        })
+        .await
     }
 
     /// Pins a user's new files to one volume (`None`: the placement policy decides), audited in
@@ -109,19 +119,15 @@ impl Accounts {
         audit: Entry,
     ) -> AppResult<User> {
         let id = user_id.to_string();
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                db::users::set_pinned_volume(&tx, &id, volume.as_deref())?;
-                let user = db::users::find_user_by_id(&tx, &id)?.ok_or_else(user_not_found)?;
-                let audit = audit
-                    .on(&user)
-                    .detail(serde_json::json!({ "volume": volume }));
-                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
-                tx.commit()?;
-                Ok(user)
-            })
-            .await
+        self.run_audited(move |tx| {
+            db::users::set_pinned_volume(tx, &id, volume.as_deref())?;
+            let user = db::users::find_user_by_id(tx, &id)?.ok_or_else(user_not_found)?;
+            let audit = audit
+                .on(&user)
+                .detail(serde_json::json!({ "volume": volume }));
+            Ok((user, audit))
+        })
+        .await
     }
 
     pub async fn list_active_invites(&self) -> AppResult<Vec<Invite>> {

@@ -714,32 +714,26 @@ impl Accounts {
             ));
         }
         let (actor, id) = (actor.to_string(), id.to_string());
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                if !db::users::find_user_by_id(&tx, &actor)?
-                    .is_some_and(|a| a.is_admin && !a.disabled)
-                {
-                    return Err(AppError::unauthorized("this account was disabled"));
-                }
-                if !db::users::set_disabled(&tx, &id, disabled)? {
-                    return Err(AppError::new(ErrorCode::UserNotFound, "no such user"));
-                }
-                if disabled {
-                    db::tokens::revoke_user_tokens(&tx, &id, db::now_ms())?;
-                }
-                let u = db::users::find_user_by_id(&tx, &id)?.ok_or_else(AppError::not_found)?;
-                let mut audit = audit.on(&u);
-                audit.action = if disabled {
-                    crate::audit::action::USER_DISABLE
-                } else {
-                    crate::audit::action::USER_ENABLE
-                };
-                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
-                tx.commit()?;
-                Ok(u)
-            })
-            .await
+        self.run_audited(move |tx| {
+            if !db::users::find_user_by_id(tx, &actor)?.is_some_and(|a| a.is_admin && !a.disabled) {
+                return Err(AppError::unauthorized("this account was disabled"));
+            }
+            if !db::users::set_disabled(tx, &id, disabled)? {
+                return Err(AppError::new(ErrorCode::UserNotFound, "no such user"));
+            }
+            if disabled {
+                db::tokens::revoke_user_tokens(tx, &id, db::now_ms())?;
+            }
+            let u = db::users::find_user_by_id(tx, &id)?.ok_or_else(AppError::not_found)?;
+            let mut audit = audit.on(&u);
+            audit.action = if disabled {
+                crate::audit::action::USER_DISABLE
+            } else {
+                crate::audit::action::USER_ENABLE
+            };
+            Ok((u, audit))
+        })
+        .await
     }
 
     /// `audit` names who asks and from where; the entry (with the count) is written in the
@@ -758,16 +752,12 @@ impl Accounts {
             ));
         }
         let ttl = self.invite_ttl(ttl_secs)?;
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let codes = create_invites_blocking(&tx, count, ttl, by.as_deref())?;
-                let audit = audit.detail(serde_json::json!({ "count": codes.len() }));
-                db::audit::insert_audit_entry(&tx, &audit, db::now_ms())?;
-                tx.commit()?;
-                Ok(codes)
-            })
-            .await
+        self.run_audited(move |tx| {
+            let codes = create_invites_blocking(tx, count, ttl, by.as_deref())?;
+            let audit = audit.detail(serde_json::json!({ "count": codes.len() }));
+            Ok((codes, audit))
+        })
+        .await
     }
 
     fn invite_ttl(&self, ttl_secs: Option<i64>) -> AppResult<i64> {
@@ -793,35 +783,30 @@ impl Accounts {
     ) -> AppResult<(db::requests::AccessRequest, db::invites::Invite)> {
         let ttl = self.invite_ttl(ttl_secs)?;
         let (request_id, by) = (request_id.to_string(), by.id.clone());
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let request = db::requests::find_request(&tx, &request_id)?.ok_or_else(|| {
-                    AppError::new(
-                        ErrorCode::RequestNotFound,
-                        "no such access request (it may have been answered already)",
-                    )
-                })?;
-                let now = db::now_ms();
-                let code = new_invite_code();
-                db::invites::insert_invite(&tx, &code, Some(&by), now, now + ttl * 1000)?;
-                db::requests::delete_request(&tx, &request.id)?;
-                audit.target_id = Some(request.id.clone());
-                audit.detail = Some(
-                    serde_json::json!({ "name": request.name, "contact": request.contact })
-                        .to_string(),
-                );
-                db::audit::insert_audit_entry(&tx, &audit, now)?;
-                tx.commit()?;
-                let invite = db::invites::Invite {
-                    code,
-                    created_at: now,
-                    expires_at: now + ttl * 1000,
-                    used_at: None,
-                };
-                Ok((request, invite))
-            })
-            .await
+        self.run_audited(move |tx| {
+            let request = db::requests::find_request(tx, &request_id)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::RequestNotFound,
+                    "no such access request (it may have been answered already)",
+                )
+            })?;
+            let now = db::now_ms();
+            let code = new_invite_code();
+            db::invites::insert_invite(tx, &code, Some(&by), now, now + ttl * 1000)?;
+            db::requests::delete_request(tx, &request.id)?;
+            audit.target_id = Some(request.id.clone());
+            audit.detail = Some(
+                serde_json::json!({ "name": request.name, "contact": request.contact }).to_string(),
+            );
+            let invite = db::invites::Invite {
+                code,
+                created_at: now,
+                expires_at: now + ttl * 1000,
+                used_at: None,
+            };
+            Ok(((request, invite), audit))
+        })
+        .await
     }
 }
 
