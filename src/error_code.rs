@@ -287,6 +287,22 @@ pub fn readme_table() -> String {
 pub const README_BEGIN: &str = "<!-- error-codes:begin (generated from src/error_code.rs: CLOUDVAULT_WRITE_DOCS=1 cargo test --lib error_codes) -->";
 pub const README_END: &str = "<!-- error-codes:end -->";
 
+/// Where a checked-in generated text (`have`) first departs from what is generated now
+/// (`want`): the 1-based line and the two lines there, for the generated-file tests' messages.
+#[cfg(test)]
+pub(crate) fn first_difference<'a>(have: &'a str, want: &'a str) -> (usize, &'a str, &'a str) {
+    let line = have
+        .lines()
+        .zip(want.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
+    (
+        line + 1,
+        have.lines().nth(line).unwrap_or(""),
+        want.lines().nth(line).unwrap_or(""),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -356,18 +372,11 @@ mod tests {
             std::fs::write(&path, updated).unwrap();
             return;
         }
-        let line = have
-            .lines()
-            .zip(want.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
+        let (row, had, wanted) = first_difference(have, &want);
         panic!(
-            "README.md's error table differs from src/error_code.rs (first at row {}):\n  \
-             README:   {:?}\n  registry: {:?}\nregenerate it with: \
+            "README.md's error table differs from src/error_code.rs (first at row {row}):\n  \
+             README:   {had:?}\n  registry: {wanted:?}\nregenerate it with: \
              CLOUDVAULT_WRITE_DOCS=1 cargo test --lib error_codes",
-            line + 1,
-            have.lines().nth(line).unwrap_or(""),
-            want.lines().nth(line).unwrap_or(""),
         );
     }
 }

@@ -360,11 +360,6 @@ fn destination_exists() -> Response {
     )
 }
 
-/// One path segment, percent-encoded for an href.
-fn href_segment(name: &str) -> String {
-    super::tree::encode_path(&[name.to_string()])[1..].to_string()
-}
-
 async fn list_uploads(app: &App, user: &User, path: &str) -> Response {
     let ups = match app.uploads.list_chunked(&user.id).await {
         Ok(u) => u,
@@ -376,10 +371,10 @@ async fn list_uploads(app: &App, user: &User, path: &str) -> Response {
         format!("{path}/")
     };
     let mut entries = vec![Entry::collection(base.clone())];
-    entries.extend(
-        ups.iter()
-            .map(|u| Entry::collection(format!("{base}{}/", href_segment(&u.name)))),
-    );
+    entries
+        .extend(ups.iter().map(|u| {
+            Entry::collection(format!("{base}{}/", super::tree::encode_segment(&u.name)))
+        }));
     multistatus::response(&entries)
 }
 
@@ -400,7 +395,7 @@ async fn list_parts(app: &App, user: &User, upload: &str, path: &str) -> Respons
     let mut entries = vec![Entry::collection(base.clone())];
     entries.extend(parts.iter().map(|p| {
         Entry::member(
-            format!("{base}{}", href_segment(&p.name)),
+            format!("{base}{}", super::tree::encode_segment(&p.name)),
             u64::try_from(p.size).unwrap_or(0),
         )
     }));

@@ -211,7 +211,7 @@ async fn fast_path(
         Ok(p) => p,
         Err(busy) => return Ok(crate::web::layer::busy_plain(busy)),
     };
-    let answered = if let Some(len) = small_put {
+    let mut res = if let Some(len) = small_put {
         let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
         let prefix = raw_prefix(raw_path, 3);
         let put = put::PlainPut {
@@ -226,7 +226,6 @@ async fn fast_path(
             None => return Err(Box::new(req)),
         }
     };
-    let mut res = answered;
     res.headers_mut()
         .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
     Ok(holding(res, permit))
@@ -407,27 +406,22 @@ async fn serve_user_drive(
     {
         return recalculate_hash(&app, &user, rel_segments, alg).await;
     }
-    through_dav_server(&app, dav, &user, prefix, req, propfind).await
+    through_dav_server(&app, dav, &user, (prefix, rel_segments), req, propfind).await
 }
 
-/// The request through dav-server over the user's filesystem; a PUT that succeeded then takes
-/// the client's `X-OC-Mtime` and `OC-Checksum`.
+/// The request through dav-server over the user's filesystem (`rel`: its decoded path below the
+/// drive prefix); a PUT that succeeded then takes the client's `X-OC-Mtime` and `OC-Checksum`.
 async fn through_dav_server(
     app: &App,
     dav: &DavState,
     user: &User,
-    prefix: String,
+    (prefix, rel): (String, Vec<String>),
     req: Request,
     propfind: PropfindKind,
 ) -> Response {
     let oc_mtime = (req.method() == Method::PUT)
         .then(|| oc_mtime(req.headers()))
         .flatten();
-    let rel = req
-        .uri()
-        .path()
-        .get(prefix.len()..)
-        .and_then(decode_segments);
     let oc_checksum = oc_checksum(req.headers());
     let fs = UserFs::new(
         app.store.clone(),
@@ -454,14 +448,11 @@ async fn through_dav_server(
     parts
         .headers
         .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
-    if parts.status.is_success()
-        && is_put
-        && let Some(segs) = rel
-    {
+    if parts.status.is_success() && is_put && !rel.is_empty() {
         if let Some(t) = oc_mtime
             && app
                 .store
-                .set_modified_at_path(&user.id, segs.clone(), t * 1000)
+                .set_modified_at_path(&user.id, rel.clone(), t * 1000)
                 .await
                 .unwrap_or(false)
         {
@@ -470,7 +461,7 @@ async fn through_dav_server(
                 .insert("X-OC-MTime", HeaderValue::from_static("accepted"));
         }
         if let Some(sum) = oc_checksum
-            && let Ok(Some(node)) = app.store.resolve_path(&user.id, segs).await
+            && let Ok(Some(node)) = app.store.resolve_path(&user.id, rel).await
         {
             let _ = app.store.set_checksums(&user.id, &node.id, &sum).await;
         }
@@ -722,10 +713,7 @@ fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
         let child = if base == "/dav/" {
             "files/".to_string()
         } else {
-            format!(
-                "{}/",
-                tree::encode_path(std::slice::from_ref(&user.username)).trim_start_matches('/')
-            )
+            format!("{}/", tree::encode_segment(&user.username))
         };
         entries.push(multistatus::Entry::collection(format!("{base}{child}")));
     }

@@ -31,6 +31,11 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// One path segment, percent-encoded for a URL path: `b c` → `b%20c`.
+pub fn encode_segment(seg: &str) -> String {
+    utf8_percent_encode(seg, SEGMENT).to_string()
+}
+
 /// `segs` as an encoded path below a drive: `/a/b%20c` (`/` for the root).
 pub fn encode_path(segs: &[String]) -> String {
     let mut out = String::new();

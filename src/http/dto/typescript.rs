@@ -176,18 +176,11 @@ mod tests {
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         if have != want {
-            let line = have
-                .lines()
-                .zip(want.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
+            let (line, had, wanted) = crate::error_code::first_difference(&have, &want);
             panic!(
-                "{TYPES_TS} differs from the server's response types (first at line {}):\n  \
-                 file:      {:?}\n  generated: {:?}\nregenerate it with: \
+                "{TYPES_TS} differs from the server's response types (first at line {line}):\n  \
+                 file:      {had:?}\n  generated: {wanted:?}\nregenerate it with: \
                  CLOUDVAULT_WRITE_TYPES=1 cargo test --lib types_ts",
-                line + 1,
-                have.lines().nth(line).unwrap_or(""),
-                want.lines().nth(line).unwrap_or(""),
             );
         }
     }
