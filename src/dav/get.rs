@@ -44,11 +44,23 @@ pub async fn serve(
     let rel: Vec<String> = segs.get(3..)?.to_vec();
     let mime = mime_of(rel.last()?);
     let head_only = method == Method::HEAD;
-    let (node, body) = app
-        .store
-        .read_small_file(user_id, token_version, owner, rel, head_only, READ_HEAD)
-        .await
-        .ok()??;
+    let hot =
+        app.store
+            .read_small_file_hot(&user_id, token_version, &owner, &rel, head_only, READ_HEAD);
+    let (node, body) = match hot {
+        Some((node, body)) => {
+            app.ops.metrics.count_dav_hot();
+            (node, body.map(Ok))
+        }
+        None => {
+            let (node, body) = app
+                .store
+                .read_small_file(user_id, token_version, owner, rel, head_only, READ_HEAD)
+                .await
+                .ok()??;
+            (std::sync::Arc::new(node), body)
+        }
+    };
     app.ops.metrics.count_dav_fast(false);
     let size = node.size.max(0) as u64;
     let res = Response::builder()

@@ -6,6 +6,7 @@ pub mod chunks;
 pub mod embeddings;
 pub mod invites;
 pub mod jobs;
+pub mod mark;
 pub mod media;
 pub mod nodes;
 pub mod props;
@@ -53,6 +54,7 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: Pool,
     shedding: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    marks: std::sync::Arc<mark::ChangeMarks>,
 }
 
 /// r2d2_sqlite's manager, and a way to close the connections a burst opened: while `shedding`
@@ -143,7 +145,18 @@ impl Db {
             .with_context(|| format!("opening database {}", path.display()))?;
         let mut conn = pool.get()?;
         migrate(&mut conn)?;
-        Ok(Db { pool, shedding })
+        let marks = std::sync::Arc::new(mark::ChangeMarks::open(path));
+        Ok(Db {
+            pool,
+            shedding,
+            marks,
+        })
+    }
+
+    /// The database's change mark now (`mark.rs`): cheap, never blocks, callable on the async
+    /// runtime. None: no mark to be had (then nothing may be trusted to be current).
+    pub fn change_mark(&self) -> Option<mark::Mark> {
+        self.marks.read()
     }
 
     pub fn conn(&self) -> AppResult<PooledConn> {

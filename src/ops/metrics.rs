@@ -72,6 +72,7 @@ pub struct Metrics {
     /// WebDAV GETs and PUTs answered in one blocking hop without dav-server.
     dav_fast_gets: AtomicU64,
     dav_fast_puts: AtomicU64,
+    dav_hot_gets: AtomicU64,
     pub in_flight: AtomicI64,
     pub connections: AtomicI64,
 }
@@ -133,6 +134,11 @@ impl Metrics {
             &self.dav_fast_gets
         };
         c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A fast WebDAV GET/HEAD answered without leaving the async runtime (`Store::read_small_file_hot`).
+    pub fn count_dav_hot(&self) {
+        self.dav_hot_gets.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn cuts(&self, why: Cut) -> u64 {
@@ -230,6 +236,18 @@ impl Metrics {
                 c.load(Ordering::Relaxed) as f64,
             );
         }
+        family(
+            out,
+            "cloudvault_webdav_hot_reads_total",
+            "counter",
+            "Of the fast WebDAV GETs/HEADs, those answered on the async runtime from rows kept while the database is unchanged and a body already in memory (no blocking hop, no SQLite).",
+        );
+        sample(
+            out,
+            "cloudvault_webdav_hot_reads_total",
+            &[],
+            self.dav_hot_gets.load(Ordering::Relaxed) as f64,
+        );
         let cuts = self.cuts.lock().unwrap();
         for why in [
             Cut::HeaderTimeout,

@@ -6,6 +6,7 @@ mod empty_file;
 pub mod fsck;
 mod group;
 pub(crate) mod handoff;
+mod hot;
 pub(crate) use handoff::FileStream;
 pub mod names;
 pub mod processing;
@@ -43,6 +44,8 @@ pub struct Store {
     commits: Arc<group::CommitQueue>,
     /// How long the trash and versions keep things, and the clock they are measured by.
     pub keep: Arc<Keep>,
+    /// Rows a small GET needs, kept while the database is unchanged (`hot.rs`).
+    hot: Arc<hot::HotRows>,
 }
 
 /// How long deleted items and earlier versions are kept, measured by this store's clock
@@ -206,6 +209,7 @@ impl Store {
             events: Default::default(),
             commits: Default::default(),
             keep: Default::default(),
+            hot: Default::default(),
         }
     }
 
@@ -541,9 +545,21 @@ impl Store {
         owner: &str,
         segments: Vec<String>,
     ) -> AppResult<Option<Node>> {
-        let owner = owner.to_string();
+        let (owner, db, hot) = (owner.to_string(), self.db.clone(), self.hot.clone());
         self.db
-            .run(move |c| resolve_path_blocking(c, &owner, &segments))
+            .run(move |c| {
+                let mark = db.change_mark();
+                let user =
+                    db::users::find_user_by_id(c, &owner)?.ok_or_else(AppError::not_found)?;
+                let root = owned_dir(c, &owner, Some(&user.root_id))?;
+                let mut seen = Vec::new();
+                let found = walk_seen(c, root, &segments, Some(&mut seen))?;
+                if let Some(mark) = mark {
+                    let seen: Vec<&Node> = seen.iter().collect();
+                    hot.remember(mark, db.change_mark(), &[&user], &seen);
+                }
+                Ok(found)
+            })
             .await
     }
 
@@ -558,9 +574,22 @@ impl Store {
         if from.owner_id != owner {
             return Ok(None);
         }
-        let from = from.clone();
+        let (from, db, hot) = (from.clone(), self.db.clone(), self.hot.clone());
         self.db
-            .run(move |c| walk_blocking(c, from, &segments))
+            .run(move |c| {
+                let mark = db.change_mark();
+                let mut seen = Vec::new();
+                let found = walk_seen(c, from, &segments, Some(&mut seen))?;
+                if let Some(mark) = mark {
+                    hot.remember(
+                        mark,
+                        db.change_mark(),
+                        &[],
+                        &seen.iter().collect::<Vec<_>>(),
+                    );
+                }
+                Ok(found)
+            })
             .await
     }
 
@@ -639,11 +668,22 @@ impl Store {
         folder: &str,
     ) -> AppResult<(Vec<Node>, Vec<String>)> {
         let (owner, folder) = (owner.to_string(), folder.to_string());
+        let (hot, marks) = (self.hot.clone(), self.db.clone());
         self.db
             .run(move |c| {
+                let mark = marks.change_mark();
                 let dir = owned_dir(c, &owner, Some(&folder))?;
                 let items = db::nodes::list_children(c, &dir.id, SortBy::Name, false, i64::MAX, 0)?;
                 let with_props = db::props::list_children_with_props(c, &dir.id)?;
+                if let Some(mark) = mark {
+                    // Listed, then fetched one by one: what sync clients and file managers do.
+                    hot.remember(
+                        mark,
+                        marks.change_mark(),
+                        &[],
+                        &items.iter().collect::<Vec<_>>(),
+                    );
+                }
                 Ok((items, with_props))
             })
             .await
@@ -710,6 +750,16 @@ impl Store {
     }
 
     /// What opening `node`'s body needs, as a closure to run on a blocking thread.
+    /// Where a file's body is, when its volume is known (no disk is touched).
+    pub(crate) fn body_path(&self, node: &Node) -> Option<std::path::PathBuf> {
+        let v = self.volumes.get(node.volume.as_deref()?)?;
+        Some(v.body_path(
+            &node.owner_id,
+            node.blob_id.as_deref()?,
+            node.ext.as_deref().unwrap_or(""),
+        ))
+    }
+
     pub(crate) fn open_body_sync_parts(
         &self,
         node: &Node,
@@ -816,7 +866,17 @@ pub fn resolve_path_blocking(
 }
 
 /// The node at `segments` below `node`.
-fn walk_blocking(c: &Connection, mut node: Node, segments: &[String]) -> AppResult<Option<Node>> {
+fn walk_blocking(c: &Connection, node: Node, segments: &[String]) -> AppResult<Option<Node>> {
+    walk_seen(c, node, segments, None)
+}
+
+/// The same, with each node found on the way pushed to `seen`.
+pub(crate) fn walk_seen(
+    c: &Connection,
+    mut node: Node,
+    segments: &[String],
+    mut seen: Option<&mut Vec<Node>>,
+) -> AppResult<Option<Node>> {
     for seg in segments {
         let Ok(name) = NodeName::parse(seg) else {
             return Ok(None);
@@ -827,6 +887,9 @@ fn walk_blocking(c: &Connection, mut node: Node, segments: &[String]) -> AppResu
         match db::nodes::find_child(c, &node.id, name.as_str())? {
             Some(child) => node = child,
             None => return Ok(None),
+        }
+        if let Some(seen) = seen.as_deref_mut() {
+            seen.push(node.clone());
         }
     }
     Ok(Some(node))

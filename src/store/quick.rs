@@ -7,8 +7,8 @@
 use bytes::Bytes;
 
 use super::{
-    CommitOptions, NodeName, OnConflict, Pending, StagedBody, Store, read_head,
-    resolve_path_blocking,
+    CommitOptions, NodeName, OnConflict, Pending, StagedBody, Store, owned_dir, read_head,
+    resolve_path_blocking, walk_seen,
 };
 use crate::auth::basic::cached_account_blocking;
 use crate::db::nodes::Node;
@@ -20,6 +20,37 @@ use crate::error::AppResult;
 pub type SmallBody = Option<Result<Vec<u8>, std::fs::File>>;
 
 impl Store {
+    /// `read_small_file` without leaving the async runtime: from the rows kept while the
+    /// database is unchanged (`hot.rs`) and a body that is in memory (`storage::nowait`). None
+    /// when either is not at hand; `read_small_file` then answers.
+    pub fn read_small_file_hot(
+        &self,
+        user_id: &str,
+        token_version: i64,
+        owner: &str,
+        rel: &[String],
+        head_only: bool,
+        whole_up_to: usize,
+    ) -> Option<(std::sync::Arc<Node>, Option<Vec<u8>>)> {
+        let mut names = Vec::with_capacity(rel.len());
+        for seg in rel {
+            names.push(NodeName::parse(seg).ok()?);
+        }
+        let names: Vec<&str> = names.iter().map(NodeName::as_str).collect();
+        let node = self
+            .hot
+            .file(self.db.change_mark(), user_id, token_version, owner, &names)?;
+        if head_only {
+            return Some((node, None));
+        }
+        let size = usize::try_from(node.size)
+            .ok()
+            .filter(|s| *s <= whole_up_to)?;
+        let path = self.body_path(&node)?;
+        let body = crate::storage::nowait::read_cached(&path, size)?;
+        Some((node, Some(body)))
+    }
+
     /// The file at `rel` in `owner`'s drive for the account (`user_id`, `token_version`) the
     /// Basic cache named, with its body (whole when it has at most `whole_up_to` bytes, else
     /// opened; none for a HEAD). None: no such file for that account now.
@@ -36,15 +67,25 @@ impl Store {
         let found = self
             .db
             .run(move |c| {
+                let mark = store.db.change_mark();
                 let found = db::read_tx(c, |c| {
                     let Some(user) = cached_account_blocking(c, &user_id, token_version, &owner)?
                     else {
                         return Ok(None);
                     };
-                    match resolve_path_blocking(c, &user.id, &rel)? {
-                        Some(n) if !n.is_dir() => Ok(Some(n)),
-                        _ => Ok(None),
+                    let mut seen = Vec::new();
+                    let root = owned_dir(c, &user.id, None)?;
+                    let found = match walk_seen(c, root, &rel, Some(&mut seen))? {
+                        Some(n) if !n.is_dir() => Some(n),
+                        _ => None,
+                    };
+                    if let Some(mark) = mark {
+                        let seen: Vec<&Node> = seen.iter().collect();
+                        store
+                            .hot
+                            .remember(mark, store.db.change_mark(), &[&user], &seen);
                     }
+                    Ok(found)
                 })?;
                 let Some(node) = found else {
                     return Ok(None);
