@@ -170,9 +170,14 @@ impl Store {
     ) -> Vec<Option<(PathBuf, PathBuf)>> {
         let n = items.len();
         let mut finals: Vec<Option<(PathBuf, PathBuf)>> = Vec::with_capacity(n);
+        // Each volume's marker is read once per batch, not once per body.
+        let mut online = HashMap::new();
         for (i, p) in items.iter().enumerate() {
             let g = &p.staged.guard;
-            match self.volumes.online(&g.volume) {
+            let volume = online
+                .entry(g.volume.as_str())
+                .or_insert_with(|| self.volumes.online(&g.volume));
+            match volume.clone() {
                 Ok(v) => finals.push(Some((
                     v.user_files_dir(&p.owner),
                     v.body_path(&p.owner, &g.blob_id, &g.ext),
@@ -201,7 +206,7 @@ impl Store {
             let mut ok = Vec::new();
             for i in (0..n).filter(|&i| placed[i]) {
                 let p = &items[i];
-                tx.execute_batch("SAVEPOINT body")?;
+                tx.prepare_cached("SAVEPOINT body")?.execute([])?;
                 match insert_file_row_in(
                     &tx,
                     &p.owner,
@@ -212,11 +217,12 @@ impl Store {
                     &self.keep,
                 ) {
                     Ok(done) => {
-                        tx.execute_batch("RELEASE body")?;
+                        tx.prepare_cached("RELEASE body")?.execute([])?;
                         ok.push((i, done));
                     }
                     Err(e) => {
-                        tx.execute_batch("ROLLBACK TO body; RELEASE body")?;
+                        tx.prepare_cached("ROLLBACK TO body")?.execute([])?;
+                        tx.prepare_cached("RELEASE body")?.execute([])?;
                         results[i] = Some(Err(e));
                     }
                 }
