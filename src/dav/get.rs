@@ -47,10 +47,11 @@ pub async fn serve(
     let hot =
         app.store
             .read_small_file_hot(&user_id, token_version, &owner, &rel, head_only, READ_HEAD);
-    let (node, body) = match hot {
-        Some((node, body)) => {
+    let (head, body) = match hot {
+        Some((file, body)) => {
             app.ops.metrics.count_dav_hot();
-            (node, body.map(Ok))
+            let head = (file.size, file.modified_at, format!("\"{}\"", file.etag));
+            (head, body.map(Ok))
         }
         None => {
             let (node, body) = app
@@ -58,15 +59,16 @@ pub async fn serve(
                 .read_small_file(user_id, token_version, owner, rel, head_only, READ_HEAD)
                 .await
                 .ok()??;
-            (std::sync::Arc::new(node), body)
+            ((node.size, node.modified_at, quoted_etag(&node)), body)
         }
     };
+    let (size, modified_at, etag) = head;
     app.ops.metrics.count_dav_fast(false);
-    let size = node.size.max(0) as u64;
+    let size = size.max(0) as u64;
     let res = Response::builder()
         .status(StatusCode::OK)
-        .header(header::LAST_MODIFIED, http_date(node.modified_at))
-        .header(header::ETAG, quoted_etag(&node))
+        .header(header::LAST_MODIFIED, http_date(modified_at))
+        .header(header::ETAG, etag)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_TYPE, HeaderValue::from_static(mime))
         .header(header::CONTENT_LENGTH, size);

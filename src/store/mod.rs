@@ -6,7 +6,7 @@ mod empty_file;
 pub mod fsck;
 mod group;
 pub(crate) mod handoff;
-mod hot;
+pub mod hot;
 pub(crate) use handoff::FileStream;
 pub mod names;
 pub mod processing;
@@ -750,16 +750,6 @@ impl Store {
     }
 
     /// What opening `node`'s body needs, as a closure to run on a blocking thread.
-    /// Where a file's body is, when its volume is known (no disk is touched).
-    pub(crate) fn body_path(&self, node: &Node) -> Option<std::path::PathBuf> {
-        let v = self.volumes.get(node.volume.as_deref()?)?;
-        Some(v.body_path(
-            &node.owner_id,
-            node.blob_id.as_deref()?,
-            node.ext.as_deref().unwrap_or(""),
-        ))
-    }
-
     pub(crate) fn open_body_sync_parts(
         &self,
         node: &Node,

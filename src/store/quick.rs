@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 
+use super::hot::HotFile;
 use super::{
     CommitOptions, NodeName, OnConflict, Pending, StagedBody, Store, owned_dir, read_head,
     resolve_path_blocking, walk_seen,
@@ -31,24 +32,28 @@ impl Store {
         rel: &[String],
         head_only: bool,
         whole_up_to: usize,
-    ) -> Option<(std::sync::Arc<Node>, Option<Vec<u8>>)> {
+    ) -> Option<(HotFile, Option<Vec<u8>>)> {
         let mut names = Vec::with_capacity(rel.len());
         for seg in rel {
             names.push(NodeName::parse(seg).ok()?);
         }
         let names: Vec<&str> = names.iter().map(NodeName::as_str).collect();
-        let node = self
+        let file = self
             .hot
             .file(self.db.change_mark(), user_id, token_version, owner, &names)?;
         if head_only {
-            return Some((node, None));
+            return Some((file, None));
         }
-        let size = usize::try_from(node.size)
+        let size = usize::try_from(file.size)
             .ok()
             .filter(|s| *s <= whole_up_to)?;
-        let path = self.body_path(&node)?;
+        let (volume, blob, ext) = &file.body;
+        let path = self
+            .volumes
+            .get(volume)?
+            .body_path(&file.owner_id, blob, ext);
         let body = crate::storage::nowait::read_cached(&path, size)?;
-        Some((node, Some(body)))
+        Some((file, Some(body)))
     }
 
     /// The file at `rel` in `owner`'s drive for the account (`user_id`, `token_version`) the
