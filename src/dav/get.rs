@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use crate::dav::fs::READ_HEAD;
 use crate::state::App;
-use crate::web::download::{file_body, http_date, quoted_etag};
+use crate::web::download::{file_body, http_date, quote_etag, quoted_etag};
 
 /// Headers that make a GET conditional, ranged or lock-aware: dav-server handles those.
 const NOT_PLAIN: [&str; 7] = [
@@ -50,7 +50,7 @@ pub async fn serve(
     let (head, body) = match hot {
         Some((file, body)) => {
             app.ops.metrics.count_dav_hot();
-            let head = (file.size, file.modified_at, format!("\"{}\"", file.etag));
+            let head = (file.size, file.modified_at, quote_etag(&file.etag));
             (head, body.map(Ok))
         }
         None => {

@@ -72,23 +72,20 @@ impl HotRows {
     /// Remembers rows read by a transaction that began after `mark` was read, if `now` (the
     /// mark read after it ended) is still `mark`: rows another commit has already changed are
     /// not kept. Rows of an older mark are dropped.
-    pub fn remember(&self, mark: Mark, now: Option<Mark>, users: &[&User], nodes: &[&Node]) {
+    pub fn remember(&self, mark: Mark, now: Option<Mark>, user: Option<&User>, nodes: &[Node]) {
         if now != Some(mark) {
             return;
         }
-        let nodes: Vec<&Node> = nodes
-            .iter()
-            .copied()
-            .filter(|n| n.is_dir() || n.size <= MAX_BODY)
-            .collect();
+        let kept = nodes.iter().filter(|n| n.is_dir() || n.size <= MAX_BODY);
+        let adding = usize::from(user.is_some()) + kept.clone().count();
         let mut rows = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if rows.mark != Some(mark) || rows.count + users.len() + nodes.len() > MAX_ROWS {
+        if rows.mark != Some(mark) || rows.count + adding > MAX_ROWS {
             *rows = Rows {
                 mark: Some(mark),
                 ..Rows::default()
             };
         }
-        for u in users {
+        if let Some(u) = user {
             let kept = KeptUser {
                 username: u.username.as_str().into(),
                 disabled: u.disabled,
@@ -97,7 +94,7 @@ impl HotRows {
             };
             rows.users.insert(u.id.as_str().into(), kept);
         }
-        for n in &nodes {
+        for n in kept {
             let Some(parent) = &n.parent_id else { continue };
             let body = match (&n.volume, &n.blob_id) {
                 (Some(v), Some(b)) if !n.is_dir() => Some((
@@ -120,7 +117,7 @@ impl HotRows {
                 .or_default()
                 .insert(n.name.as_str().into(), kept);
         }
-        rows.count += users.len() + nodes.len();
+        rows.count += adding;
     }
 
     /// The file at `names` (already checked names) in `owner`'s drive, asked by user `user_id`
@@ -221,12 +218,12 @@ mod tests {
             node("b", "d", "big.bin", false, MAX_BODY + 1),
         );
         // Read under m1 but the mark had moved on by the end: nothing kept.
-        hot.remember(m1, Some(m2), &[&u], &[&d, &f]);
+        hot.remember(m1, Some(m2), Some(&u), &[d.clone(), f.clone()]);
         assert_eq!(
             hot.file(Some(m1), "u1", 1, "alice", &["Docs", "a.txt"]),
             None
         );
-        hot.remember(m1, Some(m1), &[&u], &[&d, &f, &big]);
+        hot.remember(m1, Some(m1), Some(&u), &[d.clone(), f, big]);
         let got = hot
             .file(Some(m1), "u1", 1, "alice", &["Docs", "a.txt"])
             .unwrap();
@@ -267,13 +264,13 @@ mod tests {
         // A disabled account.
         let mut off = u.clone();
         off.disabled = true;
-        hot.remember(m1, Some(m1), &[&off], &[]);
+        hot.remember(m1, Some(m1), Some(&off), &[]);
         assert_eq!(
             hot.file(Some(m1), "u1", 1, "alice", &["Docs", "a.txt"]),
             None
         );
         // Rows of a new mark replace all of the old ones.
-        hot.remember(m2, Some(m2), &[&u], &[&d]);
+        hot.remember(m2, Some(m2), Some(&u), &[d]);
         assert_eq!(
             hot.file(Some(m2), "u1", 1, "alice", &["Docs", "a.txt"]),
             None
@@ -289,8 +286,7 @@ mod tests {
             .map(|i| node(&format!("n{i}"), "root", &format!("f{i}"), false, 1))
             .collect();
         for chunk in files.chunks(1000) {
-            let refs: Vec<&Node> = chunk.iter().collect();
-            hot.remember(m, Some(m), &[&u], &refs);
+            hot.remember(m, Some(m), Some(&u), chunk);
             assert!(hot.0.lock().unwrap().count <= MAX_ROWS);
         }
     }

@@ -21,8 +21,10 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::db::mark::Mark;
 pub use crate::db::nodes::{Node, NodeKind, SortBy};
 use crate::db::trash::TrashEntry;
+use crate::db::users::User;
 pub use crate::db::versions::Version;
 use crate::db::{self, Db};
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -545,19 +547,16 @@ impl Store {
         owner: &str,
         segments: Vec<String>,
     ) -> AppResult<Option<Node>> {
-        let (owner, db, hot) = (owner.to_string(), self.db.clone(), self.hot.clone());
+        let (owner, store) = (owner.to_string(), self.clone());
         self.db
             .run(move |c| {
-                let mark = db.change_mark();
+                let mark = store.db.change_mark();
                 let user =
                     db::users::find_user_by_id(c, &owner)?.ok_or_else(AppError::not_found)?;
                 let root = owned_dir(c, &owner, Some(&user.root_id))?;
                 let mut seen = Vec::new();
                 let found = walk_seen(c, root, &segments, Some(&mut seen))?;
-                if let Some(mark) = mark {
-                    let seen: Vec<&Node> = seen.iter().collect();
-                    hot.remember(mark, db.change_mark(), &[&user], &seen);
-                }
+                store.remember_hot(mark, Some(&user), &seen);
                 Ok(found)
             })
             .await
@@ -574,20 +573,13 @@ impl Store {
         if from.owner_id != owner {
             return Ok(None);
         }
-        let (from, db, hot) = (from.clone(), self.db.clone(), self.hot.clone());
+        let (from, store) = (from.clone(), self.clone());
         self.db
             .run(move |c| {
-                let mark = db.change_mark();
+                let mark = store.db.change_mark();
                 let mut seen = Vec::new();
                 let found = walk_seen(c, from, &segments, Some(&mut seen))?;
-                if let Some(mark) = mark {
-                    hot.remember(
-                        mark,
-                        db.change_mark(),
-                        &[],
-                        &seen.iter().collect::<Vec<_>>(),
-                    );
-                }
+                store.remember_hot(mark, None, &seen);
                 Ok(found)
             })
             .await
@@ -668,22 +660,15 @@ impl Store {
         folder: &str,
     ) -> AppResult<(Vec<Node>, Vec<String>)> {
         let (owner, folder) = (owner.to_string(), folder.to_string());
-        let (hot, marks) = (self.hot.clone(), self.db.clone());
+        let store = self.clone();
         self.db
             .run(move |c| {
-                let mark = marks.change_mark();
+                let mark = store.db.change_mark();
                 let dir = owned_dir(c, &owner, Some(&folder))?;
                 let items = db::nodes::list_children(c, &dir.id, SortBy::Name, false, i64::MAX, 0)?;
                 let with_props = db::props::list_children_with_props(c, &dir.id)?;
-                if let Some(mark) = mark {
-                    // Listed, then fetched one by one: what sync clients and file managers do.
-                    hot.remember(
-                        mark,
-                        marks.change_mark(),
-                        &[],
-                        &items.iter().collect::<Vec<_>>(),
-                    );
-                }
+                // Listed, then fetched one by one: what sync clients and file managers do.
+                store.remember_hot(mark, None, &items);
                 Ok((items, with_props))
             })
             .await
@@ -750,6 +735,14 @@ impl Store {
     }
 
     /// What opening `node`'s body needs, as a closure to run on a blocking thread.
+    /// Keeps rows read by a transaction that began after `mark` was read (`hot.rs`), unless a
+    /// commit has come in between.
+    fn remember_hot(&self, mark: Option<Mark>, user: Option<&User>, nodes: &[Node]) {
+        if let Some(mark) = mark {
+            self.hot.remember(mark, self.db.change_mark(), user, nodes);
+        }
+    }
+
     pub(crate) fn open_body_sync_parts(
         &self,
         node: &Node,

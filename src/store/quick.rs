@@ -79,17 +79,12 @@ impl Store {
                         return Ok(None);
                     };
                     let mut seen = Vec::new();
-                    let root = owned_dir(c, &user.id, None)?;
+                    let root = owned_dir(c, &user.id, Some(&user.root_id))?;
                     let found = match walk_seen(c, root, &rel, Some(&mut seen))? {
                         Some(n) if !n.is_dir() => Some(n),
                         _ => None,
                     };
-                    if let Some(mark) = mark {
-                        let seen: Vec<&Node> = seen.iter().collect();
-                        store
-                            .hot
-                            .remember(mark, store.db.change_mark(), &[&user], &seen);
-                    }
+                    store.remember_hot(mark, Some(&user), &seen);
                     Ok(found)
                 })?;
                 let Some(node) = found else {

@@ -10,7 +10,12 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::Store;
 
 pub fn quoted_etag(node: &Node) -> String {
-    format!("\"{}\"", node.etag)
+    quote_etag(&node.etag)
+}
+
+/// An entity tag as the `ETag` header carries it.
+pub fn quote_etag(etag: &str) -> String {
+    format!("\"{etag}\"")
 }
 
 pub(crate) fn http_date(ms: i64) -> String {

@@ -2729,22 +2729,11 @@ async fn plain_gets_answer_exactly_as_dav_server_does() {
 /// How many WebDAV requests of `method` the one-hop paths (`src/dav/get.rs`, `src/dav/put.rs`)
 /// answered so far, from `/metrics`.
 async fn fast_answers(app: &TestApp, method: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    crate::ops::parse_exposition(&text)
-        .unwrap()
-        .get(
-            "cloudvault_webdav_fast_requests_total",
-            &[("method", method)],
-        )
-        .unwrap()
+    app.metric(
+        "cloudvault_webdav_fast_requests_total",
+        &[("method", method)],
+    )
+    .await
 }
 
 /// A chunked (no Content-Length) PUT: always the full dav-server path.
@@ -3057,19 +3046,7 @@ async fn small_puts_answer_as_dav_server_does() {
 /// How many fast WebDAV GETs were answered on the async runtime from kept rows
 /// (`src/store/hot.rs`), from `/metrics`.
 async fn hot_reads(app: &TestApp) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    crate::ops::parse_exposition(&text)
-        .unwrap()
-        .get("cloudvault_webdav_hot_reads_total", &[])
-        .unwrap()
+    app.metric("cloudvault_webdav_hot_reads_total", &[]).await
 }
 
 /// Lists `folder` and GETs `rest` in it until the GET was answered from kept rows (a commit

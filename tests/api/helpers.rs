@@ -85,6 +85,21 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The `/metrics` exposition as this machine (a loopback peer) sees it.
+    pub async fn metrics_text(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
+    /// One sample of `/metrics`: the family `name` with exactly `labels`.
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let text = self.metrics_text().await;
+        crate::ops::parse_exposition(&text)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+            .get(name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in /metrics"))
+    }
+
     /// Stops the server (releasing the data-folder lock) and hands back its folder.
     pub async fn stop(mut self) -> (tempfile::TempDir, Config) {
         if let Some(tx) = self.shutdown.take() {

@@ -245,15 +245,7 @@ async fn transfers_below_the_minimum_rate_are_cut() {
     .await;
     assert_eq!(app.all_nodes(&u.token).await.len(), 1);
     app.assert_usage_consistent(&u).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("cloudvault_http_connections_cut_total{reason=\"below-min-rate\"} 2"),
         "{metrics}"
