@@ -29,11 +29,12 @@ source scripts/lib/node.sh
 MIN_RUST=1.95
 PROFILE=${CLOUDVAULT_PROFILE:-release}
 
-# 1. Build packages (C compiler and linker for the bundled SQLite, curl for rustup).
+# 1. Build packages (C compiler and linker for the bundled SQLite, curl for rustup; cmake and the
+#    HEVC/AV1 decoders for the libheif the server builds and links, for HEIC and AVIF photos).
 if command -v dpkg-query >/dev/null 2>&1; then
-  apt_install build-essential pkg-config nasm curl ca-certificates
+  apt_install build-essential pkg-config nasm curl ca-certificates cmake libde265-dev libdav1d-dev
 else
-  say "Not a Debian system: make sure a C compiler, pkg-config and curl are installed"
+  say "Not a Debian system: make sure a C/C++ compiler, pkg-config, curl, cmake, libde265 and dav1d (with headers) are installed"
 fi
 
 # 2. Rust toolchain.

@@ -12,6 +12,9 @@ source scripts/lib/apt.sh
 APT_PACKAGES=(build-essential pkg-config nasm curl ca-certificates litmus python3 python3-venv)
 # media: the tests make videos with ffmpeg and the code under test runs ffprobe/ffmpeg.
 APT_PACKAGES+=(ffmpeg)
+# HEIC/AVIF: cmake, libde265 and dav1d build the libheif the server links (libheif-sys's embedded
+# sources); heif-enc (libheif-examples) makes the HEIC and AVIF test photos from JPEGs.
+APT_PACKAGES+=(cmake libde265-dev libdav1d-dev libheif-examples)
 # Real WebDAV clients for the exact-name tests: cadaver, and fuse3 (fusermount3) for `rclone mount`.
 APT_PACKAGES+=(cadaver fuse3)
 # Web UI tests: Debian's Chromium (driven by playwright-core). Node.js is not from apt (Debian 12's

@@ -6,6 +6,7 @@
 //! before anything large is allocated. Videos go through `ffprobe` and `ffmpeg` child processes with a
 //! deadline. Thumbnails are JPEG, written atomically.
 
+mod heif;
 pub mod jpeg;
 mod metadata;
 mod picture;
@@ -15,6 +16,8 @@ mod video;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_heif;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,12 +48,10 @@ impl MediaKind {
 }
 
 /// The kind of media a file extension (without the dot, any case) names, if this module handles it.
-/// HEIC/HEIF is not handled (no decoder here): `None`.
 pub fn media_kind(ext: &str) -> Option<MediaKind> {
     match ext.to_ascii_lowercase().as_str() {
-        "jpg" | "jpeg" | "jpe" | "jfif" | "png" | "webp" | "gif" | "tif" | "tiff" | "bmp" => {
-            Some(MediaKind::Image)
-        }
+        "jpg" | "jpeg" | "jpe" | "jfif" | "png" | "webp" | "gif" | "tif" | "tiff" | "bmp"
+        | "heic" | "heif" | "hif" | "avif" => Some(MediaKind::Image),
         "mp4" | "m4v" | "mov" | "mkv" | "webm" | "avi" | "3gp" => Some(MediaKind::Video),
         _ => None,
     }

@@ -47,7 +47,7 @@ pub(crate) fn decode_picture(
     limits: &MediaLimits,
 ) -> Result<Picture, MediaError> {
     let mut file = File::open(path).map_err(|e| io_error("reading image", path, e))?;
-    let mut magic = [0u8; 3];
+    let mut magic = [0u8; 64];
     let n = read_up_to(&mut file, &mut magic).map_err(|e| io_error("reading image", path, e))?;
     file.seek(SeekFrom::Start(0))
         .map_err(|e| io_error("reading image", path, e))?;
@@ -56,11 +56,16 @@ pub(crate) fn decode_picture(
     }
     // Decoders are large parsers of hostile input: a panic in one is a broken file, not a crash.
     let result = catch_unwind(AssertUnwindSafe(|| {
-        if magic == [0xFF, 0xD8, 0xFF] {
+        if magic[..3] == [0xFF, 0xD8, 0xFF] {
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes)
                 .map_err(|e| io_error("reading image", path, e))?;
             decode_jpeg(&bytes, want, limits)
+        } else if super::heif::sniff(&magic[..n]) {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)
+                .map_err(|e| io_error("reading image", path, e))?;
+            super::heif::decode(&bytes, limits)
         } else {
             decode_other(file, path, limits)
         }
@@ -202,7 +207,7 @@ pub(crate) fn is_supported_image_format(f: ImageFormat) -> bool {
 }
 
 /// RGB for JPEG output; transparency is laid over white, as a viewer's light background would show it.
-fn flatten(img: DynamicImage) -> RgbImage {
+pub(crate) fn flatten(img: DynamicImage) -> RgbImage {
     if !img.color().has_alpha() {
         return img.into_rgb8();
     }
@@ -261,7 +266,7 @@ fn mega(pixels: u64) -> String {
     }
 }
 
-fn corrupt(what: &str) -> MediaError {
+pub(crate) fn corrupt(what: &str) -> MediaError {
     MediaError::new(MediaErrorKind::Corrupt, format!("corrupt image: {what}"))
 }
 

@@ -11,7 +11,7 @@ use image::{ImageFormat, Rgb, RgbImage};
 use super::*;
 
 /// A picture with structure (gradients, a red block top-left) so resizes and turns are checkable.
-fn picture(w: u32, h: u32) -> RgbImage {
+pub(super) fn picture(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
         if x < w / 4 && y < h / 4 {
             Rgb([230, 20, 20])
@@ -25,7 +25,7 @@ fn picture(w: u32, h: u32) -> RgbImage {
     })
 }
 
-fn targets(dir: &Path) -> ThumbTargets {
+pub(super) fn targets(dir: &Path) -> ThumbTargets {
     ThumbTargets {
         small: dir.join("thumbs/small.jpg"),
         large: dir.join("thumbs/large.jpg"),
@@ -33,7 +33,7 @@ fn targets(dir: &Path) -> ThumbTargets {
 }
 
 /// Opens a thumbnail, checks that it is a JPEG, returns its size.
-fn jpeg_size(path: &Path) -> (u32, u32) {
+pub(super) fn jpeg_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
         &bytes[..3],
@@ -45,7 +45,7 @@ fn jpeg_size(path: &Path) -> (u32, u32) {
     (img.width(), img.height())
 }
 
-fn load_jpeg(path: &Path) -> RgbImage {
+pub(super) fn load_jpeg(path: &Path) -> RgbImage {
     image::load_from_memory_with_format(&std::fs::read(path).unwrap(), ImageFormat::Jpeg)
         .unwrap()
         .into_rgb8()
@@ -76,7 +76,7 @@ fn assert_aspect(w: u32, h: u32, src_w: u32, src_h: u32) {
     );
 }
 
-fn jpeg_bytes(img: &RgbImage, quality: u8) -> Vec<u8> {
+pub(super) fn jpeg_bytes(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
         .encode_image(img)
@@ -92,7 +92,7 @@ fn media_kinds_by_extension() {
     for ext in ["mp4", "M4V", "mov", "mkv", "webm", "avi", "3gp"] {
         assert_eq!(media_kind(ext), Some(MediaKind::Video), "{ext}");
     }
-    for ext in ["heic", "txt", "", "pdf"] {
+    for ext in ["txt", "", "pdf"] {
         assert_eq!(media_kind(ext), None, "{ext}");
     }
     assert_eq!(
@@ -185,7 +185,7 @@ fn portrait_and_tall_images_fit_their_boxes() {
 }
 
 /// A JPEG with an APP1 EXIF segment written by kamadak-exif's writer, spliced in after SOI.
-fn jpeg_with_exif(img: &RgbImage, fields: &[exif::Field]) -> Vec<u8> {
+pub(super) fn jpeg_with_exif(img: &RgbImage, fields: &[exif::Field]) -> Vec<u8> {
     let mut writer = exif::experimental::Writer::new();
     for f in fields {
         writer.push_field(f);
@@ -223,7 +223,7 @@ fn rationals(v: &[(u32, u32)]) -> exif::Value {
     )
 }
 
-fn exif_fields(
+pub(super) fn exif_fields(
     orientation: u16,
     lat_ref: &str,
     lon_ref: &str,

@@ -21,6 +21,7 @@ mod install;
 mod media;
 mod ml;
 mod ops;
+mod photo_formats;
 mod quota;
 mod security;
 mod setup;
