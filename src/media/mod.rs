@@ -6,6 +6,7 @@
 //! before anything large is allocated. Videos go through `ffprobe` and `ffmpeg` child processes with a
 //! deadline. Thumbnails are JPEG, written atomically.
 
+pub mod formats;
 mod heif;
 pub mod jpeg;
 mod metadata;
@@ -47,14 +48,10 @@ impl MediaKind {
     }
 }
 
-/// The kind of media a file extension (without the dot, any case) names, if this module handles it.
+/// The kind of media a file extension (without the dot, any case) names, if the pipeline knows it
+/// (`formats::FORMATS`; a refused format is known too: its job fails with the reason).
 pub fn media_kind(ext: &str) -> Option<MediaKind> {
-    match ext.to_ascii_lowercase().as_str() {
-        "jpg" | "jpeg" | "jpe" | "jfif" | "png" | "webp" | "gif" | "tif" | "tiff" | "bmp"
-        | "heic" | "heif" | "hif" | "avif" => Some(MediaKind::Image),
-        "mp4" | "m4v" | "mov" | "mkv" | "webm" | "avi" | "3gp" => Some(MediaKind::Video),
-        _ => None,
-    }
+    formats::by_ext(ext).map(|f| f.kind)
 }
 
 /// The kind of media of a file name, from its extension.
@@ -173,6 +170,13 @@ pub fn process_file(
     out: &ThumbTargets,
     limits: &MediaLimits,
 ) -> Result<MediaInfo, MediaError> {
+    let format = src
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(formats::by_ext);
+    if let Some(why) = format.and_then(|f| f.refused) {
+        return Err(MediaError::new(MediaErrorKind::Unsupported, why));
+    }
     let (info, large, small) = match kind {
         MediaKind::Image => {
             let pic = picture::decode_picture(src, picture::Want::Fit(LARGE_PX), limits)?;

@@ -258,3 +258,47 @@ async fn a_broken_heic_fails_its_job_with_a_reason_the_admin_sees() {
     assert_error(r, StatusCode::NOT_FOUND, "no-thumbnail").await;
     assert_eq!(app.download(&alice.token, id).await, cut);
 }
+
+#[tokio::test]
+async fn formats_it_cannot_read_fail_their_job_with_the_readme_reason() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let refused: Vec<_> = cloudvault::media::formats::FORMATS
+        .iter()
+        .filter(|f| f.refused.is_some())
+        .collect();
+    assert!(refused.len() >= 4);
+    let mut ids = Vec::new();
+    for f in &refused {
+        let name = format!("photo.{}", f.exts[0].to_uppercase());
+        let body = bytes(4_000, 9);
+        let up = app.upload_one(&alice.token, "", &name, body.clone()).await;
+        ids.push((
+            name,
+            up["id"].as_str().unwrap().to_string(),
+            body,
+            f.refused.unwrap(),
+        ));
+    }
+    app.run_pending_jobs().await;
+    let admin = app.admin("root").await;
+    let jobs = app.get_json("/api/admin/jobs", &admin.token).await;
+    for (name, id, body, why) in &ids {
+        let (state, err) = app.job_state("media", id).unwrap();
+        assert_eq!(state, "failed", "{name}");
+        assert_eq!(err.as_deref(), Some(*why), "{name}");
+        let failure = jobs["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file_id"] == id.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} listed in {jobs}"));
+        assert_eq!(failure["last_error"], *why);
+        let v = app
+            .get_json(&format!("/api/files/{id}"), &alice.token)
+            .await;
+        assert_eq!(v["processing"], "failed", "{name}");
+        assert_eq!(&app.download(&alice.token, id).await, body, "{name}");
+    }
+}

@@ -1,0 +1,206 @@
+//! Every file format the media pipeline knows, by extension: what a file of it gets, or why it is
+//! refused. A refused format still gets a media job, which fails at once with the reason, so the
+//! admin's job failures show it instead of silently nothing. The README's formats table is
+//! generated from this list and checked against it (`cargo test --lib media::formats`).
+
+use super::MediaKind;
+
+pub struct Format {
+    /// What people call it.
+    pub name: &'static str,
+    /// File extensions, lower case, without the dot.
+    pub exts: &'static [&'static str],
+    pub kind: MediaKind,
+    /// What a file of this format gets (thumbnails, facts); empty when refused.
+    pub gets: &'static str,
+    /// Why it is refused: the media job's failure reason.
+    pub refused: Option<&'static str>,
+}
+
+const STILL: &str = "thumbnails, size as displayed (EXIF orientation), EXIF date with offset, camera, GPS; CLIP tags and search";
+
+pub const FORMATS: &[Format] = &[
+    Format {
+        name: "JPEG",
+        exts: &["jpg", "jpeg", "jpe", "jfif"],
+        kind: MediaKind::Image,
+        gets: STILL,
+        refused: None,
+    },
+    Format {
+        name: "HEIC / HEIF (iPhone)",
+        exts: &["heic", "heif", "hif"],
+        kind: MediaKind::Image,
+        gets: "as JPEG; grids put together, a burst gives its primary picture, rotation and mirror from the file (`irot`/`imir`, else EXIF)",
+        refused: None,
+    },
+    Format {
+        name: "AVIF",
+        exts: &["avif"],
+        kind: MediaKind::Image,
+        gets: "as HEIC",
+        refused: None,
+    },
+    Format {
+        name: "PNG",
+        exts: &["png"],
+        kind: MediaKind::Image,
+        gets: "as JPEG where the file carries EXIF (an `eXIf` chunk); transparency on white",
+        refused: None,
+    },
+    Format {
+        name: "WebP",
+        exts: &["webp"],
+        kind: MediaKind::Image,
+        gets: "as JPEG where the file carries EXIF; transparency on white",
+        refused: None,
+    },
+    Format {
+        name: "TIFF",
+        exts: &["tif", "tiff"],
+        kind: MediaKind::Image,
+        gets: "as JPEG (up to 64 MB for EXIF)",
+        refused: None,
+    },
+    Format {
+        name: "GIF",
+        exts: &["gif"],
+        kind: MediaKind::Image,
+        gets: "thumbnails of the first frame, size; CLIP tags and search",
+        refused: None,
+    },
+    Format {
+        name: "BMP",
+        exts: &["bmp"],
+        kind: MediaKind::Image,
+        gets: "thumbnails, size; CLIP tags and search",
+        refused: None,
+    },
+    Format {
+        name: "Video (MP4, MOV, MKV, WebM, AVI, 3GP)",
+        exts: &["mp4", "m4v", "mov", "mkv", "webm", "avi", "3gp"],
+        kind: MediaKind::Video,
+        gets: "thumbnails of a frame (ffmpeg), duration, size as displayed (rotation), creation date, GPS (ISO 6709); CLIP tags and search on the frame",
+        refused: None,
+    },
+    Format {
+        name: "RAW (DNG, CR2, CR3, NEF, ARW, RAF, ORF, RW2, PEF, SRW)",
+        exts: &[
+            "dng", "cr2", "cr3", "nef", "nrw", "arw", "srf", "sr2", "raf", "orf", "rw2", "pef",
+            "srw",
+        ],
+        kind: MediaKind::Image,
+        gets: "",
+        refused: Some(
+            "RAW photos are not read yet (their embedded previews will be); the file itself is kept and downloads unchanged",
+        ),
+    },
+    Format {
+        name: "JPEG XL",
+        exts: &["jxl"],
+        kind: MediaKind::Image,
+        gets: "",
+        refused: Some("JPEG XL is not read: this server has no JPEG XL decoder"),
+    },
+    Format {
+        name: "JPEG 2000",
+        exts: &["jp2", "j2k", "jpf", "jpx"],
+        kind: MediaKind::Image,
+        gets: "",
+        refused: Some("JPEG 2000 is not read: this server has no JPEG 2000 decoder"),
+    },
+    Format {
+        name: "Photoshop",
+        exts: &["psd", "psb"],
+        kind: MediaKind::Image,
+        gets: "",
+        refused: Some("Photoshop documents are not read: their layers need Photoshop or GIMP"),
+    },
+];
+
+/// The format a file extension (without the dot, any case) names, if the pipeline knows it.
+pub fn by_ext(ext: &str) -> Option<&'static Format> {
+    let ext = ext.to_ascii_lowercase();
+    FORMATS.iter().find(|f| f.exts.contains(&ext.as_str()))
+}
+
+/// The README's table (between its `media-formats` markers), one row a format.
+pub fn readme_table() -> String {
+    let mut out =
+        String::from("| format | extensions | kind | gets |\n| --- | --- | --- | --- |\n");
+    for f in FORMATS {
+        let exts = f
+            .exts
+            .iter()
+            .map(|e| format!("`.{e}`"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let gets = match f.refused {
+            Some(why) => format!("**refused**: {why}"),
+            None => f.gets.to_string(),
+        };
+        out.push_str(&format!(
+            "| {} | {exts} | {} | {gets} |\n",
+            f.name,
+            f.kind.as_str()
+        ));
+    }
+    out
+}
+
+pub const README_BEGIN: &str = "<!-- media-formats:begin (generated from src/media/formats.rs: CLOUDVAULT_WRITE_DOCS=1 cargo test --lib media::formats) -->";
+pub const README_END: &str = "<!-- media-formats:end -->";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_extension_names_one_format() {
+        let mut seen = std::collections::HashSet::new();
+        for f in FORMATS {
+            assert!(!f.exts.is_empty(), "{}", f.name);
+            assert!(
+                f.refused.is_some() != !f.gets.is_empty(),
+                "{}: gets or refused",
+                f.name
+            );
+            for e in f.exts {
+                assert_eq!(*e, e.to_ascii_lowercase(), "{}", f.name);
+                assert!(seen.insert(*e), ".{e} twice");
+            }
+        }
+        assert_eq!(by_ext("HEIC").map(|f| f.name), Some("HEIC / HEIF (iPhone)"));
+        assert!(by_ext("DNG").unwrap().refused.is_some());
+        assert!(by_ext("txt").is_none());
+    }
+
+    /// With `CLOUDVAULT_WRITE_DOCS=1` it rewrites the table.
+    #[test]
+    fn the_readme_formats_table_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let (Some(begin), Some(end)) = (readme.find(README_BEGIN), readme.find(README_END)) else {
+            panic!(
+                "README.md has no {README_BEGIN} … {README_END} markers around its formats table"
+            );
+        };
+        let start = begin + README_BEGIN.len();
+        let have = readme[start..end].trim_matches('\n');
+        let want = readme_table();
+        if have == want.trim_end_matches('\n') {
+            return;
+        }
+        if std::env::var_os("CLOUDVAULT_WRITE_DOCS").is_some_and(|v| v == "1") {
+            let updated = format!("{}\n{want}{}", &readme[..start], &readme[end..]);
+            std::fs::write(&path, updated).unwrap();
+            return;
+        }
+        let (row, had, wanted) = crate::error_code::first_difference(have, &want);
+        panic!(
+            "README.md's formats table differs from src/media/formats.rs (first at row {row}):\n  \
+             README:   {had:?}\n  list:     {wanted:?}\nregenerate it with: \
+             CLOUDVAULT_WRITE_DOCS=1 cargo test --lib media::formats",
+        );
+    }
+}
