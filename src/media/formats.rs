@@ -160,8 +160,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for f in FORMATS {
             assert!(!f.exts.is_empty(), "{}", f.name);
-            assert!(
-                f.refused.is_some() != !f.gets.is_empty(),
+            assert_eq!(
+                f.refused.is_some(),
+                f.gets.is_empty(),
                 "{}: gets or refused",
                 f.name
             );
