@@ -8,6 +8,10 @@
 #   C. with the PATH as it is, while another process holds apt's and dpkg's locks (as unattended
 #      upgrades do on a freshly booted machine), the apt step forced (CLOUDVAULT_APT_FORCE=1):
 #      start.sh must say it waits, wait, and go on once the locks are free.
+# The AI step of start.sh (issue 18): every run installs ONNX Runtime from PyPI's wheel into its
+# data folder; A fetches the CLIP model from a local mirror of the test model
+# (CLOUDVAULT_MODEL_BASE_URL, python3 -m http.server) and `cloudvault model status` then loads both;
+# B and C cannot reach huggingface.co and must say so in exactly one line naming the fix.
 # And scripts/test-webui.sh --no-e2e (Vitest and the production build, on the node_modules that
 # start.sh's npm ci installed under the same PATH) passes under A and B; the end-to-end story runs
 # once, in scripts/test.sh, with the PATH as it is. Each run starts without node_modules and dist.
@@ -35,10 +39,11 @@ fi
 
 PASSED=0 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cloudvault-first-run.XXXXXX")
-SERVER_PID='' HOLDER_PID=''
+SERVER_PID='' HOLDER_PID='' MIRROR_PID=''
 cleanup() {
   local rc=$?
   [ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null || true
+  [ -z "$MIRROR_PID" ] || kill "$MIRROR_PID" 2>/dev/null || true
   [ -z "$HOLDER_PID" ] || kill "$HOLDER_PID" 2>/dev/null || as_root kill "$HOLDER_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   if [ "$rc" -eq 0 ] && [ "${CLOUDVAULT_FIRST_RUN_KEEP:-0}" != 1 ]; then
@@ -165,6 +170,18 @@ expect_log() { # expect_log NAME REGEX WHAT
   grep -qE "$2" "$LOG" || { show_log "$LOG"; fail "$1: start.sh did not print $3 (/$2/)"; }
 }
 
+# ai_offline NAME: start.sh installed ONNX Runtime and said in one line that the model is missing
+# and how to add it.
+ai_offline() {
+  local name=$1 n
+  expect_log "$name" '^==> AI: ONNX Runtime ready \(.*/data-'"$name"'/onnxruntime/libonnxruntime\.so' "that ONNX Runtime is installed"
+  [ -e "$WORK/data-$name/onnxruntime/libonnxruntime.so" ] || fail "$name: no libonnxruntime.so in the data folder"
+  n=$(grep -c 'CLIP model\|huggingface' "$LOG" || true)
+  [ "$n" = 1 ] || { show_log "$LOG"; fail "$name: $n lines about the model, want one"; }
+  expect_log "$name" '^==> AI: no CLIP model \(cannot reach huggingface\.co\): .*to add it: .*cloudvault --data .*/data-'"$name"' model fetch$' "one line naming the missing model and its fix"
+  pass "$name: ONNX Runtime installed, and one line about the model: $(grep -m1 -o 'AI: no CLIP model ([^)]*)' "$LOG")"
+}
+
 # webui_tests NAME PATH: scripts/test-webui.sh --no-e2e in the clone under PATH (node_modules as
 # start.sh's npm ci left them under the same PATH).
 webui_tests() {
@@ -219,9 +236,25 @@ v=$(PATH="$NODE18_PATH" node --version)
 ! PATH="$WORK/nonode-bin" command -v npm >/dev/null || fail "the PATH for run B still has an npm"
 say "run A: Debian 12's node $v first on PATH; run B: no node on PATH"
 
+# A plain mirror of the test model for run A's `model fetch` (no checksums: allow-unverified).
+MODEL_SRC="$TOOLS_DIR/test-model"
+[ -f "$MODEL_SRC/config.json" ] || fail "no test model in $MODEL_SRC: scripts/test.sh builds it (scripts/make-test-model.py)"
+MIRROR_PORT=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$MODEL_SRC" "$MIRROR_PORT" >"$WORK/mirror.log" 2>&1 &
+MIRROR_PID=$!
+
 t=$(date +%s)
-start_server A "$NODE18_PATH"
+start_server A "$NODE18_PATH" CLOUDVAULT_MODEL_BASE_URL="http://127.0.0.1:$MIRROR_PORT/{file}" CLOUDVAULT_MODEL_ALLOW_UNVERIFIED=1
 serves "A (Debian's node $v first on PATH)"
+expect_log A '^==> AI: ONNX Runtime ready \(.*/data-A/onnxruntime/libonnxruntime\.so' "that ONNX Runtime is installed"
+expect_log A '^==> AI: CLIP model ready \(model ViT-B-32__openai ready in .*/data-A/models/ViT-B-32__openai\)' "that the model was fetched from the mirror"
+status=$("$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/cloudvault" --data "$WORK/data-A" model status 2>&1) \
+  || { printf '%s\n' "$status" >&2; fail "A: cloudvault model status does not load ONNX Runtime and the fetched model"; }
+pass "A: start.sh installed ONNX Runtime and the model from the mirror; model status loads both"
+kill "$MIRROR_PID" 2>/dev/null || true
+wait "$MIRROR_PID" 2>/dev/null || true
+MIRROR_PID=''
+
 expect_log A "too old: the web UI needs Node" "that Node 18 is too old"
 expect_log A '^==> Using Node v24\..*from PyPI' "the Node from PyPI it uses"
 say "run A took $(elapsed "$t")"
@@ -230,6 +263,7 @@ webui_tests "A (Debian's node $v first on PATH)" "$NODE18_PATH"
 t=$(date +%s)
 start_server B "$WORK/nonode-bin"
 serves "B (no node on PATH)"
+ai_offline B
 expect_log B "^==> No node on PATH" "that there is no Node"
 expect_log B '^==> Using Node v24\..*from PyPI' "the Node from PyPI it uses"
 say "run B took $(elapsed "$t")"
@@ -282,6 +316,7 @@ wait "$HOLDER_PID" 2>/dev/null || true
 HOLDER_PID=''
 serves "C (the locks released; PATH as it is)"
 expect_log C 'apt/dpkg is free again' "that apt was free again"
+ai_offline C
 say "run C took $(elapsed "$t")"
 
 say "first-run check took $(elapsed "$CHECK_START")"

@@ -93,15 +93,57 @@ cargo build "${cargo_args[@]}"
 [ -x "$BIN" ] || die "build finished but $BIN is missing"
 say "Server built in $(elapsed "$build_start")"
 
-# 5. Serve. Flags win over environment and config file, so --data is only added when nothing
-#    else chose the data folder.
+# 5. Where the server keeps its data. Flags win over environment and config file, so --data is
+#    only added when nothing else chose the data folder.
 args=()
-has_location=0
+has_location=0 data_dir='' loc_args=() prev=''
 for a in "$@"; do
-  case "$a" in --data|--data=*|--config|--config=*) has_location=1 ;; esac
+  case "$prev" in --data) data_dir=$a; loc_args+=(--data "$a") ;; --config) loc_args+=(--config "$a") ;; esac
+  case "$a" in
+    --data|--config) has_location=1 ;;
+    --data=*) has_location=1; data_dir=${a#--data=}; loc_args+=("$a") ;;
+    --config=*) has_location=1; loc_args+=("$a") ;;
+  esac
+  prev=$a
 done
 if [ "$has_location" -eq 0 ] && [ -z "${CLOUDVAULT_DATA_DIR:-}" ] && [ -z "${CLOUDVAULT_CONFIG:-}" ]; then
   args+=(--data ./data)
+  data_dir=./data loc_args=(--data ./data)
 fi
+[ -n "$data_dir" ] || data_dir=${CLOUDVAULT_DATA_DIR:-}
+
+# 6. The AI (auto-tags, search by description), optional: everything else works without it.
+#    ONNX Runtime from PyPI's onnxruntime wheel, then the CLIP model from Hugging Face, each
+#    skipped when already there. Where a download is not possible, one line says what is missing
+#    and the command that adds it later; the server picks both up then, without a restart.
+#    CLOUDVAULT_AI=0 skips this step; CLOUDVAULT_MODEL_BASE_URL (and
+#    CLOUDVAULT_MODEL_ALLOW_UNVERIFIED=1 for a mirror without checksums) fetch from a mirror.
+if [ "${CLOUDVAULT_AI:-1}" != 0 ]; then
+  # The server looks in <data>/onnxruntime, then beside its binary (a config-only setup).
+  if [ -n "$data_dir" ]; then ort_dest=$data_dir/onnxruntime; else ort_dest=$(dirname "$BIN")/onnxruntime; fi
+  ort_log=$(mktemp)
+  if ort=$(scripts/fetch-onnxruntime.sh "$ort_dest" 2>"$ort_log"); then
+    say "AI: ONNX Runtime ready ($ort)"
+  else
+    say "AI: ONNX Runtime could not be installed ($(tail -n 1 "$ort_log")); to add it later: scripts/fetch-onnxruntime.sh $ort_dest"
+  fi
+  rm -f "$ort_log"
+  fetch_args=(model fetch)
+  [ -z "${CLOUDVAULT_MODEL_BASE_URL:-}" ] || fetch_args+=(--base-url "$CLOUDVAULT_MODEL_BASE_URL")
+  [ "${CLOUDVAULT_MODEL_ALLOW_UNVERIFIED:-0}" != 1 ] || fetch_args+=(--allow-unverified)
+  model_log=$(mktemp)
+  # On a terminal the download shows its progress bar (and an error its own line); otherwise
+  # only the one-line summary below is printed.
+  if [ -t 2 ]; then model_err=/dev/stderr; else model_err=$model_log; fi
+  if "$BIN" "${loc_args[@]}" "${fetch_args[@]}" >"$model_log" 2>>"$model_err"; then
+    say "AI: CLIP model ready ($(grep -m1 -o 'model .* ready in [^ ]*' "$model_log" || echo installed))"
+  else
+    why=$(grep -m1 -oE 'cannot reach [^:]+|checksum mismatch|No space left on device' "$model_log" || tail -n 1 "$model_log" | cut -c1-160)
+    [ -n "$why" ] || why="the error is above"
+    say "AI: no CLIP model ($why): pictures get thumbnails but no auto-tags or search by description until it is there; to add it: $BIN${loc_args[*]:+ ${loc_args[*]}} model fetch"
+  fi
+  rm -f "$model_log"
+fi
+
 say "Starting: $BIN${args[*]:+ ${args[*]}} serve $*"
 exec "$BIN" "${args[@]}" serve "$@"
