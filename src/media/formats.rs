@@ -15,6 +15,8 @@ pub struct Format {
     pub gets: &'static str,
     /// Why it is refused: the media job's failure reason.
     pub refused: Option<&'static str>,
+    /// A camera RAW: thumbnails from its embedded JPEG preview (`raw.rs`).
+    pub raw: bool,
 }
 
 const STILL: &str = "thumbnails, size as displayed (EXIF orientation), EXIF date with offset, camera, GPS; CLIP tags and search";
@@ -26,6 +28,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: STILL,
         refused: None,
+        raw: false,
     },
     Format {
         name: "HEIC / HEIF (iPhone)",
@@ -33,6 +36,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "as JPEG; grids put together, a burst gives its primary picture, rotation and mirror from the file (`irot`/`imir`, else EXIF)",
         refused: None,
+        raw: false,
     },
     Format {
         name: "AVIF",
@@ -40,6 +44,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "as HEIC",
         refused: None,
+        raw: false,
     },
     Format {
         name: "PNG",
@@ -47,6 +52,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "as JPEG where the file carries EXIF (an `eXIf` chunk); transparency on white",
         refused: None,
+        raw: false,
     },
     Format {
         name: "WebP",
@@ -54,6 +60,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "as JPEG where the file carries EXIF; transparency on white",
         refused: None,
+        raw: false,
     },
     Format {
         name: "TIFF",
@@ -61,6 +68,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "as JPEG (up to 64 MB for EXIF)",
         refused: None,
+        raw: false,
     },
     Format {
         name: "GIF",
@@ -68,6 +76,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "thumbnails of the first frame, size; CLIP tags and search",
         refused: None,
+        raw: false,
     },
     Format {
         name: "BMP",
@@ -75,6 +84,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "thumbnails, size; CLIP tags and search",
         refused: None,
+        raw: false,
     },
     Format {
         name: "Video (MP4, MOV, MKV, WebM, AVI, 3GP)",
@@ -82,18 +92,18 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Video,
         gets: "thumbnails of a frame (ffmpeg), duration, size as displayed (rotation), creation date, GPS (ISO 6709); CLIP tags and search on the frame",
         refused: None,
+        raw: false,
     },
     Format {
-        name: "RAW (DNG, CR2, CR3, NEF, ARW, RAF, ORF, RW2, PEF, SRW)",
+        name: "RAW (DNG incl. Apple ProRAW, CR2, CR3, NEF, ARW, RAF, ORF, RW2, PEF, SRW)",
         exts: &[
             "dng", "cr2", "cr3", "nef", "nrw", "arw", "srf", "sr2", "raf", "orf", "rw2", "pef",
             "srw",
         ],
         kind: MediaKind::Image,
-        gets: "",
-        refused: Some(
-            "RAW photos are not read yet (their embedded previews will be); the file itself is kept and downloads unchanged",
-        ),
+        gets: "thumbnails from the largest embedded JPEG preview (the sensor data is not developed), size of that preview as displayed, EXIF date with offset, camera, GPS from the RAW; a RAW without a preview fails with that reason",
+        refused: None,
+        raw: true,
     },
     Format {
         name: "JPEG XL",
@@ -101,6 +111,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "",
         refused: Some("JPEG XL is not read: this server has no JPEG XL decoder"),
+        raw: false,
     },
     Format {
         name: "JPEG 2000",
@@ -108,6 +119,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "",
         refused: Some("JPEG 2000 is not read: this server has no JPEG 2000 decoder"),
+        raw: false,
     },
     Format {
         name: "Photoshop",
@@ -115,6 +127,7 @@ pub const FORMATS: &[Format] = &[
         kind: MediaKind::Image,
         gets: "",
         refused: Some("Photoshop documents are not read: their layers need Photoshop or GIMP"),
+        raw: false,
     },
 ];
 
@@ -172,7 +185,7 @@ mod tests {
             }
         }
         assert_eq!(by_ext("HEIC").map(|f| f.name), Some("HEIC / HEIF (iPhone)"));
-        assert!(by_ext("DNG").unwrap().refused.is_some());
+        assert!(by_ext("DNG").unwrap().raw);
         assert!(by_ext("txt").is_none());
     }
 

@@ -11,6 +11,7 @@ mod heif;
 pub mod jpeg;
 mod metadata;
 mod picture;
+mod raw;
 mod thumbs;
 mod tool;
 mod video;
@@ -19,6 +20,8 @@ mod video;
 mod tests;
 #[cfg(test)]
 mod tests_heif;
+#[cfg(test)]
+mod tests_raw;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -179,7 +182,12 @@ pub fn process_file(
     }
     let (info, large, small) = match kind {
         MediaKind::Image => {
-            let pic = picture::decode_picture(src, picture::Want::Fit(LARGE_PX), limits)?;
+            let want = picture::Want::Fit(LARGE_PX);
+            let pic = if format.is_some_and(|f| f.raw) {
+                picture::decode_raw_preview(src, want, limits)?
+            } else {
+                picture::decode_picture(src, want, limits)?
+            };
             let (w, h) = pic.displayed_size();
             let (large, small) = thumbs::make_pair(&pic)?;
             let f = pic.facts;

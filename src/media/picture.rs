@@ -83,6 +83,24 @@ pub(crate) fn decode_picture(
     }
 }
 
+/// A camera RAW's largest embedded JPEG preview, decoded as a JPEG is (reduced scale where that is
+/// enough), with the RAW's EXIF (`raw.rs`).
+pub(crate) fn decode_raw_preview(
+    path: &Path,
+    want: Want,
+    limits: &MediaLimits,
+) -> Result<Picture, MediaError> {
+    let bytes = std::fs::read(path).map_err(|e| io_error("reading image", path, e))?;
+    if bytes.is_empty() {
+        return Err(corrupt("the file is empty"));
+    }
+    let (jpeg, facts) = super::raw::preview(bytes)?;
+    let result = catch_unwind(AssertUnwindSafe(|| decode_jpeg(&jpeg, want, limits)));
+    let mut pic = result.map_err(|_| corrupt("the preview's decoder gave up"))??;
+    pic.facts = facts;
+    Ok(pic)
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

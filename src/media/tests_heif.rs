@@ -52,7 +52,7 @@ fn s(p: &Path) -> &str {
 
 /// The photo of the JPEG tests: 1600x1200 stored, red block top-left, EXIF orientation 6 (turn
 /// clockwise to show), 2024-02-29 12:30:15 +02:00, Canon EOS R6, Sydney.
-fn rotated_jpeg() -> Vec<u8> {
+pub(super) fn rotated_jpeg() -> Vec<u8> {
     jpeg_with_exif(
         &picture(1600, 1200),
         &exif_fields(6, "S", "E", Some("+02:00")),

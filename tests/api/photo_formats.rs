@@ -1,6 +1,8 @@
-//! Phone formats through the real server: HEIC made by Debian's `heif-enc` from a JPEG carrying EXIF,
-//! an iPhone-style grid HEIC with a rotation (re-muxed by `tests/fixtures/heif_remux.py`), AVIF;
-//! uploaded through the API and WebDAV, processed by the worker pool, read back as a user sees them.
+//! Phone and camera formats through the real server: HEIC made by Debian's `heif-enc` from a JPEG
+//! carrying EXIF, an iPhone-style grid HEIC with a rotation (re-muxed by
+//! `tests/fixtures/heif_remux.py`), AVIF, DNGs with and without a preview
+//! (`tests/fixtures/make_dng.py`); uploaded through the API and WebDAV, processed by the worker
+//! pool, read back as a user sees them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -267,7 +269,7 @@ async fn formats_it_cannot_read_fail_their_job_with_the_readme_reason() {
         .iter()
         .filter(|f| f.refused.is_some())
         .collect();
-    assert!(refused.len() >= 4);
+    assert!(refused.len() >= 3);
     let mut ids = Vec::new();
     for f in &refused {
         let name = format!("photo.{}", f.exts[0].to_uppercase());
@@ -301,4 +303,97 @@ async fn formats_it_cannot_read_fail_their_job_with_the_readme_reason() {
         assert_eq!(v["processing"], "failed", "{name}");
         assert_eq!(&app.download(&alice.token, id).await, body, "{name}");
     }
+}
+
+fn make_dng(dir: &Path, name: &str, preview: Option<&[u8]>) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make_dng.py");
+    let out = dir.join(name);
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).arg(&out);
+    if let Some(jpeg) = preview {
+        let p = dir.join(format!("{name}.preview.jpg"));
+        std::fs::write(&p, jpeg).unwrap();
+        cmd.arg("--preview").arg(p);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[tokio::test]
+async fn a_dng_shows_its_preview_and_one_without_says_why_not() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let with = make_dng(
+        dir.path(),
+        "IMG_0100.DNG",
+        Some(&jpeg_bytes(&stored_picture())),
+    );
+    let without = make_dng(dir.path(), "bare.dng", None);
+    for (name, p) in [("IMG_0100.DNG", &with), ("bare.dng", &without)] {
+        let r = app
+            .dav(
+                "PUT",
+                &format!("/dav/files/alice/{name}"),
+                "alice",
+                PASSWORD,
+            )
+            .body(std::fs::read(p).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    app.run_pending_jobs().await;
+
+    let v = file_by_name(&app, &alice.token, "IMG_0100.DNG").await;
+    assert_eq!(v["processing"], "done", "{v}");
+    let m = &v["media"];
+    assert_eq!(
+        (m["width"].as_i64(), m["height"].as_i64()),
+        (Some(1200), Some(1600))
+    );
+    assert_eq!(m["taken_at"], "2022-12-24T23:45:00.000Z");
+    assert_eq!(m["camera_model"], "iPhone 14 Pro");
+    assert!((m["gps_lat"].as_f64().unwrap() - 40.689_278).abs() < 1e-5);
+    assert!((m["gps_lon"].as_f64().unwrap() - -74.044_5).abs() < 1e-5);
+    let id = v["id"].as_str().unwrap();
+    let r = app
+        .get(
+            &format!("/api/files/{id}/thumbnail?size=small"),
+            &alice.token,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let img = image::load_from_memory(&r.bytes().await.unwrap())
+        .unwrap()
+        .into_rgb8();
+    assert_eq!(img.dimensions(), (192, 256));
+    assert!(
+        is_red(img.get_pixel(182, 10).0),
+        "turned by the DNG's orientation"
+    );
+    assert!(!is_red(img.get_pixel(10, 10).0));
+
+    let v = file_by_name(&app, &alice.token, "bare.dng").await;
+    assert_eq!(v["processing"], "failed", "{v}");
+    let id = v["id"].as_str().unwrap();
+    let (_, err) = app.job_state("media", id).unwrap();
+    let err = err.unwrap();
+    assert!(err.contains("without an embedded JPEG preview"), "{err}");
+    let admin = app.admin("root").await;
+    let jobs = app.get_json("/api/admin/jobs", &admin.token).await;
+    assert!(
+        jobs["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["file_id"] == id && f["last_error"] == err.as_str()),
+        "{jobs}"
+    );
+    assert_eq!(
+        app.download(&alice.token, id).await,
+        std::fs::read(&without).unwrap()
+    );
 }
