@@ -25,6 +25,8 @@ pub struct App {
     pub stats: Arc<Stats>,
     pub jobs: Arc<crate::jobs::Jobs>,
     pub semantic: Arc<crate::search::semantic::Semantic>,
+    /// Pictures for CLIP handed from the media job's decode to the CLIP job.
+    pub model_pixels: Arc<crate::jobs::pixels::ModelPixels>,
     /// Metrics and request limits (src/ops/).
     pub ops: Arc<crate::ops::Ops>,
 }
@@ -58,14 +60,19 @@ impl App {
         });
         let semantic = Arc::new(crate::search::semantic::Semantic::new(db.clone(), &config));
         let limits = crate::media::MediaLimits::from(&config.media);
+        // The CLIP job's pictures, from the media job's decode (64 MiB: ~330 photos).
+        let pixels = Arc::new(crate::jobs::pixels::ModelPixels::new(64 << 20));
         let handlers: Vec<Arc<dyn crate::jobs::JobHandler>> = vec![
             Arc::new(crate::jobs::media_job::MediaJob {
                 db: db.clone(),
                 volumes: store.volumes.clone(),
                 limits: limits.clone(),
+                pixels: pixels.clone(),
+                semantic: semantic.clone(),
             }),
             Arc::new(crate::jobs::clip_job::ClipJob {
                 db: db.clone(),
+                pixels: pixels.clone(),
                 volumes: store.volumes.clone(),
                 semantic: semantic.clone(),
                 limits,
@@ -95,6 +102,7 @@ impl App {
             stats: Default::default(),
             jobs,
             semantic,
+            model_pixels: pixels,
         };
         let _ = app.store.events.set(Arc::new(AppEvents {
             jobs: app.jobs.clone(),

@@ -12,6 +12,8 @@ use crate::storage::volumes::Volumes;
 
 pub struct ClipJob {
     pub db: Db,
+    /// Pictures the media job left from its decode (else the large thumbnail is decoded).
+    pub pixels: Arc<crate::jobs::pixels::ModelPixels>,
     pub volumes: Arc<Volumes>,
     pub semantic: Arc<Semantic>,
     pub limits: MediaLimits,
@@ -115,14 +117,22 @@ impl ClipJob {
             .volumes
             .online(&volume)
             .map_err(|e| JobError::retry(e.message))?;
-        let thumb = v.thumb_path(&node.owner_id, &blob, "large");
-        let img = crate::media::decode_for_model(&thumb, size, &self.limits).map_err(|e| {
-            if e.retryable() {
-                JobError::retry(e.message)
-            } else {
-                JobError::fatal(format!("reading the preview: {}", e.message))
+        let handed = self.pixels.take(&node.id, &blob);
+        // Made for this model's input size; smaller ones (a tiny original, or a model swapped
+        // for a larger input meanwhile) are decoded again from the thumbnail.
+        let img = match handed.filter(|img| img.width().min(img.height()) >= size) {
+            Some(img) => img,
+            None => {
+                let thumb = v.thumb_path(&node.owner_id, &blob, "large");
+                crate::media::decode_for_model(&thumb, size, &self.limits).map_err(|e| {
+                    if e.retryable() {
+                        JobError::retry(e.message)
+                    } else {
+                        JobError::fatal(format!("reading the preview: {}", e.message))
+                    }
+                })?
             }
-        })?;
+        };
         Ok(Some((
             Prepared {
                 node_id: node.id,

@@ -6,14 +6,19 @@ use std::sync::Arc;
 use crate::db::jobs::Job;
 use crate::db::media::MediaRow;
 use crate::db::{self, Db};
+use crate::jobs::pixels::ModelPixels;
 use crate::jobs::{JobError, JobHandler, KIND_CLIP, KIND_MEDIA};
 use crate::media::{MediaErrorKind, MediaKind, MediaLimits, ThumbTargets};
+use crate::search::semantic::Semantic;
 use crate::storage::volumes::Volumes;
 
 pub struct MediaJob {
     pub db: Db,
     pub volumes: Arc<Volumes>,
     pub limits: MediaLimits,
+    /// Where the picture for CLIP goes (from the same decode), when a model is loaded.
+    pub pixels: Arc<ModelPixels>,
+    pub semantic: Arc<Semantic>,
 }
 
 impl JobHandler for MediaJob {
@@ -58,25 +63,31 @@ impl MediaJob {
             MediaKind::Image => "image",
             MediaKind::Video => "video",
         };
-        let result = crate::media::process_file(&src, kind, &targets, &self.limits);
+        let model_side = self.semantic.loaded().map(|l| l.model.image_size());
+        let result =
+            crate::media::process_file_for_model(&src, kind, &targets, &self.limits, model_side);
+        let mut for_model = None;
         let (row, outcome) = match result {
-            Ok(info) => (
-                MediaRow {
-                    node_id: node.id.clone(),
-                    blob_id: blob.clone(),
-                    kind: kind_name.to_string(),
-                    width: info.width.map(i64::from),
-                    height: info.height.map(i64::from),
-                    duration_ms: info.duration_ms,
-                    taken_at: info.taken_at,
-                    camera_make: info.camera_make,
-                    camera_model: info.camera_model,
-                    gps_lat: info.gps_lat,
-                    gps_lon: info.gps_lon,
-                    thumb_format: Some("jpeg".into()),
-                },
-                Ok(()),
-            ),
+            Ok((info, pixels)) => {
+                for_model = pixels;
+                (
+                    MediaRow {
+                        node_id: node.id.clone(),
+                        blob_id: blob.clone(),
+                        kind: kind_name.to_string(),
+                        width: info.width.map(i64::from),
+                        height: info.height.map(i64::from),
+                        duration_ms: info.duration_ms,
+                        taken_at: info.taken_at,
+                        camera_make: info.camera_make,
+                        camera_model: info.camera_model,
+                        gps_lat: info.gps_lat,
+                        gps_lon: info.gps_lon,
+                        thumb_format: Some("jpeg".into()),
+                    },
+                    Ok(()),
+                )
+            }
             Err(e) if e.retryable() => return Err(JobError::retry(e.message)),
             Err(e) => {
                 // Not a picture we can read (corrupt, too large, unsupported): the file stays
@@ -114,6 +125,9 @@ impl MediaJob {
             db::jobs::enqueue_job(&tx, KIND_CLIP, &node.id, &node.owner_id, db::now_ms())?;
         }
         tx.commit().map_err(crate::error::AppError::from)?;
+        if let Some(img) = for_model {
+            self.pixels.put(&node.id, &blob, img);
+        }
         outcome
     }
 }

@@ -15,6 +15,7 @@ use crate::error::AppResult;
 
 pub mod clip_job;
 pub mod media_job;
+pub mod pixels;
 
 pub use crate::db::jobs::{JobCount, JobFailure, KIND_CLIP, KIND_MEDIA};
 

@@ -173,6 +173,20 @@ pub fn process_file(
     out: &ThumbTargets,
     limits: &MediaLimits,
 ) -> Result<MediaInfo, MediaError> {
+    process_file_for_model(src, kind, out, limits, None).map(|(info, _)| info)
+}
+
+/// `process_file`, and with `model_side` also the picture for the CLIP model from the same decode:
+/// what `decode_for_model` would give from the large thumbnail (shortest side between
+/// `model_side` and twice that, orientation applied), taken from the pixels before JPEG encoding,
+/// so an ingest decodes each original once.
+pub fn process_file_for_model(
+    src: &Path,
+    kind: MediaKind,
+    out: &ThumbTargets,
+    limits: &MediaLimits,
+    model_side: Option<u32>,
+) -> Result<(MediaInfo, Option<image::RgbImage>), MediaError> {
     let format = src
         .extension()
         .and_then(|e| e.to_str())
@@ -210,10 +224,32 @@ pub fn process_file(
             (info, frame, small)
         }
     };
+    let for_model = match model_side {
+        Some(side) => Some(reduce_for_model(&large, side)?),
+        None => None,
+    };
     let large = thumbs::encode_jpeg(&large, THUMB_QUALITY)?;
     let small = thumbs::encode_jpeg(&small, THUMB_QUALITY)?;
     thumbs::write_files_atomically(&[(&out.large, &large), (&out.small, &small)])?;
-    Ok(info)
+    Ok((info, for_model))
+}
+
+/// `rgb` with its shortest side brought down to `min_side` when it is more than twice that (a good
+/// filter; CLIP's own preprocessing then takes it to its input size).
+fn reduce_for_model(rgb: &image::RgbImage, min_side: u32) -> Result<image::RgbImage, MediaError> {
+    let min_side = min_side.max(1);
+    let (w, h) = (rgb.width(), rgb.height());
+    let short = w.min(h);
+    if short <= 2 * min_side {
+        return Ok(rgb.clone());
+    }
+    let scale = min_side as f64 / short as f64;
+    let (nw, nh) = if w <= h {
+        (min_side, ((h as f64 * scale).round() as u32).max(min_side))
+    } else {
+        (((w as f64 * scale).round() as u32).max(min_side), min_side)
+    };
+    thumbs::resize_rgb(rgb, nw, nh)
 }
 
 /// One JPEG thumbnail of an image, fitting `box_px` x `box_px`, orientation applied, never upscaled.
@@ -240,22 +276,6 @@ pub fn decode_for_model(
 ) -> Result<image::RgbImage, MediaError> {
     let min_side = min_side.max(1);
     let pic = picture::decode_picture(path, picture::Want::ShortSide(min_side), limits)?;
-    let (w, h) = (pic.rgb.width(), pic.rgb.height());
-    let short = w.min(h);
-    let rgb = if short > 2 * min_side {
-        let scale = min_side as f64 / short as f64;
-        let (nw, nh) = (
-            ((w as f64 * scale).round() as u32).max(min_side),
-            ((h as f64 * scale).round() as u32).max(min_side),
-        );
-        let (nw, nh) = if w <= h {
-            (min_side, nh)
-        } else {
-            (nw, min_side)
-        };
-        thumbs::resize_rgb(&pic.rgb, nw, nh)?
-    } else {
-        pic.rgb
-    };
+    let rgb = reduce_for_model(&pic.rgb, min_side)?;
     Ok(thumbs::orient(rgb, pic.facts.orientation))
 }

@@ -87,6 +87,9 @@ async fn pictures_are_tagged_and_found_by_what_they_show() {
     let alice = app.register("alice").await;
     let ids = upload_colours(&app, &alice.token).await;
     app.run_pending_jobs().await;
+    // The model was loaded when the media jobs ran: CLIP took each picture from their decode
+    // instead of decoding the large thumbnail again.
+    assert_eq!(app.app.model_pixels.taken(), ids.len() as u64);
 
     for (colour, id) in &ids {
         let v = app
@@ -289,6 +292,8 @@ async fn without_a_model_ai_jobs_wait_and_run_once_it_appears() {
         .await
         .unwrap();
     app.run_pending_jobs().await;
+    // No model when the media jobs ran: the CLIP job decoded the large thumbnails.
+    assert_eq!(app.app.model_pixels.taken(), 0);
     for (colour, id) in &ids {
         assert_eq!(app.job_state("clip", id).unwrap().0, "done");
         let v = app
