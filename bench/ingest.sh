@@ -97,6 +97,7 @@ immich() { # immich LABEL MODEL_DIR
 
 say "load before the run: $(cut -d' ' -f1-3 /proc/loadavg); results in $RUN"
 for round in $(seq 1 "$ROUNDS"); do
+  "$PY" bench/ingest_python.py floor "$PHOTOS" --workers "$WORKERS" >"$RUN/floor-$round.txt"
   for variant in f32 int8; do
     dir=$MODEL
     [ "$variant" = f32 ] || dir=$INT8
@@ -109,34 +110,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-# 5. The table: the best round of each (the VM's speed drifts; both sides are measured close together).
-"$PY" - "$RUN" "$N_PHOTOS" "$THREADS" "$WORKERS" "$BATCH" "$PRESET" <<'PY' | tee "$RUN/table.txt"
-import glob, sys
-run, n, threads, workers, batch, preset = sys.argv[1:7]
-def results(pattern):
-    out = []
-    for f in sorted(glob.glob(f"{run}/{pattern}")):
-        r = {}
-        for line in open(f):
-            if line.startswith("RESULT "):
-                k, v = line[7:].strip().split("=", 1)
-                r[k] = float(v)
-        out.append(r)
-    return out
-print(f"\nPhoto ingest, {n} photos of 12 MP (half HEIC), CLIP ViT-B/32 ({preset}), {threads} threads, "
-      f"{workers} workers, batch {batch}; best of {len(results('cv-f32-*.txt'))} rounds")
-print(f"{'':<44} {'photos/s':>9} {'total s':>8}   where the time goes")
-for v in ("f32", "int8"):
-    cv = max(results(f"cv-{v}-*.txt"), key=lambda r: r["cv_photos_per_s"])
-    py = max(results(f"py-{v}-*.txt"), key=lambda r: r["py_photos_per_s"])
-    ratio = cv["cv_photos_per_s"] / py["py_photos_per_s"]
-    print(f"{'Immich way (Pillow + Python ORT) ' + v:<44} {py['py_photos_per_s']:>9.2f} {py['py_total_s']:>8.2f}"
-          f"   thumbnails+EXIF {py['py_thumbs_s']:.2f} s, CLIP {py['py_clip_s']:.2f} s (model load {py['py_model_load_s']:.1f} s not counted)")
-    print(f"{'CloudVault (rclone upload included) ' + v:<44} {cv['cv_photos_per_s']:>9.2f} {cv['cv_total_s']:>8.2f}"
-          f"   upload {cv['cv_upload_s']:.2f} s, media jobs done at {cv['cv_media_done_s']:.2f} s, all at {cv['cv_total_s']:.2f} s;"
-          f" search: {int(cv['cv_search_hits'])} hits, semantic {int(cv['cv_search_semantic'])}")
-    print(f"{'  ratio ' + v:<44} {ratio:>8.2f}x   target >= 2x: {'PASS' if ratio >= 2 else 'MISS'}")
-print("all rounds (photos/s): " + "; ".join(
-    f"{side}-{v} " + "/".join(f"{r[key]:.2f}" for r in results(f"{side}-{v}-*.txt"))
-    for side, key in (("cv", "cv_photos_per_s"), ("py", "py_photos_per_s")) for v in ("f32", "int8")))
-PY
+# 5. The table: the best round of each (the VM's speed drifts; both sides are measured close
+#    together), the decode floor, and what the floor leaves possible.
+"$PY" bench/ingest_python.py table "$RUN" --photos "$N_PHOTOS" --threads "$THREADS" --workers "$WORKERS" \
+  --batch "$BATCH" --preset "$PRESET" | tee "$RUN/table.txt"
