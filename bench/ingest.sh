@@ -10,11 +10,13 @@
 #
 #   bench/ingest.sh                      24 photos, f32 and int8, 2 rounds
 #   N_PHOTOS=8 ROUNDS=1 PRESET=smoke bench/ingest.sh      quick check that the script works
+#   HEIC_EVERY=0 bench/ingest.sh         JPEGs only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 BENCH_DIR="${BENCH_DIR:-/tmp/cloudvault-ingestbench}"
 N_PHOTOS="${N_PHOTOS:-24}"
+HEIC_EVERY="${HEIC_EVERY:-2}"   # every 2nd photo HEIC; 0: JPEGs only
 ROUNDS="${ROUNDS:-2}"
 THREADS="${THREADS:-$(nproc)}"
 WORKERS="${WORKERS:-2}"
@@ -54,11 +56,11 @@ if [ ! -f "$INT8/config.json" ]; then
 fi
 
 # 3. The photos.
-PHOTOS="$BENCH_DIR/photos-$N_PHOTOS-$(stamp bench/ingest_python.py bench/make-photos.py)"
+PHOTOS="$BENCH_DIR/photos-$N_PHOTOS-heic$HEIC_EVERY-$(stamp bench/make-photos.py)"
 if [ ! -d "$PHOTOS" ]; then
   say "writing $N_PHOTOS photos of 12 MP (half HEIC) to $PHOTOS"
   rm -rf "$PHOTOS.tmp" "$PHOTOS.tmp.src"
-  "$PY" bench/ingest_python.py photos "$PHOTOS.tmp" --count "$N_PHOTOS"
+  "$PY" bench/ingest_python.py photos "$PHOTOS.tmp" --count "$N_PHOTOS" --heic-every "$HEIC_EVERY"
   mv "$PHOTOS.tmp" "$PHOTOS"
 fi
 
@@ -113,4 +115,4 @@ done
 # 5. The table: the best round of each (the VM's speed drifts; both sides are measured close
 #    together), the decode floor, and what the floor leaves possible.
 "$PY" bench/ingest_python.py table "$RUN" --photos "$N_PHOTOS" --threads "$THREADS" --workers "$WORKERS" \
-  --batch "$BATCH" --preset "$PRESET" | tee "$RUN/table.txt"
+  --batch "$BATCH" --preset "$PRESET" --heic-every "$HEIC_EVERY" | tee "$RUN/table.txt"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The helpers of bench/ingest.sh.
 
-  ingest_python.py photos OUT_DIR --count N      N 12 MP photos with EXIF (date with offset, camera,
-                                                 GPS), every second one HEIC (heif-enc from the JPEG)
+  ingest_python.py photos OUT_DIR --count N [--heic-every K]
+      N 12 MP photos with EXIF (date with offset, camera, GPS), every K-th one HEIC (heif-enc from
+      the JPEG; K = 2 by default, 0 for JPEGs only)
   ingest_python.py immich PHOTOS OUT --model DIR --threads T --workers W --batch B
       The same work the way Immich does it: Pillow (pillow-heif for HEIC) opens each original, reads
       its EXIF, turns it upright and writes a 1440-px JPEG preview and a 250-px WebP thumbnail
@@ -27,7 +28,7 @@ import time
 import urllib.request
 
 
-def make_photos(out, count):
+def make_photos(out, count, heic_every=2):
     import numpy as np
     from PIL import Image
 
@@ -50,7 +51,7 @@ def make_photos(out, count):
         gps[3], gps[4] = "E", (7.0, 15.0, float(i % 60))
         jpg = os.path.join(out, f"IMG_{i:04d}.jpg")
         im.save(jpg, quality=90, exif=exif.tobytes())
-        if i % 2 == 1:
+        if heic_every and i % heic_every == heic_every - 1:
             heic = os.path.join(out, f"IMG_{i:04d}.heic")
             subprocess.run(["heif-enc", "-q", "60", "-o", heic, jpg], check=True, stdout=subprocess.DEVNULL)
             os.remove(jpg)
@@ -254,7 +255,8 @@ def table(args):
             out.append(r)
         return out
 
-    print(f"\nPhoto ingest, {args.photos} photos of 12 MP (half HEIC), CLIP ViT-B/32 ({args.preset}), "
+    mix = "half HEIC" if args.heic_every == 2 else "JPEG only" if args.heic_every == 0 else f"every {args.heic_every}th HEIC"
+    print(f"\nPhoto ingest, {args.photos} photos of 12 MP ({mix}), CLIP ViT-B/32 ({args.preset}), "
           f"{args.threads} threads, {args.workers} workers, batch {args.batch}; "
           f"best of {len(results('cv-f32-*.txt'))} rounds")
     print(f"{'':<44} {'photos/s':>9} {'total s':>8}   where the time goes")
@@ -291,6 +293,7 @@ def main():
     a = sub.add_parser("photos")
     a.add_argument("out")
     a.add_argument("--count", type=int, default=24)
+    a.add_argument("--heic-every", type=int, default=2)
     b = sub.add_parser("immich")
     b.add_argument("photos")
     b.add_argument("out")
@@ -305,6 +308,7 @@ def main():
     t.add_argument("--workers", type=int, default=2)
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--preset", default="vit-b-32")
+    t.add_argument("--heic-every", type=int, default=2)
     f = sub.add_parser("floor")
     f.add_argument("photos")
     f.add_argument("--workers", type=int, default=2)
@@ -317,7 +321,7 @@ def main():
     c.add_argument("--expect", type=int, required=True)
     args = p.parse_args()
     if args.cmd == "photos":
-        make_photos(args.out, args.count)
+        make_photos(args.out, args.count, args.heic_every)
     elif args.cmd == "immich":
         immich(args)
     elif args.cmd == "floor":
