@@ -303,6 +303,39 @@ pub(crate) fn first_difference<'a>(have: &'a str, want: &'a str) -> (usize, &'a 
     )
 }
 
+/// Checks the README's text between `begin` and `end` against `want` (a table generated from the
+/// code); with `CLOUDVAULT_WRITE_DOCS=1` it rewrites that text instead. `what` names the table
+/// and its source in the failure message, `regenerate` the command that rewrites it.
+#[cfg(test)]
+pub(crate) fn check_readme_section(
+    begin: &str,
+    end: &str,
+    want: &str,
+    what: &str,
+    regenerate: &str,
+) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (Some(b), Some(e)) = (readme.find(begin), readme.find(end)) else {
+        panic!("README.md has no {begin} … {end} markers around its {what}");
+    };
+    let start = b + begin.len();
+    let have = readme[start..e].trim_matches('\n');
+    if have == want.trim_end_matches('\n') {
+        return;
+    }
+    if std::env::var_os("CLOUDVAULT_WRITE_DOCS").is_some_and(|v| v == "1") {
+        let updated = format!("{}\n{want}{}", &readme[..start], &readme[e..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    let (row, had, wanted) = first_difference(have, want);
+    panic!(
+        "README.md's {what} (first at row {row}):\n  README:   {had:?}\n  code:     {wanted:?}\n\
+         regenerate it with: {regenerate}",
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -356,27 +389,12 @@ mod tests {
     /// `cargo test --lib error_codes`; with `CLOUDVAULT_WRITE_DOCS=1` it rewrites the table.
     #[test]
     fn error_codes_table_in_the_readme_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-        let readme = std::fs::read_to_string(&path).unwrap();
-        let (Some(begin), Some(end)) = (readme.find(README_BEGIN), readme.find(README_END)) else {
-            panic!("README.md has no {README_BEGIN} … {README_END} markers around its error table");
-        };
-        let start = begin + README_BEGIN.len();
-        let have = readme[start..end].trim_matches('\n');
-        let want = readme_table();
-        if have == want.trim_end_matches('\n') {
-            return;
-        }
-        if std::env::var_os("CLOUDVAULT_WRITE_DOCS").is_some_and(|v| v == "1") {
-            let updated = format!("{}\n{want}{}", &readme[..start], &readme[end..]);
-            std::fs::write(&path, updated).unwrap();
-            return;
-        }
-        let (row, had, wanted) = first_difference(have, &want);
-        panic!(
-            "README.md's error table differs from src/error_code.rs (first at row {row}):\n  \
-             README:   {had:?}\n  registry: {wanted:?}\nregenerate it with: \
-             CLOUDVAULT_WRITE_DOCS=1 cargo test --lib error_codes",
+        check_readme_section(
+            README_BEGIN,
+            README_END,
+            &readme_table(),
+            "error table differs from src/error_code.rs",
+            "CLOUDVAULT_WRITE_DOCS=1 cargo test --lib error_codes",
         );
     }
 }

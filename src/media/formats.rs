@@ -192,29 +192,12 @@ mod tests {
     /// With `CLOUDVAULT_WRITE_DOCS=1` it rewrites the table.
     #[test]
     fn the_readme_formats_table_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-        let readme = std::fs::read_to_string(&path).unwrap();
-        let (Some(begin), Some(end)) = (readme.find(README_BEGIN), readme.find(README_END)) else {
-            panic!(
-                "README.md has no {README_BEGIN} … {README_END} markers around its formats table"
-            );
-        };
-        let start = begin + README_BEGIN.len();
-        let have = readme[start..end].trim_matches('\n');
-        let want = readme_table();
-        if have == want.trim_end_matches('\n') {
-            return;
-        }
-        if std::env::var_os("CLOUDVAULT_WRITE_DOCS").is_some_and(|v| v == "1") {
-            let updated = format!("{}\n{want}{}", &readme[..start], &readme[end..]);
-            std::fs::write(&path, updated).unwrap();
-            return;
-        }
-        let (row, had, wanted) = crate::error_code::first_difference(have, &want);
-        panic!(
-            "README.md's formats table differs from src/media/formats.rs (first at row {row}):\n  \
-             README:   {had:?}\n  list:     {wanted:?}\nregenerate it with: \
-             CLOUDVAULT_WRITE_DOCS=1 cargo test --lib media::formats",
+        crate::error_code::check_readme_section(
+            README_BEGIN,
+            README_END,
+            &readme_table(),
+            "formats table differs from src/media/formats.rs",
+            "CLOUDVAULT_WRITE_DOCS=1 cargo test --lib media::formats",
         );
     }
 }
