@@ -17,6 +17,9 @@ mod tool;
 mod video;
 
 #[cfg(test)]
+#[path = "../../tests/fixtures/photo_fixtures.rs"]
+mod photo_fixtures;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_heif;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use image::{ImageFormat, Rgb, RgbImage};
 
+use super::photo_fixtures::{ascii, field, rationals, splice_exif};
 use super::*;
 
 /// A picture with structure (gradients, a red block top-left) so resizes and turns are checkable.
@@ -184,43 +185,9 @@ fn portrait_and_tall_images_fit_their_boxes() {
     assert_aspect(sw, sh, 900, 3000);
 }
 
-/// A JPEG with an APP1 EXIF segment written by kamadak-exif's writer, spliced in after SOI.
+/// A JPEG of `img` carrying `fields` as EXIF.
 pub(super) fn jpeg_with_exif(img: &RgbImage, fields: &[exif::Field]) -> Vec<u8> {
-    let mut writer = exif::experimental::Writer::new();
-    for f in fields {
-        writer.push_field(f);
-    }
-    let mut tiff = Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).unwrap();
-    let tiff = tiff.into_inner();
-    let plain = jpeg_bytes(img, 90);
-    let mut out = plain[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
-    out.extend_from_slice(b"Exif\0\0");
-    out.extend_from_slice(&tiff);
-    out.extend_from_slice(&plain[2..]);
-    out
-}
-
-fn field(tag: exif::Tag, value: exif::Value) -> exif::Field {
-    exif::Field {
-        tag,
-        ifd_num: exif::In::PRIMARY,
-        value,
-    }
-}
-
-fn ascii(s: &str) -> exif::Value {
-    exif::Value::Ascii(vec![s.as_bytes().to_vec()])
-}
-
-fn rationals(v: &[(u32, u32)]) -> exif::Value {
-    exif::Value::Rational(
-        v.iter()
-            .map(|&(num, denom)| exif::Rational { num, denom })
-            .collect(),
-    )
+    splice_exif(&jpeg_bytes(img, 90), fields)
 }
 
 pub(super) fn exif_fields(

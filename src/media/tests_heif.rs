@@ -1,50 +1,15 @@
 //! HEIC and AVIF made by Debian's `heif-enc` from JPEGs carrying EXIF, and re-muxed into the shapes
 //! iPhones write (a grid of tiles with a rotation property, a burst) by `tests/fixtures/heif_remux.py`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use image::RgbImage;
 
+use super::photo_fixtures::{heif_enc, heif_remux};
 use super::tests::{
     exif_fields, jpeg_bytes, jpeg_size, jpeg_with_exif, load_jpeg, picture, targets,
 };
 use super::*;
-
-/// `heif-enc` (AVIF with `avif`) of `jpeg`, written as `dir/name`.
-fn heif_enc(dir: &Path, name: &str, jpeg: &[u8], avif: bool) -> PathBuf {
-    let src = dir.join(format!("{name}.src.jpg"));
-    std::fs::write(&src, jpeg).unwrap();
-    let out = dir.join(name);
-    let mut cmd = Command::new("heif-enc");
-    cmd.args(["-q", "70", "-o"]).arg(&out).arg(&src);
-    if avif {
-        cmd.arg("-A");
-    }
-    let o = cmd
-        .output()
-        .expect("heif-enc (Debian package libheif-examples) runs");
-    assert!(
-        o.status.success(),
-        "heif-enc: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
-
-fn remux(args: &[&str]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heif_remux.py");
-    let o = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "heif_remux {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -173,13 +138,13 @@ fn an_iphone_style_grid_with_a_rotation_is_one_picture_turned_once() {
     args.extend(tiles.iter().map(|t| s(t)));
     // irot 3 = 270° anticlockwise = the clockwise turn EXIF orientation 6 also says, as iPhones write.
     args.extend(["--irot", "3"]);
-    remux(&args);
+    heif_remux(&args);
     let (info, out) = process(&grid, &d.join("grid"));
     assert_upright_portrait(&info.unwrap(), &out, "grid + irot + EXIF 6");
 
     // The same turn on a single image: libheif applies it, EXIF is not applied again.
     let single = d.join("single.heic");
-    remux(&["single", s(&single), s(&donor), "--irot", "3"]);
+    heif_remux(&["single", s(&single), s(&donor), "--irot", "3"]);
     let (info, out) = process(&single, &d.join("single"));
     assert_upright_portrait(&info.unwrap(), &out, "irot + EXIF 6");
 }
@@ -191,7 +156,7 @@ fn a_burst_gives_its_primary_picture() {
     let first = heif_enc(d, "first.heic", &rotated_jpeg(), false);
     let other = heif_enc(d, "other.heic", &jpeg_bytes(&picture(640, 480), 90), false);
     let burst = d.join("burst.heic");
-    remux(&["burst", s(&burst), s(&first), s(&other), s(&other)]);
+    heif_remux(&["burst", s(&burst), s(&first), s(&other), s(&other)]);
     let (info, out) = process(&burst, &d.join("b"));
     assert_upright_portrait(&info.unwrap(), &out, "burst");
 }

@@ -2,26 +2,9 @@
 //! thumbnail in IFD0, raw image and JPEG preview in SubIFDs, EXIF and GPS), one without a preview,
 //! and a RAF (header pointing at the JPEG).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
+use super::photo_fixtures::make_dng;
 use super::tests::{jpeg_bytes, jpeg_size, load_jpeg, picture, targets};
 use super::*;
-
-fn make_dng(dir: &Path, name: &str, preview: Option<&[u8]>) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make_dng.py");
-    let out = dir.join(name);
-    let mut cmd = Command::new("python3");
-    cmd.arg(script).arg(&out);
-    if let Some(jpeg) = preview {
-        let p = dir.join(format!("{name}.preview.jpg"));
-        std::fs::write(&p, jpeg).unwrap();
-        cmd.arg("--preview").arg(p);
-    }
-    let o = cmd.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
 
 fn is_red(p: [u8; 3]) -> bool {
     p[0] > 170 && p[1] < 90 && p[2] < 120

@@ -21,6 +21,8 @@ mod install;
 mod media;
 mod ml;
 mod ops;
+#[path = "../fixtures/photo_fixtures.rs"]
+mod photo_fixtures;
 mod photo_formats;
 mod quota;
 mod security;

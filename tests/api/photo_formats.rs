@@ -5,12 +5,12 @@
 //! pool, read back as a user sees them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::photo_fixtures::{ascii, field, heif_enc, heif_remux, make_dng, rationals, splice_exif};
 
 /// 1600x1200 stored, a red block in the top-left quarter, the rest grey-blue.
 fn stored_picture() -> image::RgbImage {
@@ -21,26 +21,6 @@ fn stored_picture() -> image::RgbImage {
             image::Rgb([60, 110, 170])
         }
     })
-}
-
-fn field(tag: exif::Tag, value: exif::Value) -> exif::Field {
-    exif::Field {
-        tag,
-        ifd_num: exif::In::PRIMARY,
-        value,
-    }
-}
-
-fn ascii(s: &str) -> exif::Value {
-    exif::Value::Ascii(vec![s.as_bytes().to_vec()])
-}
-
-fn rationals(v: &[(u32, u32)]) -> exif::Value {
-    exif::Value::Rational(
-        v.iter()
-            .map(|&(num, denom)| exif::Rational { num, denom })
-            .collect(),
-    )
 }
 
 /// A JPEG of `img` with EXIF as an iPhone writes it: orientation 6 (turn clockwise to show), a date
@@ -58,37 +38,7 @@ fn jpeg_with_phone_exif(img: &image::RgbImage) -> Vec<u8> {
         field(Tag::GPSLongitudeRef, ascii("E")),
         field(Tag::GPSLongitude, rationals(&[(2, 1), (17, 1), (402, 10)])),
     ];
-    let mut writer = exif::experimental::Writer::new();
-    for f in &fields {
-        writer.push_field(f);
-    }
-    let mut tiff = std::io::Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).unwrap();
-    let tiff = tiff.into_inner();
-    let plain = jpeg_bytes(img);
-    let mut out = plain[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
-    out.extend_from_slice(b"Exif\0\0");
-    out.extend_from_slice(&tiff);
-    out.extend_from_slice(&plain[2..]);
-    out
-}
-
-fn heif_enc(dir: &Path, name: &str, jpeg: &[u8], avif: bool) -> PathBuf {
-    let src = dir.join(format!("{name}.jpg"));
-    std::fs::write(&src, jpeg).unwrap();
-    let out = dir.join(name);
-    let mut cmd = Command::new("heif-enc");
-    cmd.args(["-q", "70", "-o"]).arg(&out).arg(&src);
-    if avif {
-        cmd.arg("-A");
-    }
-    let o = cmd
-        .output()
-        .expect("heif-enc (Debian package libheif-examples) runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
+    splice_exif(&jpeg_bytes(img), &fields)
 }
 
 /// An iPhone-style HEIC: the stored picture as a 2x2 grid of HEVC tiles, `irot` turning it
@@ -108,13 +58,7 @@ fn grid_heic(dir: &Path, exif_from: &Path) -> PathBuf {
         args.push(t.display().to_string());
     }
     args.extend(["--irot".into(), "3".into()]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heif_remux.py");
-    let o = Command::new("python3")
-        .arg(script)
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    heif_remux(&args.iter().map(String::as_str).collect::<Vec<_>>());
     out
 }
 
@@ -303,21 +247,6 @@ async fn formats_it_cannot_read_fail_their_job_with_the_readme_reason() {
         assert_eq!(v["processing"], "failed", "{name}");
         assert_eq!(&app.download(&alice.token, id).await, body, "{name}");
     }
-}
-
-fn make_dng(dir: &Path, name: &str, preview: Option<&[u8]>) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make_dng.py");
-    let out = dir.join(name);
-    let mut cmd = Command::new("python3");
-    cmd.arg(script).arg(&out);
-    if let Some(jpeg) = preview {
-        let p = dir.join(format!("{name}.preview.jpg"));
-        std::fs::write(&p, jpeg).unwrap();
-        cmd.arg("--preview").arg(p);
-    }
-    let o = cmd.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
 }
 
 #[tokio::test]
