@@ -575,3 +575,14 @@ pub fn png_bytes(img: &image::RgbImage) -> Vec<u8> {
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
 }
+
+/// The entry for `file_id` among the failures of a `GET /api/admin/jobs` answer.
+pub fn job_failure(jobs: &Value, file_id: &str) -> Value {
+    jobs["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file_id"] == file_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{file_id} not among the failures of {jobs}"))
+}

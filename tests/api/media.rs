@@ -180,13 +180,7 @@ async fn broken_pictures_and_videos_fail_with_a_reason_and_stay_downloadable() {
             body,
             "{name} downloads unchanged"
         );
-        let failure = jobs["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["file_id"] == id.as_str())
-            .cloned();
-        let failure = failure.unwrap_or_else(|| panic!("{name} listed in {jobs}"));
+        let failure = job_failure(&jobs, id);
         assert_eq!(failure["file_name"], *name);
         assert_eq!(failure["username"], "alice");
         assert!(failure["last_error"].as_str().unwrap().len() > 5);

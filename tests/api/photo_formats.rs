@@ -189,13 +189,7 @@ async fn a_broken_heic_fails_its_job_with_a_reason_the_admin_sees() {
     assert!(err.starts_with("corrupt image: HEIF"), "{err}");
     let admin = app.admin("root").await;
     let jobs = app.get_json("/api/admin/jobs", &admin.token).await;
-    let failure = jobs["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["file_id"] == id)
-        .cloned()
-        .unwrap_or_else(|| panic!("listed in {jobs}"));
+    let failure = job_failure(&jobs, id);
     assert_eq!(failure["file_name"], "IMG_0003.HEIC");
     assert_eq!(failure["last_error"], err.as_str());
     let r = app
@@ -233,13 +227,7 @@ async fn formats_it_cannot_read_fail_their_job_with_the_readme_reason() {
         let (state, err) = app.job_state("media", id).unwrap();
         assert_eq!(state, "failed", "{name}");
         assert_eq!(err.as_deref(), Some(*why), "{name}");
-        let failure = jobs["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["file_id"] == id.as_str())
-            .cloned()
-            .unwrap_or_else(|| panic!("{name} listed in {jobs}"));
+        let failure = job_failure(&jobs, id);
         assert_eq!(failure["last_error"], *why);
         let v = app
             .get_json(&format!("/api/files/{id}"), &alice.token)
@@ -313,14 +301,7 @@ async fn a_dng_shows_its_preview_and_one_without_says_why_not() {
     assert!(err.contains("without an embedded JPEG preview"), "{err}");
     let admin = app.admin("root").await;
     let jobs = app.get_json("/api/admin/jobs", &admin.token).await;
-    assert!(
-        jobs["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["file_id"] == id && f["last_error"] == err.as_str()),
-        "{jobs}"
-    );
+    assert_eq!(job_failure(&jobs, id)["last_error"], err.as_str());
     assert_eq!(
         app.download(&alice.token, id).await,
         std::fs::read(&without).unwrap()
