@@ -135,7 +135,11 @@ if [ "${CLOUDVAULT_AI:-1}" != 0 ]; then
   # On a terminal the download shows its progress bar (and an error its own line); otherwise
   # only the one-line summary below is printed.
   if [ -t 2 ]; then model_err=/dev/stderr; else model_err=$model_log; fi
-  if "$BIN" "${loc_args[@]}" "${fetch_args[@]}" >"$model_log" 2>>"$model_err"; then
+  # Already there (ONNX Runtime and the model load): no download, no re-hashing 600 MB, no
+  # network, so an offline machine with the model copied in is not told it is missing.
+  if "$BIN" "${loc_args[@]}" model status >/dev/null 2>&1; then
+    say "AI: CLIP model ready (already installed)"
+  elif "$BIN" "${loc_args[@]}" "${fetch_args[@]}" >"$model_log" 2>>"$model_err"; then
     say "AI: CLIP model ready ($(grep -m1 -o 'model .* ready in [^ ]*' "$model_log" || echo installed))"
   else
     why=$(grep -m1 -oE 'cannot reach [^:]+|checksum mismatch|No space left on device' "$model_log" || tail -n 1 "$model_log" | cut -c1-160)
