@@ -46,18 +46,8 @@ PY="$VENV/bin/python"
 ORT_LIB="$(scripts/fetch-onnxruntime.sh "$BENCH_DIR/onnxruntime")"
 
 # 3. The model (random weights, exact architecture) and its int8 copy; rebuilt when the scripts change.
-MODEL="$BENCH_DIR/models/ViT-B-32__$PRESET-$(stamp bench/make-clip-model.py)"
-if [ ! -f "$MODEL/config.json" ]; then
-  say "building the $PRESET CLIP model in $MODEL"
-  rm -rf "$MODEL.tmp"
-  "$PY" bench/make-clip-model.py --preset "$PRESET" "$MODEL.tmp" >&2
-  mv "$MODEL.tmp" "$MODEL"
-fi
-INT8="$MODEL-int8-$(stamp scripts/quantize-model.py)"
-if [ ! -f "$INT8/config.json" ]; then
-  say "quantizing to $INT8"
-  "$PY" scripts/quantize-model.py "$MODEL" "$INT8" 2>&1 | grep -v "pre-processing" >&2
-fi
+source bench/lib/clip_models.sh
+clip_models
 
 # 4. Photo-like JPEGs.
 PHOTOS="$BENCH_DIR/photos-$N_IMAGES-$(stamp bench/make-photos.py)"

@@ -42,18 +42,8 @@ ORT_LIB="$(scripts/fetch-onnxruntime.sh "$BENCH_DIR/onnxruntime")"
 
 # 2. The model (random weights, exact architecture) and its int8 copy, shared with bench/clip.sh's
 #    recipe; rebuilt when the scripts change.
-MODEL="$BENCH_DIR/models/ViT-B-32__$PRESET-$(stamp bench/make-clip-model.py)"
-if [ ! -f "$MODEL/config.json" ]; then
-  say "building the $PRESET CLIP model in $MODEL"
-  rm -rf "$MODEL.tmp"
-  "$PY" bench/make-clip-model.py --preset "$PRESET" "$MODEL.tmp" >&2
-  mv "$MODEL.tmp" "$MODEL"
-fi
-INT8="$MODEL-int8-$(stamp scripts/quantize-model.py)"
-if [ ! -f "$INT8/config.json" ]; then
-  say "quantizing to $INT8"
-  "$PY" scripts/quantize-model.py "$MODEL" "$INT8" 2>&1 | grep -v "pre-processing" >&2
-fi
+source bench/lib/clip_models.sh
+clip_models
 
 # 3. The photos.
 PHOTOS="$BENCH_DIR/photos-$N_PHOTOS-heic$HEIC_EVERY-$(stamp bench/make-photos.py)"
