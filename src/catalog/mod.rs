@@ -15,6 +15,9 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::Store;
 use crate::store::processing::wants_media;
 
+pub mod live;
+pub use live::LivePartner;
+
 /// Where a file stands with its media processing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
@@ -31,6 +34,8 @@ pub struct FileDetails {
     pub tags: Vec<TagRow>,
     /// None: not a picture or video.
     pub processing: Option<Processing>,
+    /// The other half when this file is half of a Live Photo.
+    pub live: Option<LivePartner>,
 }
 
 impl FileDetails {
@@ -90,32 +95,38 @@ pub async fn file_details(store: &Store, node: &Node) -> AppResult<FileDetails> 
                     }
                 }
             };
+            let live = live::partner(c, &n)?;
             Ok(FileDetails {
                 media,
                 tags,
                 processing,
+                live,
             })
         })
         .await
 }
 
-/// Current media rows of a page of nodes, by node id.
-pub async fn media_of(store: &Store, nodes: &[Node]) -> AppResult<HashMap<String, MediaRow>> {
-    let wanted: Vec<(String, Option<String>)> = nodes
-        .iter()
-        .filter(|n| !n.is_dir())
-        .map(|n| (n.id.clone(), n.blob_id.clone()))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(HashMap::new());
+/// What a listing shows of each file beyond the node: its current media row and its Live Photo
+/// partner, by node id.
+#[derive(Debug, Default)]
+pub struct PageFacts {
+    pub media: HashMap<String, MediaRow>,
+    pub live: HashMap<String, LivePartner>,
+}
+
+/// The [`PageFacts`] of a page of nodes (a listing, search hits, a tag's files).
+pub async fn page_facts(store: &Store, nodes: &[Node]) -> AppResult<PageFacts> {
+    let files: Vec<Node> = nodes.iter().filter(|n| !n.is_dir()).cloned().collect();
+    if files.is_empty() {
+        return Ok(PageFacts::default());
     }
     store
         .db
         .run(move |c| {
-            let ids: Vec<&str> = wanted.iter().map(|(id, _)| id.as_str()).collect();
+            let ids: Vec<&str> = files.iter().map(|n| n.id.as_str()).collect();
             let blobs: HashMap<&str, &Option<String>> =
-                wanted.iter().map(|(id, b)| (id.as_str(), b)).collect();
-            Ok(db::media::find_media_of(c, &ids)?
+                files.iter().map(|n| (n.id.as_str(), &n.blob_id)).collect();
+            let media = db::media::find_media_of(c, &ids)?
                 .into_iter()
                 .filter(|m| {
                     blobs
@@ -123,7 +134,14 @@ pub async fn media_of(store: &Store, nodes: &[Node]) -> AppResult<HashMap<String
                         .is_some_and(|b| b.as_deref() == Some(m.blob_id.as_str()))
                 })
                 .map(|m| (m.node_id.clone(), m))
-                .collect())
+                .collect();
+            let mut live = HashMap::new();
+            for n in files.iter().filter(|n| live::may_be_live(&n.name)) {
+                if let Some(p) = live::partner(c, n)? {
+                    live.insert(n.id.clone(), p);
+                }
+            }
+            Ok(PageFacts { media, live })
         })
         .await
 }

@@ -69,3 +69,38 @@ pub fn find_media_of(conn: &Connection, node_ids: &[&str]) -> AppResult<Vec<Medi
     }
     Ok(out)
 }
+
+/// A file in a folder whose name starts with `<stem>.`, with its media row if any (the candidates
+/// for the other half of a Live Photo). Names are compared exactly, so this is a range on the
+/// `nodes_sibling_name` index: `stem.` ≤ name < `stem/` ('/' follows '.' and is never in a name).
+#[derive(Debug, Clone)]
+pub struct StemSibling {
+    pub id: String,
+    pub name: String,
+    pub blob_id: Option<String>,
+    pub media: Option<MediaRow>,
+}
+
+pub fn files_with_stem(conn: &Connection, parent: &str, stem: &str) -> AppResult<Vec<StemSibling>> {
+    let (lo, hi) = (format!("{stem}."), format!("{stem}/"));
+    let mut st = conn.prepare_cached(
+        "SELECT n.id AS nid, n.name AS nname, n.blob_id AS nblob, m.*
+           FROM nodes n LEFT JOIN media m ON m.node_id = n.id
+          WHERE n.parent_id = ?1 AND n.name >= ?2 AND n.name < ?3
+            AND n.kind = 'file' AND n.trashed_at IS NULL
+          ORDER BY n.name",
+    )?;
+    let rows = st.query_map(rusqlite::params![parent, lo, hi], |r| {
+        let has_media: Option<String> = r.get("node_id")?;
+        Ok(StemSibling {
+            id: r.get("nid")?,
+            name: r.get("nname")?,
+            blob_id: r.get("nblob")?,
+            media: match has_media {
+                Some(_) => Some(from_row(r)?),
+                None => None,
+            },
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -75,11 +75,11 @@ pub async fn list(
         .store
         .list_folder(&user.id, folder, q.sort, descending, limit, offset)
         .await?;
-    let media = crate::catalog::media_of(&app.store, &listing.items).await?;
+    let facts = crate::catalog::page_facts(&app.store, &listing.items).await?;
     let items: Vec<FileResponse> = listing
         .items
         .iter()
-        .map(|n| FileResponse::with_media(n, media.get(&n.id)))
+        .map(|n| FileResponse::listed(n, &facts))
         .collect();
     let path = listing.path.iter().map(PathEntryResponse::from).collect();
     Ok(Json(ListingResponse {

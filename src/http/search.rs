@@ -37,12 +37,12 @@ pub async fn search(
         crate::search::service::search(&app.store, &app.semantic, &user.id, &query, limit, offset)
             .await?;
     let nodes: Vec<_> = found.items.iter().map(|h| h.node.clone()).collect();
-    let media = crate::catalog::media_of(&app.store, &nodes).await?;
+    let facts = crate::catalog::page_facts(&app.store, &nodes).await?;
     let items = found
         .items
         .iter()
         .map(|h| SearchHitResponse {
-            file: FileResponse::with_media(&h.node, media.get(&h.node.id)),
+            file: FileResponse::listed(&h.node, &facts),
             score: h.score,
             reasons: h.reasons.iter().map(SearchReasonResponse::from).collect(),
         })

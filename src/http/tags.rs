@@ -52,10 +52,10 @@ pub async fn files(
     let (limit, offset) = page(q)?;
     let (nodes, total) =
         crate::catalog::files_with_tag(&app.store, &user.id, &tag, limit, offset).await?;
-    let media = crate::catalog::media_of(&app.store, &nodes).await?;
+    let facts = crate::catalog::page_facts(&app.store, &nodes).await?;
     let items: Vec<FileResponse> = nodes
         .iter()
-        .map(|n| FileResponse::with_media(n, media.get(&n.id)))
+        .map(|n| FileResponse::listed(n, &facts))
         .collect();
     Ok(Json(TagFilesResponse {
         tag: crate::catalog::parse_tag(&tag)?,

@@ -307,3 +307,195 @@ async fn a_dng_shows_its_preview_and_one_without_says_why_not() {
         std::fs::read(&without).unwrap()
     );
 }
+
+/// A `secs`-second clip as an iPhone's Live Photo half or a phone video (QuickTime or MP4).
+fn video(dir: &Path, name: &str, secs: u32) -> PathBuf {
+    let path = dir.join(name);
+    let format = if name.to_lowercase().ends_with(".mov") {
+        "mov"
+    } else {
+        "mp4"
+    };
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=duration={secs}:size=320x240:rate=15"))
+        .args(["-pix_fmt", "yuv420p", "-f", format])
+        .arg(&path)
+        .output()
+        .expect("ffmpeg is installed (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+async fn dav_put(app: &TestApp, name: &str, body: Vec<u8>) {
+    let r = app
+        .dav(
+            "PUT",
+            &format!("/dav/files/alice/{name}"),
+            "alice",
+            PASSWORD,
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "PUT {name}: {}", r.status());
+}
+
+async fn dav_move(app: &TestApp, from: &str, to: &str) {
+    let r = app
+        .dav(
+            "MOVE",
+            &format!("/dav/files/alice/{from}"),
+            "alice",
+            PASSWORD,
+        )
+        .header("destination", format!("/dav/files/alice/{to}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "MOVE {from} {to}");
+}
+
+/// `(live_video_id, live_photo_id)` of every file of the root listing, by name.
+async fn live_links(app: &TestApp, token: &str) -> Vec<(String, Value, Value)> {
+    let listing = app.get_json("/api/files/?limit=1000", token).await;
+    let mut out: Vec<_> = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["live_video_id"].clone(),
+                f["live_photo_id"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test]
+async fn a_live_photo_is_its_still_with_its_clip_and_the_pair_follows_every_change() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = jpeg_with_phone_exif(&stored_picture());
+    let heic = heif_enc(dir.path(), "IMG_0001.HEIC", &jpeg, false);
+    let clip = video(dir.path(), "IMG_0001.MOV", 3);
+    let long = video(dir.path(), "holiday.mp4", 12);
+    // As the iPhone's Files app or rclone copies them: the still and the clip side by side; and a
+    // photo that shares its name with a long video (not a Live Photo).
+    dav_put(&app, "IMG_0001.HEIC", std::fs::read(&heic).unwrap()).await;
+    dav_put(&app, "IMG_0001.MOV", std::fs::read(&clip).unwrap()).await;
+    dav_put(&app, "holiday.jpg", jpeg.clone()).await;
+    dav_put(&app, "holiday.mp4", std::fs::read(&long).unwrap()).await;
+    app.run_pending_jobs().await;
+
+    let still = file_by_name(&app, &alice.token, "IMG_0001.HEIC").await;
+    let mov = file_by_name(&app, &alice.token, "IMG_0001.MOV").await;
+    let (still_id, mov_id) = (still["id"].as_str().unwrap(), mov["id"].as_str().unwrap());
+    assert_eq!(still["live_video_id"], mov_id, "{still}");
+    assert!(still.get("live_photo_id").is_none());
+    assert_eq!(mov["live_photo_id"], still_id, "{mov}");
+    assert!(mov.get("live_video_id").is_none());
+    // The still is a photo like any other (upright, EXIF), the clip a video with its frame.
+    assert_eq!(still["media"]["kind"], "image");
+    assert_eq!(
+        (
+            still["media"]["width"].as_i64(),
+            still["media"]["height"].as_i64()
+        ),
+        (Some(1200), Some(1600))
+    );
+    assert_eq!(still["media"]["taken_at"], "2023-07-14T19:05:09.000Z");
+    assert_eq!(mov["media"]["kind"], "video");
+    assert!(
+        (2_500..=3_500).contains(&mov["media"]["duration_ms"].as_i64().unwrap()),
+        "{mov}"
+    );
+    assert_eq!(mov["has_thumbnail"], true);
+    // The viewer plays the clip from its bytes, with Range requests.
+    let r = app
+        .client
+        .get(app.url(&format!("/api/files/{mov_id}/download?inline=true")))
+        .bearer_auth(&alice.token)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        r.bytes().await.unwrap(),
+        std::fs::read(&clip).unwrap()[..100]
+    );
+
+    let paired = |links: &[(String, Value, Value)]| -> Vec<(String, bool, bool)> {
+        links
+            .iter()
+            .map(|(n, v, p)| (n.clone(), v.is_string(), p.is_string()))
+            .collect()
+    };
+    let expect_pair = vec![
+        ("IMG_0001.HEIC".to_string(), true, false),
+        ("IMG_0001.MOV".to_string(), false, true),
+        ("holiday.jpg".to_string(), false, false),
+        ("holiday.mp4".to_string(), false, false),
+    ];
+    let links = live_links(&app, &alice.token).await;
+    assert_eq!(paired(&links), expect_pair);
+    assert_eq!(links[0].1, mov_id);
+    assert_eq!(links[1].2, still_id);
+
+    // Renaming the clip away parts them; naming it back pairs them again (nothing is stored).
+    dav_move(&app, "IMG_0001.MOV", "IMG_0001.edited.MOV").await;
+    let apart = live_links(&app, &alice.token).await;
+    assert!(
+        apart.iter().all(|(_, v, p)| v.is_null() && p.is_null()),
+        "{apart:?}"
+    );
+    dav_move(&app, "IMG_0001.edited.MOV", "IMG_0001.MOV").await;
+    assert_eq!(paired(&live_links(&app, &alice.token).await), expect_pair);
+
+    // The still in the trash: the clip stands alone (and is not hidden); restored, paired again.
+    crate::trash::api_delete(&app, &alice, still_id).await;
+    let m = app
+        .get_json(&format!("/api/files/{mov_id}"), &alice.token)
+        .await;
+    assert!(m.get("live_photo_id").is_none(), "{m}");
+    let r = crate::trash::restore(&app, &alice, still_id, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(paired(&live_links(&app, &alice.token).await), expect_pair);
+
+    // A clip overwritten by a long video is a video of its own, at once and after its job.
+    dav_put(&app, "IMG_0001.MOV", std::fs::read(&long).unwrap()).await;
+    let s = app
+        .get_json(&format!("/api/files/{still_id}"), &alice.token)
+        .await;
+    assert!(s.get("live_video_id").is_none(), "{s}");
+    app.run_pending_jobs().await;
+    let s = app
+        .get_json(&format!("/api/files/{still_id}"), &alice.token)
+        .await;
+    assert!(s.get("live_video_id").is_none(), "{s}");
+
+    // Another folder's clip of the same name is not this photo's.
+    let other = app.mkdir(&alice.token, None, "other").await;
+    let other_id = other["id"].as_str().unwrap();
+    app.upload_one(
+        &alice.token,
+        &format!("?folder={other_id}"),
+        "IMG_0002.MOV",
+        std::fs::read(&clip).unwrap(),
+    )
+    .await;
+    dav_put(&app, "IMG_0002.HEIC", std::fs::read(&heic).unwrap()).await;
+    app.run_pending_jobs().await;
+    let s = file_by_name(&app, &alice.token, "IMG_0002.HEIC").await;
+    assert!(s.get("live_video_id").is_none(), "{s}");
+}

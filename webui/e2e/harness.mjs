@@ -165,10 +165,14 @@ export function makePhotos(dir) {
   })
 }
 
-/** A short video (MPEG-4 part 2, which every ffmpeg build encodes): { name, path, bytes }. */
-export function makeVideo(dir, name, seconds) {
+/**
+ * A short video: { name, path, bytes }. MPEG-4 part 2 by default (every ffmpeg build encodes it);
+ * `h264` for one the browser plays (Debian's ffmpeg has libx264, Debian's Chromium plays H.264).
+ */
+export function makeVideo(dir, name, seconds, { h264 = false } = {}) {
   const path = join(dir, name)
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=10:duration=${seconds}`, '-c:v', 'mpeg4', '-y', path])
+  const codec = h264 ? ['-c:v', 'libx264', '-pix_fmt', 'yuv420p'] : ['-c:v', 'mpeg4']
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=10:duration=${seconds}`, ...codec, '-y', path])
   if (r.status !== 0) throw new Error(`ffmpeg ${name}: ${r.stderr}`)
   return { name, path, bytes: readFileSync(path) }
 }

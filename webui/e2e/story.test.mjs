@@ -337,6 +337,52 @@ describe('CloudVault in a real browser', () => {
     await page.locator('[data-testid=file-item][data-name="sunset.jpg"]').waitFor()
   })
 
+  it('a Live Photo is one tile marked LIVE, the viewer plays its clip, and a delete takes the clip along', { skip: !EXPECT_THUMBNAILS && 'CLOUDVAULT_E2E_EXPECT_THUMBNAILS=0 (the pair needs the clip read by ffmpeg)' }, async () => {
+    const page = alice.page
+    // As an iPhone's photos arrive: the still and its clip under one name.
+    const clip = makeVideo(tmp, 'IMG_0100.MOV', 2, { h264: true })
+    await alice.api.uploadMany(alice.holiday, [['IMG_0100.JPG', readFileSync(photos[1].path)], [clip.name, clip.bytes]])
+    const tile = page.locator('[data-testid=file-item][data-name="IMG_0100.JPG"]')
+    await until('the LIVE mark (once the server has read the clip)', async () => {
+      await page.reload()
+      await tile.waitFor()
+      return (await tile.getByTestId('live-badge').count()) === 1
+    }, 60_000, 1000)
+    // One tile: the clip is inside the still's.
+    assert.equal(await page.locator('[data-testid=file-item][data-name="IMG_0100.MOV"]').count(), 0)
+    const listed = await alice.api.list(alice.holiday)
+    const [still, mov] = ['IMG_0100.JPG', 'IMG_0100.MOV'].map((n) => listed.find((i) => i.name === n))
+    assert.equal(still.live_video_id, mov.id)
+    assert.equal(mov.live_photo_id, still.id)
+
+    await tile.getByRole('button', { name: 'Open IMG_0100.JPG' }).click()
+    await page.locator('h1', { hasText: 'IMG_0100.JPG' }).waitFor()
+    // It plays once on opening, from the clip's bytes, and stands on the still when it ends.
+    const video = page.getByTestId('live-video')
+    await video.waitFor()
+    assert.match(await video.getAttribute('src'), new RegExp(`/api/files/${mov.id}/download`))
+    await until('the clip to play through', async () => (await video.count()) === 0, 20_000)
+    assert.equal(await page.getByTestId('live-button').getAttribute('aria-pressed'), 'false')
+    await page.getByTestId('live-button').click()
+    await until('the clip to play', () => page.getByTestId('live-video').evaluate((v) => v.currentTime > 0 && !v.error).catch(() => false), 10_000)
+    await page.getByTestId('exif').getByText('Live Photo').waitFor()
+    await shot(page, 'viewer-live-photo')
+    await page.keyboard.press('Escape')
+
+    await select(page, 'IMG_0100.JPG')
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Delete' }).click()
+    await page.getByRole('dialog').getByText('with its Live Photo clip').waitFor()
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
+    await until('both halves in the Trash', async () => {
+      const t = await alice.api.call('GET', '/api/trash?limit=100&offset=0')
+      return t.items.map((i) => i.name).sort().join() === 'IMG_0100.JPG,IMG_0100.MOV'
+    })
+    assert.ok(!(await alice.api.list(alice.holiday)).some((i) => i.name.startsWith('IMG_0100')))
+    await alice.api.call('DELETE', '/api/trash')
+    await page.reload()
+    await page.locator('[data-testid=file-item][data-name="sunset.jpg"]').waitFor()
+  })
+
   it('deletes a file to the Trash, undoes it, deletes it again and empties the Trash; the quota bar follows', async () => {
     const page = alice.page
     const beach = (await alice.api.list(alice.holiday)).find((i) => i.name === 'beach day.jpg')

@@ -8,7 +8,7 @@ use ts_rs::TS;
 use super::rfc3339;
 use crate::catalog::MediaRow;
 use crate::catalog::TagRow;
-use crate::catalog::{FileDetails, Processing};
+use crate::catalog::{FileDetails, LivePartner, PageFacts, Processing};
 use crate::error::ErrorCode;
 use crate::search::service::Reason;
 use crate::store::Node;
@@ -58,6 +58,14 @@ pub struct FileResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub processing: Option<Option<Processing>>,
+    /// On the still of a Live Photo: the id of its clip (a short video of the same name beside it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub live_video_id: Option<String>,
+    /// On the clip of a Live Photo: the id of its still.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub live_photo_id: Option<String>,
 }
 
 #[derive(Serialize, TS)]
@@ -117,19 +125,29 @@ pub fn tags_response(tags: &[TagRow]) -> Vec<TagResponse> {
 }
 
 impl FileResponse {
-    /// A listing entry: with its media summary when the current body has one.
-    pub fn with_media(n: &Node, media: Option<&MediaRow>) -> Self {
+    /// A listing entry: with its media summary when the current body has one, and its Live
+    /// Photo partner.
+    pub fn listed(n: &Node, facts: &PageFacts) -> Self {
+        FileResponse::with_media(n, facts.media.get(&n.id), facts.live.get(&n.id))
+    }
+
+    fn with_media(n: &Node, media: Option<&MediaRow>, live: Option<&LivePartner>) -> Self {
         let mut r = FileResponse::from(n);
         if let Some(m) = media {
             r.has_thumbnail = m.thumb_format.is_some();
             r.media = Some(MediaResponse::from(m));
         }
+        match live {
+            Some(LivePartner::Clip(id)) => r.live_video_id = Some(id.clone()),
+            Some(LivePartner::Still(id)) => r.live_photo_id = Some(id.clone()),
+            None => {}
+        }
         r
     }
 
-    /// The single-file view: media, tags and processing state.
+    /// The single-file view: media, tags, processing state and Live Photo partner.
     pub fn with_details(n: &Node, d: &FileDetails) -> Self {
-        let mut r = FileResponse::with_media(n, d.media.as_ref());
+        let mut r = FileResponse::with_media(n, d.media.as_ref(), d.live.as_ref());
         if !n.is_dir() {
             r.tags = Some(tags_response(&d.tags));
             r.processing = Some(d.processing);
@@ -155,6 +173,8 @@ impl From<&Node> for FileResponse {
             media: None,
             tags: None,
             processing: None,
+            live_video_id: None,
+            live_photo_id: None,
         }
     }
 }

@@ -229,6 +229,14 @@ export type FileItem = {
    * On `GET /api/files/{id}` of a file: null when it is not a picture or video.
    */
   processing?: Processing | null,
+  /**
+   * On the still of a Live Photo: the id of its clip (a short video of the same name beside it).
+   */
+  live_video_id?: string,
+  /**
+   * On the clip of a Live Photo: the id of its still.
+   */
+  live_photo_id?: string,
 };
 
 /**

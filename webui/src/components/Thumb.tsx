@@ -36,6 +36,20 @@ export function VideoBadge({ file, compact = false }: { file: FileItem; compact?
   )
 }
 
+/** On a Live Photo's tile: the still has a short clip (shown in the viewer). */
+export function LiveBadge({ file, compact = false }: { file: FileItem; compact?: boolean }) {
+  if (!file.live_video_id) return null
+  return (
+    <span
+      className={`pointer-events-none absolute rounded bg-white/85 font-semibold tracking-wide text-slate-800 ${compact ? 'left-0.5 top-0.5 px-0.5 text-[8px]' : 'right-1.5 top-1.5 px-1.5 py-0.5 text-[10px]'}`}
+      data-testid="live-badge"
+      aria-label="Live Photo"
+    >
+      LIVE
+    </span>
+  )
+}
+
 export function FileIcon({ file, className = 'h-10 w-10' }: { file: FileItem; className?: string }) {
   const kind = file.kind === 'folder' ? 'folder' : /^image\//.test(file.content_type ?? '') ? 'image' : /^video\//.test(file.content_type ?? '') ? 'video' : 'file'
   const paths: Record<string, string> = {

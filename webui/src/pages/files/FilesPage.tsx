@@ -2,15 +2,17 @@
 // multi-select with rename/move/delete/download, new folders, and uploads by picker or by
 // dropping files from the desktop. A delete moves items to the trash, with "Undo" in a toast;
 // an upload onto a taken name asks Replace (the old content becomes a version) or Keep both;
-// a name that differs from a sibling only in case is allowed, with a warning.
-import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react'
+// a name that differs from a sibling only in case is allowed, with a warning. A Live Photo is one
+// tile (the still, marked LIVE); its clip goes along when the still is deleted, moved or renamed.
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react'
 import { errorText } from '../../api/client'
 import { downloadUrl } from '../../api/routes'
 import type { SortBy } from '../../api/local-types'
 import type { FileItem, Listing } from '../../api/types'
-import { FileIcon, isMediaLike, isVideo, Thumb, VideoBadge } from '../../components/Thumb'
+import { FileIcon, isMediaLike, isVideo, LiveBadge, Thumb, VideoBadge } from '../../components/Thumb'
 import { Dialog, ErrorText, Spinner } from '../../components/ui'
 import { formatBytes, formatDate, formatDuration } from '../../lib/format'
+import { clipNameFor, hideLiveClips, withLiveClips } from '../../lib/live'
 import { caseTwins, caseWarning, planUploads, renameSelection, type UploadPlan } from '../../lib/names'
 import { Link, navigate } from '../../lib/router'
 import { api, refreshMe, toast, uploads } from '../../store/app'
@@ -165,7 +167,9 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
       else n.add(id)
       return n
     })
-  const chosen = items.filter((i) => selected.has(i.id))
+  // What the page shows: a Live Photo's clip is inside its still's tile.
+  const shown = useMemo(() => hideLiveClips(items), [items])
+  const chosen = shown.filter((i) => selected.has(i.id))
 
   async function runAll(what: string, list: FileItem[], f: (i: FileItem) => Promise<unknown>) {
     let failed = 0
@@ -185,7 +189,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
   }
 
   async function deleteItems(list: FileItem[]) {
-    const { trashed, gone, failed } = await moveToTrash(api, list)
+    const { trashed, gone, failed } = await moveToTrash(api, withLiveClips(list, items))
     for (const f of failed) toast(`Delete ${f.item.name}: ${errorText(f.error)}`, 'error')
     if (gone.length) toast(`Deleted ${gone.length === 1 ? `“${gone[0].name}”` : `${gone.length} items`} for good (this server has no trash)`)
     setDialog(null)
@@ -208,6 +212,18 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
         },
       },
     })
+  }
+
+  /** A renamed Live Photo's clip follows its still's new name (else the two would part). */
+  async function renameClipOf(still: FileItem, name: string) {
+    const clip = still.live_video_id ? items.find((i) => i.id === still.live_video_id) : undefined
+    const clipName = clip && clipNameFor(name, clip)
+    if (!clip || !clipName || clipName === clip.name) return
+    try {
+      await api.rename(clip.id, clipName)
+    } catch (e) {
+      toast(`The Live Photo's clip ${clip.name} keeps its name: ${errorText(e)}`, 'error')
+    }
   }
 
   const folderName = listing ? (listing.path.length <= 1 ? 'My files' : listing.folder.name) : ''
@@ -285,7 +301,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           <span className="mr-auto text-sm font-medium" data-testid="selection-count">
             {chosen.length} selected
           </span>
-          <button type="button" className="btn" disabled={!chosen.some((c) => c.kind === 'file')} onClick={() => chosen.filter((c) => c.kind === 'file').forEach(triggerDownload)}>
+          <button type="button" className="btn" disabled={!chosen.some((c) => c.kind === 'file')} onClick={() => withLiveClips(chosen, items).filter((c) => c.kind === 'file').forEach(triggerDownload)}>
             Download
           </button>
           <button type="button" className="btn" disabled={chosen.length !== 1} onClick={() => setDialog({ kind: 'rename', item: chosen[0] })}>
@@ -314,12 +330,12 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
             <input
               type="checkbox"
               id="select-all"
-              checked={items.length > 0 && chosen.length === items.length}
-              onChange={(e) => setSelected(e.target.checked ? new Set(items.map((i) => i.id)) : new Set())}
+              checked={shown.length > 0 && chosen.length === shown.length}
+              onChange={(e) => setSelected(e.target.checked ? new Set(shown.map((i) => i.id)) : new Set())}
             />
             <label htmlFor="select-all">Select all</label>
             <span className="ml-auto" data-testid="item-count">
-              {listing.total} item{listing.total === 1 ? '' : 's'}
+              {listing.total - (items.length - shown.length)} item{listing.total - (items.length - shown.length) === 1 ? '' : 's'}
             </span>
           </div>
           {items.length === 0 ? (
@@ -328,7 +344,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
             </div>
           ) : (
             <VirtualItems
-              items={items}
+              items={shown}
               view={view}
               label={`Contents of ${folderName}`}
               keyOf={(item) => item.id}
@@ -369,6 +385,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           onClose={() => setDialog(null)}
           onSubmit={async (name) => {
             await api.rename(dialog.item.id, name)
+            await renameClipOf(dialog.item, name)
             setDialog(null)
             setSelected(new Set())
             setReloadKey((k) => k + 1)
@@ -380,14 +397,15 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           count={dialog.items.length}
           exclude={new Set(dialog.items.map((i) => i.id))}
           onClose={() => setDialog(null)}
-          onMove={(dest) => runAll('Move', dialog.items, (i) => api.move(i.id, dest))}
+          onMove={(dest) => runAll('Move', withLiveClips(dialog.items, items), (i) => api.move(i.id, dest))}
         />
       )}
       {dialog?.kind === 'delete' && (
         <Dialog title={`Delete ${dialog.items.length} item${dialog.items.length > 1 ? 's' : ''}?`} onClose={() => setDialog(null)}>
           <p className="text-sm text-slate-700">
             {dialog.items.length === 1 ? dialog.items[0].name : `${dialog.items.length} items`}
-            {dialog.items.some((i) => i.kind === 'folder') ? ' and everything inside' : ''} will move to the Trash. You can restore{' '}
+            {dialog.items.some((i) => i.kind === 'folder') ? ' and everything inside' : ''}
+            {dialog.items.some((i) => i.live_video_id) ? (dialog.items.length === 1 ? ' (with its Live Photo clip)' : ' (with the clips of the Live Photos)') : ''} will move to the Trash. You can restore{' '}
             {dialog.items.length === 1 ? 'it' : 'them'} from there until the Trash deletes {dialog.items.length === 1 ? 'it' : 'them'} for good (after 30 days unless your administrator set another period); until then{' '}
             {dialog.items.length === 1 ? 'it still counts' : 'they still count'} toward your storage.
           </p>
@@ -421,6 +439,7 @@ function GridCell({ item, selected, onToggle }: { item: FileItem; selected: bool
           <div className="relative flex min-h-0 w-full flex-1">
             <Thumb file={item} className="min-h-0 w-full flex-1 bg-slate-50" />
             <VideoBadge file={item} />
+            <LiveBadge file={item} />
           </div>
         )}
         <span className="block truncate px-2 pt-1.5 text-sm font-medium" title={item.name}>
@@ -442,6 +461,7 @@ function ListRow({ item, selected, onToggle }: { item: FileItem; selected: boole
         <div className="relative shrink-0">
           <Thumb file={item} className="h-10 w-10 rounded" />
           <VideoBadge file={item} compact />
+          <LiveBadge file={item} compact />
         </div>
       )}
       <button type="button" className="min-w-0 flex-1 truncate text-left text-sm font-medium hover:underline" onClick={() => openItem(item)} title={item.name}>

@@ -2,7 +2,8 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { ApiError } from '../../api/client'
 import type { SearchReason, SearchResponse } from '../../api/types'
-import { Thumb, VideoBadge } from '../../components/Thumb'
+import { LiveBadge, Thumb, VideoBadge } from '../../components/Thumb'
+import { hideLiveClips } from '../../lib/live'
 import { ErrorText, PageTitle, Spinner } from '../../components/ui'
 import { Link, navigate } from '../../lib/router'
 import { useStore } from '../../lib/store'
@@ -13,6 +14,12 @@ export function reasonText(r: SearchReason): string {
   if (r.kind === 'semantic') return `looks like it${r.score != null ? ` (${r.score.toFixed(2)})` : ''}`
   if (r.kind === 'tag') return `tagged “${r.tag}”`
   return 'name matches'
+}
+
+/** A Live Photo's clip found beside its still is shown as the still's. */
+function withoutLiveClips(items: SearchResponse['items']): SearchResponse['items'] {
+  const keep = new Set(hideLiveClips(items.map((i) => i.file)).map((f) => f.id))
+  return items.filter((i) => keep.has(i.file.id))
 }
 
 export function SearchPage({ query }: { query: string }) {
@@ -74,12 +81,13 @@ export function SearchPage({ query }: { query: string }) {
             {result.total} result{result.total === 1 ? '' : 's'} for “{result.query}”
           </p>
           <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5 [&>li]:min-w-0">
-            {result.items.map(({ file, reasons }) => (
+            {withoutLiveClips(result.items).map(({ file, reasons }) => (
               <li key={file.id} className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
                 <Link href={file.kind === 'folder' ? `/files/${file.id}` : `/view/${file.id}`} className="block">
                   <div className="relative">
                     <Thumb file={file} className="aspect-square w-full bg-slate-50" />
                     <VideoBadge file={file} />
+                    <LiveBadge file={file} />
                   </div>
                   <span className="block truncate px-2 pt-1.5 text-sm font-medium" title={file.name}>{file.name}</span>
                 </Link>

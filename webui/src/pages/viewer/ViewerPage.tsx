@@ -1,13 +1,15 @@
 // The file viewer: the large preview of a picture or video (the original while the preview is
 // not ready; an icon for other files), EXIF details, tags to add and remove, the file's earlier
-// versions (download, restore), and ← / → to go through the pictures of the folder.
-import { useEffect, useState, type FormEvent } from 'react'
+// versions (download, restore), and ← / → to go through the pictures of the folder. A Live Photo
+// plays its clip once when opened and again with its LIVE button; its clip is not a stop of its own.
+import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { ApiError, errorText } from '../../api/client'
 import { downloadUrl, thumbnailUrl } from '../../api/routes'
 import type { FileItem, FileTag } from '../../api/types'
 import { FileIcon, isMediaLike } from '../../components/Thumb'
 import { ErrorText, Spinner } from '../../components/ui'
 import { formatBytes } from '../../lib/format'
+import { hideLiveClips } from '../../lib/live'
 import { Versions } from './Versions'
 import { Link, navigate } from '../../lib/router'
 import { api, toast } from '../../store/app'
@@ -33,7 +35,7 @@ function Preview({ file }: { file: FileItem }) {
     // Played from the file itself (Range requests), the thumbnail as its poster.
     return <video controls preload="metadata" poster={thumbnailUrl(file.id, 'large')} src={downloadUrl(file.id, true)} className="max-h-[75vh] w-full" data-testid="viewer-video" />
   }
-  return (
+  const still = (
     <img
       src={src}
       alt={file.name}
@@ -47,6 +49,49 @@ function Preview({ file }: { file: FileItem }) {
       }}
     />
   )
+  return file.live_video_id ? <LivePhoto file={file} clipId={file.live_video_id} still={still} /> : still
+}
+
+/** The still, with its clip played over it (muted, as phones do): once on opening, then on LIVE. */
+function LivePhoto({ file, clipId, still }: { file: FileItem; clipId: string; still: JSX.Element }) {
+  const [playing, setPlaying] = useState(true)
+  const video = useRef<HTMLVideoElement>(null)
+  useEffect(() => setPlaying(true), [file.id])
+  return (
+    <div className="relative w-full">
+      {still}
+      {playing && (
+        <video
+          ref={video}
+          key={clipId}
+          src={downloadUrl(clipId, true)}
+          autoPlay
+          muted
+          playsInline
+          className="absolute inset-0 h-full w-full object-contain"
+          data-testid="live-video"
+          onEnded={() => setPlaying(false)}
+          onError={() => setPlaying(false)}
+        />
+      )}
+      <button
+        type="button"
+        className="absolute left-2 top-2 rounded bg-white/85 px-2 py-0.5 text-xs font-semibold tracking-wide text-slate-800 shadow"
+        aria-pressed={playing}
+        aria-label={playing ? 'Stop the Live Photo' : 'Play the Live Photo'}
+        data-testid="live-button"
+        onClick={() => {
+          if (!playing) setPlaying(true)
+          else {
+            video.current?.pause()
+            setPlaying(false)
+          }
+        }}
+      >
+        LIVE
+      </button>
+    </div>
+  )
 }
 
 function Details({ file }: { file: FileItem }) {
@@ -59,6 +104,7 @@ function Details({ file }: { file: FileItem }) {
   if (m?.taken_at) rows.push(['Taken', new Date(m.taken_at).toLocaleString()])
   if (m?.camera_make || m?.camera_model) rows.push(['Camera', [m.camera_make, m.camera_model].filter(Boolean).join(' ')])
   if (m?.duration_ms) rows.push(['Duration', `${Math.round(m.duration_ms / 1000)} s`])
+  if (file.live_video_id) rows.push(['Live Photo', 'with a short clip (LIVE plays it)'])
   if (m?.gps_lat != null && m?.gps_lon != null) rows.push(['Location', `${m.gps_lat.toFixed(5)}, ${m.gps_lon.toFixed(5)}`])
   rows.push(['Modified', new Date(file.modified_at).toLocaleString()])
   return (
@@ -69,6 +115,14 @@ function Details({ file }: { file: FileItem }) {
           <dd className="break-words">{v}</dd>
         </div>
       ))}
+      {file.live_photo_id && (
+        <p className="col-span-2 text-sm">
+          The clip of a{' '}
+          <Link href={`/view/${file.live_photo_id}`} className="link" data-testid="live-still-link">
+            Live Photo
+          </Link>
+        </p>
+      )}
       {file.processing === 'pending' && <p className="col-span-2 text-xs text-slate-500">Still being processed: details and tags appear soon.</p>}
     </dl>
   )
@@ -167,7 +221,7 @@ export default function ViewerPage({ fileId }: { fileId: string }) {
         setFile(f)
         if (f.parent_id && !siblings.some((s) => s.id === f.id)) {
           const l = await api.listFiles(f.parent_id, 'name', 'asc', 1000, 0)
-          setSiblings(l.items.filter(isMediaLike))
+          setSiblings(hideLiveClips(l.items).filter(isMediaLike))
         }
       })
       .catch(setError)
