@@ -140,6 +140,7 @@ fn bench_model(
     let opts = ClipOptions {
         threads: args.threads,
         batch_size: args.batch,
+        ..ClipOptions::default()
     };
     let t = Instant::now();
     let model = ClipModel::load_with(dir, &opts, &tuning_from_env())
@@ -260,6 +261,7 @@ fn main() {
             &ClipOptions {
                 threads: 1,
                 batch_size: 1,
+                ..ClipOptions::default()
             },
         )
         .unwrap();

@@ -251,7 +251,9 @@ expect_log A '^==> AI: ONNX Runtime ready \(.*/data-A/onnxruntime/libonnxruntime
 expect_log A '^==> AI: CLIP model ready \(model ViT-B-32__openai ready in .*/data-A/models/ViT-B-32__openai\)' "that the model was fetched from the mirror"
 status=$("$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/cloudvault" --data "$WORK/data-A" model status 2>&1) \
   || { printf '%s\n' "$status" >&2; fail "A: cloudvault model status does not load ONNX Runtime and the fetched model"; }
-pass "A: start.sh installed ONNX Runtime and the model from the mirror; model status loads both"
+expect_log A '^==> AI: weights: the server runs (int8|float32): int8 is .* ms a picture, float32 ' "which weights the server runs, measured on this CPU"
+grep -q '^weights: \(int8\|float32\) (int8 is ' <<<"$status" || { printf '%s\n' "$status" >&2; fail "A: model status does not say which weights it loads and why"; }
+pass "A: start.sh installed ONNX Runtime and the model from the mirror (weights measured on this CPU); model status loads both"
 kill "$MIRROR_PID" 2>/dev/null || true
 wait "$MIRROR_PID" 2>/dev/null || true
 MIRROR_PID=''

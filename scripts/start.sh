@@ -113,8 +113,8 @@ fi
 [ -n "$data_dir" ] || data_dir=${CLOUDVAULT_DATA_DIR:-}
 
 # 6. The AI (auto-tags, search by description), optional: everything else works without it.
-#    ONNX Runtime from PyPI's onnxruntime wheel, then the CLIP model from Hugging Face, each
-#    skipped when already there. Where a download is not possible, one line says what is missing
+#    ONNX Runtime from PyPI's onnxruntime wheel, then the CLIP model from Hugging Face and its
+#    int8 copy (kept when it is faster on this CPU, measured), each skipped when already there. Where a download is not possible, one line says what is missing
 #    and the command that adds it later; the server picks both up then, without a restart.
 #    CLOUDVAULT_AI=0 skips this step; CLOUDVAULT_MODEL_BASE_URL (and
 #    CLOUDVAULT_MODEL_ALLOW_UNVERIFIED=1 for a mirror without checksums) fetch from a mirror.
@@ -141,6 +141,8 @@ if [ "${CLOUDVAULT_AI:-1}" != 0 ]; then
     say "AI: CLIP model ready (already installed)"
   elif "$BIN" "${loc_args[@]}" "${fetch_args[@]}" >"$model_log" 2>>"$model_err"; then
     say "AI: CLIP model ready ($(grep -m1 -o 'model .* ready in [^ ]*' "$model_log" || echo installed))"
+    # Which weights the server runs (int8 when measured faster on this CPU) and why.
+    ! grep -q '^weights: ' "$model_log" || say "AI: $(grep -m1 '^weights: ' "$model_log")"
   else
     why=$(grep -m1 -oE 'cannot reach [^:]+|checksum mismatch|No space left on device' "$model_log" || tail -n 1 "$model_log" | cut -c1-160)
     [ -n "$why" ] || why="the error is above"

@@ -186,6 +186,20 @@ pub enum ModelCommand {
         /// Accept files the server sends without a checksum (a plain mirror you trust).
         #[arg(long)]
         allow_unverified: bool,
+        /// Which weights the server runs: auto makes an int8 copy and keeps it when it is faster
+        /// on this CPU (measured); int8 or float32 decide by hand.
+        #[arg(long, value_enum, default_value = "auto")]
+        weights: crate::ml::WeightsSetting,
+    },
+    /// Make the int8 copy of an installed model's encoders, measure it against float32 on this
+    /// CPU, and record which one the server runs (<model>/weights.json). Restart to switch.
+    Int8 {
+        /// Model folder instead of [ml] model_dir.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// auto: the faster one (when the embeddings agree); int8 or float32: by hand.
+        #[arg(long, value_enum, default_value = "auto")]
+        weights: crate::ml::WeightsSetting,
     },
     /// Check that ONNX Runtime and the model load, and show what they are (exit 1 if not).
     Status {
@@ -624,7 +638,9 @@ fn model(config: Config, command: ModelCommand) -> anyhow::Result<ExitCode> {
             dest,
             base_url,
             allow_unverified,
-        } => model_fetch(&config, name, dest, base_url, allow_unverified),
+            weights,
+        } => model_fetch(&config, name, dest, base_url, allow_unverified, weights),
+        ModelCommand::Int8 { dir, weights } => model_int8(&config, dir, weights),
         ModelCommand::Status { dir } => model_status(&config, dir),
         ModelCommand::List => model_list(&config),
     }
@@ -636,6 +652,7 @@ fn model_fetch(
     dest: Option<PathBuf>,
     base_url: String,
     allow_unverified: bool,
+    weights: crate::ml::WeightsSetting,
 ) -> anyhow::Result<ExitCode> {
     use crate::ml;
     let configured = config.ml_model_dir();
@@ -663,7 +680,23 @@ fn model_fetch(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = rt.block_on(ml::fetch::fetch_model(&opts))?;
+    // The int8 copy and the choice are made before the model is put in place, so a server waiting
+    // for the model loads the chosen weights the first time (no restart).
+    load_runtime_quietly(config);
+    let mut prepared = None;
+    let report = rt.block_on(ml::fetch::fetch_model_then(&opts, |staged| {
+        let p = ml::weights::make_and_choose(
+            &staged.files,
+            staged.staging,
+            &name,
+            &config.ml.clip_options(),
+            weights,
+            true,
+        )?;
+        let written = p.written.clone();
+        prepared = Some(p);
+        Ok(written)
+    }))?;
     let fetched: u64 = report
         .files
         .iter()
@@ -682,12 +715,80 @@ fn model_fetch(
         dest.display(),
         human(fetched as i64)
     );
+    if let Some(p) = &prepared {
+        say_weights(p, config);
+    }
     if dest != configured {
         println!(
             "to use it, set in the config:\n  [ml]\n  model_dir = \"{}\"",
             dest.display()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads ONNX Runtime when it is installed, to measure int8 against float32; silent when not.
+fn load_runtime_quietly(config: &Config) {
+    if let Some(lib) =
+        crate::ml::find_runtime_in(config.ml.onnxruntime.as_deref(), &config.data_dir)
+        && let Err(e) = crate::ml::init_runtime(&lib)
+    {
+        eprintln!("onnxruntime: {e}");
+    }
+}
+
+/// One line: which weights the server runs and why (and when the config overrides the choice).
+fn say_weights(p: &crate::ml::weights::Prepared, config: &Config) {
+    use crate::ml::WeightsSetting;
+    match (&p.choice, &p.not_measured) {
+        (Some(c), _) => println!("weights: the server runs {}: {}", c.weights, c.why),
+        (None, Some(why)) => println!(
+            "weights: the server runs float32: {why}; once it is installed, compare them with `cloudvault model int8`"
+        ),
+        (None, None) => {}
+    }
+    if config.ml.weights != WeightsSetting::Auto {
+        println!(
+            "note: [ml] weights = \"{}\" in the config overrides this choice",
+            match config.ml.weights {
+                WeightsSetting::Float32 => "float32",
+                _ => "int8",
+            }
+        );
+    }
+}
+
+fn model_int8(
+    config: &Config,
+    dir: Option<PathBuf>,
+    weights: crate::ml::WeightsSetting,
+) -> anyhow::Result<ExitCode> {
+    use crate::ml;
+    let dir = dir.unwrap_or_else(|| config.ml_model_dir());
+    let files = ml::ModelFiles::in_dir(&dir);
+    files.check()?;
+    load_runtime_quietly(config);
+    if weights == ml::WeightsSetting::Auto && !ml::runtime_ready() {
+        anyhow::bail!(
+            "ONNX Runtime is not installed, so int8 cannot be measured against float32: install it \
+             (scripts/fetch-onnxruntime.sh {}) or choose by hand with --weights int8",
+            config.data_dir.join("onnxruntime").display()
+        );
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let p = ml::weights::make_and_choose(
+        &files,
+        &dir,
+        &name,
+        &config.ml.clip_options(),
+        weights,
+        true,
+    )?;
+    say_weights(&p, config);
+    println!("a running server keeps the weights it loaded until it is restarted");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -717,14 +818,18 @@ fn model_status(config: &Config, dir: Option<PathBuf>) -> anyhow::Result<ExitCod
         ml::ModelFiles::in_dir(&dir).check().map(|()| None)
     };
     match loaded {
-        Ok(Some(m)) => println!(
-            "model: {} ({}: {}-dim embeddings, {}px pictures, {} text tokens)",
-            dir.display(),
-            m.id(),
-            m.dim(),
-            m.image_size(),
-            m.context_length()
-        ),
+        Ok(Some(m)) => {
+            println!(
+                "model: {} ({}: {}-dim embeddings, {}px pictures, {} text tokens)",
+                dir.display(),
+                m.id(),
+                m.dim(),
+                m.image_size(),
+                m.context_length()
+            );
+            let (w, why) = m.weights();
+            println!("weights: {w} ({why})");
+        }
         Ok(None) => println!(
             "model: {} (files present; not loaded without ONNX Runtime)",
             dir.display()

@@ -122,6 +122,9 @@ pub struct MlConfig {
     pub batch_size: usize,
     /// Label file for auto-tags. Default: the built-in copy of `config/labels.txt`.
     pub labels: Option<PathBuf>,
+    /// `auto` (what `model fetch` measured faster on this CPU, in `<model>/weights.json`),
+    /// `float32` or `int8`.
+    pub weights: crate::ml::WeightsSetting,
 }
 
 impl Default for MlConfig {
@@ -132,6 +135,7 @@ impl Default for MlConfig {
             threads: 0,
             batch_size: 8,
             labels: None,
+            weights: crate::ml::WeightsSetting::Auto,
         }
     }
 }
@@ -165,6 +169,7 @@ impl MlConfig {
         crate::ml::ClipOptions {
             threads: self.threads,
             batch_size: self.batch_size,
+            weights: self.weights,
         }
     }
 }
@@ -335,6 +340,12 @@ impl Config {
         }
         if let Some(v) = var("CLOUDVAULT_ML_ONNXRUNTIME") {
             config.ml.onnxruntime = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("CLOUDVAULT_ML_WEIGHTS") {
+            use clap::ValueEnum;
+            config.ml.weights = crate::ml::WeightsSetting::from_str(&v, true).map_err(|_| {
+                anyhow::anyhow!("CLOUDVAULT_ML_WEIGHTS={v:?}: want auto, float32 or int8")
+            })?;
         }
         if let Some(v) = var("CLOUDVAULT_FFMPEG") {
             config.media.ffmpeg = PathBuf::from(v);

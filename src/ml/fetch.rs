@@ -99,8 +99,26 @@ pub fn file_url(base: &str, name: &str, file: &str) -> String {
     }
 }
 
+/// The verified model between download and install: each file in the staging folder when it was
+/// downloaded, else already in the destination.
+pub struct Staged<'a> {
+    pub staging: &'a Path,
+    pub files: ModelFiles,
+}
+
 /// Downloads every file of the model into `opts.dest` (see the module docs).
 pub async fn fetch_model(opts: &FetchOptions) -> anyhow::Result<FetchReport> {
+    fetch_model_then(opts, |_| Ok(Vec::new())).await
+}
+
+/// [`fetch_model`], calling `prepare` once every file is verified and before any is put in place:
+/// it may write more files into the staging folder (the int8 copy, `weights.json`) and returns
+/// their relative paths, which are installed first, so the model is complete (the visual encoder,
+/// the last file, in place) only with them.
+pub async fn fetch_model_then(
+    opts: &FetchOptions,
+    prepare: impl FnOnce(&Staged) -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<FetchReport> {
     if opts.name.is_empty() || opts.name.contains(['/', '\\']) || opts.name.starts_with('.') {
         bail!(
             "model name {:?}: give a folder name such as ViT-B-32__openai",
@@ -125,6 +143,30 @@ pub async fn fetch_model(opts: &FetchOptions) -> anyhow::Result<FetchReport> {
         if !verified {
             unverified.push(rel.to_string());
         }
+    }
+    let staged = {
+        let at = |rel: &str| {
+            let s = staging.join(rel);
+            if s.is_file() { s } else { opts.dest.join(rel) }
+        };
+        ModelFiles {
+            config: at("config.json"),
+            visual: at("visual/model.onnx"),
+            preprocess: at("visual/preprocess_cfg.json"),
+            textual: at("textual/model.onnx"),
+            tokenizer: at("textual/tokenizer.json"),
+            tokenizer_config: at("textual/tokenizer_config.json"),
+        }
+    };
+    let extra = prepare(&Staged {
+        staging: &staging,
+        files: staged,
+    })?;
+    for rel in &extra {
+        let to = opts.dest.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap())?;
+        std::fs::rename(staging.join(rel), &to)
+            .with_context(|| format!("moving {rel} into {}", opts.dest.display()))?;
     }
     // Everything verified: move into place. Each rename is atomic; the model id (a hash of both
     // encoders) tells a reader that caught a half-moved folder that something changed.

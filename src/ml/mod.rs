@@ -10,16 +10,20 @@ mod error;
 pub mod fetch;
 mod labels;
 mod model;
+mod onnx_pb;
 pub mod preprocess;
+pub mod quantize;
 mod runtime;
 #[cfg(test)]
 mod tests;
+pub mod weights;
 
 pub use error::MlError;
 pub use labels::{Label, LabelIndex, LabelScore, LabelSet, TagRule};
 pub use model::{ClipModel, ClipOptions, ModelFiles, SessionTuning};
 pub use preprocess::decode_for_clip;
 pub use runtime::{find_runtime, find_runtime_in, init_runtime, runtime_ready};
+pub use weights::{Weights, WeightsSetting};
 
 /// The model `cloudvault model fetch` downloads when no name is given, and the default
 /// `[ml] model_dir` folder name under `<data>/models/`.

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use tokenizers::{PaddingDirection, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use super::preprocess::{Preprocess, decode_for_clip};
+use super::weights::{Weights, WeightsSetting};
 use super::{MlError, normalize, runtime};
 
 /// How the model runs. `threads: 0` means one per core.
@@ -36,6 +37,8 @@ pub struct ClipOptions {
     pub threads: usize,
     /// Pictures (or texts) per inference call, when the model allows any batch size.
     pub batch_size: usize,
+    /// Float32 or int8 encoders (`[ml] weights`; see [`super::weights`]).
+    pub weights: WeightsSetting,
 }
 
 impl Default for ClipOptions {
@@ -43,6 +46,7 @@ impl Default for ClipOptions {
         ClipOptions {
             threads: 0,
             batch_size: 8,
+            weights: WeightsSetting::Auto,
         }
     }
 }
@@ -173,6 +177,9 @@ pub struct ClipModel {
     tokenizer: Tokenizer,
     context_length: usize,
     batch_size: usize,
+    weights: Weights,
+    /// Why these weights (for `model status` and the log).
+    weights_why: String,
 }
 
 impl std::fmt::Debug for ClipModel {
@@ -284,6 +291,27 @@ impl ClipModel {
         }
         let files = ModelFiles::in_dir(dir);
         files.check()?;
+        let (files, weights, why) = super::weights::resolve(dir, files, opts.weights)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        let mut model = ClipModel::load_files(&files, &name, opts, tuning)?;
+        model.dir = dir.to_path_buf();
+        (model.weights, model.weights_why) = (weights, why);
+        Ok(model)
+    }
+
+    /// Loads the encoders and files named in `files` (wherever they are) as model `name`. Its
+    /// weights are reported as float32 unless the visual encoder is an int8 copy.
+    pub fn load_files(
+        files: &ModelFiles,
+        name: &str,
+        opts: &ClipOptions,
+        tuning: &SessionTuning,
+    ) -> Result<ClipModel, MlError> {
+        files.check()?;
+        let dir = files.config.parent().unwrap_or(Path::new("."));
         runtime::environment()?;
         let threads = threads_for(opts);
 
@@ -293,7 +321,7 @@ impl ClipModel {
         let pre = Preprocess::from_json(&pre_text).map_err(|e| bad(&files.preprocess, e))?;
 
         // Visual encoder: one float32 NCHW input.
-        let (visual, visual_dim) = Self::open_visual_encoder(&files, &pre, threads, tuning)?;
+        let (visual, visual_dim) = Self::open_visual_encoder(files, &pre, threads, tuning)?;
 
         // Textual encoder: token ids (int32 or int64), maybe an attention mask.
         // A text query runs alone and the index scan follows at once on the same cores: the
@@ -351,18 +379,19 @@ impl ClipModel {
             fixed_batch: fixed(text_shape[0]),
         };
 
-        let dim = Self::embed_dim(&files, dir, config.embed_dim, visual_dim, text_dim)?;
+        let dim = Self::embed_dim(files, dir, config.embed_dim, visual_dim, text_dim)?;
 
-        let tokenizer = load_tokenizer(&files, context_length)?;
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into());
+        let tokenizer = load_tokenizer(files, context_length)?;
         let id = format!("{name}@{}", fingerprint(&[&files.visual, &files.textual])?);
+        let weights = if files.visual == super::weights::int8_path(&files.visual) {
+            Weights::Int8
+        } else {
+            Weights::Float32
+        };
         tracing::info!(model = %id, dim, image_size = pre.size, context_length, threads, "CLIP model loaded");
         Ok(ClipModel {
             id,
-            name,
+            name: name.to_string(),
             dir: dir.to_path_buf(),
             dim,
             pre,
@@ -373,6 +402,8 @@ impl ClipModel {
             tokenizer,
             context_length,
             batch_size: opts.batch_size.max(1),
+            weights,
+            weights_why: String::new(),
         })
     }
 
@@ -458,6 +489,11 @@ impl ClipModel {
     /// Another model, or the same folder with other weights (an int8 copy), gets another id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Float32 or int8 encoders, and why (see [`super::weights`]).
+    pub fn weights(&self) -> (Weights, &str) {
+        (self.weights, &self.weights_why)
     }
 
     /// The model folder's name, e.g. `ViT-B-32__openai`.

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use image::{Rgb, RgbImage};
 
+use super::weights::{self, Weights, WeightsSetting};
 use super::*;
 
 fn required_path(var: &str, what: &str) -> PathBuf {
@@ -43,6 +44,7 @@ fn model() -> &'static ClipModel {
             &ClipOptions {
                 threads: 2,
                 batch_size: 4,
+                ..ClipOptions::default()
             },
         )
         .unwrap()
@@ -364,4 +366,134 @@ fn the_model_can_be_shared_between_threads() {
     fn shared<T: Send + Sync>() {}
     shared::<ClipModel>();
     shared::<LabelIndex>();
+}
+
+/// The int8 copy made in Rust loads in ONNX Runtime, embeds like the float32 model, has its own
+/// model id, and is what the server loads when `weights.json` or `[ml] weights` says so.
+#[test]
+fn the_int8_copy_embeds_like_float32_and_is_loaded_when_chosen() {
+    runtime();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("TestCLIP");
+    std::fs::create_dir_all(&dir).unwrap();
+    copy_dir(&test_model_dir(), &dir);
+    let opts = ClipOptions {
+        threads: 1,
+        batch_size: 4,
+        ..ClipOptions::default()
+    };
+    let f32_model = ClipModel::load(&dir, &opts).unwrap();
+    assert_eq!(f32_model.weights().0, Weights::Float32);
+    assert!(
+        f32_model.weights().1.contains("model int8"),
+        "{:?}",
+        f32_model.weights()
+    );
+
+    // Chosen by hand: made, measured, recorded.
+    let files = ModelFiles::in_dir(&dir);
+    let p = weights::make_and_choose(&files, &dir, "TestCLIP", &opts, WeightsSetting::Int8, false)
+        .unwrap();
+    assert_eq!(
+        p.written,
+        [
+            "textual/model.int8.onnx",
+            "visual/model.int8.onnx",
+            "weights.json"
+        ]
+    );
+    assert!(
+        p.reports.iter().all(|r| r.quantized >= 1),
+        "{:?}",
+        p.reports.len()
+    );
+    let c = weights::read_choice(&dir).unwrap();
+    assert_eq!(c.weights, Weights::Int8);
+    assert!(
+        c.why.starts_with("chosen by hand; measured: int8 "),
+        "{}",
+        c.why
+    );
+    assert!(c.agreement.unwrap() > 0.99, "{c:?}");
+    assert!(c.int8_ms_per_picture.unwrap() > 0.0 && c.float32_ms_per_picture.unwrap() > 0.0);
+
+    let int8_model = ClipModel::load(&dir, &opts).unwrap();
+    assert_eq!(int8_model.weights().0, Weights::Int8);
+    assert_ne!(
+        int8_model.id(),
+        f32_model.id(),
+        "other weights, other embeddings: another id"
+    );
+    assert!(int8_model.id().starts_with("TestCLIP@"));
+    let pics: Vec<RgbImage> = [[220, 30, 30], [30, 200, 40], [40, 60, 220]]
+        .iter()
+        .map(|&c| picture(c, 300, 200))
+        .collect();
+    let a = f32_model.embed_images(&pics).unwrap();
+    let b = int8_model.embed_images(&pics).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!(dot(x, y) > 0.99, "cosine {}", dot(x, y));
+    }
+    let ta = f32_model
+        .embed_texts(&["a photo of something red"])
+        .unwrap();
+    let tb = int8_model
+        .embed_texts(&["a photo of something red"])
+        .unwrap();
+    assert!(dot(&ta[0], &tb[0]) > 0.99);
+    // The red picture is still the red one.
+    let best = |e: &[Vec<f32>], t: &[f32]| {
+        (0..e.len())
+            .max_by(|&i, &j| dot(&e[i], t).total_cmp(&dot(&e[j], t)))
+            .unwrap()
+    };
+    assert_eq!(best(&b, &tb[0]), 0);
+
+    // The config overrides the choice, both ways.
+    let forced = ClipOptions {
+        weights: WeightsSetting::Float32,
+        ..opts
+    };
+    assert_eq!(ClipModel::load(&dir, &forced).unwrap().id(), f32_model.id());
+    // Auto measured: a choice either way, with its reason and the numbers.
+    let p = weights::make_and_choose(&files, &dir, "TestCLIP", &opts, WeightsSetting::Auto, false)
+        .unwrap();
+    let c = p.choice.unwrap();
+    assert!(
+        c.why.starts_with("int8 is ") && c.why.contains("a picture, float32"),
+        "{}",
+        c.why
+    );
+    assert_eq!(weights::read_choice(&dir).unwrap(), c);
+    // The int8 files gone: auto falls back to float32 and says why; int8 by config is an error.
+    std::fs::remove_file(dir.join("visual/model.int8.onnx")).unwrap();
+    std::fs::write(
+        dir.join(weights::CHOICE_FILE),
+        serde_json::to_string(&weights::Choice {
+            weights: Weights::Int8,
+            ..c
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let m = ClipModel::load(&dir, &opts).unwrap();
+    assert_eq!(
+        m.weights(),
+        (
+            Weights::Float32,
+            "weights.json chose int8 but the int8 files are missing"
+        )
+    );
+    let err = ClipModel::load(
+        &dir,
+        &ClipOptions {
+            weights: WeightsSetting::Int8,
+            ..opts
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, MlError::ModelMissing(_)) && err.to_string().contains("model int8"),
+        "{err}"
+    );
 }

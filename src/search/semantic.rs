@@ -63,10 +63,7 @@ impl Semantic {
             model_dir: config.ml_model_dir(),
             runtime: crate::ml::find_runtime_in(ml.onnxruntime.as_deref(), &config.data_dir),
             labels_path: ml.labels.clone(),
-            opts: ClipOptions {
-                threads: ml.threads,
-                batch_size: ml.batch_size,
-            },
+            opts: ml.clip_options(),
             state: RwLock::new(ModelState::Loading),
             loaded: RwLock::new(None),
             load_lock: Mutex::new(()),
@@ -165,7 +162,8 @@ impl Semantic {
             .into_iter()
             .map(|(u, i)| (u, Arc::new(RwLock::new(i))))
             .collect();
-        tracing::info!(model = %model.id(), embeddings = count, ms = started.elapsed().as_millis() as u64, "CLIP model ready");
+        let (weights, why) = model.weights();
+        tracing::info!(model = %model.id(), %weights, why, embeddings = count, ms = started.elapsed().as_millis() as u64, "CLIP model ready");
         Ok(Loaded { model, labels })
     }
 

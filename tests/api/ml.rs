@@ -360,6 +360,17 @@ async fn model_fetch_verifies_resumes_and_reruns() {
     );
     same_files(&source, &dest);
     assert!(!staging.exists());
+    // The int8 copy is made with it; without ONNX Runtime nothing is measured, so the server
+    // stays on float32 and the line says why and what to run later.
+    for f in ["visual/model.int8.onnx", "textual/model.int8.onnx"] {
+        assert!(dest.join(f).is_file(), "{f}: {text}");
+    }
+    assert!(!dest.join("weights.json").exists());
+    assert!(
+        text.contains("weights: the server runs float32: ONNX Runtime is not loaded")
+            && text.contains("cloudvault model int8"),
+        "{text}"
+    );
 
     // 4. Again: nothing to download, nothing changed.
     let mtime = std::fs::metadata(dest.join("visual/model.onnx"))
@@ -399,6 +410,45 @@ async fn model_fetch_verifies_resumes_and_reruns() {
     assert!(
         hash(&text).is_some() && hash(&text) == hash(&src_text),
         "{text}\n{src_text}"
+    );
+    assert!(text.contains("weights: float32 (as downloaded"), "{text}");
+
+    // `model int8` measures both on this CPU and records the choice; int8 by hand is loaded as
+    // int8 (another model id), and `model status` says so and why.
+    let ort = [("CLOUDVAULT_ML_ONNXRUNTIME", lib.as_path())];
+    let (code, out) = run(&data, &["model", "int8", "--dir", dest_s], &ort).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("measuring float32 and int8 on this CPU")
+            && out.contains("weights: the server runs ")
+            && out.contains("ms a picture, float32"),
+        "{out}"
+    );
+    assert!(dest.join("weights.json").is_file());
+    let (code, out) = run(
+        &data,
+        &["model", "int8", "--dir", dest_s, "--weights", "int8"],
+        &ort,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("weights: the server runs int8: chosen by hand; measured: int8 "),
+        "{out}"
+    );
+    let (code, status) = run(&data, &["model", "status", "--dir", dest_s], &ort).await;
+    assert_eq!(code, 0, "{status}");
+    assert!(status.contains("weights: int8 (chosen by hand"), "{status}");
+    assert!(
+        hash(&status).is_some() && hash(&status) != hash(&text),
+        "{status}"
+    );
+    // Without ONNX Runtime, auto cannot measure and says how to get it.
+    let (code, out) = run(&data, &["model", "int8", "--dir", dest_s], &[]).await;
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("cannot be measured") && out.contains("--weights int8"),
+        "{out}"
     );
 
     // 6. A wrong name is a clear 404.
