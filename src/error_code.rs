@@ -130,6 +130,10 @@ registry! {
     XmlDtdRefused = "xml-dtd-refused", BadRequest,
         "WebDAV: an XML body with a document type declaration (`<!DOCTYPE>`, `<!ENTITY>`)";
     XmlTooDeep = "xml-too-deep", BadRequest, "WebDAV: an XML body nested too deep";
+    NotAPhoto = "not-a-photo", BadRequest,
+        "an album item or cover that is not one of your pictures or videos (processed, not in the trash)";
+    InvalidAlbum = "invalid-album", BadRequest,
+        "an album name that is empty, over 200 characters or has control characters, or a sort other than `asc`/`desc`";
     BadRequest = "bad-request", BadRequest, also "or another 4xx",
         "a request the router refused before any handler (a malformed path or query value)";
     // 401, 403
@@ -145,6 +149,7 @@ registry! {
     FolderNotFound = "folder-not-found", NotFound, "the target folder does not exist";
     NotInTrash = "not-in-trash", NotFound, "no such item in the trash";
     VersionNotFound = "version-not-found", NotFound, "no such earlier version of the file";
+    AlbumNotFound = "album-not-found", NotFound, "no such album (another user's answers the same)";
     UserNotFound = "user-not-found", NotFound, "admin: no such user";
     RequestNotFound = "request-not-found", NotFound,
         "admin: no such access request (answered or dismissed already)";

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod media;
 pub mod ml;
 pub mod ops;
+pub mod photos;
 pub mod search;
 pub mod server;
 pub mod state;

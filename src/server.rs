@@ -65,6 +65,15 @@ impl Server {
         {
             let a = app.clone();
             tokio::task::spawn_blocking(move || a.load_model());
+            // Photos processed before places existed get theirs (offline; once, in batches).
+            let db = app.store.db.clone();
+            tokio::task::spawn_blocking(move || {
+                match crate::jobs::media_job::backfill_places(&db) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(photos = n, "places named from GPS"),
+                    Err(e) => tracing::warn!(error = %e, "naming places from GPS"),
+                }
+            });
         }
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));

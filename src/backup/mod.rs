@@ -339,6 +339,11 @@ pub fn restore(config: &Config, src: &Path, force: bool) -> anyhow::Result<Resto
     }
     let tmp = config.data_dir.join("cloudvault.db.restoring");
     std::fs::copy(src.join(DB_FILE), &tmp)?;
+    // The snapshot is a VACUUM copy, which may renumber rowids: the name index follows them.
+    {
+        let c = Connection::open(&tmp)?;
+        crate::db::nodes::rebuild_name_index(&c)?;
+    }
     std::fs::File::open(&tmp)?.sync_all()?;
     for ext in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", db_path.display()));

@@ -18,6 +18,15 @@ pub struct MediaRow {
     pub gps_lat: Option<f64>,
     pub gps_lon: Option<f64>,
     pub thumb_format: Option<String>,
+    /// Reverse-geocoded from GPS: city, region, country, ISO code ('' = nothing near), search key.
+    pub place_city: Option<String>,
+    pub place_region: Option<String>,
+    pub place_country: Option<String>,
+    pub place_cc: Option<String>,
+    pub place_key: Option<String>,
+    /// The owner and the timeline's time (taken, else the file's time).
+    pub owner_id: Option<String>,
+    pub timeline_at: Option<i64>,
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<MediaRow> {
@@ -34,19 +43,30 @@ fn from_row(r: &Row) -> rusqlite::Result<MediaRow> {
         gps_lat: r.get("gps_lat")?,
         gps_lon: r.get("gps_lon")?,
         thumb_format: r.get("thumb_format")?,
+        place_city: r.get("place_city")?,
+        place_region: r.get("place_region")?,
+        place_country: r.get("place_country")?,
+        place_cc: r.get("place_cc")?,
+        place_key: r.get("place_key")?,
+        owner_id: r.get("owner_id")?,
+        timeline_at: r.get("timeline_at")?,
     })
 }
 
 pub fn upsert_media(conn: &Connection, m: &MediaRow, now: i64) -> AppResult<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO media (node_id, blob_id, kind, width, height, duration_ms, taken_at, camera_make,
-             camera_model, gps_lat, gps_lon, thumb_format, created_at)
-         VALUES (:node, :blob, :kind, :w, :h, :d, :t, :make, :model, :lat, :lon, :fmt, :now)",
+             camera_model, gps_lat, gps_lon, thumb_format, created_at, place_city, place_region,
+             place_country, place_cc, place_key, owner_id, timeline_at)
+         VALUES (:node, :blob, :kind, :w, :h, :d, :t, :make, :model, :lat, :lon, :fmt, :now, :city,
+             :region, :country, :cc, :key, :owner, :tl)",
     )?
     .execute(named_params! {
         ":node": m.node_id, ":blob": m.blob_id, ":kind": m.kind, ":w": m.width, ":h": m.height,
         ":d": m.duration_ms, ":t": m.taken_at, ":make": m.camera_make, ":model": m.camera_model,
         ":lat": m.gps_lat, ":lon": m.gps_lon, ":fmt": m.thumb_format, ":now": now,
+        ":city": m.place_city, ":region": m.place_region, ":country": m.place_country,
+        ":cc": m.place_cc, ":key": m.place_key, ":owner": m.owner_id, ":tl": m.timeline_at,
     })?;
     Ok(())
 }
@@ -103,4 +123,29 @@ pub fn files_with_stem(conn: &Connection, parent: &str, stem: &str) -> AppResult
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Up to `limit` rows with GPS but no place looked up yet (rows from before places existed).
+pub fn rows_without_place(conn: &Connection, limit: i64) -> AppResult<Vec<(String, f64, f64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT node_id, gps_lat, gps_lon FROM media
+          WHERE gps_lat IS NOT NULL AND gps_lon IS NOT NULL AND place_cc IS NULL LIMIT ?1",
+    )?;
+    let rows = st.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records the place of a row (`cc` '' and the rest None: looked up, nothing near).
+pub fn set_place(conn: &Connection, node_id: &str, place: [Option<&str>; 5]) -> AppResult<()> {
+    let [city, region, country, cc, key] = place;
+    conn.prepare_cached(
+        "UPDATE media SET place_city = :city, place_region = :region, place_country = :country,
+                place_cc = :cc, place_key = :key
+          WHERE node_id = :node",
+    )?
+    .execute(named_params! {
+        ":node": node_id, ":city": city, ":region": region, ":country": country,
+        ":cc": cc.unwrap_or(""), ":key": key,
+    })?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! SQLite: the pool, the PRAGMAs every connection gets, the schema, and one module per table.
 
+pub mod albums;
 pub mod app_passwords;
 pub mod audit;
 pub mod chunks;
@@ -9,6 +10,7 @@ pub mod jobs;
 pub mod mark;
 pub mod media;
 pub mod nodes;
+pub mod photos;
 pub mod props;
 pub mod requests;
 pub mod tags;
@@ -30,7 +32,7 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Bumped with every numbered migration.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// `(version it produces, SQL)`: applied in order to a database older than `SCHEMA_VERSION`.
 /// schema.sql always equals version 1 plus every migration (tested).
@@ -42,6 +44,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/0005_exact_names_trash_versions.sql"),
     ),
+    (6, include_str!("../../migrations/0006_photos.sql")),
 ];
 
 pub type Pool = r2d2::Pool<Manager>;

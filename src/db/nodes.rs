@@ -479,3 +479,32 @@ pub fn find_files_by_name_words(
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
+
+/// Whether the name search index (`nodes_fts`, kept by triggers) agrees with `nodes`. It can only
+/// drift when rowids change under it (a VACUUM copy), which restore follows with a rebuild.
+pub fn name_index_in_step(conn: &Connection) -> AppResult<bool> {
+    match conn.execute_batch("INSERT INTO nodes_fts(nodes_fts, rank) VALUES ('integrity-check', 1)")
+    {
+        Ok(()) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseCorrupt =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Rebuilds the name search index from `nodes` (when the database has one: a backup made
+/// before version 6 gets it from the migration).
+pub fn rebuild_name_index(conn: &Connection) -> AppResult<()> {
+    let has: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nodes_fts'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has > 0 {
+        conn.execute_batch("INSERT INTO nodes_fts(nodes_fts) VALUES ('rebuild')")?;
+    }
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod files;
 
 pub mod ops;
+pub mod photos;
 pub mod search;
 pub mod tags;
 pub mod trash;
@@ -84,6 +85,7 @@ pub fn routes(config: &Config) -> Router<App> {
         .route("/tags", get(tags::list))
         .route("/tags/", get(tags::list))
         .route("/tags/{tag}/files", get(tags::files))
+        .merge(photos::routes())
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}/quota", put(admin::set_quota))
         .route("/admin/users/{id}/disabled", put(admin::set_disabled))

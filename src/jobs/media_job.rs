@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::db::jobs::Job;
 use crate::db::media::MediaRow;
+use crate::db::nodes::Node;
 use crate::db::{self, Db};
 use crate::jobs::pixels::ModelPixels;
 use crate::jobs::{JobError, JobHandler, KIND_CLIP, KIND_MEDIA};
@@ -70,23 +71,7 @@ impl MediaJob {
         let (row, outcome) = match result {
             Ok((info, pixels)) => {
                 for_model = pixels;
-                (
-                    MediaRow {
-                        node_id: node.id.clone(),
-                        blob_id: blob.clone(),
-                        kind: kind_name.to_string(),
-                        width: info.width.map(i64::from),
-                        height: info.height.map(i64::from),
-                        duration_ms: info.duration_ms,
-                        taken_at: info.taken_at,
-                        camera_make: info.camera_make,
-                        camera_model: info.camera_model,
-                        gps_lat: info.gps_lat,
-                        gps_lon: info.gps_lon,
-                        thumb_format: Some("jpeg".into()),
-                    },
-                    Ok(()),
-                )
+                (media_row(&node, &blob, kind_name, info), Ok(()))
             }
             Err(e) if e.retryable() => return Err(JobError::retry(e.message)),
             Err(e) => {
@@ -97,6 +82,8 @@ impl MediaJob {
                     node_id: node.id.clone(),
                     blob_id: blob.clone(),
                     kind: kind_name.to_string(),
+                    owner_id: Some(node.owner_id.clone()),
+                    timeline_at: Some(node.modified_at),
                     ..Default::default()
                 };
                 let msg = match e.kind {
@@ -129,5 +116,77 @@ impl MediaJob {
             self.pixels.put(&node.id, &blob, img);
         }
         outcome
+    }
+}
+
+/// What the media job stores for a file it could read.
+fn media_row(node: &Node, blob: &str, kind: &str, info: crate::media::MediaInfo) -> MediaRow {
+    let [place_city, place_region, place_country, place_cc, place_key] =
+        place_columns(info.gps_lat, info.gps_lon);
+    MediaRow {
+        node_id: node.id.clone(),
+        blob_id: blob.to_string(),
+        kind: kind.to_string(),
+        width: info.width.map(i64::from),
+        height: info.height.map(i64::from),
+        duration_ms: info.duration_ms,
+        taken_at: info.taken_at,
+        camera_make: info.camera_make,
+        camera_model: info.camera_model,
+        gps_lat: info.gps_lat,
+        gps_lon: info.gps_lon,
+        thumb_format: Some("jpeg".into()),
+        place_city,
+        place_region,
+        place_country,
+        place_cc,
+        place_key,
+        owner_id: Some(node.owner_id.clone()),
+        timeline_at: Some(info.taken_at.unwrap_or(node.modified_at)),
+    }
+}
+
+/// The media row's place columns for a GPS position: city, region, country, ISO code and search
+/// key; all None without GPS; code '' and the rest None when no place is near (so it is not
+/// looked up again).
+pub fn place_columns(lat: Option<f64>, lon: Option<f64>) -> [Option<String>; 5] {
+    let (Some(lat), Some(lon)) = (lat, lon) else {
+        return Default::default();
+    };
+    match crate::media::places::place_of(lat, lon) {
+        Some(p) => {
+            let key = p.search_key();
+            [
+                Some(p.city),
+                Some(p.region),
+                Some(p.country),
+                Some(p.cc),
+                Some(key),
+            ]
+        }
+        None => [None, None, None, Some(String::new()), None],
+    }
+}
+
+/// Names the places of photos processed before places existed (once, at start; a batch at a
+/// time, so it never holds the database for long). Returns how many rows it looked up.
+pub fn backfill_places(db: &Db) -> crate::error::AppResult<usize> {
+    let mut done = 0;
+    loop {
+        let rows = db::media::rows_without_place(&*db.conn()?, 500)?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        let looked_up: Vec<(String, [Option<String>; 5])> = rows
+            .into_iter()
+            .map(|(id, lat, lon)| (id, place_columns(Some(lat), Some(lon))))
+            .collect();
+        let mut conn = db.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (id, cols) in &looked_up {
+            db::media::set_place(&tx, id, cols.each_ref().map(|c| c.as_deref()))?;
+        }
+        tx.commit()?;
+        done += looked_up.len();
     }
 }

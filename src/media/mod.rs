@@ -11,6 +11,7 @@ mod heif;
 pub mod jpeg;
 mod metadata;
 mod picture;
+pub mod places;
 mod raw;
 mod thumbs;
 mod tool;

@@ -280,8 +280,8 @@ pub fn measure(
     Ok(Choice {
         weights,
         why,
-        float32_ms_per_picture: Some(f_ms),
-        int8_ms_per_picture: Some(q_ms),
+        float32_ms_per_picture: Some((f_ms * 100.0).round() / 100.0),
+        int8_ms_per_picture: Some((q_ms * 100.0).round() / 100.0),
         agreement: Some(agreement),
         cpu: cpu_summary(),
         measured_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),

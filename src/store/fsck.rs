@@ -55,6 +55,7 @@ pub fn run_fsck(store: &Store, repair: bool, server_running: bool) -> anyhow::Re
         find_orphan_thumbnails(v, &conn, &referenced, repair, &mut r)?;
     }
 
+    check_name_index(&conn, repair, &mut r)?;
     // Counters.
     let users = check_used_bytes(&conn, repair, &mut r)?;
 
@@ -87,6 +88,24 @@ fn check_database(conn: &rusqlite::Connection, r: &mut FsckReport) -> anyhow::Re
             .push(format!("{fk_errors} rows break foreign keys"));
     }
     r.problems.extend(db::nodes::find_structure_problems(conn)?);
+    Ok(())
+}
+
+/// The name search index against `nodes`; repaired by rebuilding it.
+fn check_name_index(
+    conn: &rusqlite::Connection,
+    repair: bool,
+    r: &mut FsckReport,
+) -> anyhow::Result<()> {
+    if db::nodes::name_index_in_step(conn)? {
+        return Ok(());
+    }
+    r.problems
+        .push("the search index of names is out of step with the files".into());
+    if repair {
+        db::nodes::rebuild_name_index(conn)?;
+        r.repaired.push("rebuilt the search index of names".into());
+    }
     Ok(())
 }
 

@@ -24,6 +24,7 @@ mod ops;
 #[path = "../fixtures/photo_fixtures.rs"]
 mod photo_fixtures;
 mod photo_formats;
+mod photos;
 mod quota;
 mod security;
 mod setup;

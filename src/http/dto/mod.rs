@@ -5,11 +5,13 @@
 mod accounts;
 mod admin;
 mod files;
+mod photos;
 pub mod typescript;
 
 pub use accounts::*;
 pub use admin::*;
 pub use files::*;
+pub use photos::*;
 
 pub fn rfc3339(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);

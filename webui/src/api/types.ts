@@ -34,6 +34,8 @@ export type ErrorCode =
   | "body-cut-off"
   | "xml-dtd-refused"
   | "xml-too-deep"
+  | "not-a-photo"
+  | "invalid-album"
   | "bad-request"
   | "unauthorized"
   | "forbidden"
@@ -42,6 +44,7 @@ export type ErrorCode =
   | "folder-not-found"
   | "not-in-trash"
   | "version-not-found"
+  | "album-not-found"
   | "user-not-found"
   | "request-not-found"
   | "upload-not-found"
@@ -420,6 +423,126 @@ export type SearchHit = {
 export type SearchModelStatus = {
   code: ErrorCode,
   message: string,
+};
+
+/**
+ * One month of the timeline.
+ */
+export type PhotoBucket = {
+  /**
+   * `YYYY-MM` in the time zone asked for (`tz`).
+   */
+  month: string,
+  count: number,
+};
+
+/**
+ * `GET /api/photos/buckets`: months newest first.
+ */
+export type PhotoBuckets = {
+  buckets: Array<PhotoBucket>,
+  total: number,
+};
+
+/**
+ * `GET /api/photos`: a page newest first; `next_cursor` asks for the next one (null at the end).
+ */
+export type PhotoPage = {
+  items: Array<FileItem>,
+  next_cursor: string | null,
+};
+
+/**
+ * Photos of one earlier year on today's date.
+ */
+export type OnThisDayYear = {
+  year: number,
+  items: Array<FileItem>,
+};
+
+/**
+ * `GET /api/photos/on-this-day`: newest year first; empty when there is none.
+ */
+export type OnThisDay = {
+  years: Array<OnThisDayYear>,
+};
+
+export type PlaceCity = {
+  city: string,
+  region: string,
+  count: number,
+  /**
+   * The newest photo taken there.
+   */
+  cover_id: string,
+};
+
+export type PlaceCountry = {
+  /**
+   * ISO 3166-1 alpha-2 (the `cc` filter of `GET /api/photos`).
+   */
+  cc: string,
+  country: string,
+  count: number,
+  cover_id: string,
+  /**
+   * By photo count.
+   */
+  cities: Array<PlaceCity>,
+};
+
+/**
+ * `GET /api/places`: countries by photo count.
+ */
+export type Places = {
+  countries: Array<PlaceCountry>,
+};
+
+export type Album = {
+  id: string,
+  name: string,
+  /**
+   * The cover chosen, else the newest item; null for an empty album.
+   */
+  cover_id: string | null,
+  /**
+   * `asc` (oldest first) or `desc`.
+   */
+  sort: "asc" | "desc",
+  count: number,
+  /**
+   * When its oldest and newest items were taken.
+   */
+  first_at: string | null,
+  last_at: string | null,
+  created_at: string,
+  updated_at: string,
+};
+
+/**
+ * `GET /api/albums`.
+ */
+export type Albums = {
+  albums: Array<Album>,
+};
+
+/**
+ * `GET /api/albums/{id}`: the album and its items in its order.
+ */
+export type AlbumWithItems = {
+  album: Album,
+  items: Array<FileItem>,
+};
+
+/**
+ * `POST` / `DELETE /api/albums/{id}/items`.
+ */
+export type AlbumChange = {
+  album: Album,
+  /**
+   * How many were added (removed); ids already in (not in) do not count.
+   */
+  changed: number,
 };
 
 /**
