@@ -83,13 +83,16 @@ impl ViewFs {
                     .0
             }
             View::Search => {
+                let req = crate::search::service::SearchRequest {
+                    q: key.to_string(),
+                    limit: MAX_LISTED as usize,
+                    ..Default::default()
+                };
                 let found = crate::search::service::search(
                     &self.app.store,
                     &self.app.semantic,
                     &self.user.id,
-                    key,
-                    MAX_LISTED as usize,
-                    0,
+                    req,
                 )
                 .await
                 .map_err(fs_error)?;

@@ -13,6 +13,7 @@ pub mod nodes;
 pub mod photos;
 pub mod props;
 pub mod requests;
+pub mod search;
 pub mod tags;
 pub mod tokens;
 pub mod trash;

@@ -433,33 +433,7 @@ pub async fn thumbnail(
     let size = crate::catalog::ThumbSize::parse(q.size.as_deref())?;
     let (path, etag) =
         crate::catalog::thumbnail(&app.store, &user.id, &parse_id(&id)?, size).await?;
-    let mut resp = if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-    {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let bytes = tokio::fs::read(&path).await.map_err(|e| {
-            AppError::internal(format_args!("thumbnail {} unreadable: {e}", path.display()))
-        })?;
-        ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()
-    };
-    let h = resp.headers_mut();
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag).map_err(|_| AppError::internal("etag"))?,
-    );
-    // The URL stays when the file is overwritten: cache briefly, then revalidate by ETag.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
-    h.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    Ok(resp)
+    crate::web::download::serve_thumbnail(&path, &etag, &headers).await
 }
 
 pub async fn api_not_found() -> Response {

@@ -198,6 +198,42 @@ pub fn file_body(file: std::fs::File, offset: u64, len: u64) -> Body {
     Body::from_stream(crate::store::FileStream::new(file, offset, len))
 }
 
+/// A thumbnail file (JPEG) with its ETag: 304 when the client has it.
+pub async fn serve_thumbnail(
+    path: &std::path::Path,
+    etag: &str,
+    req: &HeaderMap,
+) -> AppResult<Response> {
+    use axum::response::IntoResponse;
+    let mut resp = if req
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        axum::http::StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let bytes = tokio::fs::read(path).await.map_err(|e| {
+            AppError::internal(format_args!("thumbnail {} unreadable: {e}", path.display()))
+        })?;
+        ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(etag).map_err(|_| AppError::internal("etag"))?,
+    );
+    // The URL stays when the file is overwritten: cache briefly, then revalidate by ETag.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    Ok(resp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

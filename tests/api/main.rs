@@ -26,6 +26,7 @@ mod photo_fixtures;
 mod photo_formats;
 mod photos;
 mod quota;
+mod search_words;
 mod security;
 mod setup;
 mod slow_clients;

@@ -373,8 +373,12 @@ pub enum SearchReasonResponse {
     Semantic { score: f32 },
     /// One of the file's tags is the query.
     Tag { tag: String },
-    /// The file name has the query's words.
+    /// Every word of the query is in the file's name or a folder's name above it.
     Name,
+    /// Taken in a place the query names: "Nice, France".
+    Place { place: String },
+    /// Taken in the time the query names: "july 2023".
+    Date { date: String },
 }
 
 impl From<&Reason> for SearchReasonResponse {
@@ -383,6 +387,10 @@ impl From<&Reason> for SearchReasonResponse {
             Reason::Semantic { score } => SearchReasonResponse::Semantic { score: *score },
             Reason::Tag { tag } => SearchReasonResponse::Tag { tag: tag.clone() },
             Reason::Name => SearchReasonResponse::Name,
+            Reason::Place { place } => SearchReasonResponse::Place {
+                place: place.clone(),
+            },
+            Reason::Date { date } => SearchReasonResponse::Date { date: date.clone() },
         }
     }
 }

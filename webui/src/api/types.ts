@@ -409,7 +409,7 @@ export type TagFiles = {
 /**
  * Why a search hit matched.
  */
-export type SearchReason = { "kind": "semantic", score: number, } | { "kind": "tag", tag: string, } | { "kind": "name" };
+export type SearchReason = { "kind": "semantic", score: number, } | { "kind": "tag", tag: string, } | { "kind": "name" } | { "kind": "place", place: string, } | { "kind": "date", date: string, };
 
 export type SearchHit = {
   file: FileItem,

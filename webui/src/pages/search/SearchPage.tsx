@@ -13,6 +13,8 @@ import { api, session } from '../../store/app'
 export function reasonText(r: SearchReason): string {
   if (r.kind === 'semantic') return `looks like it${r.score != null ? ` (${r.score.toFixed(2)})` : ''}`
   if (r.kind === 'tag') return `tagged “${r.tag}”`
+  if (r.kind === 'place') return `taken in ${r.place}`
+  if (r.kind === 'date') return `taken in ${r.date}`
   return 'name matches'
 }
 
