@@ -132,6 +132,8 @@ registry! {
     XmlTooDeep = "xml-too-deep", BadRequest, "WebDAV: an XML body nested too deep";
     NotAPhoto = "not-a-photo", BadRequest,
         "an album item or cover that is not one of your pictures or videos (processed, not in the trash)";
+    InvalidShare = "invalid-share", BadRequest,
+        "a share link request with an unknown `kind`, a password outside 4–256 characters, or an expiry in the past";
     InvalidAlbum = "invalid-album", BadRequest,
         "an album name that is empty, over 200 characters or has control characters, or a sort other than `asc`/`desc`";
     BadRequest = "bad-request", BadRequest, also "or another 4xx",
@@ -139,8 +141,13 @@ registry! {
     // 401, 403
     Unauthorized = "unauthorized", Unauthorized,
         "no, a bad or an expired token; a wrong username or password";
+    SharePasswordRequired = "share-password-required", Unauthorized,
+        "a share link with a password: send it to `POST /api/public/shares/{token}/unlock` first";
+    SharePasswordWrong = "share-password-wrong", Unauthorized, "the password of the share link is wrong";
     Forbidden = "forbidden", Forbidden,
         "an admin route for a user who is not an admin, or a cross-origin cookie request";
+    ShareViewOnly = "share-view-only", Forbidden,
+        "a download (a file or the zip) through a view-only share link";
     SetupTokenInvalid = "setup-token-invalid", Forbidden,
         "a wrong or already used set-up link";
     // 404, 405
@@ -150,6 +157,8 @@ registry! {
     NotInTrash = "not-in-trash", NotFound, "no such item in the trash";
     VersionNotFound = "version-not-found", NotFound, "no such earlier version of the file";
     AlbumNotFound = "album-not-found", NotFound, "no such album (another user's answers the same)";
+    ShareNotFound = "share-not-found", NotFound,
+        "no such share link, revoked or expired, or something outside it (all answer the same)";
     UserNotFound = "user-not-found", NotFound, "admin: no such user";
     RequestNotFound = "request-not-found", NotFound,
         "admin: no such access request (answered or dismissed already)";

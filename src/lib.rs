@@ -19,6 +19,7 @@ pub mod ops;
 pub mod photos;
 pub mod search;
 pub mod server;
+pub mod shares;
 pub mod state;
 pub mod storage;
 pub mod store;

@@ -29,6 +29,8 @@ pub struct App {
     pub model_pixels: Arc<crate::jobs::pixels::ModelPixels>,
     /// Metrics and request limits (src/ops/).
     pub ops: Arc<crate::ops::Ops>,
+    /// Rate limits of share links' public side.
+    pub shares: Arc<crate::shares::Guards>,
 }
 
 /// Counters the server keeps about itself.
@@ -90,8 +92,10 @@ impl App {
             );
         });
         let audit = crate::audit::AuditLog::new(db.clone());
+        let shares = Arc::new(crate::shares::Guards::new(config.auth.login_window.0));
         let app = App {
             ops,
+            shares,
             config: Arc::new(config),
             db,
             uploads: crate::uploads::Uploads::new(store.clone()),

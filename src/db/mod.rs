@@ -14,6 +14,7 @@ pub mod photos;
 pub mod props;
 pub mod requests;
 pub mod search;
+pub mod shares;
 pub mod tags;
 pub mod tokens;
 pub mod trash;

@@ -86,6 +86,19 @@ fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> He
     .expect("cookie values are base64url and JWTs")
 }
 
+/// The grant of a share link's password, sent back only to that link's public API.
+pub fn share_grant_cookie(token: &str, grant: &str, max_age: i64, secure: bool) -> HeaderValue {
+    cookie(
+        SHARE_GRANT_COOKIE,
+        grant,
+        &format!("/api/public/shares/{token}"),
+        max_age,
+        secure,
+    )
+}
+
+pub const SHARE_GRANT_COOKIE: &str = "cv_share";
+
 /// Sets both cookies for a new or refreshed browser session.
 pub fn set_session_cookies(out: &mut HeaderMap, pair: &TokenPair, secure: bool) {
     out.append(

@@ -12,6 +12,7 @@ pub mod files;
 pub mod ops;
 pub mod photos;
 pub mod search;
+pub mod shares;
 pub mod tags;
 pub mod trash;
 pub mod tus;
@@ -86,6 +87,7 @@ pub fn routes(config: &Config) -> Router<App> {
         .route("/tags/", get(tags::list))
         .route("/tags/{tag}/files", get(tags::files))
         .merge(photos::routes())
+        .merge(shares::routes())
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}/quota", put(admin::set_quota))
         .route("/admin/users/{id}/disabled", put(admin::set_disabled))

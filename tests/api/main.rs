@@ -29,6 +29,7 @@ mod quota;
 mod search_words;
 mod security;
 mod setup;
+mod shares;
 mod slow_clients;
 mod slow_transfers;
 mod tags;

@@ -6,12 +6,14 @@ mod accounts;
 mod admin;
 mod files;
 mod photos;
+mod shares;
 pub mod typescript;
 
 pub use accounts::*;
 pub use admin::*;
 pub use files::*;
 pub use photos::*;
+pub use shares::*;
 
 pub fn rfc3339(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);

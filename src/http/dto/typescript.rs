@@ -151,6 +151,13 @@ pub fn render() -> String {
         AlbumsResponse,
         AlbumItemsResponse,
         AlbumChangeResponse,
+        // Share links
+        ShareResponse,
+        SharesResponse,
+        PublicShareResponse,
+        PublicItemResponse,
+        PublicItemsResponse,
+        ShareGrantResponse,
         SearchResponse,
         // Admin
         InviteResponse,

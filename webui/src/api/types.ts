@@ -35,16 +35,21 @@ export type ErrorCode =
   | "xml-dtd-refused"
   | "xml-too-deep"
   | "not-a-photo"
+  | "invalid-share"
   | "invalid-album"
   | "bad-request"
   | "unauthorized"
+  | "share-password-required"
+  | "share-password-wrong"
   | "forbidden"
+  | "share-view-only"
   | "setup-token-invalid"
   | "not-found"
   | "folder-not-found"
   | "not-in-trash"
   | "version-not-found"
   | "album-not-found"
+  | "share-not-found"
   | "user-not-found"
   | "request-not-found"
   | "upload-not-found"
@@ -543,6 +548,89 @@ export type AlbumChange = {
    * How many were added (removed); ids already in (not in) do not count.
    */
   changed: number,
+};
+
+/**
+ * A share link as its owner sees it.
+ */
+export type ShareLink = {
+  id: string,
+  /**
+   * The path of the guest page: `/s/{token}` (prefix the server's address).
+   */
+  url: string,
+  token: string,
+  kind: "file" | "folder" | "album",
+  target_id: string,
+  /**
+   * What it shows; null when that was deleted (the link then shows nothing).
+   */
+  name: string | null,
+  has_password: boolean,
+  allow_download: boolean,
+  expires_at: string | null,
+  created_at: string,
+  last_used_at: string | null,
+};
+
+/**
+ * `GET /api/shares`.
+ */
+export type ShareLinks = {
+  shares: Array<ShareLink>,
+};
+
+/**
+ * What a guest learns of a link before anything else (and all of it while locked).
+ */
+export type PublicShare = {
+  kind: "file" | "folder" | "album",
+  name: string,
+  /**
+   * The owner's username.
+   */
+  owner: string,
+  has_password: boolean,
+  /**
+   * Whether this browser has given the password (or none is needed).
+   */
+  unlocked: boolean,
+  allow_download: boolean,
+  expires_at: string | null,
+};
+
+/**
+ * A file or folder as a guest sees it: no ids of anything outside the share.
+ */
+export type PublicItem = {
+  id: string,
+  name: string,
+  kind: NodeKind,
+  size: number,
+  content_type: string | null,
+  modified_at: string,
+  has_thumbnail: boolean,
+  media?: Media,
+};
+
+/**
+ * `GET /api/public/shares/{token}/items`.
+ */
+export type PublicShareItems = {
+  /**
+   * A folder share: the folder shown and the path to it from the share's top.
+   */
+  folder: PublicItem | null,
+  path: Array<PublicItem>,
+  items: Array<PublicItem>,
+};
+
+/**
+ * `POST /api/public/shares/{token}/unlock`: the grant (also set as a cookie for that link).
+ */
+export type ShareGrant = {
+  grant: string,
+  expires_in: number,
 };
 
 /**
