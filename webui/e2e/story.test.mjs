@@ -552,6 +552,57 @@ describe('CloudVault in a real browser', () => {
     await page.locator('[data-testid=file-item][data-name="notes.txt"]').waitFor()
   })
 
+  it('shares a folder with a password; a guest without an account sees the grid, the viewer and the zip, and nothing once revoked', async () => {
+    const page = alice.page
+    await page.goto(server.base + '/files')
+    await select(page, 'Holiday')
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Share' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Share “Holiday”' })
+    await dialog.getByLabel('Password (optional)').fill('sea and sun')
+    await dialog.getByRole('button', { name: 'Create link' }).click()
+    const url = await dialog.getByTestId('share-url').textContent()
+    assert.match(url, new RegExp(`^${server.base}/s/[A-Za-z0-9_-]{43}$`))
+    await dialog.getByRole('button', { name: 'Done' }).click()
+
+    // A fresh browser: no account, no cookie.
+    const ctx = await browser.newContext(DESKTOP)
+    const guest = await ctx.newPage()
+    await guest.goto(url)
+    await guest.getByLabel('Password').fill('wrong one')
+    await guest.getByRole('button', { name: 'Open' }).click()
+    await guest.getByRole('alert').getByText('not right').waitFor()
+    await guest.getByLabel('Password').fill('sea and sun')
+    await guest.getByRole('button', { name: 'Open' }).click()
+    await guest.getByTestId('share-title').getByText('Holiday').waitFor()
+    const tile = guest.locator('[data-testid=share-item][data-name="sunset.jpg"]')
+    await tile.waitFor()
+    await until('the thumbnail in the guest grid', () => tile.locator('img').evaluate((i) => i.complete && i.naturalWidth > 0).catch(() => false))
+    await tile.getByRole('button').click()
+    await guest.getByTestId('share-viewer-image').waitFor()
+    await until('the large preview', () => guest.getByTestId('share-viewer-image').evaluate((i) => i.complete && i.naturalWidth > 0).catch(() => false))
+    await shot(guest, 'share-guest-viewer')
+    await guest.keyboard.press('Escape')
+    const [zip] = await Promise.all([guest.waitForEvent('download'), guest.getByTestId('share-zip').click()])
+    const bytes = readFileSync(await zip.path())
+    assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'a zip')
+    assert.ok(bytes.includes(Buffer.from('Holiday/sunset.jpg')), 'the folder tree in the zip')
+    // Nothing else: the owner's files and the app's API answer the guest as a stranger.
+    const other = await guest.evaluate(async () => (await fetch('/api/files/')).status)
+    assert.equal(other, 401)
+    await shot(guest, 'share-guest')
+
+    // The owner lists and revokes it on the Account page; the guest's page then says so.
+    await page.goto(server.base + '/account')
+    const row = page.getByTestId('share-link').filter({ hasText: 'Holiday' })
+    await row.getByText('password').waitFor()
+    await row.getByRole('button', { name: 'Revoke' }).click()
+    await until('the link to leave the list', async () => (await page.getByTestId('share-link').count()) === 0)
+    await guest.reload()
+    await guest.getByTestId('share-gone').waitFor()
+    await ctx.close()
+    await page.goto(server.base + '/files')
+  })
+
   it('the access token expires and is renewed without a visible logout', async () => {
     const page = alice.page
     const before = refreshes

@@ -1,4 +1,4 @@
-// Routes: the signed-out pages, then the app behind the session. Admin, the viewer and the
+// Routes: a share link's guest page, the signed-out pages, then the app behind the session. Admin, the viewer and the
 // trash load on demand (their code stays out of the first load).
 import { Component, lazy, Suspense, useEffect, type ReactNode } from 'react'
 import { Layout } from './components/Layout'
@@ -19,6 +19,7 @@ import { AccountPage } from './pages/account/AccountPage'
 const AdminPage = lazy(() => import('./pages/admin/AdminPage'))
 const ViewerPage = lazy(() => import('./pages/viewer/ViewerPage'))
 const TrashPage = lazy(() => import('./pages/trash/TrashPage'))
+const SharePage = lazy(() => import('./pages/share/SharePage'))
 
 class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   state = { error: null as Error | null }
@@ -93,7 +94,15 @@ export function App() {
   const status = useStore(session.store, (s) => s.status)
   const { path, search } = useLocation()
   let body: ReactNode
-  if (status === 'loading') body = <Spinner label="Starting" />
+  const shared = match('/s/:token', path)
+  // A share link's guest page: the same for everyone, signed in or not.
+  if (shared)
+    body = (
+      <Suspense fallback={<Spinner />}>
+        <SharePage token={shared.token} />
+      </Suspense>
+    )
+  else if (status === 'loading') body = <Spinner label="Starting" />
   else if (status === 'signed-out') {
     if (path === '/register') body = <RegisterPage invite={search.get('invite') ?? ''} />
     else if (path === '/request-access') body = <RequestAccessPage />

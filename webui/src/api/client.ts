@@ -182,6 +182,17 @@ export class ApiClient {
     return this.request<void>('deleteAppPassword', { params: { id } })
   }
 
+  // Share links (the owner's side; the guest page calls the public routes itself)
+  shares() {
+    return this.request<T.ShareLinks>('shares')
+  }
+  createShare(body: { kind: 'file' | 'folder' | 'album'; target_id: string; password?: string; expires_at?: string | null; allow_download: boolean }) {
+    return this.request<T.ShareLink>('createShare', { json: body })
+  }
+  revokeShare(id: string) {
+    return this.request<void>('revokeShare', { params: { id } })
+  }
+
   // Files
   listFiles(folder: string | null, sort: L.SortBy, order: 'asc' | 'desc', limit: number, offset: number, signal?: AbortSignal) {
     return this.request<T.Listing>('listFiles', { query: { folder, sort, order, limit, offset }, signal })

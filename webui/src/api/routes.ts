@@ -46,6 +46,16 @@ export const ROUTES = {
   tagFiles: { method: 'GET', path: '/api/tags/{tag}/files' },
   search: { method: 'GET', path: '/api/search' },
 
+  shares: { method: 'GET', path: '/api/shares' },
+  createShare: { method: 'POST', path: '/api/shares' },
+  revokeShare: { method: 'DELETE', path: '/api/shares/{id}' },
+  publicShare: { method: 'GET', path: '/api/public/shares/{token}' },
+  unlockShare: { method: 'POST', path: '/api/public/shares/{token}/unlock' },
+  publicItems: { method: 'GET', path: '/api/public/shares/{token}/items' },
+  publicThumbnail: { method: 'GET', path: '/api/public/shares/{token}/files/{id}/thumbnail' },
+  publicDownload: { method: 'GET', path: '/api/public/shares/{token}/files/{id}/download' },
+  publicZip: { method: 'GET', path: '/api/public/shares/{token}/zip' },
+
   adminUsers: { method: 'GET', path: '/api/admin/users' },
   adminSetQuota: { method: 'PUT', path: '/api/admin/users/{id}/quota' },
   adminSetDisabled: { method: 'PUT', path: '/api/admin/users/{id}/disabled' },

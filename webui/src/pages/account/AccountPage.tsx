@@ -1,8 +1,8 @@
 // Account: the quota bar, changing the password, and app passwords for WebDAV clients with
-// mount instructions for each system.
+// mount instructions for each system, and the share links made for people without an account.
 import { useEffect, useState, type FormEvent } from 'react'
 import { errorText } from '../../api/client'
-import type { AppPassword, NewAppPassword } from '../../api/types'
+import type { AppPassword, NewAppPassword, ShareLink } from '../../api/types'
 import { PasswordRules } from '../../components/PasswordRules'
 import { CopyButton, ErrorText, PageTitle, QuotaBar } from '../../components/ui'
 import { formatDate } from '../../lib/format'
@@ -162,6 +162,56 @@ function AppPasswords({ username }: { username: string }) {
   )
 }
 
+/** The user's share links: what each shows, how, until when; copy or revoke. */
+function ShareLinks() {
+  const [list, setList] = useState<ShareLink[] | null>(null)
+  const [error, setError] = useState<unknown>(null)
+  const load = () =>
+    api
+      .shares()
+      .then((r) => setList(r.shares))
+      .catch(setError)
+  useEffect(() => void load(), [])
+  return (
+    <section className="card space-y-3" aria-labelledby="sl-title">
+      <h2 id="sl-title" className="font-semibold">Share links</h2>
+      <p className="text-sm text-slate-600">Links you made for people without an account (select a file or folder, then Share). Revoking one stops it at once.</p>
+      <ErrorText error={error} />
+      {list && list.length === 0 && <p className="text-sm text-slate-500">No share links.</p>}
+      <ul className="divide-y divide-slate-100" data-testid="share-links">
+        {list?.map((s) => (
+          <li key={s.id} className="flex flex-wrap items-center gap-2 py-2 text-sm" data-testid="share-link">
+            <span className="min-w-0 flex-1">
+              <strong>{s.name ?? '(deleted)'}</strong>{' '}
+              <span className="text-slate-500">
+                · {s.kind}
+                {s.has_password ? ' · password' : ''}
+                {s.allow_download ? '' : ' · view only'}
+                {s.expires_at ? ` · until ${formatDate(s.expires_at)}` : ''} · {s.last_used_at ? `last opened ${formatDate(s.last_used_at)}` : 'never opened'}
+              </span>
+            </span>
+            <CopyButton text={`${window.location.origin}${s.url}`} label="Copy link" />
+            <button
+              type="button"
+              className="btn"
+              onClick={async () => {
+                try {
+                  await api.revokeShare(s.id)
+                  void load()
+                } catch (err) {
+                  toast(errorText(err), 'error')
+                }
+              }}
+            >
+              Revoke
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
 export function AccountPage() {
   const user = useStore(session.store, (s) => s.user)
   useEffect(() => {
@@ -186,6 +236,7 @@ export function AccountPage() {
         <ChangePassword username={user.username} />
         <AppPasswords username={user.username} />
       </div>
+      <ShareLinks />
     </div>
   )
 }

@@ -19,6 +19,7 @@ import { api, refreshMe, toast, uploads } from '../../store/app'
 import { answerConflict, type ConflictChoice } from '../../store/uploads'
 import { moveToTrash, undoTrash } from '../../store/trash'
 import { MoveDialog } from './MoveDialog'
+import { ShareDialog } from './ShareDialog'
 import { UploadPanel } from './UploadPanel'
 import { VirtualItems } from './VirtualItems'
 
@@ -31,6 +32,7 @@ type DialogState =
   | { kind: 'rename'; item: FileItem }
   | { kind: 'delete'; items: FileItem[] }
   | { kind: 'move'; items: FileItem[] }
+  | { kind: 'share'; item: FileItem }
   | { kind: 'upload'; plan: UploadPlan<File> }
   | null
 
@@ -313,6 +315,9 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           <button type="button" className="btn" onClick={() => setDialog({ kind: 'move', items: chosen })}>
             Move
           </button>
+          <button type="button" className="btn" disabled={chosen.length !== 1} onClick={() => setDialog({ kind: 'share', item: chosen[0] })} title="A link for people without an account">
+            Share
+          </button>
           <button type="button" className="btn btn-danger" onClick={() => setDialog({ kind: 'delete', items: chosen })}>
             Delete
           </button>
@@ -400,6 +405,7 @@ export function FilesPage({ folderId }: { folderId: string | null }) {
           onMove={(dest) => runAll('Move', withLiveClips(dialog.items, items), (i) => api.move(i.id, dest))}
         />
       )}
+      {dialog?.kind === 'share' && <ShareDialog kind={dialog.item.kind === 'folder' ? 'folder' : 'file'} targetId={dialog.item.id} name={dialog.item.name} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'delete' && (
         <Dialog title={`Delete ${dialog.items.length} item${dialog.items.length > 1 ? 's' : ''}?`} onClose={() => setDialog(null)}>
           <p className="text-sm text-slate-700">
