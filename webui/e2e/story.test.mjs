@@ -383,6 +383,28 @@ describe('CloudVault in a real browser', () => {
     await page.locator('[data-testid=file-item][data-name="sunset.jpg"]').waitFor()
   })
 
+  it('the Photos page shows every photo by month, newest first, with a scrubber to jump', { skip: !EXPECT_THUMBNAILS && 'CLOUDVAULT_E2E_EXPECT_THUMBNAILS=0 (photos appear once processed)' }, async () => {
+    const page = alice.page
+    const tz = -new Date().getTimezoneOffset()
+    const want = await alice.api.call('GET', `/api/photos/buckets?tz=${tz}`)
+    assert.ok(want.total >= photos.length, `the uploaded photos are in the timeline: ${JSON.stringify(want)}`)
+    await page.getByRole('navigation').getByRole('link', { name: 'Photos' }).first().click()
+    await page.getByRole('heading', { name: 'Photos', level: 1 }).waitFor()
+    const sections = page.getByTestId('photo-month')
+    await until('every month', async () => (await sections.count()) === want.buckets.length)
+    const first = sections.first()
+    assert.equal(await first.getAttribute('data-month'), want.buckets[0].month)
+    await until('the newest month drawn', async () => (await first.getByTestId('photo-tile').count()) === want.buckets[0].count)
+    await until('its thumbnails', () => first.locator('img').first().evaluate((i) => i.complete && i.naturalWidth > 0).catch(() => false))
+    // The scrubber jumps to a month.
+    const last = want.buckets[want.buckets.length - 1]
+    await page.getByTestId('scrubber').getByRole('button').last().click()
+    await until('the month in view', () => page.locator(`[data-month="${last.month}"]`).evaluate((el) => el.getBoundingClientRect().top < window.innerHeight).catch(() => false))
+    await shot(page, 'photos-desktop')
+    await page.goto(`${server.base}/files/${alice.holiday}`)
+    await page.locator('[data-testid=file-item][data-name="sunset.jpg"]').waitFor()
+  })
+
   it('deletes a file to the Trash, undoes it, deletes it again and empties the Trash; the quota bar follows', async () => {
     const page = alice.page
     const beach = (await alice.api.list(alice.holiday)).find((i) => i.name === 'beach day.jpg')

@@ -20,6 +20,7 @@ const AdminPage = lazy(() => import('./pages/admin/AdminPage'))
 const ViewerPage = lazy(() => import('./pages/viewer/ViewerPage'))
 const TrashPage = lazy(() => import('./pages/trash/TrashPage'))
 const SharePage = lazy(() => import('./pages/share/SharePage'))
+const PhotosPage = lazy(() => import('./pages/photos/PhotosPage'))
 
 class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   state = { error: null as Error | null }
@@ -70,6 +71,7 @@ function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
   else if (path === '/files') page = <FilesPage folderId={null} />
   else if ((m = match('/files/:id', path))) page = <FilesPage folderId={m.id} />
   else if ((m = match('/view/:id', path))) page = <ViewerPage fileId={m.id} />
+  else if (path === '/photos') page = <PhotosPage />
   else if (path === '/search') page = <SearchPage query={search.get('q') ?? ''} />
   else if (path === '/tags') page = <TagsPage tag={null} />
   else if ((m = match('/tags/:tag', path))) page = <TagsPage tag={m.tag} />

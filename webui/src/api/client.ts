@@ -182,6 +182,17 @@ export class ApiClient {
     return this.request<void>('deleteAppPassword', { params: { id } })
   }
 
+  // Photos (tz: minutes east of UTC, so months and days are the user's)
+  photoBuckets(tz: number) {
+    return this.request<T.PhotoBuckets>('photoBuckets', { query: { tz } })
+  }
+  photos(month: string, tz: number, cursor: string | null, signal?: AbortSignal) {
+    return this.request<T.PhotoPage>('photos', { query: { month, tz, limit: 2000, cursor }, signal })
+  }
+  onThisDay(tz: number) {
+    return this.request<T.OnThisDay>('onThisDay', { query: { tz } })
+  }
+
   // Share links (the owner's side; the guest page calls the public routes itself)
   shares() {
     return this.request<T.ShareLinks>('shares')

@@ -46,6 +46,10 @@ export const ROUTES = {
   tagFiles: { method: 'GET', path: '/api/tags/{tag}/files' },
   search: { method: 'GET', path: '/api/search' },
 
+  photoBuckets: { method: 'GET', path: '/api/photos/buckets' },
+  photos: { method: 'GET', path: '/api/photos' },
+  onThisDay: { method: 'GET', path: '/api/photos/on-this-day' },
+
   shares: { method: 'GET', path: '/api/shares' },
   createShare: { method: 'POST', path: '/api/shares' },
   revokeShare: { method: 'DELETE', path: '/api/shares/{id}' },

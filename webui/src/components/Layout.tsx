@@ -7,6 +7,7 @@ import { QuotaBar } from './ui'
 
 const LINKS = [
   { href: '/files', label: 'Files' },
+  { href: '/photos', label: 'Photos' },
   { href: '/search', label: 'Search' },
   { href: '/tags', label: 'Tags' },
   { href: '/trash', label: 'Trash' },
