@@ -70,23 +70,15 @@ pub fn partner(conn: &Connection, node: &Node) -> AppResult<Option<LivePartner>>
         return Ok(None);
     }
     let siblings = db::media::files_with_stem(conn, parent, stem)?;
-    if is_still {
-        return Ok(siblings
-            .iter()
-            .filter_map(|s| has_ext_in(s, stem, CLIP))
-            .find(|s| is_short_clip(s.blob_id.as_ref(), s.media.as_ref()))
-            .map(|s| LivePartner::Clip(s.id.clone())));
-    }
-    let me = siblings.iter().find(|s| s.id == node.id);
-    if !me.is_some_and(|s| is_short_clip(s.blob_id.as_ref(), s.media.as_ref())) {
-        return Ok(None);
-    }
-    // This clip belongs to a still only if that still picks this clip (not another one first).
-    let first_clip = siblings
+    // The clip of this name: the first short one (by name), so still and clip agree.
+    let clip = siblings
         .iter()
         .filter_map(|s| has_ext_in(s, stem, CLIP))
         .find(|s| is_short_clip(s.blob_id.as_ref(), s.media.as_ref()));
-    if first_clip.map(|s| s.id.as_str()) != Some(node.id.as_str()) {
+    if is_still {
+        return Ok(clip.map(|s| LivePartner::Clip(s.id.clone())));
+    }
+    if clip.map(|s| s.id.as_str()) != Some(node.id.as_str()) {
         return Ok(None);
     }
     Ok(siblings

@@ -89,15 +89,6 @@ pub fn find_album(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<
         .optional()?)
 }
 
-/// An album by id whoever owns it (a share link's album).
-pub fn find_album_by_id(conn: &Connection, id: &str) -> AppResult<Option<AlbumRow>> {
-    let sql = format!("{} WHERE a.id = :id", album_select());
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(named_params! {":id": id}, from_row)
-        .optional()?)
-}
-
 pub fn update_album(
     conn: &Connection,
     id: &str,
@@ -161,18 +152,6 @@ pub fn album_has(conn: &Connection, album: &str, node: &str) -> AppResult<bool> 
     Ok(conn
         .prepare_cached(&sql)?
         .exists(named_params! {":a": album, ":n": node})?)
-}
-
-/// The albums `node` is in (for the viewer).
-pub fn albums_of(conn: &Connection, owner: &str, node: &str) -> AppResult<Vec<(String, String)>> {
-    let mut st = conn.prepare_cached(
-        "SELECT a.id, a.name FROM album_items i JOIN albums a ON a.id = i.album_id
-          WHERE i.node_id = :n AND a.owner_id = :o ORDER BY a.name",
-    )?;
-    let rows = st.query_map(named_params! {":n": node, ":o": owner}, |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The cover chosen by hand (None: the newest item is the cover).

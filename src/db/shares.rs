@@ -81,13 +81,6 @@ pub fn find_share_by_token_hash(conn: &Connection, hash: &str) -> AppResult<Opti
         .optional()?)
 }
 
-pub fn find_share_by_id(conn: &Connection, id: &str) -> AppResult<Option<ShareRow>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM shares WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?)
-}
-
 pub fn revoke_share(conn: &Connection, id: &str, now: i64) -> AppResult<()> {
     conn.prepare_cached(
         "UPDATE shares SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",

@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::audit::Entry;
+use crate::catalog::PageFacts;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::cookies::{CookieContext, SHARE_GRANT_COOKIE, read_cookie, share_grant_cookie};
 use crate::http::dto::{
@@ -248,14 +249,19 @@ pub async fn items(
 ) -> AppResult<Response> {
     let share = open_unlocked(&app, &token, addr, &headers, &q).await?;
     let view = shares::view(&app.store, &share.row, q.folder.clone()).await?;
-    let folder = match &view.folder {
-        Some(f) => public_items(&app, std::slice::from_ref(f)).await?.pop(),
-        None => None,
-    };
+    // The folder and the path are folders: no media facts to look up for them.
+    let none = PageFacts::default();
     Ok(no_store(
         Json(PublicItemsResponse {
-            folder,
-            path: public_items(&app, &view.path).await?,
+            folder: view
+                .folder
+                .as_ref()
+                .map(|f| PublicItemResponse::of(f, &none)),
+            path: view
+                .path
+                .iter()
+                .map(|f| PublicItemResponse::of(f, &none))
+                .collect(),
             items: public_items(&app, &view.items).await?,
         })
         .into_response(),
@@ -277,6 +283,14 @@ pub async fn thumbnail(
     crate::web::download::serve_thumbnail(&path, &etag, &headers).await
 }
 
+/// A guest's transfer counts against the owner's concurrent transfers, as the owner's own would.
+fn owner_transfer(app: &App, share: &Share) -> AppResult<impl Send + Unpin + 'static> {
+    app.ops
+        .transfers
+        .try_begin(&share.row.owner_id)
+        .map_err(|b| b.into_error())
+}
+
 pub async fn download(
     State(app): State<App>,
     ClientAddr(addr): ClientAddr,
@@ -294,11 +308,7 @@ pub async fn download(
             "folders download as the zip",
         ));
     }
-    let permit = app
-        .ops
-        .transfers
-        .try_begin(&share.row.owner_id)
-        .map_err(|b| b.into_error())?;
+    let permit = owner_transfer(&app, &share)?;
     let res = crate::web::download::serve_file(
         &app.store,
         &node,
@@ -321,11 +331,7 @@ pub async fn zip(
     shares::require_download(&share.row)?;
     let name = share.name.clone().unwrap_or_else(|| "share".into());
     let entries = shares::zip::entries(&app.store, &share.row, &name).await?;
-    let permit = app
-        .ops
-        .transfers
-        .try_begin(&share.row.owner_id)
-        .map_err(|b| b.into_error())?;
+    let permit = owner_transfer(&app, &share)?;
     let body: Body = shares::zip::stream(app.store.clone(), entries);
     let mut r = Response::new(body);
     let h = r.headers_mut();

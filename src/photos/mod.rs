@@ -332,6 +332,28 @@ pub async fn album(store: &Store, owner: &str, id: &str) -> AppResult<(AlbumRow,
         .await
 }
 
+/// Runs `f` on the owner's album `id` (404 when it is not one) in one write transaction, and
+/// returns its result with the album as it is afterwards (None once deleted).
+async fn change_album<T: Send + 'static>(
+    store: &Store,
+    owner: &str,
+    id: &str,
+    f: impl FnOnce(&rusqlite::Transaction, &AlbumRow) -> AppResult<T> + Send + 'static,
+) -> AppResult<(T, Option<AlbumRow>)> {
+    let (owner, id) = (owner.to_string(), id.to_string());
+    store
+        .db
+        .run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let a = db::albums::find_album(&tx, &owner, &id)?.ok_or_else(album_missing)?;
+            let out = f(&tx, &a)?;
+            let after = db::albums::find_album(&tx, &owner, &id)?;
+            tx.commit()?;
+            Ok((out, after))
+        })
+        .await
+}
+
 /// What an album edit changes (None: unchanged; `cover: Some(None)`: back to the newest item).
 #[derive(Debug, Clone, Default)]
 pub struct AlbumEdit {
@@ -356,53 +378,40 @@ pub async fn edit_album(
             "sort is asc or desc",
         ));
     }
-    let (owner, id) = (owner.to_string(), id.to_string());
-    store
-        .db
-        .run(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let a = db::albums::find_album(&tx, &owner, &id)?.ok_or_else(album_missing)?;
-            let cover = match &edit.cover {
-                Some(Some(node)) => {
-                    if !db::albums::album_has(&tx, &a.id, node)? {
-                        return Err(AppError::bad_request(
-                            ErrorCode::NotAPhoto,
-                            "the cover must be an item of the album",
-                        ));
-                    }
-                    Some(node.clone())
+    let (_, after) = change_album(store, owner, id, move |tx, a| {
+        let cover = match &edit.cover {
+            Some(Some(node)) => {
+                if !db::albums::album_has(tx, &a.id, node)? {
+                    return Err(AppError::bad_request(
+                        ErrorCode::NotAPhoto,
+                        "the cover must be an item of the album",
+                    ));
                 }
-                Some(None) => None,
-                None => db::albums::explicit_cover(&tx, &a.id)?,
-            };
-            db::albums::update_album(
-                &tx,
-                &a.id,
-                name.as_deref().unwrap_or(&a.name),
-                cover.as_deref(),
-                edit.sort.as_deref().unwrap_or(&a.sort),
-                db::now_ms(),
-            )?;
-            let row = db::albums::find_album(&tx, &owner, &id)?.ok_or_else(album_missing)?;
-            tx.commit()?;
-            Ok(row)
-        })
-        .await
+                Some(node.clone())
+            }
+            Some(None) => None,
+            None => db::albums::explicit_cover(tx, &a.id)?,
+        };
+        db::albums::update_album(
+            tx,
+            &a.id,
+            name.as_deref().unwrap_or(&a.name),
+            cover.as_deref(),
+            edit.sort.as_deref().unwrap_or(&a.sort),
+            db::now_ms(),
+        )
+    })
+    .await?;
+    after.ok_or_else(album_missing)
 }
 
 /// Deletes the album; its files stay where they are.
 pub async fn delete_album(store: &Store, owner: &str, id: &str) -> AppResult<()> {
-    let (owner, id) = (owner.to_string(), id.to_string());
-    store
-        .db
-        .run(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let a = db::albums::find_album(&tx, &owner, &id)?.ok_or_else(album_missing)?;
-            db::albums::delete_album(&tx, &a.id)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+    change_album(store, owner, id, |tx, a| {
+        db::albums::delete_album(tx, &a.id)
+    })
+    .await?;
+    Ok(())
 }
 
 /// Adds (or removes) files; returns the album and how many were added (removed). Adding refuses
@@ -420,30 +429,25 @@ pub async fn change_items(
             "ids: 1 to 10,000 file ids",
         ));
     }
-    let (owner, id) = (owner.to_string(), id.to_string());
-    store
-        .db
-        .run(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let a = db::albums::find_album(&tx, &owner, &id)?.ok_or_else(album_missing)?;
-            let now = db::now_ms();
-            let mut changed = 0;
-            if add {
-                refuse_not_photos(&not_photos(&tx, &owner, &ids)?)?;
-                for n in &ids {
-                    changed += usize::from(db::albums::add_item(&tx, &a.id, n, now)?);
-                }
-            } else {
-                for n in &ids {
-                    changed += usize::from(db::albums::remove_item(&tx, &a.id, n)?);
-                }
+    let who = owner.to_string();
+    let (changed, after) = change_album(store, owner, id, move |tx, a| {
+        let now = db::now_ms();
+        let mut changed = 0;
+        if add {
+            refuse_not_photos(&not_photos(tx, &who, &ids)?)?;
+            for n in &ids {
+                changed += usize::from(db::albums::add_item(tx, &a.id, n, now)?);
             }
-            db::albums::touch_album(&tx, &a.id, now)?;
-            let row = db::albums::find_album(&tx, &owner, &id)?.ok_or_else(album_missing)?;
-            tx.commit()?;
-            Ok((row, changed))
-        })
-        .await
+        } else {
+            for n in &ids {
+                changed += usize::from(db::albums::remove_item(tx, &a.id, n)?);
+            }
+        }
+        db::albums::touch_album(tx, &a.id, now)?;
+        Ok(changed)
+    })
+    .await?;
+    Ok((after.ok_or_else(album_missing)?, changed))
 }
 
 #[cfg(test)]

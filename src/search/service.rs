@@ -336,13 +336,3 @@ pub async fn search(
         model_status,
     })
 }
-
-/// Text-only search (no model): tags and filenames.
-pub async fn search_text(store: &Store, owner: &str, q: &str, limit: i64) -> AppResult<Vec<Hit>> {
-    let (owner, q) = (owner.to_string(), parse(q, 0));
-    let text = store
-        .db
-        .run(move |c| text_matches(c, &owner, &q, limit))
-        .await?;
-    Ok(rank(text, Vec::new()))
-}

@@ -223,7 +223,10 @@ pub async fn open(store: &Store, guards: &Guards, token: &str, address: &str) ->
             if !owner_ok || name.is_none() {
                 return Ok(None);
             }
-            db::shares::touch_share(c, &row.id, now)?;
+            // Every thumbnail of a grid opens the link: write the time only once a minute.
+            if row.last_used_at.is_none_or(|t| now - t > 60_000) {
+                db::shares::touch_share(c, &row.id, now)?;
+            }
             Ok(Some(Share { row, name }))
         })
         .await?;

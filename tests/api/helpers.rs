@@ -586,3 +586,30 @@ pub fn job_failure(jobs: &Value, file_id: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("{file_id} not among the failures of {jobs}"))
 }
+
+/// EXIF GPS fields of a position (degrees, minutes, seconds to 1/100), any hemisphere.
+pub fn gps_fields(lat: f64, lon: f64) -> Vec<exif::Field> {
+    use crate::photo_fixtures::{ascii, field, rationals};
+    use exif::Tag;
+    let dms = |v: f64| {
+        let v = v.abs();
+        let m = v.fract() * 60.0;
+        rationals(&[
+            (v.trunc() as u32, 1),
+            (m.trunc() as u32, 1),
+            ((m.fract() * 6000.0).round() as u32, 100),
+        ])
+    };
+    vec![
+        field(
+            Tag::GPSLatitudeRef,
+            ascii(if lat >= 0.0 { "N" } else { "S" }),
+        ),
+        field(Tag::GPSLatitude, dms(lat)),
+        field(
+            Tag::GPSLongitudeRef,
+            ascii(if lon >= 0.0 { "E" } else { "W" }),
+        ),
+        field(Tag::GPSLongitude, dms(lon)),
+    ]
+}

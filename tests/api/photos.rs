@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::photo_fixtures::{ascii, field, rationals, splice_exif};
+use crate::photo_fixtures::{ascii, field, splice_exif};
 
 /// A tiny JPEG (so 5,000 decode quickly) carrying a date taken with its offset and, optionally, GPS.
 fn photo(seed: u32, taken: Option<&str>, gps: Option<(f64, f64)>) -> Vec<u8> {
@@ -25,25 +25,7 @@ fn photo(seed: u32, taken: Option<&str>, gps: Option<(f64, f64)>) -> Vec<u8> {
         fields.push(field(Tag::OffsetTimeOriginal, ascii("+00:00")));
     }
     if let Some((lat, lon)) = gps {
-        let dms = |v: f64| {
-            let v = v.abs();
-            let (d, m) = (v.trunc(), (v.fract() * 60.0));
-            rationals(&[
-                (d as u32, 1),
-                (m.trunc() as u32, 1),
-                ((m.fract() * 60.0 * 100.0).round() as u32, 100),
-            ])
-        };
-        fields.push(field(
-            Tag::GPSLatitudeRef,
-            ascii(if lat >= 0.0 { "N" } else { "S" }),
-        ));
-        fields.push(field(Tag::GPSLatitude, dms(lat)));
-        fields.push(field(
-            Tag::GPSLongitudeRef,
-            ascii(if lon >= 0.0 { "E" } else { "W" }),
-        ));
-        fields.push(field(Tag::GPSLongitude, dms(lon)));
+        fields.extend(gps_fields(lat, lon));
     }
     if fields.is_empty() {
         jpeg

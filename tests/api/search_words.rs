@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::photo_fixtures::{ascii, field, rationals, splice_exif};
+use crate::photo_fixtures::{ascii, field, splice_exif};
 
 fn photo(taken: &str, gps: Option<(f64, f64)>) -> Vec<u8> {
     use exif::Tag;
@@ -15,18 +15,7 @@ fn photo(taken: &str, gps: Option<(f64, f64)>) -> Vec<u8> {
         field(Tag::OffsetTimeOriginal, ascii("+02:00")),
     ];
     if let Some((lat, lon)) = gps {
-        let dms = |v: f64| {
-            let m = v.fract() * 60.0;
-            rationals(&[
-                (v.trunc() as u32, 1),
-                (m.trunc() as u32, 1),
-                ((m.fract() * 6000.0).round() as u32, 100),
-            ])
-        };
-        fields.push(field(Tag::GPSLatitudeRef, ascii("N")));
-        fields.push(field(Tag::GPSLatitude, dms(lat)));
-        fields.push(field(Tag::GPSLongitudeRef, ascii("E")));
-        fields.push(field(Tag::GPSLongitude, dms(lon)));
+        fields.extend(gps_fields(lat, lon));
     }
     splice_exif(&jpeg_bytes(&picture(40, 30, [200, 120, 40])), &fields)
 }
