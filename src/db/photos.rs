@@ -2,7 +2,7 @@
 //! everything, newest first), places, and "on this day". Only the owner's live files whose media
 //! row describes the current body and has a thumbnail are photos here.
 
-use rusqlite::{Connection, named_params};
+use rusqlite::{Connection, OptionalExtension, named_params};
 
 use crate::error::AppResult;
 
@@ -46,13 +46,59 @@ pub fn photo_page(
     cursor: Option<(i64, &str)>,
     limit: i64,
 ) -> AppResult<Vec<(String, i64)>> {
+    walk(conn, owner, filter, cursor, false, limit)
+}
+
+/// The photos just newer and just older than `id` in the timeline with `filter` (each None at
+/// that end); None when `id` is not one of the owner's photos.
+pub fn photo_neighbours(
+    conn: &Connection,
+    owner: &str,
+    filter: &PhotoFilter,
+    id: &str,
+) -> AppResult<Option<(Option<String>, Option<String>)>> {
+    let sql = format!("SELECT m.timeline_at {PHOTOS} AND m.node_id = :id");
+    let at: Option<i64> = conn
+        .prepare_cached(&sql)?
+        .query_row(named_params! {":o": owner, ":id": id}, |r| r.get(0))
+        .optional()?;
+    let Some(at) = at else { return Ok(None) };
+    let first = |newer| -> AppResult<Option<String>> {
+        Ok(walk(conn, owner, filter, Some((at, id)), newer, 1)?
+            .pop()
+            .map(|(n, _)| n))
+    };
+    Ok(Some((first(true)?, first(false)?)))
+}
+
+/// Up to `limit` photos past `(time, id)`: towards older ones (newest first), or with `newer`
+/// towards newer ones (oldest first).
+fn walk(
+    conn: &Connection,
+    owner: &str,
+    filter: &PhotoFilter,
+    cursor: Option<(i64, &str)>,
+    newer: bool,
+    limit: i64,
+) -> AppResult<Vec<(String, i64)>> {
+    let (past, order) = if newer {
+        (
+            "m.timeline_at > :ct OR (m.timeline_at = :ct AND m.node_id > :cid)",
+            "ASC",
+        )
+    } else {
+        (
+            "m.timeline_at < :ct OR (m.timeline_at = :ct AND m.node_id < :cid)",
+            "DESC",
+        )
+    };
     let sql = format!(
         "SELECT m.node_id, m.timeline_at {PHOTOS}
            AND (:from IS NULL OR m.timeline_at >= :from) AND (:to IS NULL OR m.timeline_at < :to)
            AND (:cc IS NULL OR m.place_cc = :cc) AND (:city IS NULL OR m.place_city = :city)
            AND (:kind IS NULL OR m.kind = :kind)
-           AND (:ct IS NULL OR m.timeline_at < :ct OR (m.timeline_at = :ct AND m.node_id < :cid))
-         ORDER BY m.timeline_at DESC, m.node_id DESC LIMIT :limit"
+           AND (:ct IS NULL OR {past})
+         ORDER BY m.timeline_at {order}, m.node_id {order} LIMIT :limit"
     );
     let (ct, cid) = match cursor {
         Some((t, id)) => (Some(t), Some(id)),

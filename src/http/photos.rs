@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::dto::{
     AlbumChangeResponse, AlbumItemsResponse, AlbumResponse, AlbumsResponse, BucketResponse,
     BucketsResponse, CountryResponse, FileResponse, OnThisDayResponse, OnThisDayYearResponse,
-    PhotoPageResponse, PlacesResponse,
+    PhotoNeighboursResponse, PhotoPageResponse, PlacesResponse,
 };
 use crate::http::extract::{ApiJson, AuthUser};
 use crate::photos::{self, AlbumEdit, PageRequest};
@@ -23,6 +23,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/photos", get(page))
         .route("/photos/buckets", get(buckets))
+        .route("/photos/{id}/neighbours", get(neighbours))
         .route("/photos/on-this-day", get(on_this_day))
         .route("/places", get(places))
         .route("/albums", get(list_albums).post(create_album))
@@ -81,13 +82,8 @@ pub struct PageQuery {
     tz: Option<i64>,
 }
 
-pub async fn page(
-    State(app): State<App>,
-    AuthUser(user): AuthUser,
-    q: QueryResult<PageQuery>,
-) -> AppResult<Json<PhotoPageResponse>> {
-    let q = query(q)?;
-    let req = PageRequest {
+fn page_request(q: PageQuery) -> AppResult<PageRequest> {
+    Ok(PageRequest {
         month: q.month,
         cc: q.cc,
         city: q.city,
@@ -95,11 +91,36 @@ pub async fn page(
         cursor: q.cursor,
         limit: q.limit.unwrap_or(500),
         tz: photos::parse_tz(q.tz)?,
-    };
+    })
+}
+
+pub async fn page(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    q: QueryResult<PageQuery>,
+) -> AppResult<Json<PhotoPageResponse>> {
+    let req = page_request(query(q)?)?;
     let (nodes, next_cursor) = photos::page(&app.store, &user.id, req).await?;
     Ok(Json(PhotoPageResponse {
         items: files(&app, &nodes).await?,
         next_cursor,
+    }))
+}
+
+/// The viewer's previous and next photo in the timeline (the same filters as a page).
+pub async fn neighbours(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    q: QueryResult<PageQuery>,
+) -> AppResult<Json<PhotoNeighboursResponse>> {
+    let req = page_request(query(q)?)?;
+    let (newer, older) = photos::neighbours(&app.store, &user.id, &id, req).await?;
+    let both: Vec<Node> = newer.iter().chain(older.iter()).cloned().collect();
+    let mut listed = files(&app, &both).await?.into_iter();
+    Ok(Json(PhotoNeighboursResponse {
+        newer: newer.and_then(|_| listed.next()),
+        older: older.and_then(|_| listed.next()),
     }))
 }
 

@@ -114,18 +114,8 @@ fn parse_cursor(c: &str) -> AppResult<(i64, String)> {
     Ok((t.parse().map_err(|_| bad())?, id.to_string()))
 }
 
-/// A page of the owner's photos, newest first, and the cursor of the next page (None at the end).
-pub async fn page(
-    store: &Store,
-    owner: &str,
-    req: PageRequest,
-) -> AppResult<(Vec<Node>, Option<String>)> {
-    if !(1..=MAX_PAGE).contains(&req.limit) {
-        return Err(AppError::bad_request(
-            ErrorCode::InvalidQuery,
-            format!("limit is 1..{MAX_PAGE}"),
-        ));
-    }
+/// The filters of a page request (month bounds in its time zone, place, type).
+fn filter_of(req: &PageRequest) -> AppResult<PhotoFilter> {
     let (from, to) = match &req.month {
         Some(m) => {
             let (a, b) = month_bounds(m, req.tz)?;
@@ -144,14 +134,29 @@ pub async fn page(
             ));
         }
     };
-    let cursor = req.cursor.as_deref().map(parse_cursor).transpose()?;
-    let filter = PhotoFilter {
+    Ok(PhotoFilter {
         from,
         to,
         cc: req.cc.clone(),
         city: req.city.clone(),
         kind,
-    };
+    })
+}
+
+/// A page of the owner's photos, newest first, and the cursor of the next page (None at the end).
+pub async fn page(
+    store: &Store,
+    owner: &str,
+    req: PageRequest,
+) -> AppResult<(Vec<Node>, Option<String>)> {
+    if !(1..=MAX_PAGE).contains(&req.limit) {
+        return Err(AppError::bad_request(
+            ErrorCode::InvalidQuery,
+            format!("limit is 1..{MAX_PAGE}"),
+        ));
+    }
+    let filter = filter_of(&req)?;
+    let cursor = req.cursor.as_deref().map(parse_cursor).transpose()?;
     let (owner, limit) = (owner.to_string(), req.limit);
     store
         .db
@@ -173,6 +178,30 @@ pub async fn page(
                 next = Some(format!("{t}.{id}"));
             }
             Ok((nodes, if more { next } else { None }))
+        })
+        .await
+}
+
+/// The photos just newer and just older than `id` in the timeline (with the request's filters),
+/// for a viewer that pages through it; 404 when `id` is not one of the owner's photos.
+pub async fn neighbours(
+    store: &Store,
+    owner: &str,
+    id: &str,
+    req: PageRequest,
+) -> AppResult<(Option<Node>, Option<Node>)> {
+    let filter = filter_of(&req)?;
+    let (owner, id) = (owner.to_string(), id.to_string());
+    store
+        .db
+        .run(move |c| {
+            let (newer, older) = db::photos::photo_neighbours(c, &owner, &filter, &id)?
+                .ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such photo"))?;
+            let node = |n: Option<String>| match n {
+                Some(n) => db::nodes::find_owned_node(c, &owner, &n),
+                None => Ok(None),
+            };
+            Ok((node(newer)?, node(older)?))
         })
         .await
 }

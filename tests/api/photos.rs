@@ -647,3 +647,82 @@ async fn albums_gather_photos_without_ever_touching_the_files() {
         json!([])
     );
 }
+
+/// The viewer pages through the timeline: each photo's newer and older neighbour, ties on the same
+/// second broken as pages break them, place filters kept, the ends null, strangers 404.
+#[tokio::test]
+async fn the_viewer_steps_through_the_timeline_by_neighbours() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let paris = Some((48.8566, 2.3522));
+    let files = vec![
+        (
+            "a.jpg".to_string(),
+            photo(1, Some("2023:07:01 10:00:00"), paris),
+        ),
+        (
+            "b.jpg".to_string(),
+            photo(2, Some("2023:07:02 10:00:00"), None),
+        ),
+        (
+            "c.jpg".to_string(),
+            photo(3, Some("2023:07:02 10:00:00"), paris),
+        ),
+        (
+            "d.jpg".to_string(),
+            photo(4, Some("2024:01:05 08:00:00"), paris),
+        ),
+    ];
+    upload_batch(&app, &alice.token, files).await;
+    app.run_pending_jobs().await;
+    let ids = ids_by_name(&app, &alice.token).await;
+    let name_of = |v: &Value| v["name"].as_str().map(str::to_string);
+
+    // The timeline's own order, from its first page.
+    let page = app.get_json("/api/photos?limit=10", &alice.token).await;
+    let order: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(name_of)
+        .collect();
+    assert_eq!(order.len(), 4);
+    assert_eq!(order[0], "d.jpg");
+    assert_eq!(order[3], "a.jpg");
+    for (i, name) in order.iter().enumerate() {
+        let n = app
+            .get_json(
+                &format!("/api/photos/{}/neighbours", ids[name]),
+                &alice.token,
+            )
+            .await;
+        assert_eq!(
+            name_of(&n["newer"]),
+            i.checked_sub(1).map(|j| order[j].clone()),
+            "{name}"
+        );
+        assert_eq!(name_of(&n["older"]), order.get(i + 1).cloned(), "{name}");
+    }
+    // Within a place, b.jpg (no GPS) is stepped over.
+    let n = app
+        .get_json(
+            &format!("/api/photos/{}/neighbours?cc=FR", ids["a.jpg"]),
+            &alice.token,
+        )
+        .await;
+    assert_eq!(name_of(&n["newer"]).as_deref(), Some("c.jpg"));
+    assert!(n["older"].is_null());
+    // Another user's photo is not there for bob; neither is a made-up id.
+    for id in [ids["a.jpg"].as_str(), "nope"] {
+        let r = app
+            .client
+            .get(app.url(&format!("/api/photos/{id}/neighbours")))
+            .bearer_auth(&bob.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], "not-found");
+    }
+}

@@ -40,6 +40,15 @@ pub struct PhotoPageResponse {
     pub next_cursor: Option<String>,
 }
 
+/// `GET /api/photos/{id}/neighbours`: the photos just newer and just older in the timeline
+/// (null at either end), for a viewer that pages through it.
+#[derive(Serialize, TS)]
+#[ts(rename = "PhotoNeighbours")]
+pub struct PhotoNeighboursResponse {
+    pub newer: Option<FileResponse>,
+    pub older: Option<FileResponse>,
+}
+
 /// Photos of one earlier year on today's date.
 #[derive(Serialize, TS)]
 #[ts(rename = "OnThisDayYear")]

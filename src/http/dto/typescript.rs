@@ -142,6 +142,7 @@ pub fn render() -> String {
         BucketResponse,
         BucketsResponse,
         PhotoPageResponse,
+        PhotoNeighboursResponse,
         OnThisDayYearResponse,
         OnThisDayResponse,
         CityResponse,

@@ -458,6 +458,15 @@ export type PhotoPage = {
 };
 
 /**
+ * `GET /api/photos/{id}/neighbours`: the photos just newer and just older in the timeline
+ * (null at either end), for a viewer that pages through it.
+ */
+export type PhotoNeighbours = {
+  newer: FileItem | null,
+  older: FileItem | null,
+};
+
+/**
  * Photos of one earlier year on today's date.
  */
 export type OnThisDayYear = {
