@@ -1,7 +1,7 @@
 // A file's picture: its thumbnail (through the media cookie, so a plain <img>), with a
 // placeholder while the server is still making it (404 thumbnail-not-ready: asked again
 // politely, with growing pauses) and an icon for files that have none.
-import { useEffect, useState } from 'react'
+import { useState } from 'react'
 import { thumbnailUrl } from '../api/routes'
 import type { ErrorCode, FileItem } from '../api/types'
 import { formatDuration } from '../lib/format'
@@ -69,11 +69,15 @@ export function FileIcon({ file, className = 'h-10 w-10' }: { file: FileItem; cl
 export function Thumb({ file, size = 'small', className = '' }: { file: FileItem; size?: 'small' | 'large'; className?: string }) {
   const [attempt, setAttempt] = useState(0)
   const [state, setState] = useState<'loading' | 'ok' | 'waiting' | 'none'>(isMediaLike(file) ? 'loading' : 'none')
-
-  useEffect(() => {
+  // Another file (or a new version) starts over, at once while rendering: an effect would run
+  // after a cached picture's load event and put the placeholder back over it.
+  const ident = `${file.id}|${file.etag}`
+  const [shown, setShown] = useState(ident)
+  if (shown !== ident) {
+    setShown(ident)
     setAttempt(0)
     setState(isMediaLike(file) ? 'loading' : 'none')
-  }, [file.id, file.etag]) // eslint-disable-line react-hooks/exhaustive-deps
+  }
 
   const onError = async () => {
     let code: ErrorCode | '' = ''
