@@ -6,13 +6,13 @@ import { Spinner, Toasts } from './components/ui'
 import { Link, match, navigate, useLocation } from './lib/router'
 import { adminAccess } from './lib/access'
 import { useStore } from './lib/store'
-import { session } from './store/app'
+import { api, session } from './store/app'
 import { LoginPage } from './pages/login/LoginPage'
 import { RegisterPage } from './pages/register/RegisterPage'
 import { RequestAccessPage } from './pages/request-access/RequestAccessPage'
 import { SetupPage } from './pages/setup/SetupPage'
 import { FilesPage } from './pages/files/FilesPage'
-import { SearchPage } from './pages/search/SearchPage'
+import { SearchPage, filtersOf } from './pages/search/SearchPage'
 import { TagsPage } from './pages/tags/TagsPage'
 import { AccountPage } from './pages/account/AccountPage'
 
@@ -21,6 +21,10 @@ const ViewerPage = lazy(() => import('./pages/viewer/ViewerPage'))
 const TrashPage = lazy(() => import('./pages/trash/TrashPage'))
 const SharePage = lazy(() => import('./pages/share/SharePage'))
 const PhotosPage = lazy(() => import('./pages/photos/PhotosPage'))
+const AlbumsPage = lazy(() => import('./pages/photos/AlbumsPage'))
+const AlbumPage = lazy(() => import('./pages/photos/AlbumPage'))
+const PlacesPage = lazy(() => import('./pages/photos/PlacesPage'))
+const PlacePage = lazy(() => import('./pages/photos/PlacesPage').then((m) => ({ default: m.PlacePage })))
 
 class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   state = { error: null as Error | null }
@@ -43,9 +47,15 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | 
   }
 }
 
-function Redirect({ to }: { to: string }) {
-  useEffect(() => navigate(to, { replace: true }), [to])
-  return null
+/** Where a signed-in user lands: Photos when they have any, else their files. */
+function Landing() {
+  useEffect(() => {
+    api
+      .photoBuckets(0)
+      .then((b) => navigate(b.total > 0 ? '/photos' : '/files', { replace: true }))
+      .catch(() => navigate('/files', { replace: true }))
+  }, [])
+  return <Spinner />
 }
 
 function AdminGate() {
@@ -67,12 +77,17 @@ function AdminGate() {
 function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
   let m: Record<string, string> | null
   let page: ReactNode
-  if (path === '/' || path === '/login' || path === '/register' || path === '/request-access' || path === '/setup') page = <Redirect to="/files" />
+  if (path === '/' || path === '/login' || path === '/register' || path === '/request-access' || path === '/setup') page = <Landing />
   else if (path === '/files') page = <FilesPage folderId={null} />
   else if ((m = match('/files/:id', path))) page = <FilesPage folderId={m.id} />
-  else if ((m = match('/view/:id', path))) page = <ViewerPage fileId={m.id} />
+  else if ((m = match('/view/:id', path))) page = <ViewerPage fileId={m.id} context={search.get('in')} />
   else if (path === '/photos') page = <PhotosPage />
-  else if (path === '/search') page = <SearchPage query={search.get('q') ?? ''} />
+  else if (path === '/albums') page = <AlbumsPage />
+  else if ((m = match('/albums/:id', path))) page = <AlbumPage key={m.id} id={m.id} />
+  else if (path === '/places') page = <PlacesPage />
+  else if ((m = match('/places/:cc', path))) page = <PlacePage key={m.cc} cc={m.cc} city={null} />
+  else if ((m = match('/places/:cc/:city', path))) page = <PlacePage key={`${m.cc}/${m.city}`} cc={m.cc} city={m.city} />
+  else if (path === '/search') page = <SearchPage query={search.get('q') ?? ''} filters={filtersOf(search)} />
   else if (path === '/tags') page = <TagsPage tag={null} />
   else if ((m = match('/tags/:tag', path))) page = <TagsPage tag={m.tag} />
   else if (path === '/trash') page = <TrashPage />

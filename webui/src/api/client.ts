@@ -186,11 +186,41 @@ export class ApiClient {
   photoBuckets(tz: number) {
     return this.request<T.PhotoBuckets>('photoBuckets', { query: { tz } })
   }
-  photos(month: string, tz: number, cursor: string | null, signal?: AbortSignal) {
-    return this.request<T.PhotoPage>('photos', { query: { month, tz, limit: 2000, cursor }, signal })
+  /** A page of the timeline (of a month, or of a place with `cc`/`city`), newest first. */
+  photos(filter: L.PhotoFilter, tz: number, cursor: string | null, limit: number, signal?: AbortSignal) {
+    return this.request<T.PhotoPage>('photos', { query: { ...filter, tz, limit, cursor }, signal })
   }
   onThisDay(tz: number) {
     return this.request<T.OnThisDay>('onThisDay', { query: { tz } })
+  }
+  photoNeighbours(id: string, filter: L.PhotoFilter = {}) {
+    return this.request<T.PhotoNeighbours>('photoNeighbours', { params: { id }, query: { ...filter } })
+  }
+  places() {
+    return this.request<T.Places>('places')
+  }
+
+  // Albums
+  albums() {
+    return this.request<T.Albums>('albums')
+  }
+  album(id: string) {
+    return this.request<T.AlbumWithItems>('album', { params: { id } })
+  }
+  createAlbum(name: string, ids: string[] = []) {
+    return this.request<T.Album>('createAlbum', { json: { name, ids } })
+  }
+  editAlbum(id: string, edit: { name?: string; cover_id?: string | null; sort?: 'asc' | 'desc' }) {
+    return this.request<T.Album>('editAlbum', { params: { id }, json: edit })
+  }
+  deleteAlbum(id: string) {
+    return this.request<void>('deleteAlbum', { params: { id } })
+  }
+  addToAlbum(id: string, ids: string[]) {
+    return this.request<T.AlbumChange>('addAlbumItems', { params: { id }, json: { ids } })
+  }
+  removeFromAlbum(id: string, ids: string[]) {
+    return this.request<T.AlbumChange>('removeAlbumItems', { params: { id }, json: { ids } })
   }
 
   // Share links (the owner's side; the guest page calls the public routes itself)
@@ -276,8 +306,8 @@ export class ApiClient {
   tagFiles(tag: string, limit = 200, offset = 0) {
     return this.request<T.TagFiles>('tagFiles', { params: { tag }, query: { limit, offset } })
   }
-  search(q: string, limit = 60, offset = 0, signal?: AbortSignal) {
-    return this.request<T.SearchResponse>('search', { query: { q, limit, offset }, signal })
+  search(q: string, filters: L.SearchFilters = {}, limit = 60, offset = 0, signal?: AbortSignal) {
+    return this.request<T.SearchResponse>('search', { query: { q, ...filters, tz: -new Date().getTimezoneOffset(), limit, offset }, signal })
   }
 
   // Admin

@@ -8,6 +8,8 @@ import { QuotaBar } from './ui'
 const LINKS = [
   { href: '/files', label: 'Files' },
   { href: '/photos', label: 'Photos' },
+  { href: '/albums', label: 'Albums' },
+  { href: '/places', label: 'Places' },
   { href: '/search', label: 'Search' },
   { href: '/tags', label: 'Tags' },
   { href: '/trash', label: 'Trash' },
@@ -33,26 +35,26 @@ export function Layout({ children }: { children: ReactNode }) {
             </svg>
             CloudVault
           </Link>
-          <nav aria-label="Main" className="ml-4 hidden gap-1 md:flex">
+          <nav aria-label="Main" className="ml-4 hidden gap-1 lg:flex">
             {links.map((l) => (
               <Link key={l.href} href={l.href} aria-current={current(l.href) ? 'page' : undefined} className={`rounded-md px-3 py-1.5 text-sm font-medium ${current(l.href) ? 'bg-sky-100 text-sky-900' : 'text-slate-700 hover:bg-slate-100'}`}>
                 {l.label}
               </Link>
             ))}
           </nav>
-          <div className="ml-auto hidden w-48 lg:block">{user && <QuotaBar used={user.used_bytes} quota={user.quota_bytes} compact />}</div>
+          <div className="ml-auto hidden w-40 xl:block">{user && <QuotaBar used={user.used_bytes} quota={user.quota_bytes} compact />}</div>
           <span className="hidden text-sm text-slate-600 sm:inline" data-testid="whoami">
             {user?.username}
           </span>
-          <button type="button" className="btn hidden md:inline-flex" onClick={() => void session.logout()}>
+          <button type="button" className="btn hidden lg:inline-flex" onClick={() => void session.logout()}>
             Sign out
           </button>
-          <button type="button" className="btn ml-auto md:hidden" aria-expanded={open} aria-controls="mobile-nav" onClick={() => setOpen((o) => !o)}>
+          <button type="button" className="btn ml-auto lg:hidden" aria-expanded={open} aria-controls="mobile-nav" onClick={() => setOpen((o) => !o)}>
             Menu
           </button>
         </div>
         {open && (
-          <nav id="mobile-nav" aria-label="Main" className="border-t border-slate-200 px-3 pb-3 md:hidden">
+          <nav id="mobile-nav" aria-label="Main" className="border-t border-slate-200 px-3 pb-3 lg:hidden">
             {links.map((l) => (
               <Link key={l.href} href={l.href} onClick={() => setOpen(false)} aria-current={current(l.href) ? 'page' : undefined} className="block rounded-md px-3 py-2 text-base font-medium text-slate-800 hover:bg-slate-100">
                 {l.label}

@@ -29,7 +29,8 @@ export function LoginPage() {
     setError(null)
     try {
       session.signIn(await api.login(username, password))
-      if (path === '/login' || path === '/') navigate('/files', { replace: true })
+      // The landing page (Photos when there are any, else Files) is chosen at '/'.
+      if (path === '/login' || path === '/') navigate('/', { replace: true })
       else navigate(path + (search.toString() ? `?${search}` : ''), { replace: true })
     } catch (err) {
       setError(err)

@@ -11,6 +11,8 @@ import { ErrorText, Spinner } from '../../components/ui'
 import { formatBytes } from '../../lib/format'
 import { hideLiveClips } from '../../lib/live'
 import { Versions } from './Versions'
+import { AddToAlbumDialog } from '../photos/PhotoSelection'
+import type { PhotoFilter } from '../../api/local-types'
 import { Link, navigate } from '../../lib/router'
 import { api, toast } from '../../store/app'
 
@@ -208,41 +210,75 @@ function ViewerNotFound() {
   )
 }
 
-export default function ViewerPage({ fileId }: { fileId: string }) {
-  const [file, setFile] = useState<FileItem | null>(null)
+/** Where the viewer was opened from (`?in=`), which sets what ← and → go through and where Back goes:
+ *  the file's folder (default), the photo timeline, a place of it, or an album. */
+export type ViewContext = { kind: 'folder' } | { kind: 'timeline'; filter: PhotoFilter; back: string; label: string } | { kind: 'album'; id: string; back: string }
+
+export function parseContext(v: string | null): ViewContext {
+  if (v === 'photos') return { kind: 'timeline', filter: {}, back: '/photos', label: 'Photos' }
+  const [kind, a, b] = (v ?? '').split(':').map(decodeURIComponent)
+  if (kind === 'place' && a) return { kind: 'timeline', filter: { cc: a, city: b || undefined }, back: `/places/${encodeURIComponent(a)}${b ? `/${encodeURIComponent(b)}` : ''}`, label: b || a }
+  if (kind === 'album' && a) return { kind: 'album', id: a, back: `/albums/${encodeURIComponent(a)}` }
+  return { kind: 'folder' }
+}
+
+/** The pictures before and after `file` in its context, and how far along it is (when known). */
+function useNeighbours(file: FileItem | null, ctx: ViewContext): { prev: FileItem | null; next: FileItem | null; position: [number, number] | null } {
   const [siblings, setSiblings] = useState<FileItem[]>([])
+  const [around, setAround] = useState<{ id: string; newer: FileItem | null; older: FileItem | null } | null>(null)
+  const source = ctx.kind === 'folder' ? file?.parent_id ?? null : ctx.kind === 'album' ? ctx.id : null
+  useEffect(() => {
+    if (!source) return
+    const load = ctx.kind === 'album' ? api.album(source).then((a) => a.items) : api.listFiles(source, 'name', 'asc', 1000, 0).then((l) => l.items)
+    load.then((items) => setSiblings(hideLiveClips(items).filter(isMediaLike))).catch(() => setSiblings([]))
+  }, [source, ctx.kind]) // eslint-disable-line react-hooks/exhaustive-deps
+  const filterKey = ctx.kind === 'timeline' ? JSON.stringify(ctx.filter) : ''
+  useEffect(() => {
+    if (ctx.kind !== 'timeline' || !file) return
+    api
+      .photoNeighbours(file.id, ctx.filter)
+      .then((n) => setAround({ id: file.id, newer: n.newer, older: n.older }))
+      .catch(() => setAround(null))
+  }, [file?.id, filterKey]) // eslint-disable-line react-hooks/exhaustive-deps
+  if (ctx.kind === 'timeline') {
+    const a = around && around.id === file?.id ? around : null
+    return { prev: a?.newer ?? null, next: a?.older ?? null, position: null }
+  }
+  const index = file ? siblings.findIndex((s) => s.id === file.id) : -1
+  return {
+    prev: index > 0 ? siblings[index - 1] : null,
+    next: index >= 0 && index < siblings.length - 1 ? siblings[index + 1] : null,
+    position: index >= 0 && siblings.length > 1 ? [index + 1, siblings.length] : null,
+  }
+}
+
+export default function ViewerPage({ fileId, context = null }: { fileId: string; context?: string | null }) {
+  const [file, setFile] = useState<FileItem | null>(null)
   const [error, setError] = useState<unknown>(null)
+  const [adding, setAdding] = useState(false)
+  const ctx = parseContext(context)
+  const suffix = context ? `?in=${encodeURIComponent(context)}` : ''
 
   useEffect(() => {
     setError(null)
-    api
-      .getFile(fileId)
-      .then(async (f) => {
-        setFile(f)
-        if (f.parent_id && !siblings.some((s) => s.id === f.id)) {
-          const l = await api.listFiles(f.parent_id, 'name', 'asc', 1000, 0)
-          setSiblings(hideLiveClips(l.items).filter(isMediaLike))
-        }
-      })
-      .catch(setError)
-  }, [fileId]) // eslint-disable-line react-hooks/exhaustive-deps
+    api.getFile(fileId).then(setFile).catch(setError)
+  }, [fileId])
 
-  const index = siblings.findIndex((s) => s.id === fileId)
-  const prev = index > 0 ? siblings[index - 1] : null
-  const next = index >= 0 && index < siblings.length - 1 ? siblings[index + 1] : null
-  const back = file?.parent_id ? `/files/${file.parent_id}` : '/files'
+  const { prev, next, position } = useNeighbours(file, ctx)
+  const back = ctx.kind !== 'folder' ? ctx.back : file?.parent_id ? `/files/${file.parent_id}` : '/files'
+  const backLabel = ctx.kind === 'timeline' ? `Back to ${ctx.label}` : ctx.kind === 'album' ? 'Back to album' : 'Back to folder'
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement
       if (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA') return
-      if (e.key === 'ArrowLeft' && prev) navigate(`/view/${prev.id}`, { replace: true })
-      else if (e.key === 'ArrowRight' && next) navigate(`/view/${next.id}`, { replace: true })
+      if (e.key === 'ArrowLeft' && prev) navigate(`/view/${prev.id}${suffix}`, { replace: true })
+      else if (e.key === 'ArrowRight' && next) navigate(`/view/${next.id}${suffix}`, { replace: true })
       else if (e.key === 'Escape') navigate(back)
     }
     window.addEventListener('keydown', onKey)
     return () => window.removeEventListener('keydown', onKey)
-  }, [prev, next, back])
+  }, [prev, next, back, suffix])
 
   if (error instanceof ApiError && error.status === 404) return <ViewerNotFound />
   if (error) return <ErrorText error={error} />
@@ -253,28 +289,33 @@ export default function ViewerPage({ fileId }: { fileId: string }) {
     <div className="grid grid-cols-[minmax(0,1fr)] gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]">
       <div className="min-w-0">
         <div className="mb-2 flex items-center gap-2">
-          <Link href={back} className="btn shrink-0" aria-label="Back to folder">
-            ←<span className="hidden sm:inline">&nbsp;Back to folder</span>
+          <Link href={back} className="btn shrink-0" aria-label={backLabel}>
+            ←<span className="hidden sm:inline">&nbsp;{backLabel}</span>
           </Link>
           <h1 className="min-w-0 flex-1 truncate text-lg font-semibold" title={file.name}>{file.name}</h1>
+          {isMediaLike(file) && (
+            <button type="button" className="btn shrink-0" onClick={() => setAdding(true)}>
+              <span className="sm:hidden">+ Album</span>
+              <span className="hidden sm:inline">Add to album</span>
+            </button>
+          )}
           <a className="btn shrink-0" href={downloadUrl(file.id)} download={file.name}>Download</a>
         </div>
         <div className="relative flex items-center justify-center rounded-lg bg-slate-900 p-2">
           <Preview file={file} />
           {prev && (
-            <Link href={`/view/${prev.id}`} aria-label="Previous picture" className="absolute left-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg shadow">‹</Link>
+            <Link href={`/view/${prev.id}${suffix}`} aria-label="Previous picture" className="absolute left-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg shadow">‹</Link>
           )}
           {next && (
-            <Link href={`/view/${next.id}`} aria-label="Next picture" className="absolute right-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg shadow">›</Link>
+            <Link href={`/view/${next.id}${suffix}`} aria-label="Next picture" className="absolute right-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg shadow">›</Link>
           )}
         </div>
-        {siblings.length > 1 && index >= 0 && (
+        {(position || prev || next) && (
           <p className="mt-1 text-center text-xs text-slate-500" data-testid="viewer-position">
-            {index + 1} of {siblings.length}
+            {position && `${position[0]} of ${position[1]}`}
             {/* Keys only where there is a keyboard: not on touch screens or phone widths. */}
             <span className="hidden pointer-fine:sm:inline" data-testid="keyboard-hints">
-              {' '}
-              · ← → to move, Esc to go back
+              {position ? ' · ' : ''}← → to move, Esc to go back
             </span>
           </p>
         )}
@@ -284,6 +325,7 @@ export default function ViewerPage({ fileId }: { fileId: string }) {
         <Tags file={file} />
         <Versions file={file} onRestored={setFile} />
       </aside>
+      {adding && <AddToAlbumDialog files={[file]} onClose={() => setAdding(false)} onDone={() => setAdding(false)} />}
     </div>
   )
 }
