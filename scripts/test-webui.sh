@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web UI's tests (webui/): npm ci (when the lock file changed), unit tests (Vitest), the
-# production build (bundle budget), then the end-to-end story in Debian's Chromium against the
-# debug server binary. Part of scripts/test.sh; runs alone too.
+# production build (bundle budget), then the end-to-end tests in Debian's Chromium against the
+# release server binary (what start.sh runs; the photo timeline's first screen is timed on it).
+# Part of scripts/test.sh; runs alone too.
 #
 #   scripts/test-webui.sh            # everything
 #   scripts/test-webui.sh --no-e2e   # npm ci, vitest and the build only (no Chromium, no cargo)
@@ -32,8 +33,8 @@ if [ "$E2E" = 1 ]; then
   if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
-  say "web UI: the debug server for the end-to-end story (cargo build)"
-  cargo build --locked
+  say "web UI: the release server for the end-to-end tests (cargo build --release)"
+  cargo build --release --locked
 fi
 
 cd webui

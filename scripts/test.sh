@@ -114,7 +114,7 @@ echo "==> cargo test: the slow-client test, alone"
 cargo test --locked --test api -- --ignored --exact slow_transfers::trickling_transfers_cannot_stall_the_real_server
 
 # ---- Web UI (webui/): unit tests (Vitest), production build (bundle budget), then the end-to-end
-# story in Debian's Chromium against the debug binary cargo test just built: scripts/test-webui.sh.
+# tests in Debian's Chromium against the release binary (built there): scripts/test-webui.sh.
 # CLOUDVAULT_SKIP_WEBUI=1 skips it.
 if [ "${CLOUDVAULT_SKIP_WEBUI:-0}" != "1" ]; then
   echo "==> web UI: npm ci, vitest, build, end-to-end in Chromium"

@@ -18,14 +18,14 @@ export const PASSWORD = 'tulip-orbit-92'
 export function binaryPath() {
   if (process.env.CLOUDVAULT_BIN) return process.env.CLOUDVAULT_BIN
   const target = process.env.CARGO_TARGET_DIR ? resolve(REPO, process.env.CARGO_TARGET_DIR) : join(REPO, 'target')
-  return join(target, 'debug', 'cloudvault')
+  return join(target, 'release', 'cloudvault')
 }
 
 /** Starts the server on an empty data folder; resolves with { base, setupLink, data, stop(),
  *  logPath } once it said where it listens and printed its one-time set-up link. */
 export async function startServer({ accessTtl = '12s' } = {}) {
   const bin = binaryPath()
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build first (or set CLOUDVAULT_BIN)`)
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build --release first (or set CLOUDVAULT_BIN)`)
   if (!existsSync(join(WEBUI, 'dist', 'index.html'))) throw new Error('webui/dist is missing: run npm run build first')
   mkdirSync(ARTIFACTS, { recursive: true })
   const root = mkdtempSync(join(tmpdir(), 'cloudvault-e2e-'))
