@@ -6,7 +6,7 @@
 // album, the album is shared with a password, and a fresh browser without an account opens the
 // link: grid, viewer, zip, and nothing else. Places lists the countries and a city's photos.
 // Screenshots of Photos, Places, the album and the shared page at desktop and phone sizes go to
-// e2e/artifacts/ (or CLOUDVAULT_SCREENSHOTS, e.g. docs/screenshots).
+// e2e/artifacts/ (or the folder CLOUDVAULT_SCREENSHOTS names: docs/ for the README's).
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -95,7 +95,7 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     const want = await api.call('GET', `/api/photos/buckets?tz=${tz}`)
     assert.equal(want.total, N)
     assert.equal(await page.getByTestId('photo-month').first().getAttribute('data-month'), want.buckets[0].month)
-    await shot(page, 'photos-desktop')
+    await shot(page, 'webui-photos')
   })
 
   it('scrolls through the timeline drawing only what is near the screen', async () => {
@@ -153,6 +153,9 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     const ids = await tiles.evaluateAll((els) => els.slice(0, 6).map((e) => e.dataset.id))
     await tiles.nth(0).getByTestId('photo-select').click()
     await page.getByTestId('selection-count').filter({ hasText: '1 selected' }).waitFor()
+    await page.keyboard.press('Escape') // lets go
+    await page.getByTestId('selection-count').waitFor({ state: 'detached' })
+    await tiles.nth(0).getByTestId('photo-select').click()
     await tiles.nth(5).getByTestId('photo-select').click({ modifiers: ['Shift'] })
     await page.getByTestId('selection-count').filter({ hasText: '6 selected' }).waitFor()
     await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Add to album' }).click()
@@ -172,7 +175,7 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     await page.getByTestId('album-name').filter({ hasText: 'Best of the year' }).waitFor()
     await until('the album grid', async () => (await page.getByTestId('photo-tile').count()) === 6)
     await until('its thumbnails', () => page.evaluate(() => [...document.querySelectorAll('[data-testid=photo-tile] img')].every((i) => i.complete && i.naturalWidth > 0)))
-    await shot(page, 'album-desktop')
+    await shot(page, 'webui-album')
   })
 
   it('shares the album with a password; a fresh browser sees its grid, viewer and zip, and nothing else', async () => {
@@ -196,7 +199,7 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     await guest.getByTestId('share-title').getByText('Best of the year').waitFor()
     await until('the six photos', async () => (await guest.getByTestId('share-item').count()) === 6)
     await until('their thumbnails', () => guest.evaluate(() => [...document.querySelectorAll('[data-testid=share-item] img')].every((i) => i.complete && i.naturalWidth > 0)))
-    await shot(guest, 'share-desktop')
+    await shot(guest, 'webui-share')
     await guest.getByTestId('share-item').first().getByRole('button').click()
     await until('the large picture', () => guest.getByTestId('share-viewer-image').evaluate((i) => i.complete && i.naturalWidth > 0).catch(() => false))
     await guest.keyboard.press('Escape')
@@ -225,7 +228,7 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     await until('the six photos', async () => (await gp.getByTestId('share-item').count()) === 6)
     await until('their thumbnails', () => gp.evaluate(() => [...document.querySelectorAll('[data-testid=share-item] img')].every((i) => i.complete && i.naturalWidth > 0)))
     assert.ok((await overflowOf(gp)) <= 0, 'the shared page fits a phone')
-    await shot(gp, 'share-phone')
+    await shot(gp, 'webui-share-phone')
     await phone.close()
     await ctx.close()
   })
@@ -237,7 +240,7 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     for (const c of places) await page.locator(`[data-testid=place-country][data-cc="${c.cc}"]`).filter({ hasText: c.country }).waitFor()
     for (const c of places.flatMap((p) => p.cities)) await page.getByTestId('place-city').filter({ hasText: c.city }).first().waitFor()
     await until('the covers', () => page.evaluate(() => [...document.querySelectorAll('[data-testid=place-city] img')].every((i) => i.complete && i.naturalWidth > 0)))
-    await shot(page, 'places-desktop')
+    await shot(page, 'webui-places')
     const fr = places.find((c) => c.cc === 'FR')
     const nice = fr.cities.find((c) => c.city === 'Nice')
     assert.ok(nice, `Nice among ${JSON.stringify(fr.cities)}`)
@@ -256,17 +259,17 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     await p.waitForURL('**/photos')
     await p.waitForFunction(screenFilled, 12, { timeout: 20_000 })
     assert.ok((await overflowOf(p)) <= 0, 'Photos fits a phone')
-    await shot(p, 'photos-phone')
+    await shot(p, 'webui-photos-phone')
     await p.goto(server.base + '/places')
     await p.getByTestId('place-country').first().waitFor()
     await until('the covers', () => p.evaluate(() => [...document.querySelectorAll('[data-testid=place-city] img')].every((i) => i.complete && i.naturalWidth > 0)))
     assert.ok((await overflowOf(p)) <= 0, 'Places fits a phone')
-    await shot(p, 'places-phone')
+    await shot(p, 'webui-places-phone')
     await p.goto(`${server.base}/albums/${album.id}`)
     await until('the album grid', async () => (await p.getByTestId('photo-tile').count()) === 6)
     await until('its thumbnails', () => p.evaluate(() => [...document.querySelectorAll('[data-testid=photo-tile] img')].every((i) => i.complete && i.naturalWidth > 0)))
     assert.ok((await overflowOf(p)) <= 0, 'the album fits a phone')
-    await shot(p, 'album-phone')
+    await shot(p, 'webui-album-phone')
     await ctx.close()
   })
 })

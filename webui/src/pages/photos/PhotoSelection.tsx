@@ -68,6 +68,14 @@ export function useSelection(orderNow: () => FileItem[]): Selection {
     [last, orderNow, setMany],
   )
   const clear = useCallback(() => setChosen(new Map()), [])
+  // Esc lets go of the selection; with a dialog open over it, Esc closes only the dialog.
+  const any = chosen.size > 0
+  useEffect(() => {
+    if (!any) return
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && !document.querySelector('[role=dialog]') && clear()
+    window.addEventListener('keydown', onKey, { capture: true }) // before the dialog's own
+    return () => window.removeEventListener('keydown', onKey, { capture: true })
+  }, [any, clear])
   return { chosen, toggle, setMany, clear }
 }
 

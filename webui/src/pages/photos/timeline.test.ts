@@ -78,3 +78,25 @@ describe('the timeline layout', () => {
     expect(after.loaded.get('2024-01')?.items.map((f) => f.id)).toEqual(['d'])
   })
 })
+
+describe('a library of 100,000 photos', () => {
+  it('draws only a screenful of blocks wherever the page is scrolled', () => {
+    const buckets: PhotoBucket[] = Array.from({ length: 120 }, (_, i) => ({ month: `${2016 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`, count: 834 + (i % 5) * 10 })).reverse()
+    const loaded = new Map<string, MonthItems>()
+    // Every month loaded, a photo every 2 hours from its first day on.
+    for (const b of buckets) {
+      const [y, m] = b.month.split('-').map(Number)
+      loaded.set(b.month, { items: Array.from({ length: b.count }, (_, i) => photo(`${b.month}-${i}`, y, m, 1 + Math.floor(i / 12) % 28, 23 - (i % 12) * 2)), cursor: null })
+    }
+    const total = buckets.reduce((n, b) => n + b.count, 0)
+    expect(total).toBeGreaterThanOrEqual(100_000)
+    const g = gridFor(1200)
+    const { blocks, height } = layoutTimeline(buckets, loaded, g)
+    expect(blocks.filter((b) => b.kind === 'row').reduce((n, b) => n + (b.kind === 'row' ? b.items.length : 0), 0)).toBe(total)
+    for (const y of [0, height / 3, height / 2, height - 900]) {
+      const seen = blocksIn(blocks, y - 800, y + 900 + 800)
+      expect(seen.length).toBeLessThan(40)
+      expect(seen.reduce((n, b) => n + (b.kind === 'row' ? b.items.length : 0), 0)).toBeLessThan(200)
+    }
+  })
+})
