@@ -233,7 +233,7 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     await ctx.close()
   })
 
-  it('Places lists the countries and cities from GPS; a city shows its photos', async () => {
+  it('Places lists the countries and cities from GPS; a city shows its photos; search finds the place and filters', async () => {
     const places = (await api.call('GET', '/api/places')).countries
     assert.deepEqual(places.map((c) => c.cc).sort(), [...new Set(CITIES.map((c) => c.cc))].sort())
     await page.goto(server.base + '/places')
@@ -250,6 +250,17 @@ describe('Photos of a family library in a real browser (release binary)', () => 
       await page.mouse.wheel(0, 4000)
       return (await page.getByTestId('photo-tile').count()) === nice.count
     })
+    // Search knows the place; its filters (kept in the address) narrow the results.
+    await page.goto(server.base + '/search?q=nice')
+    await page.getByTestId('result-count').filter({ hasText: `${nice.count} results for “nice”` }).waitFor()
+    await page.getByText('taken in Nice').first().waitFor()
+    await page.getByLabel('Type').selectOption('video')
+    await page.getByTestId('result-count').filter({ hasText: '0 results' }).waitFor()
+    assert.match(page.url(), /[?&]type=video/)
+    await page.getByLabel('Type').selectOption('photo')
+    await page.getByTestId('result-count').filter({ hasText: `${nice.count} results` }).waitFor()
+    await page.getByLabel('Album').selectOption({ label: 'Best of the year' })
+    await page.getByTestId('result-count').filter({ hasText: '0 results' }).waitFor()
   })
 
   it('at phone size: Photos, Places and the album fit the screen', async () => {
