@@ -42,7 +42,8 @@ function openItem(item: FileItem) {
   else triggerDownload(item)
 }
 
-export function triggerDownload(item: FileItem) {
+/** Downloads a file through a link (an empty name: the server's Content-Disposition names it). */
+export function triggerDownload(item: { id: string; name: string }) {
   const a = document.createElement('a')
   a.href = downloadUrl(item.id)
   a.download = item.name

@@ -13,7 +13,8 @@ import { moveToTrash, undoTrash, type Named } from '../../store/trash'
 import { triggerDownload } from '../files/FilesPage'
 import { ShareDialog } from '../files/ShareDialog'
 
-/** The chosen items and the clips of the Live Photos among them (by id: the clip is not listed). */
+/** The chosen items and the clips of the Live Photos among them (by id: the clip is not listed,
+ *  so its name is left empty). */
 export function withClips(chosen: FileItem[]): Named[] {
   const out: Named[] = []
   for (const f of chosen) {
@@ -123,7 +124,7 @@ export function Cover({ id, label, className = '' }: { id: string | null; label:
 /** Moves photos to the trash, with Undo in the toast; `onGone` gets the ids that left. */
 export async function trashPhotos(chosen: FileItem[], onGone: (ids: Set<string>) => void, onBack: () => void) {
   const { trashed, gone, failed } = await moveToTrash(api, withClips(chosen))
-  for (const f of failed) toast(`Delete ${f.item.name}: ${errorText(f.error)}`, 'error')
+  for (const f of failed) toast(`Delete ${f.item.name || 'a Live Photo’s clip'}: ${errorText(f.error)}`, 'error')
   const left = new Set([...trashed.map((t) => t.item.id), ...gone.map((g) => g.id)])
   onGone(left)
   void refreshMe()
@@ -155,7 +156,7 @@ export function SelectionBar({ chosen, onClear, onGone, onBack, extra }: { chose
         {chosen.length} selected
       </span>
       {extra}
-      <button type="button" className="btn" onClick={() => withClips(chosen).forEach((f) => triggerDownload(f as FileItem))}>
+      <button type="button" className="btn" onClick={() => withClips(chosen).forEach(triggerDownload)}>
         Download
       </button>
       <button type="button" className="btn" onClick={() => setDialog('album')}>

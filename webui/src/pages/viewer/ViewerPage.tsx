@@ -1,6 +1,7 @@
 // The file viewer: the large preview of a picture or video (the original while the preview is
 // not ready; an icon for other files), EXIF details, tags to add and remove, the file's earlier
-// versions (download, restore), and ← / → to go through the pictures of the folder. A Live Photo
+// versions (download, restore), Add to album, and ← / → to go through the pictures of the folder
+// (or of the timeline, a place or an album, when opened from there: `?in=`). A Live Photo
 // plays its clip once when opened and again with its LIVE button; its clip is not a stop of its own.
 import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { ApiError, errorText } from '../../api/client'
@@ -12,7 +13,7 @@ import { formatBytes } from '../../lib/format'
 import { hideLiveClips } from '../../lib/live'
 import { Versions } from './Versions'
 import { AddToAlbumDialog } from '../photos/PhotoSelection'
-import type { PhotoFilter } from '../../api/local-types'
+import { parseContext, type ViewContext } from './context'
 import { Link, navigate } from '../../lib/router'
 import { api, toast } from '../../store/app'
 
@@ -208,18 +209,6 @@ function ViewerNotFound() {
       </div>
     </div>
   )
-}
-
-/** Where the viewer was opened from (`?in=`), which sets what ← and → go through and where Back goes:
- *  the file's folder (default), the photo timeline, a place of it, or an album. */
-export type ViewContext = { kind: 'folder' } | { kind: 'timeline'; filter: PhotoFilter; back: string; label: string } | { kind: 'album'; id: string; back: string }
-
-export function parseContext(v: string | null): ViewContext {
-  if (v === 'photos') return { kind: 'timeline', filter: {}, back: '/photos', label: 'Photos' }
-  const [kind, a, b] = (v ?? '').split(':').map(decodeURIComponent)
-  if (kind === 'place' && a) return { kind: 'timeline', filter: { cc: a, city: b || undefined }, back: `/places/${encodeURIComponent(a)}${b ? `/${encodeURIComponent(b)}` : ''}`, label: b || a }
-  if (kind === 'album' && a) return { kind: 'album', id: a, back: `/albums/${encodeURIComponent(a)}` }
-  return { kind: 'folder' }
 }
 
 /** The pictures before and after `file` in its context, and how far along it is (when known). */
