@@ -221,6 +221,8 @@ async fn destination(
     };
     let segs = super::decode_segments(&path)
         .ok_or_else(|| text(StatusCode::BAD_REQUEST, "invalid Destination"))?;
+    // Nextcloud's apps name it in their own form (`/remote.php/dav/files/…`, `/remote.php/webdav/…`).
+    let segs = super::nextcloud_alias(segs, &user.username).0;
     let (owner, rest) = match segs.as_slice() {
         [d, f, owner, rest @ ..] if d == "dav" && f == "files" && !rest.is_empty() => (owner, rest),
         // Not a place in a drive (another namespace of this server, or the drive root): refused

@@ -1,8 +1,9 @@
 //! The WebDAV door: `/dav/files/{username}/` is each user's drive (dav-server over the shared
 //! namespace, HTTP Basic with the account password or an app password), `/dav/uploads/{username}/`
-//! takes Nextcloud-style chunked uploads. Paths are checked before anything else: `.`/`..`
-//! segments, encoded slashes and NUL are refused outright; another user's tree answers 403
-//! whatever is (or is not) there.
+//! takes Nextcloud-style chunked uploads. Nextcloud's own paths for the same trees
+//! (`/remote.php/dav/…`, `/remote.php/webdav/…`) are served by the same handlers. Paths are
+//! checked before anything else: `.`/`..` segments, encoded slashes and NUL are refused outright;
+//! another user's tree answers 403 whatever is (or is not) there.
 
 pub mod chunked;
 pub mod fs;
@@ -57,6 +58,12 @@ pub fn routes() -> Router<App> {
         .route("/dav", any(entry))
         .route("/dav/", any(entry))
         .route("/dav/{*rest}", any(entry))
+        .route("/remote.php/dav", any(entry))
+        .route("/remote.php/dav/", any(entry))
+        .route("/remote.php/dav/{*rest}", any(entry))
+        .route("/remote.php/webdav", any(entry))
+        .route("/remote.php/webdav/", any(entry))
+        .route("/remote.php/webdav/{*rest}", any(entry))
         .layer(Extension(Arc::new(DavState::default())))
 }
 
@@ -117,6 +124,26 @@ pub fn decode_segments(raw_path: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// Nextcloud's paths for the same trees (its apps know no other): `/remote.php/dav/…` is
+/// `/dav/…`, and `/remote.php/webdav/…` is the signed-in user's `/dav/files/{username}/…`.
+/// Returns the segments as this door names them, and how many segments of the path as sent make
+/// a drive's prefix (so hrefs keep the form the client used).
+pub fn nextcloud_alias(segs: Vec<String>, username: &str) -> (Vec<String>, usize) {
+    let second = segs.get(1).map(String::as_str);
+    if segs.first().map(String::as_str) != Some("remote.php") {
+        return (segs, 3);
+    }
+    match second {
+        Some("dav") => (segs[1..].to_vec(), 4),
+        Some("webdav") => {
+            let mut out = vec!["dav".to_string(), "files".to_string(), username.to_string()];
+            out.extend_from_slice(&segs[2..]);
+            (out, 2)
+        }
+        _ => (segs, 3),
+    }
+}
+
 async fn entry(
     State(app): State<App>,
     Extension(dav): Extension<Arc<DavState>>,
@@ -138,9 +165,11 @@ async fn entry(
     let Some((username, password)) = parse_basic(auth_header.as_deref()) else {
         return unauthorized();
     };
+    let (segs, prefix_segs) = nextcloud_alias(segs, &username);
+    let prefix = raw_prefix(&raw_path, prefix_segs);
     let cached = app.accounts.basic.cached(&username, &password);
     let req = match cached {
-        Some(account) => match fast_path(&app, &dav, req, &segs, &raw_path, account).await {
+        Some(account) => match fast_path(&app, &dav, req, &segs, &prefix, account).await {
             Ok(res) => return res,
             Err(req) => *req,
         },
@@ -165,7 +194,7 @@ async fn entry(
         Ok(p) => p,
         Err(busy) => return crate::web::layer::busy_plain(busy),
     };
-    let res = route(app, &dav, user, &segs, &raw_path, req).await;
+    let res = route(app, &dav, user, &segs, (&raw_path, &prefix), req).await;
     holding(res, permit)
 }
 
@@ -195,7 +224,7 @@ async fn fast_path(
     dav: &DavState,
     req: Request,
     segs: &[String],
-    raw_path: &str,
+    prefix: &str,
     (id, tv): (String, i64),
 ) -> Result<Response, Box<Request>> {
     let in_files = segs.len() > 3 && segs[1] == "files";
@@ -213,13 +242,12 @@ async fn fast_path(
     };
     let mut res = if let Some(len) = small_put {
         let (oc_mtime, oc_checksum) = (oc_mtime(req.headers()), oc_checksum(req.headers()));
-        let prefix = raw_prefix(raw_path, 3);
         let put = put::PlainPut {
             len,
             oc_mtime,
             oc_checksum,
         };
-        put::serve(app, dav, req, id, tv, segs, &prefix, put).await?
+        put::serve(app, dav, req, id, tv, segs, prefix, put).await?
     } else {
         match get::serve(app, req.method(), id, tv, segs).await {
             Some(res) => res,
@@ -238,13 +266,14 @@ async fn route(
     dav: &DavState,
     user: User,
     segs: &[String],
-    raw_path: &str,
+    (raw_path, prefix): (&str, &str),
     req: Request,
 ) -> Response {
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs.as_slice() {
-        ["dav"] | ["dav", "files"] | ["dav", "uploads"] | ["dav", "tags"] | ["dav", "search"] => {
-            root_collection(&req, raw_path, &user)
+        ["dav"] => root_collection(&req, raw_path, &user, true),
+        ["dav", "files"] | ["dav", "uploads"] | ["dav", "tags"] | ["dav", "search"] => {
+            root_collection(&req, raw_path, &user, false)
         }
         [
             "dav",
@@ -256,8 +285,8 @@ async fn route(
             if !owner.eq_ignore_ascii_case(&user.username) {
                 return status(StatusCode::FORBIDDEN, "not your drive");
             }
-            // The prefix as it appears in the URL: everything up to the end of the third segment.
-            let prefix = raw_prefix(raw_path, 3);
+            // The prefix as it appears in the URL (up to the owner's segment).
+            let prefix = prefix.to_string();
             match *door {
                 "tags" => serve_view(app, user, prefix, views::View::Tags, req).await,
                 "search" => serve_view(app, user, prefix, views::View::Search, req).await,
@@ -685,8 +714,9 @@ async fn recalculate_hash(app: &App, user: &User, segs: Vec<String>, alg: &str) 
 }
 
 /// `/dav/`, `/dav/files/`: a collection holding just the caller's own drive, so clients that
-/// walk up from the drive URL (Windows, some file managers) find their way.
-fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
+/// walk up from the drive URL (Windows, some file managers) find their way. `/dav/` (`top`)
+/// lists `files/`; the others list the caller's own tree.
+fn root_collection(req: &Request, raw_path: &str, user: &User, top: bool) -> Response {
     match req.method().as_str() {
         "PROPFIND" => {}
         "GET" | "HEAD" => {
@@ -710,7 +740,7 @@ fn root_collection(req: &Request, raw_path: &str, user: &User) -> Response {
     };
     let mut entries = vec![multistatus::Entry::collection(base.clone())];
     if depth1 {
-        let child = if base == "/dav/" {
+        let child = if top {
             "files/".to_string()
         } else {
             format!("{}/", tree::encode_segment(&user.username))

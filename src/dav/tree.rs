@@ -66,6 +66,8 @@ pub fn destination(headers: &HeaderMap, user: &User) -> Result<Option<Vec<String
         .ok_or_else(|| Box::new(status(StatusCode::BAD_REQUEST, "invalid Destination")))?;
     let segs = super::decode_segments(&path)
         .ok_or_else(|| Box::new(status(StatusCode::BAD_REQUEST, "invalid Destination")))?;
+    // Nextcloud's apps name it in their own form (`/remote.php/dav/files/…`, `/remote.php/webdav/…`).
+    let segs = super::nextcloud_alias(segs, &user.username).0;
     // Whole segments only: `/dav/files/alicex/...` is not under `/dav/files/alice`.
     match segs.as_slice() {
         [d, f, owner, ..]

@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod dto;
 pub mod extract;
 pub mod files;
+pub mod nextcloud;
 
 pub mod ops;
 pub mod photos;
@@ -123,6 +124,7 @@ pub fn routes(config: &Config) -> Router<App> {
     Router::new()
         .nest("/api", api)
         .merge(ops::routes())
+        .merge(nextcloud::routes())
         .merge(webui::routes(config))
 }
 

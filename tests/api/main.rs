@@ -20,6 +20,7 @@ mod helpers;
 mod install;
 mod media;
 mod ml;
+mod nextcloud;
 mod ops;
 #[path = "../fixtures/photo_fixtures.rs"]
 mod photo_fixtures;

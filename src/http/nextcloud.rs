@@ -1,0 +1,289 @@
+//! What Nextcloud's apps ask before they sync, answered for CloudVault: `/status.php` (who this
+//! server is), the OCS capabilities (only what CloudVault really does), the signed-in user with
+//! their quota, and the apps' connectivity check. The files themselves are the WebDAV door's
+//! (`/remote.php/dav/…`, `/remote.php/webdav/…`). OCS answers JSON when asked (`format=json`
+//! or `Accept: application/json`), else XML; v1 says status 100, v2 status 200, as Nextcloud does.
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::User;
+use crate::error::ErrorCode;
+use crate::state::App;
+use crate::web::ClientAddr;
+use crate::web::basic::parse_basic;
+
+/// The Nextcloud version CloudVault answers as: recent enough that the apps use their current
+/// protocol (chunking, login flow v2), and a product name that says what it is.
+pub const NC_VERSION: (u32, u32, u32) = (30, 0, 0);
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/status.php", get(status))
+        .route("/index.php/204", get(no_content))
+        .route("/ocs/v1.php/cloud/capabilities", get(capabilities_v1))
+        .route("/ocs/v2.php/cloud/capabilities", get(capabilities_v2))
+        .route("/ocs/v1.php/cloud/user", get(user_v1))
+        .route("/ocs/v2.php/cloud/user", get(user_v2))
+}
+
+fn version_string() -> String {
+    let (a, b, c) = NC_VERSION;
+    format!("{a}.{b}.{c}.0")
+}
+
+/// `GET /status.php`: installed, not in maintenance, the version and the product's name.
+async fn status() -> Response {
+    let v = version_string();
+    Json(json!({
+        "installed": true,
+        "maintenance": false,
+        "needsDbUpgrade": false,
+        "version": v,
+        "versionstring": v.trim_end_matches(".0"),
+        "edition": "",
+        "productname": "CloudVault",
+        "extendedSupport": false,
+    }))
+    .into_response()
+}
+
+/// `GET /index.php/204`: the Android app's connectivity check.
+async fn no_content() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// OCS v1 or v2 (their success codes differ).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ocs {
+    V1,
+    V2,
+}
+
+#[derive(Deserialize)]
+struct Format {
+    format: Option<String>,
+}
+
+fn wants_json(q: &Format, headers: &HeaderMap) -> bool {
+    match q.format.as_deref() {
+        Some(f) => f.eq_ignore_ascii_case("json"),
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json")),
+    }
+}
+
+/// An OCS envelope around `data`, in the format asked for.
+fn ocs(version: Ocs, json_out: bool, http: StatusCode, data: Value) -> Response {
+    let (status, code, message) = match (http.is_success(), version) {
+        (true, Ocs::V1) => ("ok", 100, "OK".to_string()),
+        (true, Ocs::V2) => ("ok", 200, "OK".to_string()),
+        (false, _) => (
+            "failure",
+            if http == StatusCode::UNAUTHORIZED {
+                997
+            } else {
+                http.as_u16()
+            },
+            http.canonical_reason().unwrap_or("error").to_string(),
+        ),
+    };
+    let body = json!({"ocs": {"meta": {"status": status, "statuscode": code, "message": message,
+        "totalitems": "", "itemsperpage": ""}, "data": data}});
+    // OCS v1 answers failures with 200 and the code inside, except for a missing sign-in.
+    let http = if version == Ocs::V1 && http != StatusCode::UNAUTHORIZED {
+        StatusCode::OK
+    } else {
+        http
+    };
+    let mut res = if json_out {
+        (http, Json(body)).into_response()
+    } else {
+        let xml = to_xml(&body);
+        (
+            http,
+            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+            xml,
+        )
+            .into_response()
+    };
+    if http == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"CloudVault\", charset=\"UTF-8\""),
+        );
+    }
+    res
+}
+
+/// OCS's XML: each key an element, a list's items as `<element>`, booleans as 1 / empty.
+/// Hand-made over xmltree: a dozen lines, with its escaping.
+fn to_xml(v: &Value) -> String {
+    fn el(name: &str, v: &Value) -> xmltree::Element {
+        let mut e = xmltree::Element::new(name);
+        match v {
+            Value::Object(m) => {
+                // The envelope's meta before its data, as Nextcloud writes it.
+                let (meta, rest): (Vec<_>, Vec<_>) = m.iter().partition(|(k, _)| *k == "meta");
+                for (k, v) in meta.into_iter().chain(rest) {
+                    e.children.push(xmltree::XMLNode::Element(el(k, v)));
+                }
+            }
+            Value::Array(a) => {
+                for v in a {
+                    e.children.push(xmltree::XMLNode::Element(el("element", v)));
+                }
+            }
+            Value::Bool(b) => {
+                if *b {
+                    e.children.push(xmltree::XMLNode::Text("1".into()));
+                }
+            }
+            Value::Null => {}
+            Value::String(s) => e.children.push(xmltree::XMLNode::Text(s.clone())),
+            Value::Number(n) => e.children.push(xmltree::XMLNode::Text(n.to_string())),
+        }
+        e
+    }
+    let root = match v {
+        Value::Object(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next().unwrap();
+            el(k, v)
+        }
+        _ => el("ocs", v),
+    };
+    let mut out = Vec::new();
+    let cfg = xmltree::EmitterConfig::new().perform_indent(false);
+    root.write_with_config(&mut out, cfg)
+        .expect("writing XML to memory");
+    String::from_utf8(out).expect("XML is UTF-8")
+}
+
+/// A request signed in with HTTP Basic (the account's password or an app password), as the
+/// apps send it; the OCS answer for a missing or wrong one is made by the handler.
+struct BasicUser(Option<User>);
+
+impl FromRequestParts<App> for BasicUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let ClientAddr(addr) = ClientAddr::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let Some((username, password)) = parse_basic(header) else {
+            return Ok(BasicUser(None));
+        };
+        match app
+            .accounts
+            .authenticate_basic(username, password, addr)
+            .await
+        {
+            Ok(user) => Ok(BasicUser(Some(user))),
+            Err(e) if e.code == ErrorCode::Unauthorized => Ok(BasicUser(None)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// What CloudVault does, as Nextcloud's apps read it; nothing it does not do is named.
+fn capabilities() -> Value {
+    let (major, minor, micro) = NC_VERSION;
+    json!({
+        "version": {"major": major, "minor": minor, "micro": micro, "string": version_string(),
+            "edition": "", "extendedSupport": false},
+        "capabilities": {
+            "core": {"webdav-root": "remote.php/webdav", "pollinterval": 60,
+                "bruteforce": {"delay": 0}},
+            // Uploads assembled from parts under /remote.php/dav/uploads/{user}/.
+            "dav": {"chunking": "1.0"},
+            "files": {"bigfilechunking": true},
+        }
+    })
+}
+
+async fn capabilities_v1(Query(q): Query<Format>, headers: HeaderMap) -> Response {
+    ocs(
+        Ocs::V1,
+        wants_json(&q, &headers),
+        StatusCode::OK,
+        capabilities(),
+    )
+}
+
+/// Capabilities are public, in Nextcloud too: the apps read them before signing in.
+async fn capabilities_v2(Query(q): Query<Format>, headers: HeaderMap) -> Response {
+    ocs(
+        Ocs::V2,
+        wants_json(&q, &headers),
+        StatusCode::OK,
+        capabilities(),
+    )
+}
+
+async fn user_v1(
+    Query(q): Query<Format>,
+    headers: HeaderMap,
+    BasicUser(user): BasicUser,
+) -> Response {
+    user_for(Ocs::V1, wants_json(&q, &headers), user)
+}
+
+async fn user_v2(
+    Query(q): Query<Format>,
+    headers: HeaderMap,
+    BasicUser(user): BasicUser,
+) -> Response {
+    user_for(Ocs::V2, wants_json(&q, &headers), user)
+}
+
+/// `cloud/user`: the signed-in user's id, display name and quota (bytes).
+fn user_for(v: Ocs, json_out: bool, user: Option<User>) -> Response {
+    let Some(u) = user else {
+        return ocs(v, json_out, StatusCode::UNAUTHORIZED, json!([]));
+    };
+    let used = u.used_bytes.max(0);
+    let total = u.quota_bytes.max(0);
+    let relative = if total > 0 {
+        (used as f64 * 10_000.0 / total as f64).round() / 100.0
+    } else {
+        0.0
+    };
+    let data = json!({
+        "id": u.username, "enabled": !u.disabled, "display-name": u.username,
+        "displayname": u.username, "email": null,
+        "quota": {"free": (total - used).max(0), "used": used, "total": total,
+            "relative": relative, "quota": total},
+    });
+    ocs(v, json_out, StatusCode::OK, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ocs_xml_names_each_key_and_list_items() {
+        let x = to_xml(
+            &json!({"ocs": {"meta": {"status": "ok", "statuscode": 100}, "data":
+            {"a": [1, 2], "b": true, "c": false, "d": "x<y"}}}),
+        );
+        assert_eq!(
+            x,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ocs><meta><status>ok</status>\
+             <statuscode>100</statuscode></meta><data><a><element>1</element>\
+             <element>2</element></a><b>1</b><c /><d>x&lt;y</d></data></ocs>"
+        );
+    }
+}
