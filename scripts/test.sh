@@ -17,6 +17,8 @@ APT_PACKAGES+=(ffmpeg)
 APT_PACKAGES+=(cmake libde265-dev libdav1d-dev libheif-examples)
 # Real WebDAV clients for the exact-name tests: cadaver, and fuse3 (fusermount3) for `rclone mount`.
 APT_PACKAGES+=(cadaver fuse3)
+# Nextcloud's desktop sync client, as Debian ships it (nextcloudcmd), for the Nextcloud-app tests.
+APT_PACKAGES+=(nextcloud-desktop-cmd)
 # Web UI tests: Debian's Chromium (driven by playwright-core). Node.js is not from apt (Debian 12's
 # is too old): scripts/test-webui.sh takes a recent one from PyPI when the PATH has none.
 APT_PACKAGES+=(chromium)

@@ -466,7 +466,17 @@ impl DavFileSystem for UserFs {
         path: &'a DavPath,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
         async move {
-            if let Some(has) = self.listed_with_props(path) {
+            // Nextcloud's live properties are there for every node (the listing's shortcut
+            // for nodes without dead properties must not hide them).
+            let asks_live = match &self.propfind {
+                PropfindKind::Named(asked) => asked
+                    .iter()
+                    .any(|(ns, name)| super::nextcloud_props::is_live(ns, name)),
+                _ => false,
+            };
+            if let Some(has) = self.listed_with_props(path)
+                && !asks_live
+            {
                 return has;
             }
             // Whether the resource can hold dead properties at all: yes, every node can.
@@ -606,6 +616,15 @@ impl DavFileSystem for UserFs {
 
     fn get_prop<'a>(&'a self, path: &'a DavPath, prop: DavProp) -> FsFuture<'a, Vec<u8>> {
         async move {
+            // Nextcloud's own properties, worked out from the node.
+            if let Some(ns) = prop.namespace.as_deref()
+                && super::nextcloud_props::is_live(ns, &prop.name)
+            {
+                let node = self.resolve(path).await?;
+                let is_root = node.parent_id.is_none();
+                return super::nextcloud_props::value(&node, is_root, &prop.name)
+                    .ok_or(FsError::NotFound);
+            }
             if self.listed_with_props(path) == Some(false) {
                 return Err(FsError::NotFound);
             }

@@ -11,6 +11,7 @@ mod get;
 mod listing;
 mod locks;
 mod multistatus;
+mod nextcloud_props;
 mod put;
 mod tree;
 pub mod views;

@@ -288,3 +288,189 @@ async fn the_drive_under_nextclouds_paths_is_the_same_drive() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+// ---- Debian's nextcloudcmd (the desktop client's sync engine) against the real server ----
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::dav_clients::{require_tool, show};
+
+/// One sync of `dir` with the server as `alice`; panics (with the client's output) unless it
+/// exits 0. Returns what it printed (it logs every request).
+async fn nextcloudcmd(app: &TestApp, dir: &Path) -> String {
+    let bin = require_tool("nextcloudcmd", "apt install nextcloud-desktop-cmd");
+    let out = tokio::process::Command::new(&bin)
+        .args(["--non-interactive", "-u", "alice", "-p", PASSWORD])
+        .arg(dir)
+        .arg(&app.base)
+        .output()
+        .await
+        .expect("nextcloudcmd runs");
+    assert!(out.status.success(), "{}", show("nextcloudcmd", &out));
+    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Path → sha256 of every file under `dir`, without the client's own files and conflict copies.
+fn local_tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with(".sync_")
+                || name.starts_with(".nextcloudsync")
+                || name.contains("(conflicted copy")
+            {
+                continue;
+            }
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+            if p.is_dir() {
+                out.insert(format!("{rel}/"), String::new());
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, hex(&Sha256::digest(std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The same map of alice's drive, read through the API (listings and downloads).
+async fn server_tree(app: &TestApp, token: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![(String::new(), None::<String>)];
+    while let Some((prefix, folder)) = todo.pop() {
+        let q = folder
+            .map(|f| format!("?folder={f}&limit=1000"))
+            .unwrap_or("?limit=1000".into());
+        let l = app.get_json(&format!("/api/files/{q}"), token).await;
+        for i in l["items"].as_array().unwrap() {
+            let (name, id) = (i["name"].as_str().unwrap(), i["id"].as_str().unwrap());
+            let rel = format!("{prefix}{name}");
+            if i["kind"] == "folder" {
+                out.insert(format!("{rel}/"), String::new());
+                todo.push((format!("{rel}/"), Some(id.to_string())));
+            } else {
+                let body = app
+                    .client
+                    .get(app.url(&format!("/api/files/{id}/download")))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                out.insert(rel, hex(&Sha256::digest(&body)));
+            }
+        }
+    }
+    out
+}
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nextcloud_desktop_client_syncs_both_ways() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+
+    // First sync: nested folders, non-ASCII names, and a 60 MB file (uploaded in chunks).
+    write(&a, "Photos/Été 2023/plage.txt", b"sand");
+    write(&a, "Docs/naïve/résumé.txt", b"cv");
+    write(&a, "Docs/notes.txt", b"first notes");
+    write(&a, "top.txt", b"top");
+    let big: Vec<u8> = (0..60u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    write(&a, "video.bin", &big);
+    let log = nextcloudcmd(&app, &a).await;
+    assert!(
+        log.contains("/remote.php/dav/uploads/alice/"),
+        "the 60 MB file went up in chunks"
+    );
+    assert_eq!(
+        server_tree(&app, &alice.token).await,
+        local_tree(&a),
+        "after the first sync"
+    );
+
+    // Local edits, a rename, a delete, and a conflict (the same file changed on the server).
+    write(&a, "Docs/notes.txt", b"second notes");
+    std::fs::rename(a.join("Photos/Été 2023"), a.join("Photos/Summer 2023")).unwrap();
+    std::fs::remove_file(a.join("Docs/naïve/résumé.txt")).unwrap();
+    write(&a, "top.txt", b"top, edited here");
+    let put = app
+        .dav("PUT", "/remote.php/webdav/top.txt", "alice", PASSWORD)
+        .body("top, edited on the server")
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    nextcloudcmd(&app, &a).await;
+    let server = server_tree(&app, &alice.token).await;
+    assert_eq!(server, local_tree(&a), "after local changes");
+    assert!(
+        server.contains_key("Photos/Summer 2023/plage.txt")
+            && !server.contains_key("Photos/Été 2023/")
+    );
+    assert!(!server.contains_key("Docs/naïve/résumé.txt"));
+    // The conflict: the server's version wins the name, the local one is kept beside it.
+    assert_eq!(
+        std::fs::read(a.join("top.txt")).unwrap(),
+        b"top, edited on the server"
+    );
+    let kept: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("top (conflicted copy"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        std::fs::read(a.join(&kept[0])).unwrap(),
+        b"top, edited here"
+    );
+
+    // A change made on the server is picked up.
+    let r = app
+        .upload(
+            &alice.token,
+            "",
+            &[("from-the-web.txt", b"uploaded in the browser".to_vec())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    nextcloudcmd(&app, &a).await;
+    assert_eq!(
+        std::fs::read(a.join("from-the-web.txt")).unwrap(),
+        b"uploaded in the browser"
+    );
+
+    // A second, fresh client syncs down the identical tree.
+    nextcloudcmd(&app, &b).await;
+    let (ta, tb) = (local_tree(&a), local_tree(&b));
+    assert_eq!(ta, tb, "the two clients agree");
+    assert_eq!(
+        server_tree(&app, &alice.token).await,
+        tb,
+        "and the server with them"
+    );
+    assert_eq!(tb["video.bin"], hex(&Sha256::digest(&big)));
+}
