@@ -301,16 +301,20 @@ use crate::dav_clients::{require_tool, show};
 /// One sync of `dir` with the server as `alice`; panics (with the client's output) unless it
 /// exits 0. Returns what it printed (it logs every request).
 async fn nextcloudcmd(app: &TestApp, dir: &Path) -> String {
+    let out = sync_with(app, dir, PASSWORD).await;
+    assert!(out.status.success(), "{}", show("nextcloudcmd", &out));
+    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+}
+
+async fn sync_with(app: &TestApp, dir: &Path, password: &str) -> std::process::Output {
     let bin = require_tool("nextcloudcmd", "apt install nextcloud-desktop-cmd");
-    let out = tokio::process::Command::new(&bin)
-        .args(["--non-interactive", "-u", "alice", "-p", PASSWORD])
+    tokio::process::Command::new(&bin)
+        .args(["--non-interactive", "-u", "alice", "-p", password])
         .arg(dir)
         .arg(&app.base)
         .output()
         .await
-        .expect("nextcloudcmd runs");
-    assert!(out.status.success(), "{}", show("nextcloudcmd", &out));
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+        .expect("nextcloudcmd runs")
 }
 
 /// Path → sha256 of every file under `dir`, without the client's own files and conflict copies.
@@ -473,4 +477,41 @@ async fn the_nextcloud_desktop_client_syncs_both_ways() {
         "and the server with them"
     );
     assert_eq!(tb["video.bin"], hex(&Sha256::digest(&big)));
+
+    // A client signed in with an app password stops the moment it is revoked.
+    let r = app
+        .post_json(
+            "/api/auth/app-passwords",
+            Some(&alice.token),
+            serde_json::json!({"name": "laptop"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let secret = created["password"].as_str().unwrap().to_string();
+    write(&b, "from-b.txt", b"b");
+    let out = sync_with(&app, &b, &secret).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        show("nextcloudcmd (app password)", &out)
+    );
+    let id = created["id"].as_str().unwrap();
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/auth/app-passwords/{id}")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    write(&b, "after-revoke.txt", b"never uploaded");
+    let out = sync_with(&app, &b, &secret).await;
+    assert!(
+        !out.status.success(),
+        "{}",
+        show("nextcloudcmd after the revoke", &out)
+    );
+    let server = server_tree(&app, &alice.token).await;
+    assert!(server.contains_key("from-b.txt") && !server.contains_key("after-revoke.txt"));
 }
