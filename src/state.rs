@@ -59,6 +59,7 @@ impl App {
             default_quota: config.default_quota.0 as i64,
             setup: Default::default(),
             basic: Default::default(),
+            login_flows: Default::default(),
         });
         let semantic = Arc::new(crate::search::semantic::Semantic::new(db.clone(), &config));
         let limits = crate::media::MediaLimits::from(&config.media);

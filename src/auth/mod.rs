@@ -6,6 +6,7 @@ mod app_passwords;
 pub mod basic;
 pub mod jwt;
 pub mod limiter;
+pub mod login_flow;
 pub mod password;
 pub mod revoked;
 pub mod setup;
@@ -376,6 +377,8 @@ pub struct Accounts {
     pub setup: setup::SetupToken,
     /// Basic credentials that recently proved an account password.
     pub basic: basic::BasicCache,
+    /// Nextcloud apps signing in through the browser (Login Flow v2).
+    pub login_flows: login_flow::LoginFlows,
 }
 
 impl Accounts {

@@ -110,6 +110,7 @@ pub fn routes(config: &Config) -> Router<App> {
         .route("/admin/stats", get(admin::server_stats))
         .route("/admin/audit", get(ops::list_audit))
         .merge(tus::routes())
+        .merge(nextcloud::api_routes())
         // Route templates label the metrics (must follow every route).
         .route_layer(middleware::from_fn(crate::web::layer::remember_route))
         .fallback(files::api_not_found)

@@ -1,20 +1,24 @@
 //! What Nextcloud's apps ask before they sync, answered for CloudVault: `/status.php` (who this
 //! server is), the OCS capabilities (only what CloudVault really does), the signed-in user with
-//! their quota, and the apps' connectivity check. The files themselves are the WebDAV door's
+//! their quota, the apps' connectivity check, and Login Flow v2 (the desktop app's sign-in in the
+//! browser: the web UI's "Connect this device?" page grants it an app password). The files themselves are the WebDAV door's
 //! (`/remote.php/dav/…`, `/remote.php/webdav/…`). OCS answers JSON when asked (`format=json`
 //! or `Accept: application/json`), else XML; v1 says status 100, v2 status 200, as Nextcloud does.
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::User;
+use crate::auth::login_flow::client_name;
 use crate::error::ErrorCode;
+use crate::http::dto::LoginFlowResponse;
+use crate::http::extract::AuthUser;
 use crate::state::App;
 use crate::web::ClientAddr;
 use crate::web::basic::parse_basic;
@@ -31,6 +35,16 @@ pub fn routes() -> Router<App> {
         .route("/ocs/v2.php/cloud/capabilities", get(capabilities_v2))
         .route("/ocs/v1.php/cloud/user", get(user_v1))
         .route("/ocs/v2.php/cloud/user", get(user_v2))
+        .route("/index.php/login/v2", post(login_v2))
+        .route("/index.php/login/v2/poll", post(login_v2_poll))
+}
+
+/// The web UI's side of a login flow, under `/api` (signed in).
+pub fn api_routes() -> Router<App> {
+    Router::new()
+        .route("/login-flows/{token}", get(flow_client))
+        .route("/login-flows/{token}/grant", post(flow_grant))
+        .route("/login-flows/{token}/deny", post(flow_deny))
 }
 
 fn version_string() -> String {
@@ -267,6 +281,94 @@ fn user_for(v: Ocs, json_out: bool, user: Option<User>) -> Response {
             "relative": relative, "quota": total},
     });
     ocs(v, json_out, StatusCode::OK, data)
+}
+
+/// The address the app reached this server at (HTTPS when a trusted proxy says so), for the
+/// URLs a flow hands out.
+fn base_url(app: &App, headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
+    let scheme = if crate::http::cookies::is_https(app, headers, peer) {
+        "https"
+    } else {
+        "http"
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// `POST /index.php/login/v2`: a new flow; the app opens `login` in the browser and polls.
+async fn login_v2(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let (poll, login) = app.accounts.login_flows.start(client_name(ua));
+    let base = base_url(&app, &headers, Some(peer));
+    Json(json!({
+        "poll": {"token": poll, "endpoint": format!("{base}/index.php/login/v2/poll")},
+        "login": format!("{base}/login/v2/flow/{login}"),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct PollForm {
+    token: String,
+}
+
+/// `POST /index.php/login/v2/poll` (`token=…`): 404 until the user granted it, then the server,
+/// the login name and the app password, once.
+async fn login_v2_poll(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<PollForm>,
+) -> Response {
+    match app.accounts.login_flows.poll(&f.token) {
+        Some((login_name, app_password)) => Json(json!({
+            "server": base_url(&app, &headers, Some(peer)),
+            "loginName": login_name,
+            "appPassword": app_password,
+        }))
+        .into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!([]))).into_response(),
+    }
+}
+
+/// `GET /api/login-flows/{token}`: which app asks (for the "Connect this device?" page).
+async fn flow_client(
+    State(app): State<App>,
+    AuthUser(_): AuthUser,
+    Path(token): Path<String>,
+) -> crate::error::AppResult<Json<LoginFlowResponse>> {
+    let client = app.accounts.login_flows.client_of(&token)?;
+    Ok(Json(LoginFlowResponse { client }))
+}
+
+/// `POST /api/login-flows/{token}/grant`: the signed-in user lets the app in.
+async fn flow_grant(
+    State(app): State<App>,
+    AuthUser(user): AuthUser,
+    Path(token): Path<String>,
+) -> crate::error::AppResult<Json<LoginFlowResponse>> {
+    let client = app.accounts.grant_login_flow(&user, &token).await?;
+    Ok(Json(LoginFlowResponse { client }))
+}
+
+/// `POST /api/login-flows/{token}/deny`: the app gets nothing.
+async fn flow_deny(
+    State(app): State<App>,
+    AuthUser(_): AuthUser,
+    Path(token): Path<String>,
+) -> StatusCode {
+    app.accounts.login_flows.deny(&token);
+    StatusCode::NO_CONTENT
 }
 
 #[cfg(test)]

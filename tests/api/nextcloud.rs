@@ -515,3 +515,178 @@ async fn the_nextcloud_desktop_client_syncs_both_ways() {
     let server = server_tree(&app, &alice.token).await;
     assert!(server.contains_key("from-b.txt") && !server.contains_key("after-revoke.txt"));
 }
+
+/// The desktop app's sign-in (Login Flow v2): start, poll (nothing yet), the signed-in user opens
+/// the login URL and grants it, the next poll gets an app password once, which then works for
+/// WebDAV and is listed (and revocable) among the user's app passwords.
+#[tokio::test]
+async fn login_flow_v2_hands_the_app_a_password_of_its_own() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let start: Value = app
+        .client
+        .post(app.url("/index.php/login/v2"))
+        .header("User-Agent", "Mozilla/5.0 (Linux) mirall/3.7.3 (Nextcloud)")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let poll_url = start["poll"]["endpoint"].as_str().unwrap().to_string();
+    let poll_token = start["poll"]["token"].as_str().unwrap().to_string();
+    let login = start["login"].as_str().unwrap().to_string();
+    assert_eq!(poll_url, format!("{}/index.php/login/v2/poll", app.base));
+    let flow = login
+        .strip_prefix(&format!("{}/login/v2/flow/", app.base))
+        .unwrap()
+        .to_string();
+    assert!(poll_token.len() >= 43 && flow.len() >= 43 && poll_token != flow);
+    let poll = || {
+        app.client
+            .post(&poll_url)
+            .form(&[("token", poll_token.as_str())])
+            .send()
+    };
+    assert_eq!(
+        poll().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "not granted yet"
+    );
+
+    // The web UI's page: which app asks; the page needs a signed-in user.
+    let r = app
+        .client
+        .get(app.url(&format!("/api/login-flows/{flow}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let asks = app
+        .get_json(&format!("/api/login-flows/{flow}"), &alice.token)
+        .await;
+    assert_eq!(
+        asks["client"],
+        "Mozilla/5.0 (Linux) mirall/3.7.3 (Nextcloud) (login flow)"
+    );
+    // The poll token does not open the page.
+    let r = app
+        .client
+        .get(app.url(&format!("/api/login-flows/{poll_token}")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .post_json(
+            &format!("/api/login-flows/{flow}/grant"),
+            Some(&alice.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let got = poll().await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    let got: Value = got.json().await.unwrap();
+    assert_eq!(got["server"], app.base.as_str());
+    assert_eq!(got["loginName"], "alice");
+    let secret = got["appPassword"].as_str().unwrap().to_string();
+    assert_eq!(
+        poll().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "handed out once"
+    );
+    let r = app
+        .dav("PROPFIND", "/remote.php/dav/files/alice/", "alice", &secret)
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 207);
+    // It is alice's, named after the app; bob cannot use it; revoking it shuts the app out.
+    let r = app
+        .dav("PROPFIND", "/remote.php/dav/files/bob/", "bob", &secret)
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let list = app.get_json("/api/auth/app-passwords", &alice.token).await;
+    let made = &list["app_passwords"][0];
+    assert!(made["name"].as_str().unwrap().contains("mirall"));
+    assert!(
+        app.get_json("/api/auth/app-passwords", &bob.token).await["app_passwords"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let id = made["id"].as_str().unwrap();
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/auth/app-passwords/{id}")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .dav("PROPFIND", "/remote.php/dav/files/alice/", "alice", &secret)
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // A used or denied flow cannot be granted (again).
+    let r = app
+        .post_json(
+            &format!("/api/login-flows/{flow}/grant"),
+            Some(&alice.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let start: Value = app
+        .client
+        .post(app.url("/index.php/login/v2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let flow2 = start["login"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post_json(
+            &format!("/api/login-flows/{flow2}/deny"),
+            Some(&alice.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .post_json(
+            &format!("/api/login-flows/{flow2}/grant"),
+            Some(&alice.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get_json("/api/auth/app-passwords", &alice.token).await["app_passwords"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "no app password left behind"
+    );
+}

@@ -5,6 +5,7 @@
 // jumps to the oldest month, the viewer pages through the timeline; a selection becomes an
 // album, the album is shared with a password, and a fresh browser without an account opens the
 // link: grid, viewer, zip, and nothing else. Places lists the countries and a city's photos.
+// Last, a Nextcloud app's sign-in (Login Flow v2) is granted on the "Connect this device?" page.
 // Screenshots of Photos, Places, the album and the shared page at desktop and phone sizes go to
 // e2e/artifacts/ (or the folder CLOUDVAULT_SCREENSHOTS names: docs/ for the README's).
 import assert from 'node:assert/strict'
@@ -282,5 +283,22 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     assert.ok((await overflowOf(p)) <= 0, 'the album fits a phone')
     await shot(p, 'webui-album-phone')
     await ctx.close()
+  })
+
+  it('a Nextcloud app signs in through the browser: "Connect this device?" grants it an app password of its own', async () => {
+    const start = await (await fetch(server.base + '/index.php/login/v2', { method: 'POST', headers: { 'User-Agent': 'Nextcloud-android/3.30 (E2E)' } })).json()
+    const poll = () => fetch(start.poll.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${start.poll.token}` })
+    assert.equal((await poll()).status, 404, 'nothing before the user says yes')
+    await page.goto(start.login)
+    const card = page.getByTestId('connect-device')
+    await card.getByText('Nextcloud-android/3.30 (E2E)').waitFor()
+    await card.getByRole('button', { name: 'Connect' }).click()
+    await card.getByTestId('connect-done').waitFor()
+    const got = await (await poll()).json()
+    assert.equal(got.loginName, 'maria')
+    const dav = await fetch(`${server.base}/remote.php/dav/files/maria/`, { method: 'PROPFIND', headers: { Depth: '0', Authorization: 'Basic ' + Buffer.from(`maria:${got.appPassword}`).toString('base64') } })
+    assert.equal(dav.status, 207)
+    await page.goto(server.base + '/account')
+    await page.getByText('Nextcloud-android/3.30 (E2E) (login flow)').waitFor()
   })
 })

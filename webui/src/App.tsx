@@ -24,6 +24,7 @@ const PhotosPage = lazy(() => import('./pages/photos/PhotosPage'))
 const AlbumsPage = lazy(() => import('./pages/photos/AlbumsPage'))
 const AlbumPage = lazy(() => import('./pages/photos/AlbumPage'))
 const PlacesPage = lazy(() => import('./pages/photos/PlacesPage'))
+const ConnectPage = lazy(() => import('./pages/connect/ConnectPage'))
 const PlacePage = lazy(() => import('./pages/photos/PlacesPage').then((m) => ({ default: m.PlacePage })))
 
 class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
@@ -82,6 +83,7 @@ function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
   else if ((m = match('/files/:id', path))) page = <FilesPage folderId={m.id} />
   else if ((m = match('/view/:id', path))) page = <ViewerPage fileId={m.id} context={search.get('in')} />
   else if (path === '/photos') page = <PhotosPage />
+  else if ((m = match('/login/v2/flow/:token', path))) page = <ConnectPage token={m.token} />
   else if (path === '/albums') page = <AlbumsPage />
   else if ((m = match('/albums/:id', path))) page = <AlbumPage key={m.id} id={m.id} />
   else if (path === '/places') page = <PlacesPage />

@@ -117,6 +117,14 @@ pub struct AppPasswordsResponse {
     pub app_passwords: Vec<AppPasswordResponse>,
 }
 
+/// `GET /api/login-flows/{token}` and its grant: the app that asks to sign in (Nextcloud's
+/// Login Flow v2), by the name its app password gets.
+#[derive(Serialize, TS)]
+#[ts(rename = "LoginFlow")]
+pub struct LoginFlowResponse {
+    pub client: String,
+}
+
 /// A new app password: the secret is in this answer only.
 #[derive(Serialize, TS)]
 #[ts(rename = "NewAppPassword")]

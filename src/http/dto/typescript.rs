@@ -113,6 +113,7 @@ pub fn render() -> String {
         AppPasswordResponse,
         AppPasswordsResponse,
         NewAppPasswordResponse,
+        LoginFlowResponse,
         // Files and folders
         NodeKind,
         crate::catalog::Processing,

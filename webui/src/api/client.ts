@@ -181,6 +181,16 @@ export class ApiClient {
   deleteAppPassword(id: string) {
     return this.request<void>('deleteAppPassword', { params: { id } })
   }
+  /** A Nextcloud app asking to sign in (Login Flow v2): which one, let it in, or not. */
+  loginFlow(token: string) {
+    return this.request<T.LoginFlow>('loginFlow', { params: { token } })
+  }
+  grantLoginFlow(token: string) {
+    return this.request<T.LoginFlow>('grantLoginFlow', { params: { token } })
+  }
+  denyLoginFlow(token: string) {
+    return this.request<void>('denyLoginFlow', { params: { token } })
+  }
 
   // Photos (tz: minutes east of UTC, so months and days are the user's)
   photoBuckets(tz: number) {

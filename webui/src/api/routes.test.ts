@@ -9,7 +9,7 @@ const src = (p: string) => readFileSync(new URL(`../../../src/http/${p}`, import
 /** "METHOD /api/path" for every `.route("/x", get(..).post(..))` in the given Rust sources. */
 function serverRoutes(): Set<string> {
   const out = new Set<string>()
-  for (const [file, prefix] of [['mod.rs', '/api'], ['tus.rs', '/api'], ['photos.rs', '/api'], ['shares.rs', '/api']] as const) {
+  for (const [file, prefix] of [['mod.rs', '/api'], ['tus.rs', '/api'], ['photos.rs', '/api'], ['shares.rs', '/api'], ['nextcloud.rs', '/api']] as const) {
     const text = src(file)
     const re = /\.route\(\s*"([^"]+)",\s*((?:[^()]|\([^()]*(?:\([^()]*\))*[^()]*\))*)\)/g
     for (const m of text.matchAll(re)) {

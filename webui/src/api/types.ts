@@ -183,6 +183,14 @@ export type NewAppPassword = {
 };
 
 /**
+ * `GET /api/login-flows/{token}` and its grant: the app that asks to sign in (Nextcloud's
+ * Login Flow v2), by the name its app password gets.
+ */
+export type LoginFlow = {
+  client: string,
+};
+
+/**
  * What a node is, as the API names it.
  */
 export type NodeKind = "folder" | "file";
