@@ -387,6 +387,12 @@ async fn serve_user_drive(
     } else {
         None
     };
+    // What a write made, for Nextcloud's apps (they read its id and etag from the answer).
+    let made = match method.as_str() {
+        "PUT" | "MKCOL" => Some(rel_segments.clone()),
+        "MOVE" | "COPY" => dest.clone(),
+        _ => None,
+    };
     if matches!(method.as_str(), "MOVE" | "COPY" | "DELETE")
         && let Some(res) = tree_ops(
             &app,
@@ -399,7 +405,7 @@ async fn serve_user_drive(
         )
         .await
     {
-        return with_dav_header(res);
+        return with_oc_ids(&app, &user, made, with_dav_header(res)).await;
     }
     // A folder read as a page (a browser, webdavclient3): the listing, not dav-server's 405.
     if matches!(method.as_str(), "GET" | "HEAD")
@@ -436,7 +442,32 @@ async fn serve_user_drive(
     {
         return recalculate_hash(&app, &user, rel_segments, alg).await;
     }
-    through_dav_server(&app, dav, &user, (prefix, rel_segments), req, propfind).await
+    let res = through_dav_server(&app, dav, &user, (prefix, rel_segments), req, propfind).await;
+    with_oc_ids(&app, &user, made, res).await
+}
+
+/// A successful write's answer with `OC-FileId` and `OC-ETag` of the node at `made`.
+async fn with_oc_ids(
+    app: &App,
+    user: &User,
+    made: Option<Vec<String>>,
+    mut res: Response,
+) -> Response {
+    let Some(segs) = made.filter(|_| res.status().is_success()) else {
+        return res;
+    };
+    if let Ok(Some(node)) = app.store.resolve_path(&user.id, segs).await {
+        let etag = crate::web::download::quoted_etag(&node);
+        let h = res.headers_mut();
+        if let (Ok(id), Ok(etag)) = (
+            HeaderValue::from_str(&node.id),
+            HeaderValue::from_str(&etag),
+        ) {
+            h.insert("OC-FileId", id);
+            h.insert("OC-ETag", etag);
+        }
+    }
+    res
 }
 
 /// The request through dav-server over the user's filesystem (`rel`: its decoded path below the

@@ -155,6 +155,8 @@ pub async fn serve(
     let mut res = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, quoted_etag(&node))
+        .header("OC-ETag", quoted_etag(&node))
+        .header("OC-FileId", node.id.as_str())
         .header(header::LAST_MODIFIED, http_date(node.modified_at));
     res = if existed {
         res.status(StatusCode::NO_CONTENT)

@@ -158,6 +158,10 @@ async fn the_drive_under_nextclouds_paths_is_the_same_drive() {
     assert_eq!(get.text().await.unwrap(), "summer");
     let l = app.get_json("/api/files/", &alice.token).await;
     assert_eq!(l["items"][0]["name"], "Été.txt");
+    // The answer named the file's id and etag, as the apps read them.
+    let id = l["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(put.headers()["oc-fileid"], id.as_str());
+    assert_eq!(put.headers()["oc-etag"], put.headers()["etag"]);
     assert!(
         l["items"][0]["modified_at"]
             .as_str()
@@ -204,6 +208,18 @@ async fn the_drive_under_nextclouds_paths_is_the_same_drive() {
         .await
         .unwrap();
     assert_eq!(mv.status(), StatusCode::CREATED);
+    assert_eq!(
+        mv.headers()["oc-fileid"],
+        id.as_str(),
+        "a move keeps the id"
+    );
+    let mk = app
+        .dav("MKCOL", "/remote.php/webdav/Made", "alice", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mk.status(), StatusCode::CREATED);
+    assert!(mk.headers().contains_key("oc-fileid") && mk.headers().contains_key("oc-etag"));
     let get = app
         .dav("GET", "/remote.php/webdav/summer.txt", "alice", PASSWORD)
         .send()
