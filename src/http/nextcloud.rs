@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::auth::User;
 use crate::auth::login_flow::client_name;
 use crate::error::ErrorCode;
-use crate::http::dto::LoginFlowResponse;
+use crate::http::dto::{DirectLoginResponse, LoginFlowResponse};
 use crate::http::extract::AuthUser;
 use crate::state::App;
 use crate::web::ClientAddr;
@@ -42,6 +42,7 @@ pub fn routes() -> Router<App> {
 /// The web UI's side of a login flow, under `/api` (signed in).
 pub fn api_routes() -> Router<App> {
     Router::new()
+        .route("/login-flows", post(flow_direct))
         .route("/login-flows/{token}", get(flow_client))
         .route("/login-flows/{token}/grant", post(flow_grant))
         .route("/login-flows/{token}/deny", post(flow_deny))
@@ -339,6 +340,34 @@ async fn login_v2_poll(
         .into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!([]))).into_response(),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectFlow {
+    client: String,
+}
+
+/// `POST /api/login-flows` (`{client}`): the phone apps' sign-in (Login Flow v1), where the page
+/// itself hands the app its credentials (`nc://login/...`): a new app password named after the
+/// app, with the server's address and the login name.
+async fn flow_direct(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    AuthUser(user): AuthUser,
+    crate::http::extract::ApiJson(req): crate::http::extract::ApiJson<DirectFlow>,
+) -> crate::error::AppResult<(StatusCode, Json<DirectLoginResponse>)> {
+    let name = client_name(Some(&req.client));
+    let (_, secret) = app.accounts.create_app_password(&user.id, &name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DirectLoginResponse {
+            server: base_url(&app, &headers, Some(peer)),
+            login_name: user.username,
+            app_password: secret,
+        }),
+    ))
 }
 
 /// `GET /api/login-flows/{token}`: which app asks (for the "Connect this device?" page).

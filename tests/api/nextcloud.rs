@@ -706,3 +706,163 @@ async fn login_flow_v2_hands_the_app_a_password_of_its_own() {
         "no app password left behind"
     );
 }
+
+/// A phone app's sign-in (Login Flow v1: its web view opens /index.php/login/flow, the user grants
+/// it there, the page hands over `nc://login/...`) and then what its auto-upload does: user,
+/// capabilities, the target folder made, a photo PUT with its mtime, the final PROPFIND; the photo
+/// is then processed like any upload. Both drive roots the apps use (with and without the slash).
+#[tokio::test]
+async fn a_phone_app_signs_in_and_auto_uploads_a_photo() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let page = app
+        .client
+        .get(app.url("/index.php/login/flow"))
+        .header("OCS-APIREQUEST", "true")
+        .header(
+            "User-Agent",
+            "Mozilla/5.0 (Android) Nextcloud-android/3.30.0",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    // The page (signed in) asks the server for the app's own credentials.
+    let r = app
+        .post_json(
+            "/api/login-flows",
+            None,
+            serde_json::json!({"client": "Nextcloud-android/3.30.0"}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "only for a signed-in user"
+    );
+    let r = app
+        .post_json(
+            "/api/login-flows",
+            Some(&alice.token),
+            serde_json::json!({"client": "Nextcloud-android/3.30.0"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let creds: Value = r.json().await.unwrap();
+    assert_eq!(creds["server"], app.base.as_str());
+    assert_eq!(creds["login_name"], "alice");
+    let pw = creds["app_password"].as_str().unwrap().to_string();
+    let list = app.get_json("/api/auth/app-passwords", &alice.token).await;
+    assert_eq!(
+        list["app_passwords"][0]["name"],
+        "Nextcloud-android/3.30.0 (login flow)"
+    );
+
+    // What the app reads next.
+    let me: Value = app
+        .dav("GET", "/ocs/v2.php/cloud/user?format=json", "alice", &pw)
+        .header("OCS-APIREQUEST", "true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["ocs"]["data"]["id"], "alice");
+    let caps: Value = app
+        .dav(
+            "GET",
+            "/ocs/v2.php/cloud/capabilities?format=json",
+            "alice",
+            &pw,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        caps["ocs"]["data"]["capabilities"]["dav"]["chunking"],
+        "1.0"
+    );
+    for root in [
+        "/remote.php/dav/files/alice",
+        "/remote.php/dav/files/alice/",
+    ] {
+        let r = app
+            .dav("PROPFIND", root, "alice", &pw)
+            .header("Depth", "0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 207, "{root}");
+    }
+
+    // Auto-upload: the folder does not exist yet, is made, the photo goes in with its time.
+    let folder = "/remote.php/dav/files/alice/InstantUpload";
+    let r = app
+        .dav("PROPFIND", folder, "alice", &pw)
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    for f in [folder.to_string(), format!("{folder}/Camera")] {
+        let r = app.dav("MKCOL", &f, "alice", &pw).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "{f}");
+    }
+    let jpeg = jpeg_bytes(&picture(64, 48, [200, 120, 40]));
+    let put = app
+        .dav(
+            "PUT",
+            &format!("{folder}/Camera/IMG_20261201_101500.jpg"),
+            "alice",
+            &pw,
+        )
+        .header("X-OC-Mtime", "1764584100")
+        .header("Content-Type", "image/jpeg")
+        .body(jpeg.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    assert_eq!(put.headers()["x-oc-mtime"], "accepted");
+    let file_id = put.headers()["oc-fileid"].to_str().unwrap().to_string();
+    let r = app
+        .dav("PROPFIND", &format!("{folder}/Camera/IMG_20261201_101500.jpg"), "alice", &pw)
+        .header("Depth", "0")
+        .body(r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><d:getlastmodified/><d:getcontentlength/><d:getetag/><oc:id/><oc:permissions/></d:prop></d:propfind>"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 207);
+    let x = r.text().await.unwrap();
+    assert!(x.contains("Mon, 01 Dec 2025 10:15:00 GMT"), "{x}");
+    assert!(
+        x.contains(&format!(
+            "<D:getcontentlength>{}</D:getcontentlength>",
+            jpeg.len()
+        )),
+        "{x}"
+    );
+    assert!(
+        x.contains(&format!("<oc:id>{file_id}</oc:id>"))
+            && x.contains("<oc:permissions>DNVW</oc:permissions>"),
+        "{x}"
+    );
+    // The photo goes through the same pipeline as any upload: a thumbnail, on the timeline.
+    app.run_pending_jobs().await;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/files/{file_id}/thumbnail")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_json("/api/photos/buckets", &alice.token).await["total"],
+        1
+    );
+}

@@ -5,7 +5,8 @@
 // jumps to the oldest month, the viewer pages through the timeline; a selection becomes an
 // album, the album is shared with a password, and a fresh browser without an account opens the
 // link: grid, viewer, zip, and nothing else. Places lists the countries and a city's photos.
-// Last, a Nextcloud app's sign-in (Login Flow v2) is granted on the "Connect this device?" page.
+// Last, Nextcloud apps sign in on the "Connect this device?" page: the desktop app's Login Flow
+// v2 (it polls), and a phone app's v1 in its web view (the page hands over nc://login/...).
 // Screenshots of Photos, Places, the album and the shared page at desktop and phone sizes go to
 // e2e/artifacts/ (or the folder CLOUDVAULT_SCREENSHOTS names: docs/ for the README's).
 import assert from 'node:assert/strict'
@@ -300,5 +301,27 @@ describe('Photos of a family library in a real browser (release binary)', () => 
     assert.equal(dav.status, 207)
     await page.goto(server.base + '/account')
     await page.getByText('Nextcloud-android/3.30 (E2E) (login flow)').waitFor()
+  })
+
+  it('a phone app signs in from its web view: the page hands it nc://login/ with an app password of its own', async () => {
+    const ctx = await browser.newContext({ ...PHONE, userAgent: 'Mozilla/5.0 (Android) Nextcloud-android/3.30.0' })
+    const p = await ctx.newPage()
+    await p.goto(server.base + '/index.php/login/flow')
+    // Signed out in the app's web view: the sign-in page first, then back to the question.
+    await p.getByLabel('Username').fill('maria')
+    await p.getByLabel('Password').fill(PASSWORD)
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    const card = p.getByTestId('connect-device')
+    await card.getByText('Nextcloud-android/3.30.0').waitFor()
+    assert.ok((await overflowOf(p)) <= 0, 'the question fits a phone')
+    await card.getByRole('button', { name: 'Connect' }).click()
+    const href = await card.getByTestId('connect-app-link').getAttribute('href')
+    const m = href.match(/^nc:\/\/login\/server:(.+)&user:(.+)&password:(.+)$/)
+    assert.ok(m, href)
+    assert.equal(m[1], server.base)
+    assert.equal(decodeURIComponent(m[2]), 'maria')
+    const dav = await fetch(`${server.base}/remote.php/dav/files/maria`, { method: 'PROPFIND', headers: { Depth: '0', Authorization: 'Basic ' + Buffer.from(`maria:${decodeURIComponent(m[3])}`).toString('base64') } })
+    assert.equal(dav.status, 207)
+    await ctx.close()
   })
 })

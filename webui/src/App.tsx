@@ -84,6 +84,7 @@ function SignedIn({ path, search }: { path: string; search: URLSearchParams }) {
   else if ((m = match('/view/:id', path))) page = <ViewerPage fileId={m.id} context={search.get('in')} />
   else if (path === '/photos') page = <PhotosPage />
   else if ((m = match('/login/v2/flow/:token', path))) page = <ConnectPage token={m.token} />
+  else if (path === '/index.php/login/flow') page = <ConnectPage token={null} />
   else if (path === '/albums') page = <AlbumsPage />
   else if ((m = match('/albums/:id', path))) page = <AlbumPage key={m.id} id={m.id} />
   else if (path === '/places') page = <PlacesPage />

@@ -125,6 +125,17 @@ pub struct LoginFlowResponse {
     pub client: String,
 }
 
+/// `POST /api/login-flows`: what the phone app's sign-in page hands the app (`nc://login/...`).
+#[derive(Serialize, TS)]
+#[ts(rename = "DirectLogin")]
+pub struct DirectLoginResponse {
+    /// The address the page reached the server at.
+    pub server: String,
+    pub login_name: String,
+    /// A new app password, named after the app (in this answer only).
+    pub app_password: String,
+}
+
 /// A new app password: the secret is in this answer only.
 #[derive(Serialize, TS)]
 #[ts(rename = "NewAppPassword")]

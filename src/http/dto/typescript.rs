@@ -114,6 +114,7 @@ pub fn render() -> String {
         AppPasswordsResponse,
         NewAppPasswordResponse,
         LoginFlowResponse,
+        DirectLoginResponse,
         // Files and folders
         NodeKind,
         crate::catalog::Processing,

@@ -181,6 +181,10 @@ export class ApiClient {
   deleteAppPassword(id: string) {
     return this.request<void>('deleteAppPassword', { params: { id } })
   }
+  /** A phone app's sign-in (Login Flow v1): a new app password for it, handed over by the page. */
+  directLogin(client: string) {
+    return this.request<T.DirectLogin>('directLogin', { json: { client } })
+  }
   /** A Nextcloud app asking to sign in (Login Flow v2): which one, let it in, or not. */
   loginFlow(token: string) {
     return this.request<T.LoginFlow>('loginFlow', { params: { token } })

@@ -19,6 +19,7 @@ export const ROUTES = {
   listAppPasswords: { method: 'GET', path: '/api/auth/app-passwords' },
   createAppPassword: { method: 'POST', path: '/api/auth/app-passwords' },
   deleteAppPassword: { method: 'DELETE', path: '/api/auth/app-passwords/{id}' },
+  directLogin: { method: 'POST', path: '/api/login-flows' },
   loginFlow: { method: 'GET', path: '/api/login-flows/{token}' },
   grantLoginFlow: { method: 'POST', path: '/api/login-flows/{token}/grant' },
   denyLoginFlow: { method: 'POST', path: '/api/login-flows/{token}/deny' },

@@ -191,6 +191,21 @@ export type LoginFlow = {
 };
 
 /**
+ * `POST /api/login-flows`: what the phone app's sign-in page hands the app (`nc://login/...`).
+ */
+export type DirectLogin = {
+  /**
+   * The address the page reached the server at.
+   */
+  server: string,
+  login_name: string,
+  /**
+   * A new app password, named after the app (in this answer only).
+   */
+  app_password: string,
+};
+
+/**
  * What a node is, as the API names it.
  */
 export type NodeKind = "folder" | "file";

@@ -1,6 +1,8 @@
-// "Connect this device?": where a Nextcloud app's sign-in (Login Flow v2) lands in the browser.
-// The signed-in user sees which app asks and lets it in (it gets an app password of its own,
-// revocable on the Account page) or not. Signed out, the sign-in page comes first and returns here.
+// "Connect this device?": where a Nextcloud app's sign-in lands in the browser. The signed-in user
+// sees which app asks and lets it in (it gets an app password of its own, revocable on the
+// Account page) or not. Signed out, the sign-in page comes first and returns here. The desktop
+// app (Login Flow v2, `token`) then gets its password by polling; a phone app (Login Flow v1, no
+// token: the page runs in the app's own web view) gets it from this page, as `nc://login/...`.
 import { useEffect, useState } from 'react'
 import { ApiError } from '../../api/client'
 import { ErrorText, Spinner } from '../../components/ui'
@@ -8,12 +10,21 @@ import { Link } from '../../lib/router'
 import { useStore } from '../../lib/store'
 import { api, session } from '../../store/app'
 
-type State = { step: 'loading' } | { step: 'ask'; client: string } | { step: 'granted'; client: string } | { step: 'denied' } | { step: 'gone' } | { step: 'error'; error: unknown }
+/** Where a phone app picks up its credentials (Nextcloud's format: the values percent-encoded). */
+export function ncLoginUrl(server: string, user: string, password: string): string {
+  return `nc://login/server:${server}&user:${encodeURIComponent(user)}&password:${encodeURIComponent(password)}`
+}
 
-export default function ConnectPage({ token }: { token: string }) {
+type State = { step: 'loading' } | { step: 'ask'; client: string } | { step: 'granted'; client: string; appUrl?: string } | { step: 'denied' } | { step: 'gone' } | { step: 'error'; error: unknown }
+
+export default function ConnectPage({ token }: { token: string | null }) {
   const user = useStore(session.store, (s) => s.user)
   const [state, setState] = useState<State>({ step: 'loading' })
   useEffect(() => {
+    if (token === null) {
+      setState({ step: 'ask', client: navigator.userAgent || 'A Nextcloud app' })
+      return
+    }
     api
       .loginFlow(token)
       .then((f) => setState({ step: 'ask', client: f.client }))
@@ -38,6 +49,16 @@ export default function ConnectPage({ token }: { token: string }) {
               Account
             </Link>{' '}
             page, where you can revoke it at any time.
+            {state.appUrl && (
+              <>
+                {' '}
+                If the app did not take over,{' '}
+                <a href={state.appUrl} className="link" data-testid="connect-app-link">
+                  open it from here
+                </a>
+                .
+              </>
+            )}
           </p>
         )
       case 'ask':
@@ -52,7 +73,7 @@ export default function ConnectPage({ token }: { token: string }) {
                 type="button"
                 className="btn"
                 onClick={async () => {
-                  await api.denyLoginFlow(token).catch(() => undefined)
+                  if (token !== null) await api.denyLoginFlow(token).catch(() => undefined)
                   setState({ step: 'denied' })
                 }}
               >
@@ -63,6 +84,13 @@ export default function ConnectPage({ token }: { token: string }) {
                 className="btn btn-primary"
                 onClick={async () => {
                   try {
+                    if (token === null) {
+                      const d = await api.directLogin(state.client)
+                      const appUrl = ncLoginUrl(d.server, d.login_name, d.app_password)
+                      setState({ step: 'granted', client: state.client, appUrl })
+                      window.location.href = appUrl // the app's web view takes it from here
+                      return
+                    }
                     const f = await api.grantLoginFlow(token)
                     setState({ step: 'granted', client: f.client })
                   } catch (error) {
