@@ -61,7 +61,7 @@ async fn status() -> Response {
         "maintenance": false,
         "needsDbUpgrade": false,
         "version": v,
-        "versionstring": v.trim_end_matches(".0"),
+        "versionstring": v.strip_suffix(".0").unwrap_or(&v),
         "edition": "",
         "productname": "CloudVault",
         "extendedSupport": false,

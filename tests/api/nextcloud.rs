@@ -25,6 +25,7 @@ async fn status_and_capabilities_say_what_this_server_is_and_does() {
     assert_eq!(s["maintenance"], false);
     assert_eq!(s["productname"], "CloudVault");
     assert!(s["version"].as_str().unwrap().starts_with("30."));
+    assert_eq!(s["versionstring"], "30.0.0");
 
     for v in ["v1", "v2"] {
         let r = app

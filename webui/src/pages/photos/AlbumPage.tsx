@@ -10,42 +10,13 @@ import { hideLiveClips } from '../../lib/live'
 import { Link, navigate } from '../../lib/router'
 import { api, toast } from '../../store/app'
 import { ShareDialog } from '../files/ShareDialog'
+import { AlbumNameDialog } from './AlbumsPage'
 import { PhotoGrid, SelectionBar, useSelection, withClips } from './PhotoSelection'
 
 function dates(a: Album): string {
   if (!a.first_at || !a.last_at) return ''
   const f = (s: string) => new Date(s).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })
   return f(a.first_at) === f(a.last_at) ? f(a.first_at) : `${f(a.first_at)} – ${f(a.last_at)}`
-}
-
-function RenameDialog({ album, onClose, onDone }: { album: Album; onClose: () => void; onDone: (a: Album) => void }) {
-  const [name, setName] = useState(album.name)
-  const [error, setError] = useState<unknown>(null)
-  return (
-    <Dialog title="Rename album" onClose={onClose}>
-      <form
-        className="space-y-3"
-        onSubmit={async (e) => {
-          e.preventDefault()
-          try {
-            onDone(await api.editAlbum(album.id, { name }))
-          } catch (err) {
-            setError(err)
-          }
-        }}
-      >
-        <label className="block text-sm">
-          <span className="font-medium">Name</span>
-          <input className="input mt-1" value={name} maxLength={200} onChange={(e) => setName(e.target.value)} required />
-        </label>
-        <ErrorText error={error} />
-        <div className="flex justify-end gap-2">
-          <button type="button" className="btn" onClick={onClose}>Cancel</button>
-          <button type="submit" className="btn btn-primary">Rename</button>
-        </div>
-      </form>
-    </Dialog>
-  )
 }
 
 export default function AlbumPage({ id }: { id: string }) {
@@ -149,13 +120,15 @@ export default function AlbumPage({ id }: { id: string }) {
         <PhotoGrid items={items} hrefOf={(f) => `/view/${f.id}?in=${encodeURIComponent(`album:${id}`)}`} selection={selection} label={`Photos of ${album.name}`} />
       )}
       {dialog === 'rename' && (
-        <RenameDialog
-          album={album}
-          onClose={() => setDialog(null)}
-          onDone={(a) => {
-            setAlbum(a)
+        <AlbumNameDialog
+          title="Rename album"
+          initial={album.name}
+          action="Rename"
+          onSubmit={async (name) => {
+            setAlbum(await api.editAlbum(album.id, { name }))
             setDialog(null)
           }}
+          onClose={() => setDialog(null)}
         />
       )}
       {dialog === 'share' && <ShareDialog kind="album" targetId={album.id} name={album.name} onClose={() => setDialog(null)} />}

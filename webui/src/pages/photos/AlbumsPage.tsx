@@ -7,30 +7,30 @@ import { Link, navigate } from '../../lib/router'
 import { api } from '../../store/app'
 import { Cover } from './PhotoSelection'
 
-function NewAlbumDialog({ onClose }: { onClose: () => void }) {
-  const [name, setName] = useState('')
+/** A dialog asking for an album's name (a new one, or a rename). */
+export function AlbumNameDialog({ title, initial = '', action, hint, onSubmit, onClose }: { title: string; initial?: string; action: string; hint?: string; onSubmit: (name: string) => Promise<void>; onClose: () => void }) {
+  const [name, setName] = useState(initial)
   const [error, setError] = useState<unknown>(null)
   async function submit(e: FormEvent) {
     e.preventDefault()
     try {
-      const a = await api.createAlbum(name)
-      navigate(`/albums/${a.id}`)
+      await onSubmit(name)
     } catch (err) {
       setError(err)
     }
   }
   return (
-    <Dialog title="New album" onClose={onClose}>
+    <Dialog title={title} onClose={onClose}>
       <form onSubmit={submit} className="space-y-3">
         <label className="block text-sm">
           <span className="font-medium">Name</span>
           <input className="input mt-1" value={name} maxLength={200} onChange={(e) => setName(e.target.value)} required />
         </label>
-        <p className="text-sm text-slate-600">Then add photos from the timeline, a search or the viewer (Add to album).</p>
+        {hint && <p className="text-sm text-slate-600">{hint}</p>}
         <ErrorText error={error} />
         <div className="flex justify-end gap-2">
           <button type="button" className="btn" onClick={onClose}>Cancel</button>
-          <button type="submit" className="btn btn-primary">Create</button>
+          <button type="submit" className="btn btn-primary">{action}</button>
         </div>
       </form>
     </Dialog>
@@ -86,7 +86,15 @@ export default function AlbumsPage() {
           ))}
         </ul>
       )}
-      {creating && <NewAlbumDialog onClose={() => setCreating(false)} />}
+      {creating && (
+        <AlbumNameDialog
+          title="New album"
+          action="Create"
+          hint="Then add photos from the timeline, a search or the viewer (Add to album)."
+          onSubmit={async (name) => navigate(`/albums/${(await api.createAlbum(name)).id}`)}
+          onClose={() => setCreating(false)}
+        />
+      )}
     </div>
   )
 }

@@ -11,6 +11,7 @@ import { Link, navigate } from '../../lib/router'
 import { api, refreshMe, toast } from '../../store/app'
 import { moveToTrash, undoTrash, type Named } from '../../store/trash'
 import { triggerDownload } from '../files/FilesPage'
+import { rangeBetween } from './timeline'
 import { ShareDialog } from '../files/ShareDialog'
 
 /** The chosen items and the clips of the Live Photos among them (by id: the clip is not listed,
@@ -48,15 +49,11 @@ export function useSelection(orderNow: () => FileItem[]): Selection {
   }, [])
   const toggle = useCallback(
     (f: FileItem, e?: { shiftKey: boolean }) => {
-      if (e?.shiftKey && last) {
-        const order = orderNow()
-        const i = order.findIndex((x) => x.id === last)
-        const j = order.findIndex((x) => x.id === f.id)
-        if (i >= 0 && j >= 0) {
-          setMany(order.slice(Math.min(i, j), Math.max(i, j) + 1), true)
-          setLast(f.id)
-          return
-        }
+      const range = e?.shiftKey && last ? rangeBetween(orderNow(), last, f.id) : []
+      if (range.length) {
+        setMany(range, true)
+        setLast(f.id)
+        return
       }
       setChosen((m) => {
         const n = new Map(m)
