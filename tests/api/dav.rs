@@ -1029,6 +1029,14 @@ async fn another_users_drive_answers_403_alike() {
         "/dav/uploads/owner/",
         "/dav/uploads/owner/up1",
         "/dav/uploads/nobody/up1",
+        // The same trees under Nextcloud's paths.
+        "/remote.php/dav/files/owner/",
+        "/remote.php/dav/files/owner",
+        "/remote.php/dav/files/OWNER/secret.txt",
+        "/remote.php/dav/files/owner/private/",
+        "/remote.php/dav/files/owner/missing.txt",
+        "/remote.php/dav/files/nobody/missing.txt",
+        "/remote.php/dav/uploads/owner/up1",
     ];
     let mut answers = Vec::new();
     for t in targets {
