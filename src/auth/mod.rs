@@ -3,6 +3,7 @@
 
 mod admin;
 mod app_passwords;
+pub mod avatar;
 pub mod basic;
 pub mod jwt;
 pub mod limiter;

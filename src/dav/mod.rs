@@ -273,6 +273,10 @@ async fn route(
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs.as_slice() {
         ["dav"] => root_collection(&req, raw_path, &user, true),
+        // Nextcloud's avatars (`/remote.php/dav/avatars/{user}/{size}.png`): generated.
+        ["dav", "avatars", name, size] if req.method() == Method::GET => {
+            crate::web::avatar::avatar_response(name.to_string(), size).await
+        }
         ["dav", "files"] | ["dav", "uploads"] | ["dav", "tags"] | ["dav", "search"] => {
             root_collection(&req, raw_path, &user, false)
         }

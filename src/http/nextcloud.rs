@@ -35,6 +35,9 @@ pub fn routes() -> Router<App> {
         .route("/ocs/v2.php/cloud/capabilities", get(capabilities_v2))
         .route("/ocs/v1.php/cloud/user", get(user_v1))
         .route("/ocs/v2.php/cloud/user", get(user_v2))
+        .route("/ocs/v1.php/cloud/users/{id}", get(users_v1))
+        .route("/ocs/v2.php/cloud/users/{id}", get(users_v2))
+        .route("/index.php/avatar/{user}/{size}", get(avatar))
         .route("/index.php/login/v2", post(login_v2))
         .route("/index.php/login/v2/poll", post(login_v2_poll))
 }
@@ -261,6 +264,46 @@ async fn user_v2(
     BasicUser(user): BasicUser,
 ) -> Response {
     user_for(Ocs::V2, wants_json(&q, &headers), user)
+}
+
+async fn users_v1(
+    Query(q): Query<Format>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    BasicUser(user): BasicUser,
+) -> Response {
+    users_for(Ocs::V1, wants_json(&q, &headers), &id, user)
+}
+
+async fn users_v2(
+    Query(q): Query<Format>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    BasicUser(user): BasicUser,
+) -> Response {
+    users_for(Ocs::V2, wants_json(&q, &headers), &id, user)
+}
+
+/// `cloud/users/{id}`: the signed-in user's own data; anyone else is "not found", whether or not
+/// that account exists.
+fn users_for(v: Ocs, json_out: bool, id: &str, user: Option<User>) -> Response {
+    match user {
+        Some(u) if !u.username.eq_ignore_ascii_case(id) => {
+            ocs(v, json_out, StatusCode::NOT_FOUND, json!([]))
+        }
+        user => user_for(v, json_out, user),
+    }
+}
+
+/// `GET /index.php/avatar/{user}/{size}` (signed in): a generated avatar.
+async fn avatar(
+    Path((name, size)): Path<(String, String)>,
+    BasicUser(user): BasicUser,
+) -> Response {
+    if user.is_none() {
+        return ocs(Ocs::V2, true, StatusCode::UNAUTHORIZED, json!([]));
+    }
+    crate::web::avatar::avatar_response(name, &size).await
 }
 
 /// `cloud/user`: the signed-in user's id, display name and quota (bytes).

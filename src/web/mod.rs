@@ -2,6 +2,7 @@
 //! bodies with their validators and ranges, draining refused bodies, and the layer around
 //! every request (limits, metrics, security headers).
 
+pub mod avatar;
 pub mod basic;
 pub mod client;
 pub mod download;

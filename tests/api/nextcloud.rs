@@ -867,3 +867,87 @@ async fn a_phone_app_signs_in_and_auto_uploads_a_photo() {
         1
     );
 }
+
+/// `cloud/users/{id}` answers only for oneself (another account, existing or not, is "not found"
+/// alike); avatars are generated, by both paths the apps use, for signed-in callers.
+#[tokio::test]
+async fn users_and_avatars_tell_nothing_about_other_accounts() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    app.register("bob").await;
+    let me: Value = app
+        .dav(
+            "GET",
+            "/ocs/v2.php/cloud/users/alice?format=json",
+            "alice",
+            PASSWORD,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["ocs"]["data"]["id"], "alice");
+    let mut bodies = Vec::new();
+    for other in ["bob", "ghost"] {
+        let r = app
+            .dav(
+                "GET",
+                &format!("/ocs/v2.php/cloud/users/{other}?format=json"),
+                "alice",
+                PASSWORD,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{other}");
+        bodies.push(r.text().await.unwrap());
+    }
+    assert_eq!(
+        bodies[0], bodies[1],
+        "bob and a name nobody has look the same"
+    );
+
+    for path in [
+        "/index.php/avatar/alice/64",
+        "/remote.php/dav/avatars/alice/64.png",
+    ] {
+        let r = app
+            .dav("GET", path, "alice", PASSWORD)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["content-type"], "image/png");
+        let png = r.bytes().await.unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        assert_eq!((img.width(), img.height()), (64, 64));
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} needs a sign-in"
+        );
+    }
+    let bob = app
+        .dav("GET", "/index.php/avatar/bob/64", "alice", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let ghost = app
+        .dav("GET", "/index.php/avatar/ghost/64", "alice", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_ne!(
+        bob, ghost,
+        "a colour per name, whether or not the account exists"
+    );
+}
