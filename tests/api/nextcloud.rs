@@ -120,6 +120,15 @@ async fn the_user_sees_their_own_quota_and_nobody_else_gets_in() {
     }
 }
 
+/// `PROPFIND` Depth 0 of `path` with Basic credentials.
+async fn propfind0(app: &TestApp, path: &str, user: &str, password: &str) -> reqwest::Response {
+    app.dav("PROPFIND", path, user, password)
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap()
+}
+
 fn hrefs(xml: &str) -> Vec<String> {
     xml.split("<D:href>")
         .skip(1)
@@ -533,6 +542,16 @@ async fn the_nextcloud_desktop_client_syncs_both_ways() {
     assert!(server.contains_key("from-b.txt") && !server.contains_key("after-revoke.txt"));
 }
 
+/// The web UI's Connect on the page of login flow `flow`.
+async fn grant(app: &TestApp, token: &str, flow: &str) -> reqwest::Response {
+    app.post_json(
+        &format!("/api/login-flows/{flow}/grant"),
+        Some(token),
+        serde_json::json!({}),
+    )
+    .await
+}
+
 /// The desktop app's sign-in (Login Flow v2): start, poll (nothing yet), the signed-in user opens
 /// the login URL and grants it, the next poll gets an app password once, which then works for
 /// WebDAV and is listed (and revocable) among the user's app passwords.
@@ -596,13 +615,7 @@ async fn login_flow_v2_hands_the_app_a_password_of_its_own() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let r = app
-        .post_json(
-            &format!("/api/login-flows/{flow}/grant"),
-            Some(&alice.token),
-            serde_json::json!({}),
-        )
-        .await;
+    let r = grant(&app, &alice.token, &flow).await;
     assert_eq!(r.status(), StatusCode::OK);
 
     let got = poll().await.unwrap();
@@ -616,20 +629,10 @@ async fn login_flow_v2_hands_the_app_a_password_of_its_own() {
         StatusCode::NOT_FOUND,
         "handed out once"
     );
-    let r = app
-        .dav("PROPFIND", "/remote.php/dav/files/alice/", "alice", &secret)
-        .header("Depth", "0")
-        .send()
-        .await
-        .unwrap();
+    let r = propfind0(&app, "/remote.php/dav/files/alice/", "alice", &secret).await;
     assert_eq!(r.status().as_u16(), 207);
     // It is alice's, named after the app; bob cannot use it; revoking it shuts the app out.
-    let r = app
-        .dav("PROPFIND", "/remote.php/dav/files/bob/", "bob", &secret)
-        .header("Depth", "0")
-        .send()
-        .await
-        .unwrap();
+    let r = propfind0(&app, "/remote.php/dav/files/bob/", "bob", &secret).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let list = app.get_json("/api/auth/app-passwords", &alice.token).await;
     let made = &list["app_passwords"][0];
@@ -649,22 +652,11 @@ async fn login_flow_v2_hands_the_app_a_password_of_its_own() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = app
-        .dav("PROPFIND", "/remote.php/dav/files/alice/", "alice", &secret)
-        .header("Depth", "0")
-        .send()
-        .await
-        .unwrap();
+    let r = propfind0(&app, "/remote.php/dav/files/alice/", "alice", &secret).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // A used or denied flow cannot be granted (again).
-    let r = app
-        .post_json(
-            &format!("/api/login-flows/{flow}/grant"),
-            Some(&alice.token),
-            serde_json::json!({}),
-        )
-        .await;
+    let r = grant(&app, &alice.token, &flow).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let start: Value = app
         .client
@@ -690,13 +682,7 @@ async fn login_flow_v2_hands_the_app_a_password_of_its_own() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = app
-        .post_json(
-            &format!("/api/login-flows/{flow2}/grant"),
-            Some(&alice.token),
-            serde_json::json!({}),
-        )
-        .await;
+    let r = grant(&app, &alice.token, &flow2).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         app.get_json("/api/auth/app-passwords", &alice.token).await["app_passwords"]
@@ -791,23 +777,13 @@ async fn a_phone_app_signs_in_and_auto_uploads_a_photo() {
         "/remote.php/dav/files/alice",
         "/remote.php/dav/files/alice/",
     ] {
-        let r = app
-            .dav("PROPFIND", root, "alice", &pw)
-            .header("Depth", "0")
-            .send()
-            .await
-            .unwrap();
+        let r = propfind0(&app, root, "alice", &pw).await;
         assert_eq!(r.status().as_u16(), 207, "{root}");
     }
 
     // Auto-upload: the folder does not exist yet, is made, the photo goes in with its time.
     let folder = "/remote.php/dav/files/alice/InstantUpload";
-    let r = app
-        .dav("PROPFIND", folder, "alice", &pw)
-        .header("Depth", "0")
-        .send()
-        .await
-        .unwrap();
+    let r = propfind0(&app, folder, "alice", &pw).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     for f in [folder.to_string(), format!("{folder}/Camera")] {
         let r = app.dav("MKCOL", &f, "alice", &pw).send().await.unwrap();

@@ -366,39 +366,18 @@ async fn a_folder_link_with_a_password_shows_that_folder_and_nothing_else() {
 async fn view_only_album_and_expiring_links() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
-    let p1 = app
-        .upload_one(
-            &alice.token,
-            "",
-            "p1.jpg",
-            jpeg_bytes(&picture(64, 48, [250, 0, 0])),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let p2 = app
-        .upload_one(
-            &alice.token,
-            "",
-            "p2.jpg",
-            jpeg_bytes(&picture(64, 48, [0, 250, 0])),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let p3 = app
-        .upload_one(
-            &alice.token,
-            "",
-            "p3.jpg",
-            jpeg_bytes(&picture(64, 48, [0, 0, 250])),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let mut ids = Vec::new();
+    for (i, rgb) in [[250, 0, 0], [0, 250, 0], [0, 0, 250]]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("p{}.jpg", i + 1);
+        let up = app
+            .upload_one(&alice.token, "", &name, jpeg_bytes(&picture(64, 48, rgb)))
+            .await;
+        ids.push(up["id"].as_str().unwrap().to_string());
+    }
+    let (p1, p2, p3) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
     app.run_pending_jobs().await;
 
     // A view-only file: seen, not downloaded.

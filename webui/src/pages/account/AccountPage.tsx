@@ -11,6 +11,7 @@ import { Link } from '../../lib/router'
 import { useStore } from '../../lib/store'
 import { api, session, toast } from '../../store/app'
 import { davUrl, mountGuides } from './mountInstructions'
+import { shareUrl } from '../files/ShareDialog'
 
 function ChangePassword({ username }: { username: string }) {
   const [current, setCurrent] = useState('')
@@ -123,20 +124,7 @@ function AppPasswords({ username }: { username: string }) {
             <span className="flex-1">
               <strong>{p.name}</strong> <span className="text-slate-500">· created {formatDate(p.created_at)} · {p.last_used_at ? `last used ${formatDate(p.last_used_at)}` : 'never used'}</span>
             </span>
-            <button
-              type="button"
-              className="btn"
-              onClick={async () => {
-                try {
-                  await api.deleteAppPassword(p.id)
-                  void load()
-                } catch (err) {
-                  toast(errorText(err), 'error')
-                }
-              }}
-            >
-              Revoke
-            </button>
+            <RevokeButton revoke={() => api.deleteAppPassword(p.id)} then={load} />
           </li>
         ))}
       </ul>
@@ -190,25 +178,33 @@ function ShareLinks() {
                 {s.expires_at ? ` · until ${formatDate(s.expires_at)}` : ''} · {s.last_used_at ? `last opened ${formatDate(s.last_used_at)}` : 'never opened'}
               </span>
             </span>
-            <CopyButton text={`${window.location.origin}${s.url}`} label="Copy link" />
-            <button
-              type="button"
-              className="btn"
-              onClick={async () => {
-                try {
-                  await api.revokeShare(s.id)
-                  void load()
-                } catch (err) {
-                  toast(errorText(err), 'error')
-                }
-              }}
-            >
-              Revoke
-            </button>
+            <CopyButton text={shareUrl(s)} label="Copy link" />
+            <RevokeButton revoke={() => api.revokeShare(s.id)} then={load} />
           </li>
         ))}
       </ul>
     </section>
+  )
+}
+
+
+/** Revoke, for an app password or a share link: errors as a toast, the list reloaded after. */
+function RevokeButton({ revoke, then }: { revoke: () => Promise<unknown>; then: () => unknown }) {
+  return (
+    <button
+      type="button"
+      className="btn"
+      onClick={async () => {
+        try {
+          await revoke()
+          void then()
+        } catch (err) {
+          toast(errorText(err), 'error')
+        }
+      }}
+    >
+      Revoke
+    </button>
   )
 }
 
